@@ -1,0 +1,154 @@
+//! `compress` and `decompress`: DEFLATE in gzip, zlib or raw containers, on flate2's
+//! zlib-rs backend (pure Rust, fast, and the same bytes on every target).
+
+use std::io::{Read, Write};
+
+use flate2::Compression;
+use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
+use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
+
+use crate::ops::Container;
+use crate::{Error, Result};
+
+/// The MIME type of compressed output.
+pub fn content_type(container: Container) -> &'static str {
+    match container {
+        Container::Gzip => "application/gzip",
+        Container::Zlib => "application/zlib",
+        Container::Deflate => "application/octet-stream",
+    }
+}
+
+/// Compresses at `level` 0..=9. The gzip header carries no name and no time
+/// (mtime 0), so output depends on the input alone.
+pub fn compress(input: &[u8], container: Container, level: u32) -> Result<Vec<u8>> {
+    let level = Compression::new(level.min(9));
+    // Text compresses ~3-4x at level 6: start there to skip most regrowth.
+    let out = Vec::with_capacity(input.len() / 3 + 64);
+    let written = match container {
+        Container::Gzip => {
+            let mut e = GzEncoder::new(out, level);
+            e.write_all(input).and_then(|_| e.finish())
+        }
+        Container::Zlib => {
+            let mut e = ZlibEncoder::new(out, level);
+            e.write_all(input).and_then(|_| e.finish())
+        }
+        Container::Deflate => {
+            let mut e = DeflateEncoder::new(out, level);
+            e.write_all(input).and_then(|_| e.finish())
+        }
+    };
+    written.map_err(|e| Error::internal(format!("compressor failed: {e}")))
+}
+
+/// Decompresses; every member of a multi-member gzip file. Stops with `too_large` as
+/// soon as the output would pass `max_output` bytes, so a bomb never fills memory.
+pub fn decompress(input: &[u8], container: Container, max_output: u64) -> Result<Vec<u8>> {
+    if input.is_empty() {
+        return Err(Error::bad_input("empty input; expected compressed data"));
+    }
+    let name = match container {
+        Container::Gzip => "gzip",
+        Container::Zlib => "zlib",
+        Container::Deflate => "deflate",
+    };
+    if container == Container::Gzip && !input.starts_with(&[0x1f, 0x8b]) {
+        return Err(Error::bad_input("not gzip data (no 1f 8b magic)"));
+    }
+    let capacity = initial_capacity(input, container).min(max_output);
+    let mut out = Vec::with_capacity(capacity as usize);
+    // Read one byte past the limit to tell "exactly at the limit" from "over it".
+    let result = match container {
+        Container::Gzip => MultiGzDecoder::new(input).take(max_output + 1).read_to_end(&mut out),
+        Container::Zlib => ZlibDecoder::new(input).take(max_output + 1).read_to_end(&mut out),
+        Container::Deflate => DeflateDecoder::new(input).take(max_output + 1).read_to_end(&mut out),
+    };
+    if out.len() as u64 > max_output {
+        return Err(Error::too_large(format!(
+            "decompressed data exceeds the limit of {max_output} bytes"
+        )));
+    }
+    result.map_err(|e| Error::bad_input(format!("corrupt or truncated {name} data: {e}")))?;
+    Ok(out)
+}
+
+/// A capacity guess: gzip's trailer holds the last member's size mod 2^32; otherwise
+/// assume a 4x ratio.
+fn initial_capacity(input: &[u8], container: Container) -> u64 {
+    let guess = input.len() as u64 * 4;
+    if container == Container::Gzip
+        && let Some(tail) = input.last_chunk::<4>()
+    {
+        let isize = u64::from(u32::from_le_bytes(*tail));
+        if isize >= input.len() as u64 / 2 {
+            return isize.min(guess * 64);
+        }
+    }
+    guess
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    fn sample() -> Vec<u8> {
+        (0..200_000u32).flat_map(|i| format!("line {} {}\n", i, i * 7 % 13).into_bytes()).collect()
+    }
+
+    #[test]
+    fn round_trips_every_container_and_level() {
+        let data = sample();
+        for container in [Container::Gzip, Container::Zlib, Container::Deflate] {
+            for level in 0..=9 {
+                let c = compress(&data, container, level).unwrap();
+                if level > 0 {
+                    assert!(c.len() < data.len() / 3, "{container:?} {level}");
+                }
+                assert_eq!(decompress(&c, container, u64::MAX / 2).unwrap(), data);
+            }
+        }
+        assert_eq!(decompress(&compress(b"", Container::Gzip, 6).unwrap(), Container::Gzip, 10).unwrap(), b"");
+    }
+
+    #[test]
+    fn gzip_header_is_deterministic() {
+        let c = compress(b"hello", Container::Gzip, 6).unwrap();
+        assert_eq!(&c[..4], &[0x1f, 0x8b, 8, 0]);
+        assert_eq!(&c[4..8], &[0, 0, 0, 0], "mtime must be 0");
+    }
+
+    #[test]
+    fn multi_member_gzip() {
+        let mut both = compress(b"hello ", Container::Gzip, 6).unwrap();
+        both.extend(compress(b"world", Container::Gzip, 1).unwrap());
+        assert_eq!(decompress(&both, Container::Gzip, 100).unwrap(), b"hello world");
+    }
+
+    #[test]
+    fn bomb_stops_at_the_limit() {
+        let zeros = vec![0u8; 64 << 20];
+        let bomb = compress(&zeros, Container::Gzip, 9).unwrap();
+        assert!(bomb.len() < 100_000);
+        let e = decompress(&bomb, Container::Gzip, 1 << 20).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooLarge);
+        // exactly at the limit is fine
+        assert_eq!(decompress(&bomb, Container::Gzip, 64 << 20).unwrap().len(), 64 << 20);
+    }
+
+    #[test]
+    fn corrupt_and_truncated() {
+        let c = compress(&sample(), Container::Gzip, 6).unwrap();
+        for bad in [&c[..c.len() / 2], &c[..10], b"\x1f\x8b", b"not gzip", b""] {
+            assert_eq!(decompress(bad, Container::Gzip, 1 << 30).unwrap_err().code, ErrorCode::BadInput);
+        }
+        let mut flipped = c.clone();
+        let n = flipped.len() - 6;
+        flipped[n] ^= 0xff; // CRC mismatch
+        assert_eq!(decompress(&flipped, Container::Gzip, 1 << 30).unwrap_err().code, ErrorCode::BadInput);
+        let z = compress(b"abc", Container::Zlib, 6).unwrap();
+        assert_eq!(decompress(&z[..z.len() - 1], Container::Zlib, 100).unwrap_err().code, ErrorCode::BadInput);
+        assert_eq!(decompress(b"\xff\xff\xff", Container::Deflate, 100).unwrap_err().code, ErrorCode::BadInput);
+    }
+}

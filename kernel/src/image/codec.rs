@@ -1,0 +1,193 @@
+//! Decoding (format sniffed, limits checked before allocating, EXIF orientation applied)
+//! and encoding of images.
+
+use std::borrow::Cow;
+use std::io::Cursor;
+
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::codecs::webp::WebPEncoder;
+use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader};
+
+use super::Image;
+use crate::{Error, Limits, Result};
+
+/// The format an image was decoded from; decides the implied final encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Unknown,
+    Png,
+    Jpeg,
+    Webp,
+    Gif,
+    Bmp,
+    Tiff,
+    Rgba,
+}
+
+impl SourceFormat {
+    /// The format the implied final encode writes: the source's own where this kernel
+    /// can write it, PNG otherwise (GIF, BMP, TIFF).
+    pub fn reencode_as(self) -> EncodeFormat {
+        match self {
+            SourceFormat::Jpeg => EncodeFormat::Jpeg,
+            SourceFormat::Webp => EncodeFormat::Webp,
+            SourceFormat::Rgba => EncodeFormat::Rgba,
+            _ => EncodeFormat::Png,
+        }
+    }
+}
+
+/// The formats `encode` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodeFormat {
+    Png,
+    Jpeg,
+    /// Lossless WebP.
+    Webp,
+    /// Raw RGBA8 pixels, rows top to bottom.
+    Rgba,
+}
+
+impl EncodeFormat {
+    /// The name used in pipelines and meta.
+    pub fn name(self) -> &'static str {
+        match self {
+            EncodeFormat::Png => "png",
+            EncodeFormat::Jpeg => "jpeg",
+            EncodeFormat::Webp => "webp",
+            EncodeFormat::Rgba => "rgba",
+        }
+    }
+
+    /// The MIME type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            EncodeFormat::Png => "image/png",
+            EncodeFormat::Jpeg => "image/jpeg",
+            EncodeFormat::Webp => "image/webp",
+            EncodeFormat::Rgba => "application/octet-stream",
+        }
+    }
+}
+
+/// Sniffs, checks limits and decodes an encoded image to RGBA8, upright.
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
+    if bytes.is_empty() {
+        return Err(Error::bad_input("empty input; expected an image"));
+    }
+    let format = image::guess_format(bytes)
+        .map_err(|_| Error::bad_input("not a recognised image format (PNG, JPEG, WebP, GIF, BMP, TIFF)"))?;
+    let source = match format {
+        ImageFormat::Png => SourceFormat::Png,
+        ImageFormat::Jpeg => SourceFormat::Jpeg,
+        ImageFormat::WebP => SourceFormat::Webp,
+        ImageFormat::Gif => SourceFormat::Gif,
+        ImageFormat::Bmp => SourceFormat::Bmp,
+        ImageFormat::Tiff => SourceFormat::Tiff,
+        other => {
+            return Err(Error::unsupported(format!(
+                "{} images are not supported; this build reads PNG, JPEG, WebP, GIF, BMP and TIFF",
+                other.extensions_str().first().copied().unwrap_or("these")
+            )));
+        }
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut decode_limits = image::Limits::default();
+    decode_limits.max_image_width = Some(limits.max_dimension);
+    decode_limits.max_image_height = Some(limits.max_dimension);
+    // The decoder may hold 16-bit samples and a conversion buffer before RGBA8.
+    decode_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16).saturating_add(1 << 20));
+    reader.limits(decode_limits);
+    let mut decoder = reader.into_decoder().map_err(image_error)?;
+    let (width, height) = decoder.dimensions();
+    limits.check_image(width, height)?;
+    if width == 0 || height == 0 {
+        return Err(Error::bad_input(format!("image has no pixels ({width}x{height})")));
+    }
+    let orientation = decoder.orientation().map_err(image_error)?;
+    let decoded = DynamicImage::from_decoder(decoder).map_err(image_error)?;
+    let mut upright = DynamicImage::ImageRgba8(decoded.into_rgba8());
+    upright.apply_orientation(orientation);
+    Ok((upright.into_rgba8(), source))
+}
+
+/// Wraps raw RGBA8 bytes of `width` x `height`.
+pub fn decode_raw(bytes: Cow<'_, [u8]>, width: u32, height: u32, limits: &Limits) -> Result<Image> {
+    limits.check_image(width, height)?;
+    let expected = u64::from(width) * u64::from(height) * 4;
+    if bytes.len() as u64 != expected {
+        return Err(Error::bad_input(format!(
+            "raw RGBA8 {width}x{height} needs {expected} bytes, got {}",
+            bytes.len()
+        )));
+    }
+    Image::from_raw(width, height, bytes.into_owned())
+        .ok_or_else(|| Error::internal("raw buffer size was checked but rejected"))
+}
+
+/// Encodes an image. `quality` applies to JPEG, `level` to PNG. Fully opaque images
+/// are written without an alpha channel where the format allows (PNG, JPEG always).
+pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8) -> Result<Vec<u8>> {
+    let (width, height) = image.dimensions();
+    let opaque = image.pixels().all(|p| p.0[3] == 255);
+    let mut out = Vec::new();
+    match format {
+        EncodeFormat::Rgba => return Ok(image.into_raw()),
+        EncodeFormat::Png => {
+            let compression = match level {
+                0 => CompressionType::Uncompressed,
+                n => CompressionType::Level(n),
+            };
+            let encoder = PngEncoder::new_with_quality(&mut out, compression, FilterType::Adaptive);
+            if opaque {
+                let rgb = rgb_of(&image);
+                encoder.write_image(&rgb, width, height, ExtendedColorType::Rgb8)
+            } else {
+                encoder.write_image(image.as_raw(), width, height, ExtendedColorType::Rgba8)
+            }
+            .map_err(image_error)?;
+        }
+        EncodeFormat::Jpeg => {
+            let (Ok(w), Ok(h)) = (u16::try_from(width), u16::try_from(height)) else {
+                return Err(Error::too_large(format!("JPEG is at most 65535x65535; image is {width}x{height}")));
+            };
+            jpeg_encoder::Encoder::new(&mut out, quality)
+                .encode(image.as_raw(), w, h, jpeg_encoder::ColorType::Rgba)
+                .map_err(|e| Error::internal(format!("JPEG encoder: {e}")))?;
+        }
+        EncodeFormat::Webp => {
+            if width > 16_383 || height > 16_383 {
+                return Err(Error::too_large(format!("WebP is at most 16383x16383; image is {width}x{height}")));
+            }
+            let encoder = WebPEncoder::new_lossless(&mut out);
+            if opaque {
+                let rgb = rgb_of(&image);
+                encoder.encode(&rgb, width, height, ExtendedColorType::Rgb8)
+            } else {
+                encoder.encode(image.as_raw(), width, height, ExtendedColorType::Rgba8)
+            }
+            .map_err(image_error)?;
+        }
+    }
+    Ok(out)
+}
+
+fn rgb_of(image: &Image) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity(image.as_raw().len() / 4 * 3);
+    for px in image.as_raw().chunks_exact(4) {
+        rgb.extend_from_slice(&px[..3]);
+    }
+    rgb
+}
+
+/// Maps image-rs errors by who is at fault.
+fn image_error(e: ImageError) -> Error {
+    match e {
+        ImageError::Limits(e) => Error::too_large(format!("image exceeds a limit: {e}")),
+        ImageError::Unsupported(e) => Error::unsupported(format!("unsupported image: {e}")),
+        ImageError::Decoding(e) => Error::bad_input(format!("corrupt image: {e}")),
+        ImageError::IoError(e) => Error::bad_input(format!("truncated or unreadable image: {e}")),
+        ImageError::Parameter(e) => Error::bad_input(format!("invalid image: {e}")),
+        ImageError::Encoding(e) => Error::internal(format!("image encoder failed: {e}")),
+    }
+}

@@ -1,0 +1,202 @@
+//! `resize`, on fast_image_resize (SIMD convolution: AVX2/SSE4.1/NEON/simd128).
+//!
+//! Its convolution is fixed-point integer, so every SIMD width gives the same bytes; the
+//! one platform-dependent piece is `sin` in its built-in Lanczos filter (it calls the
+//! platform libm), so Lanczos3 is given here as a custom filter on the `libm` crate,
+//! which computes the same bits on every target.
+
+use fast_image_resize::images::{Image as FirImage, ImageRef};
+use fast_image_resize::{Filter, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+
+use super::Image;
+use crate::ops::{Fit, ResizeFilter};
+use crate::{Error, Limits, Result};
+
+/// Resizes to `width` and/or `height` (see the `resize` op for `fit`), checking the
+/// output size against `limits` before allocating it.
+pub fn resize(
+    image: &Image,
+    width: Option<u32>,
+    height: Option<u32>,
+    fit: Fit,
+    filter: ResizeFilter,
+    limits: &Limits,
+) -> Result<Image> {
+    let (sw, sh) = image.dimensions();
+    let target = target_size(sw, sh, width, height, fit);
+    limits.check_image(target.width, target.height)?;
+    if (target.width, target.height) == (sw, sh) && target.crop.is_none() {
+        return Ok(image.clone());
+    }
+    let src = ImageRef::new(sw, sh, image.as_raw(), PixelType::U8x4)
+        .map_err(|e| Error::internal(format!("resize source: {e}")))?;
+    let mut dst = FirImage::new(target.width, target.height, PixelType::U8x4);
+    let algorithm = match filter {
+        ResizeFilter::Nearest => ResizeAlg::Nearest,
+        ResizeFilter::Bilinear => ResizeAlg::Convolution(FilterType::Bilinear),
+        ResizeFilter::CatmullRom => ResizeAlg::Convolution(FilterType::CatmullRom),
+        ResizeFilter::Lanczos3 => ResizeAlg::Convolution(lanczos3()),
+    };
+    let opaque = image.as_raw().chunks_exact(4).all(|p| p[3] == 255);
+    let mut options = ResizeOptions::new().resize_alg(algorithm).use_alpha(!opaque);
+    if let Some((left, top, w, h)) = target.crop {
+        options = options.crop(left, top, w, h);
+    }
+    Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| Error::internal(format!("resize: {e}")))?;
+    Image::from_raw(target.width, target.height, dst.into_vec())
+        .ok_or_else(|| Error::internal("resize produced a buffer of the wrong size"))
+}
+
+/// Output size and, for `cover`, the source rectangle (left, top, width, height).
+#[derive(Debug, PartialEq)]
+struct Target {
+    width: u32,
+    height: u32,
+    crop: Option<(f64, f64, f64, f64)>,
+}
+
+fn target_size(sw: u32, sh: u32, width: Option<u32>, height: Option<u32>, fit: Fit) -> Target {
+    let (sw64, sh64) = (u64::from(sw), u64::from(sh));
+    // round(a * b / c), at least 1; `a * b` fits in u64 since all are < 2^32.
+    let scale = |a: u64, b: u64, c: u64| ((a * b + c / 2) / c).clamp(1, u64::from(u32::MAX)) as u32;
+    let plain = |width, height| Target {
+        width,
+        height,
+        crop: None,
+    };
+    match (width, height) {
+        (Some(w), None) => plain(w, scale(sh64, u64::from(w), sw64)),
+        (None, Some(h)) => plain(scale(sw64, u64::from(h), sh64), h),
+        (None, None) => plain(sw, sh),
+        (Some(w), Some(h)) => {
+            let (w64, h64) = (u64::from(w), u64::from(h));
+            match fit {
+                Fit::Fill => plain(w, h),
+                Fit::Contain if w64 * sh64 <= h64 * sw64 => plain(w, scale(sh64, w64, sw64).min(h)),
+                Fit::Contain => plain(scale(sw64, h64, sh64).min(w), h),
+                Fit::Cover => {
+                    let crop = if sw64 * h64 > sh64 * w64 {
+                        let cw = sh as f64 * w as f64 / h as f64;
+                        ((sw as f64 - cw) / 2.0, 0.0, cw, sh as f64)
+                    } else if sw64 * h64 < sh64 * w64 {
+                        let ch = sw as f64 * h as f64 / w as f64;
+                        (0.0, (sh as f64 - ch) / 2.0, sw as f64, ch)
+                    } else {
+                        return plain(w, h);
+                    };
+                    Target {
+                        width: w,
+                        height: h,
+                        crop: Some(crop),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn lanczos3() -> FilterType {
+    fn sinc(x: f64) -> f64 {
+        if x == 0.0 {
+            1.0
+        } else {
+            let x = x * std::f64::consts::PI;
+            libm::sin(x) / x
+        }
+    }
+    fn lanczos3(x: f64) -> f64 {
+        if (-3.0..3.0).contains(&x) { sinc(x) * sinc(x / 3.0) } else { 0.0 }
+    }
+    // `Filter::new` only fails for a non-finite or non-positive support.
+    match Filter::new("lanczos3", lanczos3, 3.0) {
+        Ok(f) => FilterType::Custom(f),
+        Err(_) => FilterType::Lanczos3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(target_size(2725, 2225, Some(720), None, Fit::Contain), Target { width: 720, height: 588, crop: None });
+        assert_eq!(target_size(100, 50, None, Some(10), Fit::Contain), Target { width: 20, height: 10, crop: None });
+        assert_eq!(target_size(100, 50, Some(40), Some(40), Fit::Contain), Target { width: 40, height: 20, crop: None });
+        assert_eq!(target_size(50, 100, Some(40), Some(40), Fit::Contain), Target { width: 20, height: 40, crop: None });
+        assert_eq!(target_size(100, 50, Some(40), Some(40), Fit::Fill), Target { width: 40, height: 40, crop: None });
+        assert_eq!(
+            target_size(100, 50, Some(40), Some(40), Fit::Cover),
+            Target { width: 40, height: 40, crop: Some((25.0, 0.0, 50.0, 50.0)) }
+        );
+        // never 0 pixels
+        assert_eq!(target_size(10000, 1, Some(10), None, Fit::Contain), Target { width: 10, height: 1, crop: None });
+    }
+
+    fn gradient(w: u32, h: u32, alpha: bool) -> Image {
+        Image::from_fn(w, h, |x, y| image::Rgba([(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x + y) % 256) as u8, if alpha { (x % 256) as u8 } else { 255 }]))
+    }
+
+    #[test]
+    fn every_filter_and_fit_gives_the_size_asked() {
+        let img = gradient(97, 61, true);
+        for filter in [ResizeFilter::Nearest, ResizeFilter::Bilinear, ResizeFilter::CatmullRom, ResizeFilter::Lanczos3] {
+            for fit in [Fit::Contain, Fit::Cover, Fit::Fill] {
+                let out = resize(&img, Some(40), Some(30), fit, filter, &Limits::default()).unwrap();
+                let expect = if fit == Fit::Contain { (40, 25) } else { (40, 30) };
+                assert_eq!(out.dimensions(), expect, "{filter:?} {fit:?}");
+            }
+            let up = resize(&img, Some(300), None, Fit::Contain, filter, &Limits::default()).unwrap();
+            assert_eq!(up.dimensions(), (300, 188));
+        }
+    }
+
+    #[test]
+    fn constant_image_stays_constant() {
+        let img = Image::from_pixel(123, 77, image::Rgba([10, 200, 30, 255]));
+        let out = resize(&img, Some(31), None, Fit::Contain, ResizeFilter::Lanczos3, &Limits::default()).unwrap();
+        assert!(out.pixels().all(|p| p.0 == [10, 200, 30, 255]));
+    }
+
+    #[test]
+    fn limits_checked_before_allocating() {
+        let img = gradient(4, 4, false);
+        let limits = Limits { max_pixels: 1000, ..Limits::default() };
+        let e = resize(&img, Some(1000), None, Fit::Contain, ResizeFilter::Nearest, &limits).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::TooLarge);
+    }
+
+    /// Every SIMD path of this CPU gives the bytes of the scalar path (wasm has simd128
+    /// or none; native picks AVX2/SSE4.1 at run time).
+    #[test]
+    fn all_cpu_extensions_agree() {
+        use fast_image_resize::CpuExtensions;
+        let img = gradient(301, 203, true);
+        let src = ImageRef::new(301, 203, img.as_raw(), PixelType::U8x4).unwrap();
+        for alg in [ResizeAlg::Convolution(lanczos3()), ResizeAlg::Convolution(FilterType::CatmullRom), ResizeAlg::Convolution(FilterType::Bilinear), ResizeAlg::Nearest] {
+            for alpha in [false, true] {
+                let mut reference: Option<Vec<u8>> = None;
+                #[cfg(target_arch = "x86_64")]
+                let exts = [CpuExtensions::None, CpuExtensions::Sse4_1, CpuExtensions::Avx2];
+                #[cfg(not(target_arch = "x86_64"))]
+                let exts = [CpuExtensions::None];
+                for ext in exts {
+                    if !ext.is_supported() {
+                        continue;
+                    }
+                    let mut resizer = Resizer::new();
+                    // SAFETY: only extensions this CPU supports are set.
+                    unsafe { resizer.set_cpu_extensions(ext) };
+                    let mut dst = FirImage::new(120, 77, PixelType::U8x4);
+                    resizer.resize(&src, &mut dst, &ResizeOptions::new().resize_alg(alg).use_alpha(alpha)).unwrap();
+                    match &reference {
+                        None => reference = Some(dst.into_vec()),
+                        Some(r) => assert!(r == dst.buffer(), "{ext:?} differs from scalar for {alg:?} alpha={alpha}"),
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! # kiln-kernel
+//!
+//! kiln's portable compute kernel: image filters and transforms, compression and
+//! parsing, in pure Rust with no host crate, shipped unchanged to every target (native,
+//! wasmtime, browsers, Node, Workers).
+//!
+//! ## The boundary
+//!
+//! Every target exposes exactly two calls:
+//!
+//! - [`run`]`(pipeline, input)` — runs a whole pipeline on one input and returns the
+//!   output bytes and a small [`Meta`], or an [`Error`] with a stable [`ErrorCode`], the
+//!   step at fault and, for pipeline checks, the parameter. [`run_with_limits`] is the
+//!   same under a host's [`Limits`].
+//! - [`describe`]`()` — JSON: kernel version, every op with its parameters (type,
+//!   default, range), the data kinds, the error codes and the limits in force.
+//!
+//! A pipeline is JSON (`{"steps": [{"op": "resize", "width": 800}, ...]}`) or the
+//! equivalent text (`resize width=800 | blur sigma=1.5 | encode format=webp`); both go
+//! through one checker ([`Pipeline::parse`]) that rejects unknown ops, bad parameters
+//! and kinds that do not chain before any work is done. Values between steps are
+//! `bytes`, `image` (RGBA8) or `table`; a decode is implied before the first image op,
+//! the last image is encoded to the input's format (PNG if that cannot be written) and
+//! a final table is written as a JSON array.
+//!
+//! Same pipeline and input give the same bytes on every target: no clocks, no
+//! randomness, no hash-map order in output, and float code only in fixed-order IEEE
+//! operations (transcendentals come from the `libm` crate, never the platform's).
+//!
+//! ```
+//! let out = kiln_kernel::run("compress format=gzip level=9 | decompress", b"hello").unwrap();
+//! assert_eq!(out.data, b"hello");
+//! assert_eq!(out.meta.content_type, "application/octet-stream");
+//! ```
+
+pub mod compress;
+mod error;
+pub mod image;
+pub mod json_text;
+mod limits;
+mod ops;
+mod output;
+mod pipeline;
+pub mod spec;
+pub mod table;
+
+pub use error::{Error, ErrorCode, Result};
+pub use limits::Limits;
+pub use ops::{Axis, Container, Fit, JsonMode, Op, ResizeFilter};
+pub use output::{Meta, Output};
+pub use pipeline::Pipeline;
+
+/// The kernel version (the crate version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Runs `pipeline` (JSON or text form) on `input` with the default [`Limits`].
+pub fn run(pipeline: &str, input: &[u8]) -> Result<Output> {
+    run_with_limits(pipeline, input, &Limits::default())
+}
+
+/// Runs `pipeline` on `input` under the host's `limits`, which the pipeline may only
+/// tighten.
+pub fn run_with_limits(pipeline: &str, input: &[u8], limits: &Limits) -> Result<Output> {
+    let pipeline = Pipeline::parse(pipeline)?;
+    ops::execute(&pipeline, input, limits)
+}
+
+/// `describe()` with the default limits: see [`describe_with_limits`].
+pub fn describe() -> String {
+    describe_with_limits(&Limits::default())
+}
+
+/// The kernel's self-description as JSON: version, kinds, ops with their parameters,
+/// error codes, and the `limits` in force on this host.
+pub fn describe_with_limits(limits: &Limits) -> String {
+    let errors: Vec<serde_json::Value> = ErrorCode::ALL
+        .iter()
+        .map(|c| serde_json::json!({"code": c.as_str(), "http_status": c.http_status(), "exit_code": c.exit_code()}))
+        .collect();
+    serde_json::json!({
+        "name": "kiln",
+        "version": VERSION,
+        "kinds": ["bytes", "image", "table"],
+        "ops": spec::ops_json(),
+        "errors": errors,
+        "limits": limits,
+    })
+    .to_string()
+}

@@ -1,0 +1,80 @@
+//! Resource limits, checked before allocating.
+//!
+//! A host builds a [`Limits`] (or takes [`Limits::default`]) and passes it to
+//! [`run_with_limits`](crate::run_with_limits); a pipeline may tighten any of them
+//! (`"limits": {...}` in JSON, a `limits` step in text form) but never loosen them.
+
+use serde::{Deserialize, Serialize};
+
+/// The limits in force for one job. Every field is a hard cap; hitting one is `too_large`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Input size in bytes.
+    pub max_input_bytes: u64,
+    /// Output size in bytes.
+    pub max_output_bytes: u64,
+    /// Width x height of any decoded or produced image.
+    pub max_pixels: u64,
+    /// Width or height of any decoded or produced image.
+    pub max_dimension: u32,
+    /// Bytes produced by `decompress` (stops gzip bombs).
+    pub max_decompressed_bytes: u64,
+    /// Rows of a table.
+    pub max_rows: u64,
+    /// Columns of a table (fields per CSV record).
+    pub max_columns: u32,
+    /// Nesting depth of JSON arrays and objects.
+    pub max_json_depth: u32,
+}
+
+impl Default for Limits {
+    /// Safe defaults for a server: a 256 MiB input, 64 Mpx images (8192 x 8192),
+    /// 256 MiB decompressed, 10 million rows, 16384 columns, JSON 128 deep.
+    fn default() -> Limits {
+        Limits {
+            max_input_bytes: 256 << 20,
+            max_output_bytes: 256 << 20,
+            max_pixels: 64 << 20,
+            max_dimension: 65_535,
+            max_decompressed_bytes: 256 << 20,
+            max_rows: 10_000_000,
+            max_columns: 16_384,
+            max_json_depth: 128,
+        }
+    }
+}
+
+impl Limits {
+    /// The stricter of `self` and `other`, field by field.
+    pub fn tighten(&self, other: &Limits) -> Limits {
+        Limits {
+            max_input_bytes: self.max_input_bytes.min(other.max_input_bytes),
+            max_output_bytes: self.max_output_bytes.min(other.max_output_bytes),
+            max_pixels: self.max_pixels.min(other.max_pixels),
+            max_dimension: self.max_dimension.min(other.max_dimension),
+            max_decompressed_bytes: self.max_decompressed_bytes.min(other.max_decompressed_bytes),
+            max_rows: self.max_rows.min(other.max_rows),
+            max_columns: self.max_columns.min(other.max_columns),
+            max_json_depth: self.max_json_depth.min(other.max_json_depth),
+        }
+    }
+
+    /// Checks an image size against `max_dimension` and `max_pixels`.
+    pub fn check_image(&self, width: u32, height: u32) -> crate::Result<()> {
+        if width > self.max_dimension || height > self.max_dimension {
+            return Err(crate::Error::too_large(format!(
+                "image {width}x{height} exceeds the dimension limit of {}",
+                self.max_dimension
+            )));
+        }
+        let pixels = u64::from(width) * u64::from(height);
+        if pixels > self.max_pixels {
+            return Err(crate::Error::too_large(format!(
+                "image {width}x{height} ({pixels} pixels) exceeds the limit of {} pixels",
+                self.max_pixels
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! The result of `run`: output bytes and a small `meta` object.
+
+use serde::Serialize;
+
+use crate::image::Image;
+use crate::image::codec::EncodeFormat;
+use crate::table::Table;
+
+/// The output of one job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// The output bytes.
+    pub data: Vec<u8>,
+    /// What the bytes are.
+    pub meta: Meta,
+}
+
+/// What the output bytes are. Serialises (see [`Meta::to_json`]) with its fields in
+/// this order, absent ones omitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meta {
+    /// `image` (an encoded image), `table` (a written table) or `bytes`.
+    pub kind: &'static str,
+    /// The MIME type of the bytes.
+    pub content_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// `png`, `jpeg`, `webp` or `rgba`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<u64>,
+    /// The kernel version.
+    pub version: &'static str,
+}
+
+impl Meta {
+    pub(crate) fn bytes(content_type: &'static str) -> Meta {
+        Meta {
+            kind: "bytes",
+            content_type,
+            width: None,
+            height: None,
+            format: None,
+            rows: None,
+            columns: None,
+            version: crate::VERSION,
+        }
+    }
+
+    pub(crate) fn image(image: &Image, format: EncodeFormat) -> Meta {
+        Meta {
+            kind: "image",
+            content_type: format.content_type(),
+            width: Some(image.width()),
+            height: Some(image.height()),
+            format: Some(format.name()),
+            ..Meta::bytes("")
+        }
+    }
+
+    pub(crate) fn table(table: &Table, content_type: &'static str) -> Meta {
+        Meta {
+            kind: "table",
+            content_type,
+            rows: Some(table.n_rows() as u64),
+            columns: Some(table.n_cols() as u64),
+            ..Meta::bytes("")
+        }
+    }
+
+    /// The meta as compact JSON (the `kiln-meta` header of HTTP API v1).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}

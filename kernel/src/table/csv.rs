@@ -1,0 +1,1079 @@
+//! CSV <-> table: `parse_csv` (RFC 4180, with type inference) and `to_csv`.
+//!
+//! Parsing runs on the `csv` crate (one reused `ByteRecord`, `flexible(true)` so this
+//! module decides what ragged rows mean) and builds cells straight into the table's
+//! arena: no `String` per cell.
+
+use std::collections::HashSet;
+
+use super::{Cell, Table};
+use crate::{Error, Limits, Result};
+
+/// Options of `parse_csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The field delimiter (`,` by default). ASCII, not the quote, not `\r` or `\n`.
+    pub delimiter: u8,
+    /// The quote character (`"` by default). ASCII, not `\r` or `\n`.
+    pub quote: u8,
+    /// Whether the first record names the columns (default `true`).
+    pub header: bool,
+    /// Whether cells are typed by their text (default `true`); see [`parse_csv`].
+    pub infer: bool,
+}
+
+impl Default for CsvOptions {
+    fn default() -> CsvOptions {
+        CsvOptions {
+            delimiter: b',',
+            quote: b'"',
+            header: true,
+            infer: true,
+        }
+    }
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Parses CSV into a table.
+///
+/// - RFC 4180 quoting (a quote at the start of a field opens it, a doubled quote inside
+///   is a literal quote); records end at `\n`, `\r\n` or `\r`; empty lines are skipped;
+///   a UTF-8 BOM at the start is skipped. An unclosed quote at the end is `bad_input`.
+/// - Text must be UTF-8 (`bad_input` naming the line otherwise).
+/// - `header=true`: the first record names the columns; an empty name becomes
+///   `column{N}` (1-based position), a repeated name gets `_2`, `_3`, ... appended.
+///   A record with more fields than the header is `bad_input`.
+///   `header=false`: the columns are `column1..columnN`, N the widest record.
+///   Records with fewer fields are padded with `Null`.
+/// - `infer=true`, per cell: empty -> `Null`; `true`/`false` (any ASCII case) -> `Bool`;
+///   a number in JSON's grammar -> `Int` (no fraction or exponent, fits in i64) or
+///   `Float` (finite); anything else (`007`, `+1`, ` 1`, `NaN`, `1.`, `1e400`) -> `Str`.
+///   `infer=false`: every field is `Str` (an empty field is an empty `Str`).
+/// - Limits (`too_large`): more than `max_rows` data rows, more than `max_columns`
+///   fields in a record, or more cells (rows x columns, padding included) than
+///   `max_input_bytes` (no real input reaches that: every field costs at least one
+///   byte; it stops a few short rows under a wide header from padding out to gigabytes).
+/// - Empty input is a table with no columns and no rows.
+///
+/// A delimiter or quote that is not ASCII, is `\r`/`\n`, or a delimiter equal to the
+/// quote is `bad_pipeline` (param `delimiter` / `quote`).
+pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Table> {
+    check_delimiter(opts.delimiter)?;
+    if !opts.quote.is_ascii() || matches!(opts.quote, b'\r' | b'\n') {
+        return Err(Error::bad_pipeline(
+            "the CSV quote must be one ASCII character other than CR or LF",
+        )
+        .with_param("quote"));
+    }
+    if opts.quote == opts.delimiter {
+        return Err(
+            Error::bad_pipeline("the CSV quote and delimiter must differ").with_param("quote"),
+        );
+    }
+
+    let mut reader = ::csv::ReaderBuilder::new()
+        .delimiter(opts.delimiter)
+        .quote(opts.quote)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(64 * 1024)
+        .from_reader(input);
+    let mut record = ::csv::ByteRecord::new();
+    let mut arena = Table::new(Vec::new());
+    let mut columns: Option<Vec<String>> = None;
+    let mut grid: Option<Grid> = None;
+    let mut last_start = 0u64;
+    let max_columns = usize::try_from(limits.max_columns).unwrap_or(usize::MAX);
+
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| Error::bad_input(format!("CSV: {e}")))?
+    {
+        let start = record.position().map_or(last_start, |p| p.byte());
+        last_start = start;
+        let width = record.len();
+        if width == 0 {
+            continue;
+        }
+        if width > max_columns {
+            return Err(Error::too_large(format!(
+                "CSV record at line {} has {width} fields, over the limit of {max_columns} columns",
+                line_of(input, start)
+            )));
+        }
+
+        let grid = match grid.as_mut() {
+            Some(grid) => grid,
+            None if opts.header => {
+                columns = Some(header_names(&record, input, start)?);
+                grid = Some(Grid::new(width, limits)?);
+                continue;
+            }
+            None => grid.insert(Grid::new(width, limits)?),
+        };
+        if width > grid.width() {
+            if opts.header {
+                return Err(Error::bad_input(format!(
+                    "CSV record at line {} has {width} fields but the header has {} columns",
+                    line_of(input, start),
+                    grid.width()
+                )));
+            }
+            grid.widen(width)?;
+        }
+        grid.start_row()?;
+        if grid.rows() == 1 {
+            reserve_for(grid, input.len(), record.as_slice().len() + width);
+        }
+        for field in record.iter() {
+            let Ok(text) = std::str::from_utf8(field) else {
+                return Err(Error::bad_input(format!(
+                    "CSV record at line {} is not valid UTF-8",
+                    line_of(input, start)
+                )));
+            };
+            let cell = if opts.infer {
+                match infer(text) {
+                    Scalar::Null => Cell::Null,
+                    Scalar::Bool(b) => Cell::Bool(b),
+                    Scalar::Int(i) => Cell::Int(i),
+                    Scalar::Float(f) => Cell::Float(f),
+                    Scalar::Text => arena.str_cell(text),
+                }
+            } else {
+                arena.str_cell(text)
+            };
+            grid.cells.push(cell);
+        }
+        grid.finish_row(width);
+    }
+    check_unclosed_quote(input, last_start, opts)?;
+
+    let Some(grid) = grid else {
+        return Ok(Table::new(columns.unwrap_or_default()));
+    };
+    let width = grid.width();
+    let columns = columns.unwrap_or_else(|| (1..=width).map(|i| format!("column{i}")).collect());
+    Ok(arena.into_derived_with_cells(columns, grid.finish()))
+}
+
+fn check_delimiter(delimiter: u8) -> Result<()> {
+    if !delimiter.is_ascii() || matches!(delimiter, b'\r' | b'\n' | b'"') {
+        return Err(Error::bad_pipeline(
+            "the CSV delimiter must be one ASCII character other than CR, LF or '\"'",
+        )
+        .with_param("delimiter"));
+    }
+    Ok(())
+}
+
+/// Reserves cells for the rows the input likely holds, judged by the first data row
+/// (`row_bytes` long); capped so an odd first row cannot reserve far more than needed.
+fn reserve_for(grid: &mut Grid, input_len: usize, row_bytes: usize) {
+    let rows = input_len / row_bytes.max(1) + 1;
+    let rows = rows.min(usize::try_from(grid.max_rows).unwrap_or(usize::MAX));
+    let cells = rows
+        .saturating_mul(grid.width())
+        .saturating_add(rows / 16)
+        .min(input_len / 2 + grid.width());
+    grid.cells.reserve(cells);
+}
+
+/// Column names from a header record: empty -> `column{N}`, repeats -> `_2`, `_3`, ...
+fn header_names(record: &::csv::ByteRecord, input: &[u8], start: u64) -> Result<Vec<String>> {
+    let mut seen: HashSet<String> = HashSet::with_capacity(record.len());
+    let mut names = Vec::with_capacity(record.len());
+    for (i, field) in record.iter().enumerate() {
+        let Ok(name) = std::str::from_utf8(field) else {
+            return Err(Error::bad_input(format!(
+                "CSV header at line {} is not valid UTF-8",
+                line_of(input, start)
+            )));
+        };
+        let base = if name.is_empty() {
+            format!("column{}", i + 1)
+        } else {
+            name.to_owned()
+        };
+        let mut unique = base.clone();
+        let mut n = 2u64;
+        while seen.contains(&unique) {
+            unique = format!("{base}_{n}");
+            n += 1;
+        }
+        seen.insert(unique.clone());
+        names.push(unique);
+    }
+    Ok(names)
+}
+
+/// The 1-based line of the record that starts at byte `start` (line breaks before the
+/// record's first byte, skipped as empty lines, are not its line).
+fn line_of(input: &[u8], start: u64) -> usize {
+    let start = usize::try_from(start)
+        .unwrap_or(usize::MAX)
+        .min(input.len());
+    let first = input
+        .get(start..)
+        .and_then(|rest| rest.iter().position(|&b| b != b'\n' && b != b'\r'))
+        .map_or(input.len(), |p| start + p);
+    1 + input
+        .get(..first)
+        .map_or(0, |head| head.iter().filter(|&&b| b == b'\n').count())
+}
+
+/// The `csv` crate treats an unclosed quote at the end of input as closed. Such a field
+/// can only be in the last record, so re-scan that record with csv-core's rules.
+fn check_unclosed_quote(input: &[u8], last_start: u64, opts: &CsvOptions) -> Result<()> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let start = usize::try_from(last_start).unwrap_or(usize::MAX);
+    let start = if start == 0 && input.starts_with(BOM) {
+        BOM.len()
+    } else {
+        start
+    };
+    let Some(tail) = input.get(start..) else {
+        return Ok(());
+    };
+    let (delimiter, quote) = (opts.delimiter, opts.quote);
+    let mut state = State::FieldStart;
+    for &b in tail {
+        let ends_field = b == delimiter || b == b'\n' || b == b'\r';
+        state = match state {
+            State::FieldStart if b == quote => State::Quoted,
+            State::FieldStart | State::Unquoted | State::QuoteInQuoted if ends_field => {
+                State::FieldStart
+            }
+            State::FieldStart | State::Unquoted => State::Unquoted,
+            State::Quoted if b == quote => State::QuoteInQuoted,
+            State::Quoted => State::Quoted,
+            State::QuoteInQuoted if b == quote => State::Quoted,
+            State::QuoteInQuoted => State::Unquoted,
+        };
+    }
+    if state == State::Quoted {
+        return Err(Error::bad_input(format!(
+            "CSV has an unclosed quote in the record at line {}",
+            line_of(input, last_start)
+        )));
+    }
+    Ok(())
+}
+
+/// A scalar inferred from text: the type rules of `parse_csv` (and of bare values in
+/// `filter` predicates).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Scalar {
+    /// Empty text.
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// Keep the text as a string.
+    Text,
+}
+
+/// Infers the type of a CSV cell: see [`parse_csv`].
+pub(crate) fn infer(text: &str) -> Scalar {
+    let bytes = text.as_bytes();
+    match bytes.first() {
+        None => Scalar::Null,
+        Some(b't' | b'T') if text.eq_ignore_ascii_case("true") => Scalar::Bool(true),
+        Some(b'f' | b'F') if text.eq_ignore_ascii_case("false") => Scalar::Bool(false),
+        Some(b'-' | b'0'..=b'9') => match json_number(bytes) {
+            Some(true) => match text.parse::<i64>() {
+                Ok(i) => Scalar::Int(i),
+                Err(_) => finite_float(text),
+            },
+            Some(false) => finite_float(text),
+            None => Scalar::Text,
+        },
+        Some(_) => Scalar::Text,
+    }
+}
+
+fn finite_float(text: &str) -> Scalar {
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() => Scalar::Float(f),
+        _ => Scalar::Text,
+    }
+}
+
+/// Whether `b` is a number in JSON's grammar: `Some(true)` for an integer (no fraction,
+/// no exponent), `Some(false)` for other numbers, `None` if it is not a number.
+fn json_number(b: &[u8]) -> Option<bool> {
+    let digits = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    i = match b.get(i) {
+        Some(b'0') => i + 1,
+        Some(b'1'..=b'9') => digits(i + 1),
+        _ => return None,
+    };
+    let mut integer = true;
+    if b.get(i) == Some(&b'.') {
+        if !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        i = digits(i + 1);
+        integer = false;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !b.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        i = digits(i);
+        integer = false;
+    }
+    (i == b.len()).then_some(integer)
+}
+
+/// Row-major cells of a table being built whose width can grow between rows (CSV
+/// without a header, JSON rows with new keys). Rows are stored at the width current
+/// when they were added; [`Grid::finish`] pads them once, so widening is never
+/// quadratic.
+pub(super) struct Grid {
+    pub(super) cells: Vec<Cell>,
+    width: usize,
+    rows: usize,
+    /// Earlier stretches of rows stored narrower than `width`: (row count, width).
+    stretches: Vec<(usize, usize)>,
+    rows_at_width: usize,
+    max_rows: u64,
+    max_columns: u64,
+    max_cells: u64,
+}
+
+impl Grid {
+    /// A grid `width` columns wide, under `limits`.
+    pub(super) fn new(width: usize, limits: &Limits) -> Result<Grid> {
+        let mut grid = Grid::empty(limits);
+        grid.widen(width)?;
+        Ok(grid)
+    }
+
+    /// A grid with no columns yet, under `limits`.
+    pub(super) fn empty(limits: &Limits) -> Grid {
+        Grid {
+            cells: Vec::new(),
+            width: 0,
+            rows: 0,
+            stretches: Vec::new(),
+            rows_at_width: 0,
+            max_rows: limits.max_rows,
+            max_columns: u64::from(limits.max_columns),
+            max_cells: limits.max_input_bytes,
+        }
+    }
+
+    /// The current width.
+    pub(super) fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Rows started so far.
+    pub(super) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Widens the grid (between rows) to `width` columns.
+    pub(super) fn widen(&mut self, width: usize) -> Result<()> {
+        if width <= self.width {
+            return Ok(());
+        }
+        if width as u64 > self.max_columns {
+            return Err(Error::too_large(format!(
+                "the table has more than the limit of {} columns",
+                self.max_columns
+            )));
+        }
+        self.check_cells(self.rows, width)?;
+        if self.rows_at_width > 0 {
+            self.stretches.push((self.rows_at_width, self.width));
+        }
+        self.rows_at_width = 0;
+        self.width = width;
+        Ok(())
+    }
+
+    /// Counts a new row against the limits; push its cells, then call `finish_row`.
+    pub(super) fn start_row(&mut self) -> Result<()> {
+        if self.rows as u64 >= self.max_rows {
+            return Err(Error::too_large(format!(
+                "the table has more than the limit of {} rows",
+                self.max_rows
+            )));
+        }
+        self.check_cells(self.rows + 1, self.width)?;
+        self.rows += 1;
+        self.rows_at_width += 1;
+        Ok(())
+    }
+
+    fn check_cells(&self, rows: usize, width: usize) -> Result<()> {
+        let cells = (rows as u64).saturating_mul(width as u64);
+        if cells > self.max_cells {
+            return Err(Error::too_large(format!(
+                "the table would have {rows} rows x {width} columns, over the limit of {} cells \
+                 (the input byte limit)",
+                self.max_cells
+            )));
+        }
+        Ok(())
+    }
+
+    /// Pads the row just pushed (`pushed` cells) with `Null` to the current width.
+    pub(super) fn finish_row(&mut self, pushed: usize) {
+        let missing = self.width.saturating_sub(pushed);
+        self.cells.resize(self.cells.len() + missing, Cell::Null);
+    }
+
+    /// The cells laid out at the final width.
+    pub(super) fn finish(self) -> Vec<Cell> {
+        if self.stretches.is_empty() {
+            return self.cells;
+        }
+        let mut out = Vec::with_capacity(self.rows.saturating_mul(self.width));
+        let mut rest = self.cells.as_slice();
+        for &(rows, width) in &self.stretches {
+            for _ in 0..rows {
+                let (row, tail) = rest.split_at(width.min(rest.len()));
+                out.extend_from_slice(row);
+                out.resize(out.len() + self.width.saturating_sub(row.len()), Cell::Null);
+                rest = tail;
+            }
+        }
+        out.extend_from_slice(rest);
+        out
+    }
+}
+
+/// Writes a table as CSV: a header row, then one record per row.
+///
+/// Records end in `\n` (not RFC 4180's `\r\n`: what Unix tools and most peers write;
+/// `parse_csv` reads both). Fields are quoted only when needed (`QuoteStyle::Necessary`).
+/// `Null` is an empty field, `Bool` is `true`/`false`, `Int` is decimal, `Float` is the
+/// shortest text that reads back to the same value, exactly as `to_json` writes it
+/// (`1.5`, `1.0`, `1e+21`; a non-finite float, which a well-formed table never has, is
+/// empty), `Str` is its text and `Json` its JSON text. A table without columns is empty
+/// output. The delimiter rules are those of [`parse_csv`].
+pub fn to_csv(table: &Table, delimiter: u8) -> Result<Vec<u8>> {
+    to_csv_with_limit(table, delimiter, u64::MAX)
+}
+
+/// [`to_csv`], failing with `too_large` once the output passes `max_bytes`.
+pub fn to_csv_with_limit(table: &Table, delimiter: u8, max_bytes: u64) -> Result<Vec<u8>> {
+    check_delimiter(delimiter)?;
+    if table.n_cols() == 0 {
+        return Ok(Vec::new());
+    }
+    let too_large = || {
+        Error::too_large(format!(
+            "the CSV output is over the limit of {max_bytes} bytes"
+        ))
+    };
+    let internal = |e: ::csv::Error| Error::internal(format!("writing CSV: {e}"));
+    let estimate = table
+        .n_rows()
+        .saturating_mul(table.n_cols())
+        .saturating_mul(8);
+    let capacity = estimate.min(usize::try_from(max_bytes).unwrap_or(usize::MAX));
+    let mut writer = ::csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .quote_style(::csv::QuoteStyle::Necessary)
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .flexible(true)
+        .from_writer(Vec::with_capacity(capacity));
+    writer.write_record(table.columns()).map_err(internal)?;
+    let mut scratch: Vec<u8> = Vec::with_capacity(32);
+    for row in table.rows() {
+        for &cell in row {
+            match cell {
+                Cell::Null => writer.write_field(b""),
+                Cell::Bool(true) => writer.write_field(b"true"),
+                Cell::Bool(false) => writer.write_field(b"false"),
+                Cell::Int(i) => {
+                    scratch.clear();
+                    super::json::push_i64(&mut scratch, i);
+                    writer.write_field(&scratch)
+                }
+                Cell::Float(f) if f.is_finite() => {
+                    scratch.clear();
+                    super::json::push_f64(&mut scratch, f);
+                    writer.write_field(&scratch)
+                }
+                Cell::Float(_) => writer.write_field(b""),
+                Cell::Str(span) | Cell::Json(span) => writer.write_field(table.text(span)),
+            }
+            .map_err(internal)?;
+        }
+        writer
+            .write_record(std::iter::empty::<&[u8]>())
+            .map_err(internal)?;
+        if writer.get_ref().len() as u64 > max_bytes {
+            return Err(too_large());
+        }
+    }
+    let out = writer
+        .into_inner()
+        .map_err(|e| Error::internal(format!("writing CSV: {e}")))?;
+    if out.len() as u64 > max_bytes {
+        return Err(too_large());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    /// The cells of a table as short strings: `null`, `true`, `i:3`, `f:1.5`, `s:abc`,
+    /// `j:[1]`.
+    pub(crate) fn show(t: &Table) -> Vec<Vec<String>> {
+        t.rows()
+            .map(|row| {
+                row.iter()
+                    .map(|&c| match c {
+                        Cell::Null => "null".to_owned(),
+                        Cell::Bool(b) => b.to_string(),
+                        Cell::Int(i) => format!("i:{i}"),
+                        Cell::Float(f) => format!("f:{f:?}"),
+                        Cell::Str(s) => format!("s:{}", t.text(s)),
+                        Cell::Json(s) => format!("j:{}", t.text(s)),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn parse(input: &str) -> Table {
+        parse_with(input, &CsvOptions::default()).unwrap()
+    }
+
+    fn parse_with(input: &str, opts: &CsvOptions) -> Result<Table> {
+        parse_csv(input.as_bytes(), opts, &Limits::default())
+    }
+
+    fn cols(t: &Table) -> Vec<&str> {
+        t.columns().iter().map(String::as_str).collect()
+    }
+
+    fn raw() -> CsvOptions {
+        CsvOptions {
+            infer: false,
+            ..CsvOptions::default()
+        }
+    }
+
+    #[test]
+    fn rfc4180_quoting() {
+        let input = "name,note,n\n\"Smith, J\",\"said \"\"hi\"\"\nthen left\",1\nplain,\"\",2\n";
+        let t = parse(input);
+        assert_eq!(cols(&t), ["name", "note", "n"]);
+        assert_eq!(
+            show(&t),
+            [
+                ["s:Smith, J", "s:said \"hi\"\nthen left", "i:1"],
+                ["s:plain", "null", "i:2"],
+            ]
+        );
+        // A quote inside an unquoted field is literal; text after a closing quote is kept.
+        let t = parse_with("a,b\nx\"y,\"p\"q\n", &raw()).unwrap();
+        assert_eq!(show(&t), [["s:x\"y", "s:pq"]]);
+    }
+
+    #[test]
+    fn crlf_blank_lines_and_missing_final_newline() {
+        let t = parse("a,b\r\n1,2\r\n\r\n\n3,4");
+        assert_eq!(show(&t), [["i:1", "i:2"], ["i:3", "i:4"]]);
+    }
+
+    #[test]
+    fn custom_delimiter_and_quote() {
+        let semi = CsvOptions {
+            delimiter: b';',
+            ..CsvOptions::default()
+        };
+        let t = parse_with("a;b\n\"x;y\";1,5\n", &semi).unwrap();
+        assert_eq!(show(&t), [["s:x;y", "s:1,5"]]);
+
+        let tab = CsvOptions {
+            delimiter: b'\t',
+            ..CsvOptions::default()
+        };
+        let t = parse_with("a\tb\none, two\t2.5\n", &tab).unwrap();
+        assert_eq!(cols(&t), ["a", "b"]);
+        assert_eq!(show(&t), [["s:one, two", "f:2.5"]]);
+
+        let single = CsvOptions {
+            quote: b'\'',
+            ..CsvOptions::default()
+        };
+        let t = parse_with("a,b\n'x,''y''',\"z\"\n", &single).unwrap();
+        assert_eq!(show(&t), [["s:x,'y'", "s:\"z\""]]);
+    }
+
+    #[test]
+    fn bad_options_are_bad_pipeline() {
+        for (delimiter, quote) in [
+            (b'"', b'"'),
+            (b'\n', b'"'),
+            (b',', b'\r'),
+            (0xC3, b'"'),
+            (b';', b';'),
+        ] {
+            let opts = CsvOptions {
+                delimiter,
+                quote,
+                ..CsvOptions::default()
+            };
+            let e = parse_with("a\n", &opts).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadPipeline, "{delimiter} {quote}");
+        }
+        assert_eq!(
+            to_csv(&Table::new(vec!["a".into()]), b'"')
+                .unwrap_err()
+                .code,
+            ErrorCode::BadPipeline
+        );
+    }
+
+    #[test]
+    fn header_names() {
+        let t = parse("a,,a,b,a,column2,\n1,2,3,4,5,6,7\n");
+        assert_eq!(
+            cols(&t),
+            ["a", "column2", "a_2", "b", "a_3", "column2_2", "column7"]
+        );
+        let t = parse("x,x,x_2\n");
+        assert_eq!(cols(&t), ["x", "x_2", "x_2_2"]);
+        assert_eq!(t.n_rows(), 0);
+    }
+
+    #[test]
+    fn no_header_uses_widest_record() {
+        let opts = CsvOptions {
+            header: false,
+            ..CsvOptions::default()
+        };
+        let t = parse_with("1,2\n3\n4,5,6\n7,8\n", &opts).unwrap();
+        assert_eq!(cols(&t), ["column1", "column2", "column3"]);
+        assert_eq!(
+            show(&t),
+            [
+                ["i:1", "i:2", "null"],
+                ["i:3", "null", "null"],
+                ["i:4", "i:5", "i:6"],
+                ["i:7", "i:8", "null"],
+            ]
+        );
+        let t = parse_with("a,b\n", &opts).unwrap();
+        assert_eq!(cols(&t), ["column1", "column2"]);
+        assert_eq!(show(&t), [["s:a", "s:b"]]);
+    }
+
+    #[test]
+    fn ragged_rows() {
+        let t = parse("a,b,c\n1\n1,2\n");
+        assert_eq!(show(&t), [["i:1", "null", "null"], ["i:1", "i:2", "null"]]);
+        // Padding is Null even without inference.
+        let t = parse_with("a,b\nx\n", &raw()).unwrap();
+        assert_eq!(show(&t), [["s:x", "null"]]);
+
+        let e = parse_with(
+            "a,b\n1,2\n\"multi\nline\",2\n1,2,3\n",
+            &CsvOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadInput);
+        assert!(e.message.contains("line 5"), "{}", e.message);
+        assert!(e.message.contains("3 fields"), "{}", e.message);
+    }
+
+    #[test]
+    fn inference() {
+        let cases: &[(&str, &str)] = &[
+            ("", "null"),
+            ("true", "true"),
+            ("FALSE", "false"),
+            ("True", "true"),
+            ("yes", "s:yes"),
+            ("0", "i:0"),
+            ("-0", "i:0"),
+            ("42", "i:42"),
+            ("-17", "i:-17"),
+            ("9223372036854775807", "i:9223372036854775807"),
+            ("-9223372036854775808", "i:-9223372036854775808"),
+            ("9223372036854775808", "f:9.223372036854776e18"),
+            ("1.5", "f:1.5"),
+            ("-0.25", "f:-0.25"),
+            ("1.0", "f:1.0"),
+            ("1e3", "f:1000.0"),
+            ("2E-2", "f:0.02"),
+            ("1e+2", "f:100.0"),
+            ("1e400", "s:1e400"),
+            ("007", "s:007"),
+            ("+1", "s:+1"),
+            (" 1", "s: 1"),
+            ("1 ", "s:1 "),
+            ("NaN", "s:NaN"),
+            ("inf", "s:inf"),
+            ("1.", "s:1."),
+            (".5", "s:.5"),
+            ("1e", "s:1e"),
+            ("-", "s:-"),
+            ("0x10", "s:0x10"),
+            ("1_000", "s:1_000"),
+            ("héllo", "s:héllo"),
+        ];
+        let mut input = String::from("v\n");
+        for (text, _) in cases {
+            input.push_str(&format!("\"{text}\"\n"));
+        }
+        let t = parse(&input);
+        let got: Vec<String> = show(&t).into_iter().map(|mut r| r.remove(0)).collect();
+        let want: Vec<&str> = cases.iter().map(|(_, w)| *w).collect();
+        assert_eq!(got, want);
+
+        let t = parse_with(&input, &raw()).unwrap();
+        let got: Vec<String> = show(&t).into_iter().map(|mut r| r.remove(0)).collect();
+        let want: Vec<String> = cases.iter().map(|(text, _)| format!("s:{text}")).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn bom_is_skipped() {
+        let t = parse("\u{feff}a,b\n1,2\n");
+        assert_eq!(cols(&t), ["a", "b"]);
+        let t = parse("\u{feff}\"q\",b\n1,2\n");
+        assert_eq!(cols(&t), ["q", "b"]);
+        // Only at the start.
+        let t = parse("a,b\n\u{feff}x,2\n");
+        assert_eq!(show(&t), [["s:\u{feff}x", "i:2"]]);
+    }
+
+    #[test]
+    fn unclosed_quote_is_bad_input() {
+        for input in [
+            "a,b\n1,\"abc",
+            "a,b\n1,\"abc\n2,3\n",
+            "\"a",
+            "a\n\"x\"\"",
+            "\u{feff}\"a,b\n",
+            "a,\"b\nc,d",
+        ] {
+            let e = parse_with(input, &CsvOptions::default()).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadInput, "{input:?}");
+        }
+        let e = parse_with("a,b\n1,2\n3,\"x\ny", &CsvOptions::default()).unwrap_err();
+        assert!(e.message.contains("line 3"), "{}", e.message);
+        // Closed quotes, escaped quotes and quotes inside unquoted fields are fine.
+        for input in [
+            "a\n\"x\"\"\"",
+            "a\n\"\"",
+            "a\nx\"",
+            "a\n\"x\"y\"",
+            "a\n\"x\"\n",
+        ] {
+            parse_with(input, &CsvOptions::default()).unwrap();
+        }
+        let quote = CsvOptions {
+            quote: b'\'',
+            ..CsvOptions::default()
+        };
+        assert_eq!(
+            parse_with("a\n'x", &quote).unwrap_err().code,
+            ErrorCode::BadInput
+        );
+        assert_eq!(show(&parse_with("a\n\"x", &quote).unwrap()), [["s:\"x"]]);
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let e = parse_csv(
+            b"a,b\n1,2\n3,\xff\n",
+            &CsvOptions::default(),
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadInput);
+        assert!(e.message.contains("line 3"), "{}", e.message);
+        let e = parse_csv(b"a,\xc3\n", &CsvOptions::default(), &Limits::default()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadInput);
+    }
+
+    #[test]
+    fn empty_inputs() {
+        let t = parse("");
+        assert_eq!((t.n_cols(), t.n_rows()), (0, 0));
+        let t = parse("\n\r\n");
+        assert_eq!((t.n_cols(), t.n_rows()), (0, 0));
+        let t = parse("\u{feff}");
+        assert_eq!((t.n_cols(), t.n_rows()), (0, 0));
+        let opts = CsvOptions {
+            header: false,
+            ..CsvOptions::default()
+        };
+        let t = parse_with("", &opts).unwrap();
+        assert_eq!((t.n_cols(), t.n_rows()), (0, 0));
+        let t = parse("a,b\n");
+        assert_eq!((cols(&t), t.n_rows()), (vec!["a", "b"], 0));
+    }
+
+    #[test]
+    fn limits_are_too_large() {
+        let limits = Limits {
+            max_rows: 2,
+            max_columns: 3,
+            ..Limits::default()
+        };
+        let p = |s: &str, header| {
+            let opts = CsvOptions {
+                header,
+                ..CsvOptions::default()
+            };
+            parse_csv(s.as_bytes(), &opts, &limits)
+        };
+        assert_eq!(p("a\n1\n2\n", true).unwrap().n_rows(), 2);
+        assert_eq!(
+            p("a\n1\n2\n3\n", true).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+        assert_eq!(p("1\n2\n3\n", false).unwrap_err().code, ErrorCode::TooLarge);
+        assert_eq!(p("a,b,c\n", true).unwrap().n_cols(), 3);
+        assert_eq!(p("a,b,c,d\n", true).unwrap_err().code, ErrorCode::TooLarge);
+        assert_eq!(
+            p("1\n1,2,3,4\n", false).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+
+        // Short rows under a wide header cannot pad out past the cell cap.
+        let limits = Limits {
+            max_input_bytes: 1000,
+            ..Limits::default()
+        };
+        let header: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
+        let mut input = header.join(",") + "\n";
+        input.push_str(&"x\n".repeat(10));
+        assert_eq!(
+            parse_csv(input.as_bytes(), &CsvOptions::default(), &limits)
+                .unwrap()
+                .n_rows(),
+            10
+        );
+        input.push_str("x\n");
+        let e = parse_csv(input.as_bytes(), &CsvOptions::default(), &limits).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn to_csv_writes_every_cell_kind() {
+        let mut t = Table::new(vec!["a".into(), "b,c".into(), "d".into()]);
+        let s1 = t.str_cell("x,y");
+        let s2 = t.str_cell("say \"hi\"\nnow");
+        let j = t.json_cell("{\"k\":[1,2]}");
+        t.push_row(&[Cell::Null, Cell::Bool(true), Cell::Int(-12)]);
+        t.push_row(&[Cell::Float(1.0), Cell::Float(1e21), Cell::Float(0.1)]);
+        t.push_row(&[s1, s2, j]);
+        t.push_row(&[
+            Cell::Float(-2.5e-7),
+            Cell::Bool(false),
+            Cell::Float(f64::NAN),
+        ]);
+        let out = String::from_utf8(to_csv(&t, b',').unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "a,\"b,c\",d\n,true,-12\n1.0,1e+21,0.1\n\"x,y\",\"say \"\"hi\"\"\nnow\",\"{\"\"k\"\":[1,2]}\"\n-2.5e-7,false,\n"
+        );
+        let out = String::from_utf8(to_csv(&t, b'\t').unwrap()).unwrap();
+        assert!(out.starts_with("a\tb,c\td\n\ttrue\t-12\n"), "{out}");
+    }
+
+    #[test]
+    fn to_csv_edge_tables() {
+        assert_eq!(to_csv(&Table::default(), b',').unwrap(), b"");
+        // A lone empty field is quoted so the record is not a blank line.
+        let mut t = Table::new(vec!["a".into()]);
+        t.push_row(&[Cell::Null]);
+        t.push_row(&[Cell::Int(1)]);
+        let out = to_csv(&t, b',').unwrap();
+        assert_eq!(out, b"a\n\"\"\n1\n");
+        let back = parse_csv(&out, &CsvOptions::default(), &Limits::default()).unwrap();
+        assert_eq!(show(&back), [["null"], ["i:1"]]);
+        assert_eq!(
+            to_csv_with_limit(&t, b',', 4).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+        assert_eq!(to_csv_with_limit(&t, b',', 7).unwrap().len(), 7);
+    }
+
+    /// A deterministic table with every cell kind and awkward text.
+    fn generated(rows: usize) -> Table {
+        let columns = ["id", "name", "score", "ok", "note", "blob", "empty"];
+        let mut t = Table::new(columns.iter().map(|c| (*c).to_owned()).collect());
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let texts = [
+            "plain",
+            "comma, inside",
+            "quote \" inside",
+            "multi\nline",
+            "crlf\r\nline",
+            "tab\tsep",
+            "ünïcödé ✓",
+            "x007",
+            " padded ",
+            "semi;colon",
+        ];
+        let floats = [
+            1.0,
+            0.1,
+            -2.5,
+            1e21,
+            1.5e-7,
+            123456.789,
+            -0.0,
+            5e-324,
+            1.7976931348623157e308,
+        ];
+        for i in 0..rows {
+            let r = next();
+            let id = Cell::Int(match i {
+                0 => i64::MIN,
+                1 => i64::MAX,
+                _ => (r % 2_000_001) as i64 - 1_000_000,
+            });
+            let name = t.str_cell(texts[(r >> 8) as usize % texts.len()]);
+            let score = match (r >> 16) % 4 {
+                0 => Cell::Null,
+                _ => {
+                    let f = floats[(r >> 20) as usize % floats.len()];
+                    Cell::Float(if f > 1e300 {
+                        f
+                    } else {
+                        f * ((r >> 40) % 7 + 1) as f64
+                    })
+                }
+            };
+            let ok = match (r >> 24) % 3 {
+                0 => Cell::Bool(true),
+                1 => Cell::Bool(false),
+                _ => Cell::Null,
+            };
+            let note = t.str_cell(&format!(
+                "n{}-{}",
+                i,
+                texts[(r >> 32) as usize % texts.len()]
+            ));
+            let blob = t.json_cell(&format!("{{\"k\":[{},\"v\\\"\"]}}", r % 100));
+            t.push_row(&[id, name, score, ok, note, blob, Cell::Null]);
+        }
+        t
+    }
+
+    #[test]
+    fn csv_json_csv_round_trip() {
+        let original = generated(500);
+        let csv0 = to_csv(&original, b',').unwrap();
+        let t1 = parse_csv(&csv0, &CsvOptions::default(), &Limits::default()).unwrap();
+        assert_eq!(t1.columns(), original.columns());
+        assert_eq!(t1.n_rows(), 500);
+        // Only `Json` cells change kind (CSV has no nested values): they come back as text.
+        let shown: Vec<Vec<String>> = show(&original)
+            .into_iter()
+            .map(|row| row.into_iter().map(|c| c.replacen("j:", "s:", 1)).collect())
+            .collect();
+        assert_eq!(show(&t1), shown);
+        let csv1 = to_csv(&t1, b',').unwrap();
+        assert_eq!(csv1, csv0);
+
+        for (ndjson, pretty) in [(false, false), (false, true), (true, false)] {
+            let json = crate::table::json::to_json(&t1, ndjson, pretty);
+            let t2 = crate::table::json::parse_json(&json, &Limits::default()).unwrap();
+            assert_eq!(show(&t2), show(&t1));
+            assert_eq!(to_csv(&t2, b',').unwrap(), csv0);
+        }
+
+        // The same through other delimiters.
+        for delimiter in [b';', b'\t', b'|'] {
+            let text = to_csv(&original, delimiter).unwrap();
+            let opts = CsvOptions {
+                delimiter,
+                ..CsvOptions::default()
+            };
+            let back = parse_csv(&text, &opts, &Limits::default()).unwrap();
+            assert_eq!(show(&back), show(&t1));
+        }
+    }
+
+    #[test]
+    fn differential_against_csv_crate_without_inference() {
+        // Same records as the csv crate reading with default settings.
+        let input = to_csv(&generated(200), b',').unwrap();
+        let t = parse_csv(&input, &raw(), &Limits::default()).unwrap();
+        let mut reader = ::csv::Reader::from_reader(input.as_slice());
+        let header: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(t.columns(), header.as_slice());
+        let records: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(|f| format!("s:{f}")).collect())
+            .collect();
+        assert_eq!(show(&t), records);
+    }
+
+    #[test]
+    fn hostile_inputs_do_not_panic() {
+        let samples: [&[u8]; 10] = [
+            b"\"",
+            b"\"\"\"",
+            b",,,\n,,,,,,",
+            b"\r\r\r",
+            b"\xef\xbb",
+            b"\xef\xbb\xbf\xef\xbb\xbf",
+            b"a\n\"\n\"\n\"",
+            b"\x00,\x01\n",
+            b"a,b\n\"x\"\"y\"z\",\"",
+            b"\n\n\n\"a",
+        ];
+        for input in samples {
+            for header in [true, false] {
+                for infer in [true, false] {
+                    let opts = CsvOptions {
+                        header,
+                        infer,
+                        ..CsvOptions::default()
+                    };
+                    if let Ok(t) = parse_csv(input, &opts, &Limits::default()) {
+                        let _ = to_csv(&t, b',');
+                    }
+                }
+            }
+        }
+    }
+}

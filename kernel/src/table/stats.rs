@@ -1,0 +1,249 @@
+//! `stats`: a summary table with one row per column.
+
+use std::cmp::Ordering;
+
+use super::{Cell, Span, Table};
+
+/// Summarises each column of `table`: one row per column, with columns
+/// `column, count, nulls, min, max, mean`.
+///
+/// - `count`: non-null cells; `nulls`: `Null` cells.
+/// - `min`/`max`: over the numeric cells (`Int` and `Float`, compared as `filter`
+///   compares them; the cell is kept as it is) if the column has any, else over the
+///   `Str` cells by bytes, else `Null`. On ties the first cell wins.
+/// - `mean`: of the numeric cells, as a `Float` (`Null` if there are none). Integers
+///   are summed exactly in i128 and floats in row order, so the result is
+///   deterministic; a mean that overflows f64 is `Null`.
+pub fn stats(table: &Table) -> Table {
+    let mut acc = vec![Acc::default(); table.n_cols()];
+    for row in table.rows() {
+        for (a, &cell) in acc.iter_mut().zip(row) {
+            a.add(table, cell);
+        }
+    }
+    let columns = ["column", "count", "nulls", "min", "max", "mean"];
+    let mut out = Table::new(columns.iter().map(|c| (*c).to_owned()).collect());
+    out.reserve_rows(acc.len());
+    for (name, a) in table.columns().iter().zip(&acc) {
+        let name = out.str_cell(name);
+        let (min, max) = match (a.num_min, a.num_max, a.str_min, a.str_max) {
+            (Some(min), Some(max), _, _) => (min, max),
+            (_, _, Some(min), Some(max)) => {
+                (out.str_cell(table.text(min)), out.str_cell(table.text(max)))
+            }
+            _ => (Cell::Null, Cell::Null),
+        };
+        out.push_row(&[
+            name,
+            Cell::Int(i64::try_from(a.count).unwrap_or(i64::MAX)),
+            Cell::Int(i64::try_from(a.nulls).unwrap_or(i64::MAX)),
+            min,
+            max,
+            a.mean().map_or(Cell::Null, Cell::Float),
+        ]);
+    }
+    out
+}
+
+/// Running statistics of one column.
+#[derive(Debug, Clone, Default)]
+struct Acc {
+    count: u64,
+    nulls: u64,
+    ints: u64,
+    int_sum: i128,
+    floats: u64,
+    float_sum: f64,
+    num_min: Option<Cell>,
+    num_max: Option<Cell>,
+    str_min: Option<Span>,
+    str_max: Option<Span>,
+}
+
+impl Acc {
+    fn add(&mut self, table: &Table, cell: Cell) {
+        match cell {
+            Cell::Null => {
+                self.nulls += 1;
+                return;
+            }
+            Cell::Int(i) => {
+                self.ints += 1;
+                self.int_sum += i128::from(i);
+                self.add_number(cell);
+            }
+            Cell::Float(f) => {
+                self.floats += 1;
+                self.float_sum += f;
+                self.add_number(cell);
+            }
+            Cell::Str(span) => {
+                let text = table.text(span);
+                if self.str_min.is_none_or(|m| text < table.text(m)) {
+                    self.str_min = Some(span);
+                }
+                if self.str_max.is_none_or(|m| text > table.text(m)) {
+                    self.str_max = Some(span);
+                }
+            }
+            Cell::Bool(_) | Cell::Json(_) => {}
+        }
+        self.count += 1;
+    }
+
+    fn add_number(&mut self, cell: Cell) {
+        if self
+            .num_min
+            .is_none_or(|m| compare_numbers(cell, m) == Ordering::Less)
+        {
+            self.num_min = Some(cell);
+        }
+        if self
+            .num_max
+            .is_none_or(|m| compare_numbers(cell, m) == Ordering::Greater)
+        {
+            self.num_max = Some(cell);
+        }
+    }
+
+    fn mean(&self) -> Option<f64> {
+        let n = self.ints + self.floats;
+        if n == 0 {
+            return None;
+        }
+        let mean = if self.floats == 0 {
+            // Exact quotient, then the remainder's fraction: one rounding each.
+            let n = i128::from(n);
+            (self.int_sum / n) as f64 + (self.int_sum % n) as f64 / n as f64
+        } else {
+            (self.int_sum as f64 + self.float_sum) / n as f64
+        };
+        mean.is_finite().then_some(mean)
+    }
+}
+
+/// Orders two numeric cells: Int with Int exactly, otherwise as f64.
+fn compare_numbers(a: Cell, b: Cell) -> Ordering {
+    let as_f64 = |c: Cell| match c {
+        Cell::Int(i) => i as f64,
+        Cell::Float(f) => f,
+        _ => 0.0,
+    };
+    match (a, b) {
+        (Cell::Int(x), Cell::Int(y)) => x.cmp(&y),
+        _ => as_f64(a).partial_cmp(&as_f64(b)).unwrap_or(Ordering::Equal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::csv::tests::show;
+
+    #[test]
+    fn summary_values() {
+        let mut t = Table::new(vec![
+            "i".into(),
+            "f".into(),
+            "mix".into(),
+            "s".into(),
+            "none".into(),
+            "b".into(),
+        ]);
+        let rows: [[&str; 6]; 4] = [
+            ["3", "0.5", "2", "pear", "", "t"],
+            ["-7", "", "1.5", "apple", "", "f"],
+            ["", "2.25", "x", "Zoo", "", ""],
+            ["10", "-1.0", "-4", "", "", "j"],
+        ];
+        for row in rows {
+            let cells: Vec<Cell> = row
+                .iter()
+                .enumerate()
+                .map(|(j, v)| match (j, *v) {
+                    (_, "") => Cell::Null,
+                    (5, "t") => Cell::Bool(true),
+                    (5, "f") => Cell::Bool(false),
+                    (5, _) => t.json_cell("[1]"),
+                    (_, v) => match (v.parse::<i64>(), v.parse::<f64>()) {
+                        (Ok(i), _) => Cell::Int(i),
+                        (_, Ok(f)) => Cell::Float(f),
+                        _ => t.str_cell(v),
+                    },
+                })
+                .collect();
+            t.push_row(&cells);
+        }
+        let s = stats(&t);
+        assert_eq!(
+            s.columns(),
+            ["column", "count", "nulls", "min", "max", "mean"]
+        );
+        // i: 3 - 7 + 10 = 6 over 3; f: 0.5 + 2.25 - 1 = 1.75 over 3;
+        // mix: numbers 2, 1.5, -4 -> -0.5 over 3, "x" counted but not in min/max.
+        assert_eq!(
+            show(&s),
+            [
+                ["s:i", "i:3", "i:1", "i:-7", "i:10", "f:2.0"],
+                [
+                    "s:f",
+                    "i:3",
+                    "i:1",
+                    "f:-1.0",
+                    "f:2.25",
+                    &format!("f:{:?}", 1.75 / 3.0)
+                ],
+                [
+                    "s:mix",
+                    "i:4",
+                    "i:0",
+                    "i:-4",
+                    "i:2",
+                    &format!("f:{:?}", -0.5 / 3.0)
+                ],
+                ["s:s", "i:3", "i:1", "s:Zoo", "s:pear", "null"],
+                ["s:none", "i:0", "i:4", "null", "null", "null"],
+                ["s:b", "i:3", "i:1", "null", "null", "null"],
+            ]
+        );
+    }
+
+    #[test]
+    fn integer_mean_is_exact() {
+        let mut t = Table::new(vec!["n".into()]);
+        for _ in 0..3 {
+            t.push_row(&[Cell::Int(i64::MAX)]);
+        }
+        t.push_row(&[Cell::Int(i64::MAX - 1)]);
+        // The sum overflows i64 but not i128; the mean is MAX - 0.25, which rounds to 2^63.
+        let s = stats(&t);
+        assert_eq!(s.row(0)[5], Cell::Float(9_223_372_036_854_775_807.0));
+        let mut t = Table::new(vec!["n".into()]);
+        t.push_row(&[Cell::Int(1)]);
+        t.push_row(&[Cell::Int(2)]);
+        assert_eq!(stats(&t).row(0)[5], Cell::Float(1.5));
+        t.push_row(&[Cell::Int(-6)]);
+        assert_eq!(stats(&t).row(0)[5], Cell::Float(-1.0));
+    }
+
+    #[test]
+    fn ties_keep_the_first_cell_and_overflow_is_null() {
+        let mut t = Table::new(vec!["n".into()]);
+        t.push_row(&[Cell::Int(1)]);
+        t.push_row(&[Cell::Float(1.0)]);
+        t.push_row(&[Cell::Float(f64::MAX)]);
+        t.push_row(&[Cell::Float(f64::MAX)]);
+        let s = stats(&t);
+        assert_eq!(s.row(0)[3], Cell::Int(1));
+        assert_eq!(s.row(0)[4], Cell::Float(f64::MAX));
+        assert_eq!(s.row(0)[5], Cell::Null);
+    }
+
+    #[test]
+    fn empty_tables() {
+        let s = stats(&Table::default());
+        assert_eq!((s.n_cols(), s.n_rows()), (6, 0));
+        let s = stats(&Table::new(vec!["a".into()]));
+        assert_eq!(show(&s), [["s:a", "i:0", "i:0", "null", "null", "null"]]);
+    }
+}

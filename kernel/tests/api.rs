@@ -1,0 +1,228 @@
+//! The boundary: `run` and `describe`, every op on real inputs, round trips.
+
+mod common;
+
+use common::{data, decode, encoded, pattern};
+use kiln_kernel::{ErrorCode, Limits, run, run_with_limits};
+
+fn raw_pipeline(img: &image::RgbaImage, rest: &str) -> String {
+    format!("decode format=rgba width={} height={} | {rest}", img.width(), img.height())
+}
+
+#[test]
+fn describe_lists_every_op_with_params_and_limits() {
+    let d: serde_json::Value = serde_json::from_str(&kiln_kernel::describe()).unwrap();
+    assert_eq!(d["version"], kiln_kernel::VERSION);
+    let ops: Vec<&str> = d["ops"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    for op in [
+        "decode", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen", "brightness", "contrast",
+        "gamma", "invert", "convolve", "sobel", "encode", "compress", "decompress", "json", "parse_csv",
+        "parse_json", "select", "filter", "stats", "to_json", "to_csv",
+    ] {
+        assert!(ops.contains(&op), "describe lacks {op}");
+    }
+    let resize = d["ops"].as_array().unwrap().iter().find(|o| o["name"] == "resize").unwrap();
+    let filter = resize["params"].as_array().unwrap().iter().find(|p| p["name"] == "filter").unwrap();
+    assert_eq!(filter["default"], "lanczos3");
+    assert_eq!(filter["values"], serde_json::json!(["nearest", "bilinear", "catmull_rom", "lanczos3"]));
+    let level = d["ops"].as_array().unwrap().iter().find(|o| o["name"] == "compress").unwrap()["params"][1].clone();
+    assert_eq!((level["min"].as_i64(), level["max"].as_i64(), level["default"].as_i64()), (Some(0), Some(9), Some(6)));
+    assert_eq!(d["limits"]["max_json_depth"], 128);
+    assert_eq!(d["kinds"], serde_json::json!(["bytes", "image", "table"]));
+    let capped = kiln_kernel::describe_with_limits(&Limits { max_pixels: 5, ..Limits::default() });
+    assert!(capped.contains("\"max_pixels\":5"));
+}
+
+#[test]
+fn decodes_every_format_upright() {
+    for (file, w, h) in [
+        ("photo.jpg", 320, 240),
+        ("photo.png", 320, 240),
+        ("small.webp", 80, 60),
+        ("photo-lossy.webp", 320, 240),
+        ("anim.gif", 20, 10),
+        ("small.bmp", 80, 60),
+        ("small.tiff", 80, 60),
+        ("oriented6.jpg", 20, 40),
+    ] {
+        let out = run("encode format=rgba", &data(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!((out.meta.width, out.meta.height), (Some(w), Some(h)), "{file}");
+        assert_eq!(out.data.len(), (w * h * 4) as usize, "{file}");
+    }
+    // EXIF orientation 6: stored left-black/right-white, displayed top-black/bottom-white.
+    let out = run("encode format=rgba", &data("oriented6.jpg")).unwrap();
+    let img = image::RgbaImage::from_raw(20, 40, out.data).unwrap();
+    assert!(img.get_pixel(10, 3).0[0] < 30 && img.get_pixel(10, 36).0[0] > 225);
+    // GIF: the first frame (red), not the second (blue).
+    let out = run("encode format=rgba", &data("anim.gif")).unwrap();
+    assert_eq!(&out.data[..4], &[255, 0, 0, 255]);
+}
+
+#[test]
+fn encodes_every_format_and_reads_it_back() {
+    let img = pattern(64, 48, true);
+    let raw = img.as_raw();
+    for (format, lossless) in [("png", true), ("webp", true), ("jpeg", false), ("rgba", true)] {
+        let out = run(&raw_pipeline(&img, &format!("encode format={format}")), raw).unwrap();
+        assert_eq!(out.meta.format, Some(format));
+        if format == "rgba" {
+            assert_eq!(&out.data, raw);
+            continue;
+        }
+        let back = decode(&out.data);
+        assert_eq!(back.dimensions(), (64, 48));
+        if lossless {
+            assert_eq!(back.as_raw(), raw, "{format} is lossless");
+        }
+    }
+    // PNG levels trade size for time; all decode to the same pixels.
+    let photo = data("photo.png");
+    let l0 = run("encode format=png level=0", &photo).unwrap().data;
+    let l9 = run("encode format=png level=9", &photo).unwrap().data;
+    assert!(l9.len() < l0.len() / 2, "{} vs {}", l9.len(), l0.len());
+    assert_eq!(decode(&l0), decode(&l9));
+    // JPEG quality changes size.
+    let q20 = run("encode format=jpeg quality=20", &photo).unwrap().data;
+    let q95 = run("encode format=jpeg quality=95", &photo).unwrap().data;
+    assert!(q20.len() < q95.len());
+}
+
+#[test]
+fn image_ops_do_what_they_say() {
+    let img = pattern(40, 30, false);
+    let raw = img.as_raw();
+    let apply = |p: &str| -> image::RgbaImage {
+        let out = run(&raw_pipeline(&img, &format!("{p} | encode format=rgba")), raw).unwrap();
+        image::RgbaImage::from_raw(out.meta.width.unwrap(), out.meta.height.unwrap(), out.data).unwrap()
+    };
+    assert_eq!(apply("resize width=20").dimensions(), (20, 15));
+    assert_eq!(apply("resize width=20 height=20 fit=cover").dimensions(), (20, 20));
+    assert_eq!(apply("resize width=20 height=20 fit=contain").dimensions(), (20, 15));
+    assert_eq!(apply("resize width=20 height=20 fit=fill filter=nearest").dimensions(), (20, 20));
+    assert_eq!(apply("crop x=5 y=6 width=7 height=8").get_pixel(0, 0), img.get_pixel(5, 6));
+    assert_eq!(apply("rotate degrees=90").dimensions(), (30, 40));
+    assert_eq!(apply("flip axis=horizontal").get_pixel(0, 0), img.get_pixel(39, 0));
+    let g = apply("grayscale");
+    assert!(g.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]));
+    assert_eq!(apply("invert | invert"), img);
+    assert_eq!(apply("brightness value=1 | contrast value=1 | gamma value=1"), img);
+    assert!(apply("brightness value=0").pixels().all(|p| p.0[..3] == [0, 0, 0]));
+    assert_eq!(apply("convolve kernel=0,0,0,0,1,0,0,0,0"), img);
+    let blurred = apply("blur sigma=3");
+    assert_ne!(blurred, img);
+    let sharp = apply("sharpen sigma=1 amount=2");
+    assert_ne!(sharp, img);
+    let flat = image::RgbaImage::from_pixel(16, 16, image::Rgba([90, 90, 90, 255]));
+    let out = run(&raw_pipeline(&flat, "sobel | encode format=rgba"), flat.as_raw()).unwrap();
+    assert!(out.data.chunks(4).all(|p| p == [0, 0, 0, 255]), "no edges in a flat image");
+}
+
+#[test]
+fn compression_round_trips() {
+    let text: Vec<u8> = (0..50_000).flat_map(|i| format!("{i},row {i}\n").into_bytes()).collect();
+    for format in ["gzip", "zlib", "deflate"] {
+        for level in [0, 6, 9] {
+            let c = run(&format!("compress format={format} level={level}"), &text).unwrap();
+            let d = run(&format!("decompress format={format}"), &c.data).unwrap();
+            assert_eq!(d.data, text, "{format} {level}");
+        }
+    }
+    // gzip output is what the gzip format says (any gzip reader can read it)
+    let c = run("compress", &text).unwrap();
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&c.data[..]), &mut back).unwrap();
+    assert_eq!(back, text);
+}
+
+#[test]
+fn csv_json_csv_round_trip() {
+    let mut csv = String::from("id,name,price,ok,note\n");
+    for i in 0..500 {
+        let note = match i % 4 {
+            0 => String::new(),
+            1 => format!("\"has, comma {i}\""),
+            2 => format!("\"has \"\"quotes\"\" {i}\""),
+            _ => format!("\"multi\nline {i}\""),
+        };
+        csv.push_str(&format!("{i},name{i},{}.25,{},{note}\n", i * 3, i % 2 == 0));
+    }
+    let json = run("parse_csv | to_json", csv.as_bytes()).unwrap();
+    assert_eq!((json.meta.rows, json.meta.columns), (Some(500), Some(5)));
+    let back = run("parse_json | to_csv", &json.data).unwrap();
+    assert_eq!(String::from_utf8(back.data).unwrap(), csv);
+    let ndjson = run("parse_csv | to_json format=ndjson", csv.as_bytes()).unwrap();
+    assert_eq!(ndjson.data.iter().filter(|&&b| b == b'\n').count(), 500);
+    let back = run("parse_json | to_csv", &ndjson.data).unwrap();
+    assert_eq!(String::from_utf8(back.data).unwrap(), csv);
+}
+
+#[test]
+fn table_ops() {
+    let csv = b"city,pop,area\nOslo,709000,454\nBergen,291000,465\nTromso,77000,2521\nNowhere,,\n";
+    let out = run("parse_csv | filter where=\"pop > 100000\" | select columns=city | to_csv", csv).unwrap();
+    assert_eq!(out.data, b"city\nOslo\nBergen\n");
+    let stats = run("parse_csv | stats", csv).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&stats.data).unwrap();
+    assert_eq!(v[1]["column"], "pop");
+    assert_eq!(v[1]["count"], 3);
+    assert_eq!(v[1]["nulls"], 1);
+    assert_eq!(v[1]["min"], 77000);
+    assert_eq!(v[1]["max"], 709000);
+    assert_eq!(v[1]["mean"], 359000.0);
+}
+
+#[test]
+fn json_modes() {
+    let src = br#" { "b" : [1, 2.0, {"x": null}], "a": "\u00e9" } "#;
+    assert_eq!(run("json", src).unwrap().data, src.to_vec());
+    assert_eq!(run("json mode=minify", src).unwrap().data, br#"{"b":[1,2.0,{"x":null}],"a":"\u00e9"}"#.to_vec());
+    let pretty = run("json mode=pretty", src).unwrap().data;
+    let reparsed: serde_json::Value = serde_json::from_slice(&pretty).unwrap();
+    assert_eq!(reparsed, serde_json::from_slice::<serde_json::Value>(src).unwrap());
+    assert!(String::from_utf8(pretty).unwrap().contains("\n  \"b\": [\n    1,"));
+}
+
+#[test]
+fn errors_carry_step_and_param() {
+    let e = run("grayscale | resize width=abc", b"").unwrap_err();
+    assert_eq!((e.code, e.step, e.param.as_deref()), (ErrorCode::BadPipeline, Some(1), Some("width")));
+    let e = run("grayscale | blur sigma=2", b"not an image").unwrap_err();
+    assert_eq!((e.code, e.step), (ErrorCode::BadInput, Some(0)), "the implied decode blames the step that needed it");
+    assert!(e.message.starts_with("steps[0] (decode)"), "{}", e.message);
+    let e = run("parse_csv | select columns=zzz", b"a\n1\n").unwrap_err();
+    assert_eq!((e.code, e.step), (ErrorCode::BadInput, Some(1)));
+    let j = e.to_json();
+    assert_eq!(j["code"], "bad_input");
+    assert_eq!(j["step"], 1);
+}
+
+#[test]
+fn host_limits_cap_and_pipelines_only_tighten() {
+    let host = Limits { max_input_bytes: 10, ..Limits::default() };
+    assert_eq!(run_with_limits("compress", b"0123456789abc", &host).unwrap_err().code, ErrorCode::TooLarge);
+    // a pipeline cannot loosen the host's cap
+    let loosen = r#"{"steps":[{"op":"compress"}], "limits": {"max_input_bytes": 1000000}}"#;
+    assert_eq!(run_with_limits(loosen, b"0123456789abc", &host).unwrap_err().code, ErrorCode::TooLarge);
+    assert!(run_with_limits(loosen, b"0123456789", &host).is_ok());
+}
+
+#[test]
+fn threads_do_not_change_bytes() {
+    let photo = encoded(700, 500, image::ImageFormat::Png);
+    let pipelines = [
+        "resize width=333 | encode format=png",
+        "blur sigma=2 | encode format=rgba",
+        "blur sigma=9 | encode format=rgba",
+        "sharpen sigma=1.5 amount=1 | grayscale | convolve kernel=1,2,1,2,4,2,1,2,1 | sobel | encode format=rgba",
+    ];
+    for p in pipelines {
+        let many = run(p, &photo).unwrap().data;
+        #[cfg(feature = "rayon")]
+        {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+            let one = pool.install(|| run(p, &photo).unwrap().data);
+            assert!(one == many, "{p}: 1 thread differs from many");
+        }
+        assert!(!many.is_empty());
+    }
+}

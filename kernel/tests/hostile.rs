@@ -1,0 +1,195 @@
+//! Hostile input is normal input: every case gets its stable error code and nothing
+//! panics, hangs or allocates past the limits.
+
+mod common;
+
+use common::{data, encoded};
+use kiln_kernel::{ErrorCode, run};
+
+fn code(pipeline: &str, input: &[u8]) -> ErrorCode {
+    match std::panic::catch_unwind(|| run(pipeline, input)) {
+        Ok(Ok(out)) => panic!("`{pipeline}` accepted hostile input ({} bytes out)", out.data.len()),
+        Ok(Err(e)) => e.code,
+        Err(_) => panic!("`{pipeline}` panicked"),
+    }
+}
+
+/// Runs without panicking; returns the error code if any.
+fn survives(pipeline: &str, input: &[u8]) -> Option<ErrorCode> {
+    match std::panic::catch_unwind(|| run(pipeline, input)) {
+        Ok(r) => r.err().map(|e| e.code),
+        Err(_) => panic!("`{pipeline}` panicked on {} bytes", input.len()),
+    }
+}
+
+#[test]
+fn truncated_images_are_bad_input_at_every_length() {
+    for (name, bytes) in [
+        ("png", encoded(64, 64, image::ImageFormat::Png)),
+        ("jpeg", encoded(64, 64, image::ImageFormat::Jpeg)),
+        ("webp", data("small.webp")),
+        ("gif", data("anim.gif")),
+        ("bmp", data("small.bmp")),
+        ("tiff", data("small.tiff")),
+    ] {
+        let step = (bytes.len() / 60).max(1);
+        for len in (1..bytes.len()).step_by(step) {
+            // Some formats decode a short prefix as a smaller valid image (GIF, JPEG
+            // fill missing scans); what matters is an answer, never a panic.
+            if let Some(code) = survives("encode format=rgba", &bytes[..len]) {
+                assert!(
+                    matches!(code, ErrorCode::BadInput | ErrorCode::Unsupported),
+                    "{name} cut at {len}: {code}"
+                );
+            }
+        }
+    }
+    let png = encoded(64, 64, image::ImageFormat::Png);
+    assert_eq!(code("grayscale", &png[..png.len() / 2]), ErrorCode::BadInput);
+    assert_eq!(code("grayscale", &png[..20]), ErrorCode::BadInput);
+}
+
+#[test]
+fn corrupt_images_never_panic() {
+    for bytes in [encoded(48, 32, image::ImageFormat::Png), encoded(48, 32, image::ImageFormat::Jpeg), data("small.webp"), data("small.tiff")] {
+        // deterministic byte flips across the file
+        let mut state = 0x2545_f491_u32;
+        for _ in 0..150 {
+            let mut bad = bytes.clone();
+            for _ in 0..4 {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let i = state as usize % bad.len();
+                bad[i] ^= (state >> 24) as u8 | 1;
+            }
+            survives("resize width=16 | encode format=png", &bad);
+        }
+    }
+    let mut jpeg = encoded(64, 64, image::ImageFormat::Jpeg);
+    let n = jpeg.len();
+    jpeg[n / 3..n - 2].fill(0xff);
+    survives("grayscale", &jpeg);
+}
+
+fn png_chunk(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut c = (body.len() as u32).to_be_bytes().to_vec();
+    c.extend_from_slice(kind);
+    c.extend_from_slice(body);
+    let mut crc = flate2::Crc::new();
+    crc.update(kind);
+    crc.update(body);
+    c.extend_from_slice(&crc.sum().to_be_bytes());
+    c
+}
+
+#[test]
+fn png_claiming_100000_square_is_refused_before_allocating() {
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(png_chunk(b"IHDR", &ihdr));
+    png.extend(png_chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    png.extend(png_chunk(b"IEND", b""));
+    // 40 GB of pixels if it were decoded: the error must come at once.
+    let started = std::time::Instant::now();
+    assert_eq!(code("grayscale", &png), ErrorCode::TooLarge);
+    assert!(started.elapsed().as_secs() < 2);
+    assert_eq!(code("decode", &png), ErrorCode::TooLarge);
+}
+
+#[test]
+fn gzip_bomb_stops_at_the_limit() {
+    // 30 members of 10 MiB of zeros: 300 MiB out of ~300 KB, past the 256 MiB default.
+    let member = run("compress level=9", &vec![0u8; 10 << 20]).unwrap().data;
+    let bomb: Vec<u8> = member.iter().copied().cycle().take(member.len() * 30).collect();
+    assert!(bomb.len() < 1 << 20);
+    assert_eq!(code("decompress", &bomb), ErrorCode::TooLarge);
+    assert_eq!(code("limits max_decompressed_bytes=1000000 | decompress", &member), ErrorCode::TooLarge);
+}
+
+#[test]
+fn hostile_text_inputs() {
+    assert_eq!(code("parse_csv", b"a,b\n1,\"unclosed\n2,3\n"), ErrorCode::BadInput);
+    assert_eq!(code("parse_csv", b"a,b\n\"x\"\"y"), ErrorCode::BadInput);
+    let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+    assert_eq!(code("json", deep.as_bytes()), ErrorCode::TooLarge);
+    assert_eq!(code("json mode=pretty", deep.as_bytes()), ErrorCode::TooLarge);
+    assert_eq!(code("parse_json", deep.as_bytes()), ErrorCode::TooLarge);
+    let deep_obj = "{\"a\":".repeat(100_000);
+    assert_eq!(code("json", deep_obj.as_bytes()), ErrorCode::TooLarge);
+    assert_eq!(code("json", b"{\"a\":1"), ErrorCode::BadInput);
+    assert_eq!(code("json", b"\xff\xfe"), ErrorCode::BadInput);
+    assert_eq!(code("parse_json", b"{\"a\":1}\n[1]\n"), ErrorCode::BadInput);
+    assert_eq!(code("parse_csv | to_json", b"a\n\xff\n"), ErrorCode::BadInput);
+}
+
+#[test]
+fn empty_input_to_every_op_that_needs_some() {
+    for p in [
+        "decode",
+        "grayscale",
+        "resize width=10",
+        "decompress",
+        "decompress format=zlib",
+        "decompress format=deflate",
+        "json",
+        "json mode=minify",
+        "decode format=rgba width=1 height=1",
+    ] {
+        assert_eq!(code(p, b""), ErrorCode::BadInput, "{p}");
+    }
+    // Empty is valid for these: an empty table, empty compressed data, identity.
+    assert_eq!(run("parse_csv", b"").unwrap().data, b"[]");
+    assert_eq!(run("parse_json", b"").unwrap().data, b"[]");
+    assert!(run("compress", b"").is_ok());
+    assert_eq!(run("", b"").unwrap().data, b"");
+}
+
+#[test]
+fn bad_pipelines() {
+    let png = encoded(8, 8, image::ImageFormat::Png);
+    for p in [
+        "sparkle",
+        "blur sigma=banana",
+        r#"{"steps":[{"op":"blur","sigma":"2"}]}"#,
+        r#"{"steps":[{"op":"resize","width":1.5}]}"#,
+        "blur sigma=-1",
+        "blur sigma=NaN",
+        "resize width=100000",
+        "encode format=gif",
+        "parse_csv | blur sigma=1",
+        "grayscale | parse_csv",
+        "to_csv",
+        "compress level=10",
+        "json mode=ugly",
+        "filter where=x",
+        "select columns=",
+        "convolve kernel=1,2",
+        "{not json",
+        "grayscale |",
+        "| grayscale",
+        "blur sigma='1",
+    ] {
+        assert_eq!(code(p, &png), ErrorCode::BadPipeline, "{p}");
+    }
+}
+
+#[test]
+fn raw_rgba_size_must_match() {
+    assert_eq!(code("decode format=rgba width=2 height=2", &[0; 15]), ErrorCode::BadInput);
+    assert_eq!(code("decode format=rgba width=60000 height=60000", &[0; 16]), ErrorCode::TooLarge);
+}
+
+#[test]
+fn output_limits() {
+    assert_eq!(code("limits max_output_bytes=10 | compress level=0", &[7; 100]), ErrorCode::TooLarge);
+    assert_eq!(code("limits max_pixels=10 | resize width=100", &encoded(2, 2, image::ImageFormat::Png)), ErrorCode::TooLarge);
+    let many_rows = "a\n".to_string() + &"1\n".repeat(1000);
+    assert_eq!(code("limits max_rows=999 | parse_csv", many_rows.as_bytes()), ErrorCode::TooLarge);
+    let wide = (0..100).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",");
+    assert_eq!(code("limits max_columns=50 | parse_csv", wide.as_bytes()), ErrorCode::TooLarge);
+    assert_eq!(code("limits max_json_depth=3 | json", b"[[[[1]]]]"), ErrorCode::TooLarge);
+}

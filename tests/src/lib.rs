@@ -1,0 +1,372 @@
+//! kiln's conformance runner: loads cases in the DESIGN.md format
+//! (`tests/cases/**/*.toml`), runs each on every chosen target, and compares the
+//! result with the case's expectation and with the native kernel's bytes.
+//!
+//! A case:
+//!
+//! ```toml
+//! pipeline = "resize width=64 | encode format=png"   # text or JSON form
+//! input = "../data/photo.jpg"       # or input_text = "...", input_base64 = "..."
+//! [expect]
+//! sha256 = "..."          # exact output bytes
+//! # error = "too_large"   # or: the error code expected
+//! # json = "expected.json"   # or: output is JSON equal to this file
+//! # text = "..."            # or: output is exactly this UTF-8 text
+//! # meta = { width = 64 }    # and optionally: these meta fields
+//! ```
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// One case file, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    pipeline: String,
+    input: Option<String>,
+    input_text: Option<String>,
+    input_base64: Option<String>,
+    expect: Expect,
+}
+
+/// What a case expects.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub sha256: Option<String>,
+    pub error: Option<String>,
+    pub json: Option<String>,
+    pub text: Option<String>,
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A loaded case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Path relative to its cases folder, without `.toml`.
+    pub name: String,
+    pub path: PathBuf,
+    pub pipeline: String,
+    pub input: Vec<u8>,
+    pub expect: Expect,
+    /// Parsed `expect.json` file, if any.
+    pub expect_json: Option<serde_json::Value>,
+}
+
+/// Loads every `*.toml` under `dir`, sorted by path.
+pub fn load_cases(dir: &Path) -> Result<Vec<Case>, String> {
+    let mut files = Vec::new();
+    collect(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
+    files.sort();
+    files.iter().map(|f| load_case(dir, f)).collect()
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn load_case(root: &Path, path: &Path) -> Result<Case, String> {
+    let err = |e: String| format!("{}: {e}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let file: CaseFile = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+    let here = path.parent().unwrap_or(Path::new("."));
+    let input = match (&file.input, &file.input_text, &file.input_base64) {
+        (Some(p), None, None) => std::fs::read(here.join(p)).map_err(|e| err(format!("input {p}: {e}")))?,
+        (None, Some(t), None) => t.clone().into_bytes(),
+        (None, None, Some(b)) => base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .map_err(|e| err(format!("input_base64: {e}")))?,
+        (None, None, None) => Vec::new(),
+        _ => return Err(err("give one of input, input_text, input_base64".into())),
+    };
+    let e = &file.expect;
+    let n = [e.sha256.is_some(), e.error.is_some(), e.json.is_some(), e.text.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if n != 1 {
+        return Err(err("[expect] needs exactly one of sha256, error, json, text".into()));
+    }
+    let expect_json = match &e.json {
+        Some(p) => {
+            let raw = std::fs::read(here.join(p)).map_err(|e| err(format!("json {p}: {e}")))?;
+            Some(serde_json::from_slice(&raw).map_err(|e| err(format!("json {p}: {e}")))?)
+        }
+        None => None,
+    };
+    let name = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .with_extension("")
+        .to_string_lossy()
+        .replace('\\', "/");
+    Ok(Case {
+        name,
+        path: path.to_path_buf(),
+        pipeline: file.pipeline,
+        input,
+        expect: file.expect,
+        expect_json,
+    })
+}
+
+/// What a target returned for one case.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Output bytes and the meta JSON.
+    Ok(Vec<u8>, serde_json::Value),
+    /// An error code and message.
+    Err(String, String),
+    /// The target itself failed (a crash, a trap, a lost connection).
+    Crash(String),
+}
+
+/// A place the kernel runs.
+pub trait Target {
+    /// Short name for the matrix.
+    fn name(&self) -> &str;
+    /// Runs one job.
+    fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome;
+    /// Why this target cannot run this case, if it cannot (listed, never silent).
+    fn skip(&self, _case: &Case) -> Option<String> {
+        None
+    }
+}
+
+/// The kernel linked natively: the reference every other target must match.
+pub struct Native;
+
+impl Target for Native {
+    fn name(&self) -> &str {
+        "native"
+    }
+    fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
+        match std::panic::catch_unwind(|| kiln_kernel::run(pipeline, input)) {
+            Ok(Ok(out)) => Outcome::Ok(
+                out.data,
+                serde_json::from_str(&out.meta.to_json()).unwrap_or_default(),
+            ),
+            Ok(Err(e)) => Outcome::Err(e.code.as_str().to_owned(), e.message),
+            Err(_) => Outcome::Crash("panicked".into()),
+        }
+    }
+}
+
+/// The verdict of one cell of the matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Pass,
+    /// Output differs from the expectation or from native.
+    WrongOutput(String),
+    /// An error where output was expected, or another code.
+    ErrorMismatch(String),
+    Crash(String),
+    Skipped(String),
+}
+
+impl Verdict {
+    fn mark(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::WrongOutput(_) => "WRONG",
+            Verdict::ErrorMismatch(_) => "ERROR",
+            Verdict::Crash(_) => "CRASH",
+            Verdict::Skipped(_) => "skip",
+        }
+    }
+}
+
+/// Hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data).iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Judges one outcome against the case (and, for non-native targets, native's bytes).
+pub fn judge(case: &Case, outcome: &Outcome, reference: Option<&Outcome>) -> Verdict {
+    let e = &case.expect;
+    let verdict = match (outcome, &e.error) {
+        (Outcome::Crash(why), _) => return Verdict::Crash(why.clone()),
+        (Outcome::Err(code, _), Some(want)) if code == want => Verdict::Pass,
+        (Outcome::Err(code, msg), Some(want)) => Verdict::ErrorMismatch(format!("expected {want}, got {code}: {msg}")),
+        (Outcome::Err(code, msg), None) => Verdict::ErrorMismatch(format!("unexpected {code}: {msg}")),
+        (Outcome::Ok(data, _), Some(want)) => {
+            Verdict::ErrorMismatch(format!("expected error {want}, got {} bytes of output", data.len()))
+        }
+        (Outcome::Ok(data, meta), None) => judge_output(case, data, meta),
+    };
+    if verdict != Verdict::Pass {
+        return verdict;
+    }
+    match (outcome, reference) {
+        (Outcome::Ok(a, ma), Some(Outcome::Ok(b, mb))) if a != b || ma != mb => Verdict::WrongOutput(format!(
+            "differs from native (sha256 {} vs {})",
+            sha256_hex(a),
+            sha256_hex(b)
+        )),
+        _ => Verdict::Pass,
+    }
+}
+
+fn judge_output(case: &Case, data: &[u8], meta: &serde_json::Value) -> Verdict {
+    let e = &case.expect;
+    if let Some(want) = &e.meta {
+        for (k, v) in want {
+            if meta.get(k) != Some(v) {
+                return Verdict::WrongOutput(format!("meta.{k}: expected {v}, got {}", meta.get(k).unwrap_or(&serde_json::Value::Null)));
+            }
+        }
+    }
+    if let Some(want) = &e.sha256 {
+        let got = sha256_hex(data);
+        return if &got == want {
+            Verdict::Pass
+        } else {
+            Verdict::WrongOutput(format!("sha256 {got}"))
+        };
+    }
+    if let Some(want) = &e.text {
+        return match std::str::from_utf8(data) {
+            Ok(t) if t == want => Verdict::Pass,
+            Ok(t) => Verdict::WrongOutput(format!("text {:?}", truncate(t))),
+            Err(_) => Verdict::WrongOutput("output is not UTF-8".into()),
+        };
+    }
+    if let Some(want) = &case.expect_json {
+        return match serde_json::from_slice::<serde_json::Value>(data) {
+            Ok(v) if &v == want => Verdict::Pass,
+            Ok(v) => Verdict::WrongOutput(format!("json {}", truncate(&v.to_string()))),
+            Err(err) => Verdict::WrongOutput(format!("output is not JSON: {err}")),
+        };
+    }
+    Verdict::WrongOutput("case has no expectation".into())
+}
+
+fn truncate(s: &str) -> String {
+    let mut t: String = s.chars().take(200).collect();
+    if t.len() < s.len() {
+        t.push('…');
+    }
+    t
+}
+
+/// The results of a run: one row per case, one verdict per target.
+pub struct Matrix {
+    pub targets: Vec<String>,
+    pub rows: Vec<(String, Vec<Verdict>)>,
+}
+
+impl Matrix {
+    /// True when every cell passed or was skipped with a reason.
+    pub fn ok(&self) -> bool {
+        self.rows.iter().all(|(_, v)| v.iter().all(|v| matches!(v, Verdict::Pass | Verdict::Skipped(_))))
+    }
+
+    /// (passed, failed, skipped) cells.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let cells = self.rows.iter().flat_map(|(_, v)| v);
+        let (mut p, mut f, mut s) = (0, 0, 0);
+        for v in cells {
+            match v {
+                Verdict::Pass => p += 1,
+                Verdict::Skipped(_) => s += 1,
+                _ => f += 1,
+            }
+        }
+        (p, f, s)
+    }
+
+    /// The matrix as text: failures in full, passes compressed, then a summary line.
+    pub fn render(&self, verbose: bool) -> String {
+        let mut out = String::new();
+        let width = self.rows.iter().map(|(n, _)| n.len()).max().unwrap_or(4).max(4);
+        let _ = write!(out, "{:width$}", "case");
+        for t in &self.targets {
+            let _ = write!(out, "  {t:>8}");
+        }
+        out.push('\n');
+        let mut details = String::new();
+        for (name, verdicts) in &self.rows {
+            let all_pass = verdicts.iter().all(|v| *v == Verdict::Pass);
+            if verbose || !all_pass {
+                let _ = write!(out, "{name:width$}");
+                for v in verdicts {
+                    let _ = write!(out, "  {:>8}", v.mark());
+                }
+                out.push('\n');
+            }
+            for (t, v) in self.targets.iter().zip(verdicts) {
+                match v {
+                    Verdict::Pass => {}
+                    Verdict::WrongOutput(d) | Verdict::ErrorMismatch(d) | Verdict::Crash(d) | Verdict::Skipped(d) => {
+                        let _ = writeln!(details, "  {name} [{t}] {}: {d}", v.mark());
+                    }
+                }
+            }
+        }
+        if !verbose {
+            let passing = self.rows.iter().filter(|(_, v)| v.iter().all(|v| *v == Verdict::Pass)).count();
+            let _ = writeln!(out, "({passing} cases passing on every target not listed; --verbose lists them)");
+        }
+        if !details.is_empty() {
+            out.push_str("\nnot passing:\n");
+            out.push_str(&details);
+        }
+        let (p, f, s) = self.counts();
+        let _ = writeln!(
+            out,
+            "\n{} cases x {} targets ({})",
+            self.rows.len(),
+            self.targets.len(),
+            self.targets.join(", ")
+        );
+        let _ = writeln!(out, "{p} passed, {f} failed, {s} skipped");
+        out
+    }
+}
+
+/// Runs every case on every target. The first target should be native: the others
+/// must match its bytes.
+pub fn run_matrix(cases: &[Case], targets: &mut [Box<dyn Target>]) -> Matrix {
+    let names = targets.iter().map(|t| t.name().to_owned()).collect();
+    let mut rows = Vec::with_capacity(cases.len());
+    for case in cases {
+        let mut verdicts = Vec::with_capacity(targets.len());
+        let mut reference: Option<Outcome> = None;
+        for (i, target) in targets.iter_mut().enumerate() {
+            if let Some(why) = target.skip(case) {
+                verdicts.push(Verdict::Skipped(why));
+                continue;
+            }
+            let outcome = target.run(&case.pipeline, &case.input);
+            verdicts.push(judge(case, &outcome, reference.as_ref()));
+            if i == 0 {
+                reference = Some(outcome);
+            }
+        }
+        rows.push((case.name.clone(), verdicts));
+    }
+    Matrix { targets: names, rows }
+}
+
+/// The targets this build knows, by name.
+pub fn target(name: &str) -> Result<Box<dyn Target>, String> {
+    match name {
+        "native" => Ok(Box::new(Native)),
+        other => Err(format!("unknown target `{other}`; this build has: native")),
+    }
+}

@@ -1,0 +1,80 @@
+//! `kiln-cases --cases DIR [--cases DIR ...] [--targets native,...] [--verbose]`
+//!
+//! Runs conformance cases on each target and prints a case x target matrix. Exits 1 if
+//! any cell is not a pass or a listed skip, 2 on bad arguments or unreadable cases.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kiln_cases::{load_cases, run_matrix, target};
+
+const USAGE: &str = "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native] [--verbose] [--print-sha256]
+  --cases DIR    a folder of *.toml cases (repeatable; default tests/cases)
+  --targets LIST comma-separated targets (default: native)
+  --verbose      list passing cases too
+  --print-sha256 print the native sha256 of each sha256 case (to write new cases)";
+
+fn main() -> ExitCode {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut targets = vec!["native".to_owned()];
+    let mut verbose = false;
+    let mut print_sha = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--cases" => match args.next() {
+                Some(d) => dirs.push(d.into()),
+                None => return usage("--cases needs a folder"),
+            },
+            "--targets" => match args.next() {
+                Some(t) => targets = t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+                None => return usage("--targets needs a list"),
+            },
+            "--verbose" | "-v" => verbose = true,
+            "--print-sha256" => print_sha = true,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => return usage(&format!("unknown argument `{other}`")),
+        }
+    }
+    if dirs.is_empty() {
+        dirs.push("tests/cases".into());
+    }
+    let mut cases = Vec::new();
+    for dir in &dirs {
+        match load_cases(dir) {
+            Ok(c) => cases.extend(c),
+            Err(e) => {
+                eprintln!("kiln-cases: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if print_sha {
+        for case in &cases {
+            let out = kiln_kernel::run(&case.pipeline, &case.input);
+            match out {
+                Ok(o) => println!("{} {}", kiln_cases::sha256_hex(&o.data), case.name),
+                Err(e) => println!("error {} {}", e.code, case.name),
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut built = Vec::new();
+    for name in &targets {
+        match target(name) {
+            Ok(t) => built.push(t),
+            Err(e) => return usage(&e),
+        }
+    }
+    let matrix = run_matrix(&cases, &mut built);
+    print!("{}", matrix.render(verbose));
+    if matrix.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn usage(problem: &str) -> ExitCode {
+    eprintln!("kiln-cases: {problem}\n{USAGE}");
+    ExitCode::from(2)
+}

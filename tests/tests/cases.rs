@@ -1,0 +1,15 @@
+//! Runs every case of tests/cases on the native kernel: `cargo test -p kiln-cases`.
+
+use std::path::Path;
+
+use kiln_cases::{Native, Target, load_cases, run_matrix};
+
+#[test]
+fn every_case_passes_on_native() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
+    let cases = load_cases(&dir).expect("cases load");
+    assert!(cases.len() >= 40, "only {} cases", cases.len());
+    let mut targets: Vec<Box<dyn Target>> = vec![Box::new(Native)];
+    let matrix = run_matrix(&cases, &mut targets);
+    assert!(matrix.ok(), "{}", matrix.render(false));
+}
