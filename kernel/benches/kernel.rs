@@ -39,7 +39,22 @@ fn photo(w: u32, h: u32) -> Vec<u8> {
 
 /// Log-like text with numbers and words: compresses about 4-5x, like real logs.
 fn mixed_text(bytes: usize) -> Vec<u8> {
-    let words = ["GET", "POST", "/api/v1/items", "/static/app.js", "user", "ok", "error", "timeout", "cache", "miss", "hit", "kiln", "resize", "gzip"];
+    let words = [
+        "GET",
+        "POST",
+        "/api/v1/items",
+        "/static/app.js",
+        "user",
+        "ok",
+        "error",
+        "timeout",
+        "cache",
+        "miss",
+        "hit",
+        "kiln",
+        "resize",
+        "gzip",
+    ];
     let mut rng = Rng(42);
     let mut out = Vec::with_capacity(bytes + 200);
     while out.len() < bytes {
@@ -82,7 +97,7 @@ fn csv(bytes: usize) -> Vec<u8> {
             rng.next() % 1000,
             rng.next() % 100,
             rng.next() % 50,
-            rng.next() % 2 == 0,
+            rng.next().is_multiple_of(2),
         );
         out.extend_from_slice(line.as_bytes());
     }
@@ -91,34 +106,65 @@ fn csv(bytes: usize) -> Vec<u8> {
 
 fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("kernel");
-    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(8));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
 
     // sharp's published task: JPEG 2725x2225 -> 720 wide, lanczos3, quality 80.
     let (w, h) = (2725, 2225);
-    let jpeg = kiln_kernel::run(&format!("decode format=rgba width={w} height={h} | encode format=jpeg quality=92"), &photo(w, h)).unwrap().data;
+    let jpeg = kiln_kernel::run(
+        &format!("decode format=rgba width={w} height={h} | encode format=jpeg quality=92"),
+        &photo(w, h),
+    )
+    .unwrap()
+    .data;
     g.throughput(Throughput::Bytes(jpeg.len() as u64));
     g.bench_function("jpeg_2725x2225_to_720_lanczos3_q80", |b| {
-        b.iter(|| kiln_kernel::run("resize width=720 filter=lanczos3 | encode format=jpeg quality=80", black_box(&jpeg)).unwrap())
+        b.iter(|| {
+            kiln_kernel::run(
+                "resize width=720 filter=lanczos3 | encode format=jpeg quality=80",
+                black_box(&jpeg),
+            )
+            .unwrap()
+        })
     });
 
     let square = photo(2000, 2000);
     g.throughput(Throughput::Bytes(square.len() as u64));
     g.bench_function("blur_sigma8_2000x2000", |b| {
-        b.iter(|| kiln_kernel::run("decode format=rgba width=2000 height=2000 | blur sigma=8 | encode format=rgba", black_box(&square)).unwrap())
+        b.iter(|| {
+            kiln_kernel::run(
+                "decode format=rgba width=2000 height=2000 | blur sigma=8 | encode format=rgba",
+                black_box(&square),
+            )
+            .unwrap()
+        })
     });
     g.bench_function("grayscale_2000x2000", |b| {
-        b.iter(|| kiln_kernel::run("decode format=rgba width=2000 height=2000 | grayscale | encode format=rgba", black_box(&square)).unwrap())
+        b.iter(|| {
+            kiln_kernel::run(
+                "decode format=rgba width=2000 height=2000 | grayscale | encode format=rgba",
+                black_box(&square),
+            )
+            .unwrap()
+        })
     });
 
     let text = mixed_text(16 << 20);
     let gz = kiln_kernel::run("compress level=6", &text).unwrap().data;
     g.throughput(Throughput::Bytes(text.len() as u64));
-    g.bench_function("gzip_l6_16MiB_text", |b| b.iter(|| kiln_kernel::run("compress format=gzip level=6", black_box(&text)).unwrap()));
-    g.bench_function("gunzip_16MiB_text", |b| b.iter(|| kiln_kernel::run("decompress format=gzip", black_box(&gz)).unwrap()));
+    g.bench_function("gzip_l6_16MiB_text", |b| {
+        b.iter(|| kiln_kernel::run("compress format=gzip level=6", black_box(&text)).unwrap())
+    });
+    g.bench_function("gunzip_16MiB_text", |b| {
+        b.iter(|| kiln_kernel::run("decompress format=gzip", black_box(&gz)).unwrap())
+    });
 
     let table = csv(50_000_000);
     g.throughput(Throughput::Bytes(table.len() as u64));
-    g.bench_function("csv_50MB_to_json", |b| b.iter(|| kiln_kernel::run("parse_csv | to_json", black_box(&table)).unwrap()));
+    g.bench_function("csv_50MB_to_json", |b| {
+        b.iter(|| kiln_kernel::run("parse_csv | to_json", black_box(&table)).unwrap())
+    });
     g.finish();
 }
 

@@ -31,7 +31,7 @@ pub fn check_depth(input: &[u8], max_depth: u32) -> Result<()> {
         match b {
             b'"' => in_string = true,
             b'[' | b'{' => {
-                depth += 1;
+                depth = depth.saturating_add(1);
                 if depth > max_depth {
                     let (line, column) = line_col(input, i);
                     return Err(Error::too_large(format!(
@@ -56,13 +56,10 @@ pub fn validate(input: &[u8], limits: &Limits) -> Result<()> {
     }
     let text = std::str::from_utf8(input).map_err(|e| {
         let (line, column) = line_col(input, e.valid_up_to());
-        Error::bad_input(format!(
-            "JSON is not valid UTF-8 at line {line} column {column}"
-        ))
+        Error::bad_input(format!("JSON is not valid UTF-8 at line {line} column {column}"))
     })?;
     check_depth(input, limits.max_json_depth)?;
-    serde_json::from_str::<IgnoredAny>(text)
-        .map_err(|e| Error::bad_input(format!("invalid JSON: {e}")))?;
+    serde_json::from_str::<IgnoredAny>(text).map_err(|e| Error::bad_input(format!("invalid JSON: {e}")))?;
     Ok(())
 }
 
@@ -108,12 +105,7 @@ pub fn pretty(input: &[u8], limits: &Limits) -> Result<Vec<u8>> {
 /// (lines after the first are indented by `indent + depth` levels). `json` should be
 /// valid JSON; anything else is rewritten without panicking, not validated.
 /// Fails with `too_large` once `out` would pass `max_bytes`.
-pub(crate) fn write_pretty(
-    out: &mut Vec<u8>,
-    json: &[u8],
-    indent: usize,
-    max_bytes: u64,
-) -> Result<()> {
+pub(crate) fn write_pretty(out: &mut Vec<u8>, json: &[u8], indent: usize, max_bytes: u64) -> Result<()> {
     let mut depth = indent;
     let mut i = 0;
     while let Some(&b) = json.get(i) {
@@ -175,9 +167,7 @@ fn newline(out: &mut Vec<u8>, depth: usize, max_bytes: u64) -> Result<()> {
 }
 
 fn too_large_output(max_bytes: u64) -> Error {
-    Error::too_large(format!(
-        "the JSON output is over the limit of {max_bytes} bytes"
-    ))
+    Error::too_large(format!("the JSON output is over the limit of {max_bytes} bytes"))
 }
 
 fn is_ws(b: u8) -> bool {
@@ -207,9 +197,8 @@ fn string_end(json: &[u8], start: usize) -> usize {
 fn token_end(json: &[u8], start: usize) -> usize {
     json.get(start + 1..)
         .and_then(|rest| {
-            rest.iter().position(|&b| {
-                is_ws(b) || matches!(b, b'"' | b'[' | b']' | b'{' | b'}' | b',' | b':')
-            })
+            rest.iter()
+                .position(|&b| is_ws(b) || matches!(b, b'"' | b'[' | b']' | b'{' | b'}' | b',' | b':'))
         })
         .map_or(json.len(), |p| start + 1 + p)
 }
@@ -298,14 +287,8 @@ mod tests {
             let e = validate(input.as_bytes(), &lim()).unwrap_err();
             assert_eq!(e.code, ErrorCode::BadInput, "{input:?}");
             assert!(e.message.contains(position), "{input:?}: {}", e.message);
-            assert_eq!(
-                minify(input.as_bytes(), &lim()).unwrap_err().code,
-                ErrorCode::BadInput
-            );
-            assert_eq!(
-                pretty(input.as_bytes(), &lim()).unwrap_err().code,
-                ErrorCode::BadInput
-            );
+            assert_eq!(minify(input.as_bytes(), &lim()).unwrap_err().code, ErrorCode::BadInput);
+            assert_eq!(pretty(input.as_bytes(), &lim()).unwrap_err().code, ErrorCode::BadInput);
         }
         assert_eq!(validate(b"", &lim()).unwrap_err().code, ErrorCode::BadInput);
         let e = validate(b"[\"a\",\n\"\xff\"]", &lim()).unwrap_err();
@@ -339,10 +322,7 @@ mod tests {
         let n = 100_000;
         for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
             let deep = format!("{}1{}", open.repeat(n), close.repeat(n));
-            assert_eq!(
-                check_depth(deep.as_bytes(), 128).unwrap_err().code,
-                ErrorCode::TooLarge
-            );
+            assert_eq!(check_depth(deep.as_bytes(), 128).unwrap_err().code, ErrorCode::TooLarge);
             check_depth(deep.as_bytes(), n as u32).unwrap();
             for result in [
                 validate(deep.as_bytes(), &lim()),
@@ -387,20 +367,12 @@ mod tests {
     #[test]
     fn pretty_output_limit() {
         // Indentation can outgrow the input many times over.
-        let input = format!(
-            "{}{}{}",
-            "[".repeat(100),
-            "1,".repeat(1000) + "1",
-            "]".repeat(100)
-        );
+        let input = format!("{}{}{}", "[".repeat(100), "1,".repeat(1000) + "1", "]".repeat(100));
         let small = Limits {
             max_output_bytes: 50_000,
             ..Limits::default()
         };
-        assert_eq!(
-            pretty(input.as_bytes(), &small).unwrap_err().code,
-            ErrorCode::TooLarge
-        );
+        assert_eq!(pretty(input.as_bytes(), &small).unwrap_err().code, ErrorCode::TooLarge);
         let out = pretty(input.as_bytes(), &lim()).unwrap();
         let exact = Limits {
             max_output_bytes: out.len() as u64,
@@ -411,10 +383,7 @@ mod tests {
             max_output_bytes: out.len() as u64 - 1,
             ..Limits::default()
         };
-        assert_eq!(
-            pretty(input.as_bytes(), &short).unwrap_err().code,
-            ErrorCode::TooLarge
-        );
+        assert_eq!(pretty(input.as_bytes(), &short).unwrap_err().code, ErrorCode::TooLarge);
     }
 
     #[test]

@@ -55,19 +55,31 @@ pub enum JsonMode {
 #[derive(Debug, Clone)]
 pub enum Op {
     /// `raw`: width and height of raw RGBA8 input; `None`: sniff the format.
-    Decode { raw: Option<(u32, u32)> },
+    Decode {
+        raw: Option<(u32, u32)>,
+    },
     Resize {
         width: Option<u32>,
         height: Option<u32>,
         fit: Fit,
         filter: ResizeFilter,
     },
-    Crop { x: u32, y: u32, width: u32, height: u32 },
+    Crop {
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+    },
     Rotate(u32),
     Flip(Axis),
     Grayscale,
-    Blur { sigma: f32 },
-    Sharpen { sigma: f32, amount: f32 },
+    Blur {
+        sigma: f32,
+    },
+    Sharpen {
+        sigma: f32,
+        amount: f32,
+    },
     Brightness(f32),
     Contrast(f32),
     Gamma(f32),
@@ -80,16 +92,26 @@ pub enum Op {
         quality: u8,
         level: u8,
     },
-    Compress { container: Container, level: u32 },
-    Decompress { container: Container },
+    Compress {
+        container: Container,
+        level: u32,
+    },
+    Decompress {
+        container: Container,
+    },
     Json(JsonMode),
     ParseCsv(CsvOptions),
     ParseJson,
     Select(Vec<String>),
     Filter(Predicate),
     Stats,
-    ToJson { ndjson: bool, pretty: bool },
-    ToCsv { delimiter: u8 },
+    ToJson {
+        ndjson: bool,
+        pretty: bool,
+    },
+    ToCsv {
+        delimiter: u8,
+    },
 }
 
 impl Op {
@@ -208,21 +230,32 @@ fn apply<'a>(op: &Op, value: Value<'a>, limits: &Limits, source: &mut SourceForm
             };
             Value::Bytes(bytes, Meta::bytes("application/json"))
         }
-        (Op::ParseCsv(options), Value::Bytes(bytes, _)) => Value::Table(table::csv::parse_csv(&bytes, options, limits)?),
+        (Op::ParseCsv(options), Value::Bytes(bytes, _)) => {
+            Value::Table(table::csv::parse_csv(&bytes, options, limits)?)
+        }
         (Op::ParseJson, Value::Bytes(bytes, _)) => Value::Table(table::json::parse_json(&bytes, limits)?),
         (Op::Select(columns), Value::Table(t)) => Value::Table(table::query::select(t, columns)?),
         (Op::Filter(predicate), Value::Table(t)) => Value::Table(table::query::filter(t, predicate)?),
         (Op::Stats, Value::Table(t)) => Value::Table(table::stats::stats(&t)),
         (Op::ToJson { ndjson, pretty }, Value::Table(t)) => {
-            let data = table::json::to_json(&t, *ndjson, *pretty);
-            let content_type = if *ndjson { "application/x-ndjson" } else { "application/json" };
+            let data = table::json::to_json_with_limit(&t, *ndjson, *pretty, limits.max_output_bytes)?;
+            let content_type = if *ndjson {
+                "application/x-ndjson"
+            } else {
+                "application/json"
+            };
             Value::Bytes(Cow::Owned(data), Meta::table(&t, content_type))
         }
         (Op::ToCsv { delimiter }, Value::Table(t)) => {
-            let data = table::csv::to_csv(&t, *delimiter)?;
+            let data = table::csv::to_csv_with_limit(&t, *delimiter, limits.max_output_bytes)?;
             Value::Bytes(Cow::Owned(data), Meta::table(&t, "text/csv"))
         }
-        (op, _) => return Err(Error::internal(format!("`{}` got a kind the plan did not check", op.name()))),
+        (op, _) => {
+            return Err(Error::internal(format!(
+                "`{}` got a kind the plan did not check",
+                op.name()
+            )));
+        }
     })
 }
 

@@ -32,11 +32,7 @@ pub enum ParamType {
     /// An integer in `min..=max`.
     Int { min: i64, max: i64 },
     /// A finite number in `min..=max` (`exclusive_min`: strictly greater than `min`).
-    Float {
-        min: f64,
-        max: f64,
-        exclusive_min: bool,
-    },
+    Float { min: f64, max: f64, exclusive_min: bool },
     /// `true` or `false`.
     Bool,
     /// One of these names.
@@ -90,12 +86,7 @@ impl OpSpec {
 }
 
 const fn p(name: &'static str, ty: ParamType, default: Option<Default>, doc: &'static str) -> ParamSpec {
-    ParamSpec {
-        name,
-        ty,
-        default,
-        doc,
-    }
+    ParamSpec { name, ty, default, doc }
 }
 
 const fn float(min: f64, max: f64) -> ParamType {
@@ -122,7 +113,12 @@ pub const OPS: &[OpSpec] = &[
         output: Kind::Image,
         doc: "Decodes PNG, JPEG, WebP, GIF (first frame), BMP or TIFF, sniffed from the bytes, with EXIF orientation applied; or raw RGBA8 with format=rgba and width/height. Implied before the first image op.",
         params: &[
-            p("format", ParamType::Choice(&["auto", "rgba"]), Some(Default::Str("auto")), "auto: sniff the format; rgba: raw RGBA8 pixels"),
+            p(
+                "format",
+                ParamType::Choice(&["auto", "rgba"]),
+                Some(Default::Str("auto")),
+                "auto: sniff the format; rgba: raw RGBA8 pixels",
+            ),
             p("width", DIM, None, "width of raw RGBA8 input (format=rgba only)"),
             p("height", DIM, None, "height of raw RGBA8 input (format=rgba only)"),
         ],
@@ -135,8 +131,18 @@ pub const OPS: &[OpSpec] = &[
         params: &[
             p("width", DIM, None, "target width in pixels"),
             p("height", DIM, None, "target height in pixels"),
-            p("fit", ParamType::Choice(&["contain", "cover", "fill"]), Some(Default::Str("contain")), "how to fit both width and height"),
-            p("filter", ParamType::Choice(&["nearest", "bilinear", "catmull_rom", "lanczos3"]), Some(Default::Str("lanczos3")), "resampling filter"),
+            p(
+                "fit",
+                ParamType::Choice(&["contain", "cover", "fill"]),
+                Some(Default::Str("contain")),
+                "how to fit both width and height",
+            ),
+            p(
+                "filter",
+                ParamType::Choice(&["nearest", "bilinear", "catmull_rom", "lanczos3"]),
+                Some(Default::Str("lanczos3")),
+                "resampling filter",
+            ),
         ],
     },
     OpSpec {
@@ -156,14 +162,24 @@ pub const OPS: &[OpSpec] = &[
         input: Kind::Image,
         output: Kind::Image,
         doc: "Rotates clockwise by a multiple of 90 degrees.",
-        params: &[p("degrees", ParamType::IntChoice(&[90, 180, 270]), None, "clockwise angle")],
+        params: &[p(
+            "degrees",
+            ParamType::IntChoice(&[90, 180, 270]),
+            None,
+            "clockwise angle",
+        )],
     },
     OpSpec {
         name: "flip",
         input: Kind::Image,
         output: Kind::Image,
         doc: "Mirrors the image: horizontal swaps left and right, vertical swaps top and bottom.",
-        params: &[p("axis", ParamType::Choice(&["horizontal", "vertical"]), Some(Default::Str("horizontal")), "mirror axis")],
+        params: &[p(
+            "axis",
+            ParamType::Choice(&["horizontal", "vertical"]),
+            Some(Default::Str("horizontal")),
+            "mirror axis",
+        )],
     },
     OpSpec {
         name: "grayscale",
@@ -185,7 +201,12 @@ pub const OPS: &[OpSpec] = &[
         output: Kind::Image,
         doc: "Unsharp mask: out = in + amount x (in - blur(in, sigma)); alpha kept.",
         params: &[
-            p("sigma", float(0.1, 1000.0), Some(Default::Float(1.0)), "blur radius of the mask"),
+            p(
+                "sigma",
+                float(0.1, 1000.0),
+                Some(Default::Float(1.0)),
+                "blur radius of the mask",
+            ),
             p("amount", float(0.0, 10.0), Some(Default::Float(1.0)), "strength"),
         ],
     },
@@ -246,7 +267,12 @@ pub const OPS: &[OpSpec] = &[
         output: Kind::Bytes,
         doc: "Encodes. Without it, the last image is encoded to the input's format (PNG when that format cannot be written).",
         params: &[
-            p("format", ParamType::Choice(&["png", "jpeg", "webp", "rgba"]), None, "png, jpeg, webp (lossless) or raw rgba"),
+            p(
+                "format",
+                ParamType::Choice(&["png", "jpeg", "webp", "rgba"]),
+                None,
+                "png, jpeg, webp (lossless) or raw rgba",
+            ),
             p("quality", int(1, 100), Some(Default::Int(80)), "JPEG quality"),
             p("level", int(0, 9), Some(Default::Int(6)), "PNG compression level"),
         ],
@@ -257,7 +283,12 @@ pub const OPS: &[OpSpec] = &[
         output: Kind::Bytes,
         doc: "Compresses with DEFLATE in a gzip, zlib or raw container.",
         params: &[
-            p("format", ParamType::Choice(COMPRESSION), Some(Default::Str("gzip")), "container"),
+            p(
+                "format",
+                ParamType::Choice(COMPRESSION),
+                Some(Default::Str("gzip")),
+                "container",
+            ),
             p("level", int(0, 9), Some(Default::Int(6)), "0 stores, 9 compresses most"),
         ],
     },
@@ -266,14 +297,24 @@ pub const OPS: &[OpSpec] = &[
         input: Kind::Bytes,
         output: Kind::Bytes,
         doc: "Decompresses gzip (all members), zlib or raw DEFLATE; the output is bounded by max_decompressed_bytes.",
-        params: &[p("format", ParamType::Choice(COMPRESSION), Some(Default::Str("gzip")), "container")],
+        params: &[p(
+            "format",
+            ParamType::Choice(COMPRESSION),
+            Some(Default::Str("gzip")),
+            "container",
+        )],
     },
     OpSpec {
         name: "json",
         input: Kind::Bytes,
         output: Kind::Bytes,
         doc: "Checks JSON text (RFC 8259). validate passes it through unchanged; minify and pretty rewrite only whitespace.",
-        params: &[p("mode", ParamType::Choice(&["validate", "minify", "pretty"]), Some(Default::Str("validate")), "what to do")],
+        params: &[p(
+            "mode",
+            ParamType::Choice(&["validate", "minify", "pretty"]),
+            Some(Default::Str("validate")),
+            "what to do",
+        )],
     },
     OpSpec {
         name: "parse_csv",
@@ -281,10 +322,25 @@ pub const OPS: &[OpSpec] = &[
         output: Kind::Table,
         doc: "Parses CSV (RFC 4180 quoting). With infer, empty is null, true/false are booleans and JSON-style numbers are numbers.",
         params: &[
-            p("delimiter", ParamType::Char, Some(Default::Str(",")), "field separator; \\t for tab"),
+            p(
+                "delimiter",
+                ParamType::Char,
+                Some(Default::Str(",")),
+                "field separator; \\t for tab",
+            ),
             p("quote", ParamType::Char, Some(Default::Str("\"")), "quote character"),
-            p("header", ParamType::Bool, Some(Default::Bool(true)), "first record names the columns"),
-            p("infer", ParamType::Bool, Some(Default::Bool(true)), "infer nulls, booleans and numbers"),
+            p(
+                "header",
+                ParamType::Bool,
+                Some(Default::Bool(true)),
+                "first record names the columns",
+            ),
+            p(
+                "infer",
+                ParamType::Bool,
+                Some(Default::Bool(true)),
+                "infer nulls, booleans and numbers",
+            ),
         ],
     },
     OpSpec {
@@ -321,8 +377,18 @@ pub const OPS: &[OpSpec] = &[
         output: Kind::Bytes,
         doc: "Writes a JSON array of objects or NDJSON. Without a final writer, a table is written as a JSON array.",
         params: &[
-            p("format", ParamType::Choice(&["array", "ndjson"]), Some(Default::Str("array")), "array or ndjson"),
-            p("pretty", ParamType::Bool, Some(Default::Bool(false)), "indent the array form"),
+            p(
+                "format",
+                ParamType::Choice(&["array", "ndjson"]),
+                Some(Default::Str("array")),
+                "array or ndjson",
+            ),
+            p(
+                "pretty",
+                ParamType::Bool,
+                Some(Default::Bool(false)),
+                "indent the array form",
+            ),
         ],
     },
     OpSpec {
@@ -330,7 +396,12 @@ pub const OPS: &[OpSpec] = &[
         input: Kind::Table,
         output: Kind::Bytes,
         doc: "Writes CSV with a header row, quoting only where needed, lines ending in \\n.",
-        params: &[p("delimiter", ParamType::Char, Some(Default::Str(",")), "field separator; \\t for tab")],
+        params: &[p(
+            "delimiter",
+            ParamType::Char,
+            Some(Default::Str(",")),
+            "field separator; \\t for tab",
+        )],
     },
 ];
 
@@ -378,7 +449,10 @@ pub fn ops_json() -> Json {
                     .map(|p| {
                         let mut v = json!({"name": p.name, "type": p.ty.name(), "doc": p.doc});
                         let m = v.as_object_mut().expect("literal object");
-                        m.insert("required".into(), json!(p.default.is_none() && !optional_without_default(o.name, p.name)));
+                        m.insert(
+                            "required".into(),
+                            json!(p.default.is_none() && !optional_without_default(o.name, p.name)),
+                        );
                         if let Some(d) = p.default {
                             m.insert("default".into(), d.to_json());
                         }

@@ -6,30 +6,86 @@ use common::{data, decode, encoded, pattern};
 use kiln_kernel::{ErrorCode, Limits, run, run_with_limits};
 
 fn raw_pipeline(img: &image::RgbaImage, rest: &str) -> String {
-    format!("decode format=rgba width={} height={} | {rest}", img.width(), img.height())
+    format!(
+        "decode format=rgba width={} height={} | {rest}",
+        img.width(),
+        img.height()
+    )
 }
 
 #[test]
 fn describe_lists_every_op_with_params_and_limits() {
     let d: serde_json::Value = serde_json::from_str(&kiln_kernel::describe()).unwrap();
     assert_eq!(d["version"], kiln_kernel::VERSION);
-    let ops: Vec<&str> = d["ops"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let ops: Vec<&str> = d["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
     for op in [
-        "decode", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen", "brightness", "contrast",
-        "gamma", "invert", "convolve", "sobel", "encode", "compress", "decompress", "json", "parse_csv",
-        "parse_json", "select", "filter", "stats", "to_json", "to_csv",
+        "decode",
+        "resize",
+        "crop",
+        "rotate",
+        "flip",
+        "grayscale",
+        "blur",
+        "sharpen",
+        "brightness",
+        "contrast",
+        "gamma",
+        "invert",
+        "convolve",
+        "sobel",
+        "encode",
+        "compress",
+        "decompress",
+        "json",
+        "parse_csv",
+        "parse_json",
+        "select",
+        "filter",
+        "stats",
+        "to_json",
+        "to_csv",
     ] {
         assert!(ops.contains(&op), "describe lacks {op}");
     }
-    let resize = d["ops"].as_array().unwrap().iter().find(|o| o["name"] == "resize").unwrap();
-    let filter = resize["params"].as_array().unwrap().iter().find(|p| p["name"] == "filter").unwrap();
+    let resize = d["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "resize")
+        .unwrap();
+    let filter = resize["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "filter")
+        .unwrap();
     assert_eq!(filter["default"], "lanczos3");
-    assert_eq!(filter["values"], serde_json::json!(["nearest", "bilinear", "catmull_rom", "lanczos3"]));
-    let level = d["ops"].as_array().unwrap().iter().find(|o| o["name"] == "compress").unwrap()["params"][1].clone();
-    assert_eq!((level["min"].as_i64(), level["max"].as_i64(), level["default"].as_i64()), (Some(0), Some(9), Some(6)));
+    assert_eq!(
+        filter["values"],
+        serde_json::json!(["nearest", "bilinear", "catmull_rom", "lanczos3"])
+    );
+    let level = d["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "compress")
+        .unwrap()["params"][1]
+        .clone();
+    assert_eq!(
+        (level["min"].as_i64(), level["max"].as_i64(), level["default"].as_i64()),
+        (Some(0), Some(9), Some(6))
+    );
     assert_eq!(d["limits"]["max_json_depth"], 128);
     assert_eq!(d["kinds"], serde_json::json!(["bytes", "image", "table"]));
-    let capped = kiln_kernel::describe_with_limits(&Limits { max_pixels: 5, ..Limits::default() });
+    let capped = kiln_kernel::describe_with_limits(&Limits {
+        max_pixels: 5,
+        ..Limits::default()
+    });
     assert!(capped.contains("\"max_pixels\":5"));
 }
 
@@ -98,8 +154,14 @@ fn image_ops_do_what_they_say() {
     assert_eq!(apply("resize width=20").dimensions(), (20, 15));
     assert_eq!(apply("resize width=20 height=20 fit=cover").dimensions(), (20, 20));
     assert_eq!(apply("resize width=20 height=20 fit=contain").dimensions(), (20, 15));
-    assert_eq!(apply("resize width=20 height=20 fit=fill filter=nearest").dimensions(), (20, 20));
-    assert_eq!(apply("crop x=5 y=6 width=7 height=8").get_pixel(0, 0), img.get_pixel(5, 6));
+    assert_eq!(
+        apply("resize width=20 height=20 fit=fill filter=nearest").dimensions(),
+        (20, 20)
+    );
+    assert_eq!(
+        apply("crop x=5 y=6 width=7 height=8").get_pixel(0, 0),
+        img.get_pixel(5, 6)
+    );
     assert_eq!(apply("rotate degrees=90").dimensions(), (30, 40));
     assert_eq!(apply("flip axis=horizontal").get_pixel(0, 0), img.get_pixel(39, 0));
     let g = apply("grayscale");
@@ -114,12 +176,17 @@ fn image_ops_do_what_they_say() {
     assert_ne!(sharp, img);
     let flat = image::RgbaImage::from_pixel(16, 16, image::Rgba([90, 90, 90, 255]));
     let out = run(&raw_pipeline(&flat, "sobel | encode format=rgba"), flat.as_raw()).unwrap();
-    assert!(out.data.chunks(4).all(|p| p == [0, 0, 0, 255]), "no edges in a flat image");
+    assert!(
+        out.data.chunks(4).all(|p| p == [0, 0, 0, 255]),
+        "no edges in a flat image"
+    );
 }
 
 #[test]
 fn compression_round_trips() {
-    let text: Vec<u8> = (0..50_000).flat_map(|i| format!("{i},row {i}\n").into_bytes()).collect();
+    let text: Vec<u8> = (0..50_000)
+        .flat_map(|i| format!("{i},row {i}\n").into_bytes())
+        .collect();
     for format in ["gzip", "zlib", "deflate"] {
         for level in [0, 6, 9] {
             let c = run(&format!("compress format={format} level={level}"), &text).unwrap();
@@ -159,7 +226,11 @@ fn csv_json_csv_round_trip() {
 #[test]
 fn table_ops() {
     let csv = b"city,pop,area\nOslo,709000,454\nBergen,291000,465\nTromso,77000,2521\nNowhere,,\n";
-    let out = run("parse_csv | filter where=\"pop > 100000\" | select columns=city | to_csv", csv).unwrap();
+    let out = run(
+        "parse_csv | filter where=\"pop > 100000\" | select columns=city | to_csv",
+        csv,
+    )
+    .unwrap();
     assert_eq!(out.data, b"city\nOslo\nBergen\n");
     let stats = run("parse_csv | stats", csv).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&stats.data).unwrap();
@@ -175,7 +246,10 @@ fn table_ops() {
 fn json_modes() {
     let src = br#" { "b" : [1, 2.0, {"x": null}], "a": "\u00e9" } "#;
     assert_eq!(run("json", src).unwrap().data, src.to_vec());
-    assert_eq!(run("json mode=minify", src).unwrap().data, br#"{"b":[1,2.0,{"x":null}],"a":"\u00e9"}"#.to_vec());
+    assert_eq!(
+        run("json mode=minify", src).unwrap().data,
+        br#"{"b":[1,2.0,{"x":null}],"a":"\u00e9"}"#.to_vec()
+    );
     let pretty = run("json mode=pretty", src).unwrap().data;
     let reparsed: serde_json::Value = serde_json::from_slice(&pretty).unwrap();
     assert_eq!(reparsed, serde_json::from_slice::<serde_json::Value>(src).unwrap());
@@ -185,9 +259,16 @@ fn json_modes() {
 #[test]
 fn errors_carry_step_and_param() {
     let e = run("grayscale | resize width=abc", b"").unwrap_err();
-    assert_eq!((e.code, e.step, e.param.as_deref()), (ErrorCode::BadPipeline, Some(1), Some("width")));
+    assert_eq!(
+        (e.code, e.step, e.param.as_deref()),
+        (ErrorCode::BadPipeline, Some(1), Some("width"))
+    );
     let e = run("grayscale | blur sigma=2", b"not an image").unwrap_err();
-    assert_eq!((e.code, e.step), (ErrorCode::BadInput, Some(0)), "the implied decode blames the step that needed it");
+    assert_eq!(
+        (e.code, e.step),
+        (ErrorCode::BadInput, Some(0)),
+        "the implied decode blames the step that needed it"
+    );
     assert!(e.message.starts_with("steps[0] (decode)"), "{}", e.message);
     let e = run("parse_csv | select columns=zzz", b"a\n1\n").unwrap_err();
     assert_eq!((e.code, e.step), (ErrorCode::BadInput, Some(1)));
@@ -198,11 +279,20 @@ fn errors_carry_step_and_param() {
 
 #[test]
 fn host_limits_cap_and_pipelines_only_tighten() {
-    let host = Limits { max_input_bytes: 10, ..Limits::default() };
-    assert_eq!(run_with_limits("compress", b"0123456789abc", &host).unwrap_err().code, ErrorCode::TooLarge);
+    let host = Limits {
+        max_input_bytes: 10,
+        ..Limits::default()
+    };
+    assert_eq!(
+        run_with_limits("compress", b"0123456789abc", &host).unwrap_err().code,
+        ErrorCode::TooLarge
+    );
     // a pipeline cannot loosen the host's cap
     let loosen = r#"{"steps":[{"op":"compress"}], "limits": {"max_input_bytes": 1000000}}"#;
-    assert_eq!(run_with_limits(loosen, b"0123456789abc", &host).unwrap_err().code, ErrorCode::TooLarge);
+    assert_eq!(
+        run_with_limits(loosen, b"0123456789abc", &host).unwrap_err().code,
+        ErrorCode::TooLarge
+    );
     assert!(run_with_limits(loosen, b"0123456789", &host).is_ok());
 }
 

@@ -32,7 +32,9 @@ pub fn encoded(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
 
 /// The repo's sample files.
 pub fn data(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

@@ -51,7 +51,12 @@ fn truncated_images_are_bad_input_at_every_length() {
 
 #[test]
 fn corrupt_images_never_panic() {
-    for bytes in [encoded(48, 32, image::ImageFormat::Png), encoded(48, 32, image::ImageFormat::Jpeg), data("small.webp"), data("small.tiff")] {
+    for bytes in [
+        encoded(48, 32, image::ImageFormat::Png),
+        encoded(48, 32, image::ImageFormat::Jpeg),
+        data("small.webp"),
+        data("small.tiff"),
+    ] {
         // deterministic byte flips across the file
         let mut state = 0x2545_f491_u32;
         for _ in 0..150 {
@@ -107,7 +112,10 @@ fn gzip_bomb_stops_at_the_limit() {
     let bomb: Vec<u8> = member.iter().copied().cycle().take(member.len() * 30).collect();
     assert!(bomb.len() < 1 << 20);
     assert_eq!(code("decompress", &bomb), ErrorCode::TooLarge);
-    assert_eq!(code("limits max_decompressed_bytes=1000000 | decompress", &member), ErrorCode::TooLarge);
+    assert_eq!(
+        code("limits max_decompressed_bytes=1000000 | decompress", &member),
+        ErrorCode::TooLarge
+    );
 }
 
 #[test]
@@ -179,17 +187,41 @@ fn bad_pipelines() {
 
 #[test]
 fn raw_rgba_size_must_match() {
-    assert_eq!(code("decode format=rgba width=2 height=2", &[0; 15]), ErrorCode::BadInput);
-    assert_eq!(code("decode format=rgba width=60000 height=60000", &[0; 16]), ErrorCode::TooLarge);
+    assert_eq!(
+        code("decode format=rgba width=2 height=2", &[0; 15]),
+        ErrorCode::BadInput
+    );
+    assert_eq!(
+        code("decode format=rgba width=60000 height=60000", &[0; 16]),
+        ErrorCode::TooLarge
+    );
 }
 
 #[test]
 fn output_limits() {
-    assert_eq!(code("limits max_output_bytes=10 | compress level=0", &[7; 100]), ErrorCode::TooLarge);
-    assert_eq!(code("limits max_pixels=10 | resize width=100", &encoded(2, 2, image::ImageFormat::Png)), ErrorCode::TooLarge);
+    assert_eq!(
+        code("limits max_output_bytes=10 | compress level=0", &[7; 100]),
+        ErrorCode::TooLarge
+    );
+    assert_eq!(
+        code(
+            "limits max_pixels=10 | resize width=100",
+            &encoded(2, 2, image::ImageFormat::Png)
+        ),
+        ErrorCode::TooLarge
+    );
     let many_rows = "a\n".to_string() + &"1\n".repeat(1000);
-    assert_eq!(code("limits max_rows=999 | parse_csv", many_rows.as_bytes()), ErrorCode::TooLarge);
+    assert_eq!(
+        code("limits max_rows=999 | parse_csv", many_rows.as_bytes()),
+        ErrorCode::TooLarge
+    );
     let wide = (0..100).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",");
-    assert_eq!(code("limits max_columns=50 | parse_csv", wide.as_bytes()), ErrorCode::TooLarge);
-    assert_eq!(code("limits max_json_depth=3 | json", b"[[[[1]]]]"), ErrorCode::TooLarge);
+    assert_eq!(
+        code("limits max_columns=50 | parse_csv", wide.as_bytes()),
+        ErrorCode::TooLarge
+    );
+    assert_eq!(
+        code("limits max_json_depth=3 | json", b"[[[[1]]]]"),
+        ErrorCode::TooLarge
+    );
 }

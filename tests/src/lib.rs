@@ -92,10 +92,15 @@ fn load_case(root: &Path, path: &Path) -> Result<Case, String> {
         _ => return Err(err("give one of input, input_text, input_base64".into())),
     };
     let e = &file.expect;
-    let n = [e.sha256.is_some(), e.error.is_some(), e.json.is_some(), e.text.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let n = [
+        e.sha256.is_some(),
+        e.error.is_some(),
+        e.json.is_some(),
+        e.text.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
     if n != 1 {
         return Err(err("[expect] needs exactly one of sha256, error, json, text".into()));
     }
@@ -154,10 +159,7 @@ impl Target for Native {
     }
     fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
         match std::panic::catch_unwind(|| kiln_kernel::run(pipeline, input)) {
-            Ok(Ok(out)) => Outcome::Ok(
-                out.data,
-                serde_json::from_str(&out.meta.to_json()).unwrap_or_default(),
-            ),
+            Ok(Ok(out)) => Outcome::Ok(out.data, serde_json::from_str(&out.meta.to_json()).unwrap_or_default()),
             Ok(Err(e)) => Outcome::Err(e.code.as_str().to_owned(), e.message),
             Err(_) => Outcome::Crash("panicked".into()),
         }
@@ -227,7 +229,10 @@ fn judge_output(case: &Case, data: &[u8], meta: &serde_json::Value) -> Verdict {
     if let Some(want) = &e.meta {
         for (k, v) in want {
             if meta.get(k) != Some(v) {
-                return Verdict::WrongOutput(format!("meta.{k}: expected {v}, got {}", meta.get(k).unwrap_or(&serde_json::Value::Null)));
+                return Verdict::WrongOutput(format!(
+                    "meta.{k}: expected {v}, got {}",
+                    meta.get(k).unwrap_or(&serde_json::Value::Null)
+                ));
             }
         }
     }
@@ -273,7 +278,9 @@ pub struct Matrix {
 impl Matrix {
     /// True when every cell passed or was skipped with a reason.
     pub fn ok(&self) -> bool {
-        self.rows.iter().all(|(_, v)| v.iter().all(|v| matches!(v, Verdict::Pass | Verdict::Skipped(_))))
+        self.rows
+            .iter()
+            .all(|(_, v)| v.iter().all(|v| matches!(v, Verdict::Pass | Verdict::Skipped(_))))
     }
 
     /// (passed, failed, skipped) cells.
@@ -319,8 +326,15 @@ impl Matrix {
             }
         }
         if !verbose {
-            let passing = self.rows.iter().filter(|(_, v)| v.iter().all(|v| *v == Verdict::Pass)).count();
-            let _ = writeln!(out, "({passing} cases passing on every target not listed; --verbose lists them)");
+            let passing = self
+                .rows
+                .iter()
+                .filter(|(_, v)| v.iter().all(|v| *v == Verdict::Pass))
+                .count();
+            let _ = writeln!(
+                out,
+                "({passing} cases passing on every target not listed; --verbose lists them)"
+            );
         }
         if !details.is_empty() {
             out.push_str("\nnot passing:\n");

@@ -27,7 +27,13 @@ fn main() -> ExitCode {
                 None => return usage("--cases needs a folder"),
             },
             "--targets" => match args.next() {
-                Some(t) => targets = t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+                Some(t) => {
+                    targets = t
+                        .split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                }
                 None => return usage("--targets needs a list"),
             },
             "--verbose" | "-v" => verbose = true,
@@ -71,7 +77,11 @@ fn main() -> ExitCode {
     }
     let matrix = run_matrix(&cases, &mut built);
     print!("{}", matrix.render(verbose));
-    if matrix.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if matrix.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn usage(problem: &str) -> ExitCode {

@@ -149,7 +149,9 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8) -> Res
         }
         EncodeFormat::Jpeg => {
             let (Ok(w), Ok(h)) = (u16::try_from(width), u16::try_from(height)) else {
-                return Err(Error::too_large(format!("JPEG is at most 65535x65535; image is {width}x{height}")));
+                return Err(Error::too_large(format!(
+                    "JPEG is at most 65535x65535; image is {width}x{height}"
+                )));
             };
             jpeg_encoder::Encoder::new(&mut out, quality)
                 .encode(image.as_raw(), w, h, jpeg_encoder::ColorType::Rgba)
@@ -157,7 +159,9 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8) -> Res
         }
         EncodeFormat::Webp => {
             if width > 16_383 || height > 16_383 {
-                return Err(Error::too_large(format!("WebP is at most 16383x16383; image is {width}x{height}")));
+                return Err(Error::too_large(format!(
+                    "WebP is at most 16383x16383; image is {width}x{height}"
+                )));
             }
             let encoder = WebPEncoder::new_lossless(&mut out);
             if opaque {

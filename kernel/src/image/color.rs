@@ -100,12 +100,7 @@ mod tests {
     fn sampler(w: u32, h: u32) -> Image {
         Image::from_fn(w, h, |x, y| {
             let i = y * w + x;
-            Rgba([
-                i as u8,
-                (i * 7 + 3) as u8,
-                (i * 13 + 200) as u8,
-                (i * 31) as u8,
-            ])
+            Rgba([i as u8, (i * 7 + 3) as u8, (i * 13 + 200) as u8, (i * 31) as u8])
         })
     }
 
@@ -190,31 +185,13 @@ mod tests {
         };
         assert_eq!(run(px(10, 100, 200), &invert), [245, 155, 55, 77]);
         // brightness: 100 * 0.5 = 50, 101 * 0.5 = 50.5 -> 51, 200 * 2 = 400 -> 255
-        assert_eq!(
-            run(px(100, 101, 200), &|i| brightness(i, 0.5)),
-            [50, 51, 100, 77]
-        );
-        assert_eq!(
-            run(px(100, 101, 200), &|i| brightness(i, 2.0)),
-            [200, 202, 255, 77]
-        );
-        assert_eq!(
-            run(px(100, 101, 200), &|i| brightness(i, 0.0)),
-            [0, 0, 0, 77]
-        );
+        assert_eq!(run(px(100, 101, 200), &|i| brightness(i, 0.5)), [50, 51, 100, 77]);
+        assert_eq!(run(px(100, 101, 200), &|i| brightness(i, 2.0)), [200, 202, 255, 77]);
+        assert_eq!(run(px(100, 101, 200), &|i| brightness(i, 0.0)), [0, 0, 0, 77]);
         // contrast 0: everything is 127.5 -> 128; contrast 2: (100 - 127.5) * 2 + 127.5 = 72.5
-        assert_eq!(
-            run(px(0, 100, 255), &|i| contrast(i, 0.0)),
-            [128, 128, 128, 77]
-        );
-        assert_eq!(
-            run(px(0, 100, 255), &|i| contrast(i, 2.0)),
-            [0, 73, 255, 77]
-        );
-        assert_eq!(
-            run(px(0, 100, 255), &|i| contrast(i, 0.5)),
-            [64, 114, 191, 77]
-        );
+        assert_eq!(run(px(0, 100, 255), &|i| contrast(i, 0.0)), [128, 128, 128, 77]);
+        assert_eq!(run(px(0, 100, 255), &|i| contrast(i, 2.0)), [0, 73, 255, 77]);
+        assert_eq!(run(px(0, 100, 255), &|i| contrast(i, 0.5)), [64, 114, 191, 77]);
         // gamma 2: 255 * sqrt(64 / 255) = 127.75 -> 128; gamma 0.5: 255 * (64/255)^2 = 16.06
         assert_eq!(run(px(0, 64, 255), &|i| gamma(i, 2.0)), [0, 128, 255, 77]);
         assert_eq!(run(px(0, 64, 255), &|i| gamma(i, 0.5)), [0, 16, 255, 77]);

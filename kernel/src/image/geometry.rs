@@ -74,6 +74,9 @@ mod tests {
         assert_eq!(c.dimensions(), (4, 5));
         assert_eq!(c.get_pixel(0, 0).0, [2, 3, 0, 255]);
         assert_eq!(crop(&img, 7, 0, 4, 1).unwrap_err().code, crate::ErrorCode::BadInput);
-        assert_eq!(crop(&img, u32::MAX, 0, 4, 1).unwrap_err().code, crate::ErrorCode::BadInput);
+        assert_eq!(
+            crop(&img, u32::MAX, 0, 4, 1).unwrap_err().code,
+            crate::ErrorCode::BadInput
+        );
     }
 }

@@ -20,7 +20,5 @@ where
         return;
     }
     let _ = PARALLEL_MIN_BYTES;
-    buf.chunks_exact_mut(stride)
-        .enumerate()
-        .for_each(|(y, row)| f(y, row));
+    buf.chunks_exact_mut(stride).enumerate().for_each(|(y, row)| f(y, row));
 }

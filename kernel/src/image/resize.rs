@@ -107,7 +107,11 @@ fn lanczos3() -> FilterType {
         }
     }
     fn lanczos3(x: f64) -> f64 {
-        if (-3.0..3.0).contains(&x) { sinc(x) * sinc(x / 3.0) } else { 0.0 }
+        if (-3.0..3.0).contains(&x) {
+            sinc(x) * sinc(x / 3.0)
+        } else {
+            0.0
+        }
     }
     // `Filter::new` only fails for a non-finite or non-positive support.
     match Filter::new("lanczos3", lanczos3, 3.0) {
@@ -122,48 +126,117 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(target_size(2725, 2225, Some(720), None, Fit::Contain), Target { width: 720, height: 588, crop: None });
-        assert_eq!(target_size(100, 50, None, Some(10), Fit::Contain), Target { width: 20, height: 10, crop: None });
-        assert_eq!(target_size(100, 50, Some(40), Some(40), Fit::Contain), Target { width: 40, height: 20, crop: None });
-        assert_eq!(target_size(50, 100, Some(40), Some(40), Fit::Contain), Target { width: 20, height: 40, crop: None });
-        assert_eq!(target_size(100, 50, Some(40), Some(40), Fit::Fill), Target { width: 40, height: 40, crop: None });
+        assert_eq!(
+            target_size(2725, 2225, Some(720), None, Fit::Contain),
+            Target {
+                width: 720,
+                height: 588,
+                crop: None
+            }
+        );
+        assert_eq!(
+            target_size(100, 50, None, Some(10), Fit::Contain),
+            Target {
+                width: 20,
+                height: 10,
+                crop: None
+            }
+        );
+        assert_eq!(
+            target_size(100, 50, Some(40), Some(40), Fit::Contain),
+            Target {
+                width: 40,
+                height: 20,
+                crop: None
+            }
+        );
+        assert_eq!(
+            target_size(50, 100, Some(40), Some(40), Fit::Contain),
+            Target {
+                width: 20,
+                height: 40,
+                crop: None
+            }
+        );
+        assert_eq!(
+            target_size(100, 50, Some(40), Some(40), Fit::Fill),
+            Target {
+                width: 40,
+                height: 40,
+                crop: None
+            }
+        );
         assert_eq!(
             target_size(100, 50, Some(40), Some(40), Fit::Cover),
-            Target { width: 40, height: 40, crop: Some((25.0, 0.0, 50.0, 50.0)) }
+            Target {
+                width: 40,
+                height: 40,
+                crop: Some((25.0, 0.0, 50.0, 50.0))
+            }
         );
         // never 0 pixels
-        assert_eq!(target_size(10000, 1, Some(10), None, Fit::Contain), Target { width: 10, height: 1, crop: None });
+        assert_eq!(
+            target_size(10000, 1, Some(10), None, Fit::Contain),
+            Target {
+                width: 10,
+                height: 1,
+                crop: None
+            }
+        );
     }
 
     fn gradient(w: u32, h: u32, alpha: bool) -> Image {
-        Image::from_fn(w, h, |x, y| image::Rgba([(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x + y) % 256) as u8, if alpha { (x % 256) as u8 } else { 255 }]))
+        Image::from_fn(w, h, |x, y| {
+            image::Rgba([
+                (x * 7 % 256) as u8,
+                (y * 5 % 256) as u8,
+                ((x + y) % 256) as u8,
+                if alpha { (x % 256) as u8 } else { 255 },
+            ])
+        })
     }
 
     #[test]
     fn every_filter_and_fit_gives_the_size_asked() {
         let img = gradient(97, 61, true);
-        for filter in [ResizeFilter::Nearest, ResizeFilter::Bilinear, ResizeFilter::CatmullRom, ResizeFilter::Lanczos3] {
+        for filter in [
+            ResizeFilter::Nearest,
+            ResizeFilter::Bilinear,
+            ResizeFilter::CatmullRom,
+            ResizeFilter::Lanczos3,
+        ] {
             for fit in [Fit::Contain, Fit::Cover, Fit::Fill] {
                 let out = resize(&img, Some(40), Some(30), fit, filter, &Limits::default()).unwrap();
                 let expect = if fit == Fit::Contain { (40, 25) } else { (40, 30) };
                 assert_eq!(out.dimensions(), expect, "{filter:?} {fit:?}");
             }
             let up = resize(&img, Some(300), None, Fit::Contain, filter, &Limits::default()).unwrap();
-            assert_eq!(up.dimensions(), (300, 188));
+            assert_eq!(up.dimensions(), (300, 189)); // 61 * 300 / 97 = 188.66
         }
     }
 
     #[test]
     fn constant_image_stays_constant() {
         let img = Image::from_pixel(123, 77, image::Rgba([10, 200, 30, 255]));
-        let out = resize(&img, Some(31), None, Fit::Contain, ResizeFilter::Lanczos3, &Limits::default()).unwrap();
+        let out = resize(
+            &img,
+            Some(31),
+            None,
+            Fit::Contain,
+            ResizeFilter::Lanczos3,
+            &Limits::default(),
+        )
+        .unwrap();
         assert!(out.pixels().all(|p| p.0 == [10, 200, 30, 255]));
     }
 
     #[test]
     fn limits_checked_before_allocating() {
         let img = gradient(4, 4, false);
-        let limits = Limits { max_pixels: 1000, ..Limits::default() };
+        let limits = Limits {
+            max_pixels: 1000,
+            ..Limits::default()
+        };
         let e = resize(&img, Some(1000), None, Fit::Contain, ResizeFilter::Nearest, &limits).unwrap_err();
         assert_eq!(e.code, crate::ErrorCode::TooLarge);
     }
@@ -175,7 +248,12 @@ mod tests {
         use fast_image_resize::CpuExtensions;
         let img = gradient(301, 203, true);
         let src = ImageRef::new(301, 203, img.as_raw(), PixelType::U8x4).unwrap();
-        for alg in [ResizeAlg::Convolution(lanczos3()), ResizeAlg::Convolution(FilterType::CatmullRom), ResizeAlg::Convolution(FilterType::Bilinear), ResizeAlg::Nearest] {
+        for alg in [
+            ResizeAlg::Convolution(lanczos3()),
+            ResizeAlg::Convolution(FilterType::CatmullRom),
+            ResizeAlg::Convolution(FilterType::Bilinear),
+            ResizeAlg::Nearest,
+        ] {
             for alpha in [false, true] {
                 let mut reference: Option<Vec<u8>> = None;
                 #[cfg(target_arch = "x86_64")]
@@ -190,10 +268,15 @@ mod tests {
                     // SAFETY: only extensions this CPU supports are set.
                     unsafe { resizer.set_cpu_extensions(ext) };
                     let mut dst = FirImage::new(120, 77, PixelType::U8x4);
-                    resizer.resize(&src, &mut dst, &ResizeOptions::new().resize_alg(alg).use_alpha(alpha)).unwrap();
+                    resizer
+                        .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(alg).use_alpha(alpha))
+                        .unwrap();
                     match &reference {
                         None => reference = Some(dst.into_vec()),
-                        Some(r) => assert!(r == dst.buffer(), "{ext:?} differs from scalar for {alg:?} alpha={alpha}"),
+                        Some(r) => assert!(
+                            r == dst.buffer(),
+                            "{ext:?} differs from scalar for {alg:?} alpha={alpha}"
+                        ),
                     }
                 }
             }

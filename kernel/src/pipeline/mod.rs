@@ -89,10 +89,7 @@ impl Pipeline {
                 last_image_step = Some(index);
             }
             kind = spec.output;
-            plan.push(Planned {
-                step: Some(index),
-                op,
-            });
+            plan.push(Planned { step: Some(index), op });
         }
         match kind {
             Kind::Image => plan.push(Planned {
@@ -144,10 +141,10 @@ fn check_requested_limits(m: &Map<String, Json>) -> Result<Map<String, Json>> {
             return Err(Error::bad_pipeline(format!("unknown limit `{key}`")).with_param(key.clone()));
         }
         if value.as_u64().is_none() {
-            return Err(Error::bad_pipeline(format!(
-                "limit `{key}` must be a non-negative integer, got {value}"
-            ))
-            .with_param(key.clone()));
+            return Err(
+                Error::bad_pipeline(format!("limit `{key}` must be a non-negative integer, got {value}"))
+                    .with_param(key.clone()),
+            );
         }
     }
     Ok(m.clone())
@@ -211,7 +208,9 @@ impl Params {
 
 fn check_step(step: &Json) -> Result<(&'static OpSpec, Op)> {
     let Some(object) = step.as_object() else {
-        return Err(Error::bad_pipeline("a step must be an object like {\"op\": \"blur\", \"sigma\": 2}"));
+        return Err(Error::bad_pipeline(
+            "a step must be an object like {\"op\": \"blur\", \"sigma\": 2}",
+        ));
     };
     let name = match object.get("op") {
         Some(Json::String(name)) => name.as_str(),
@@ -233,16 +232,17 @@ fn check_step(step: &Json) -> Result<(&'static OpSpec, Op)> {
             } else {
                 format!("it takes: {}", names.join(", "))
             };
-            return Err(Error::bad_pipeline(format!("`{name}` has no parameter `{key}`; {known}")).with_param(key.clone()));
+            return Err(
+                Error::bad_pipeline(format!("`{name}` has no parameter `{key}`; {known}")).with_param(key.clone()),
+            );
         }
     }
     let mut values = Vec::with_capacity(spec.params.len());
     for param in spec.params {
         let checked = match object.get(param.name) {
-            Some(value) => Some(
-                check_value(param.ty, value)
-                    .map_err(|msg| Error::bad_pipeline(format!("`{name}` parameter `{}`: {msg}", param.name)).with_param(param.name))?,
-            ),
+            Some(value) => Some(check_value(param.ty, value).map_err(|msg| {
+                Error::bad_pipeline(format!("`{name}` parameter `{}`: {msg}", param.name)).with_param(param.name)
+            })?),
             None => param.default.map(|d| match d {
                 spec::Default::Int(v) => Checked::Int(v),
                 spec::Default::Float(v) => Checked::Float(v),
@@ -257,11 +257,10 @@ fn check_step(step: &Json) -> Result<(&'static OpSpec, Op)> {
             Some(v) => values.push((param.name, v)),
             None if spec::optional_without_default(name, param.name) => {}
             None => {
-                return Err(Error::bad_pipeline(format!(
-                    "`{name}` needs parameter `{}` ({})",
-                    param.name, param.doc
-                ))
-                .with_param(param.name));
+                return Err(
+                    Error::bad_pipeline(format!("`{name}` needs parameter `{}` ({})", param.name, param.doc))
+                        .with_param(param.name),
+                );
             }
         }
     }
@@ -293,7 +292,10 @@ fn check_value(ty: ParamType, value: &Json) -> std::result::Result<Checked, Stri
             )),
             None => Err(format!("expected a number {min}..={max}, got {value}")),
         },
-        ParamType::Bool => value.as_bool().map(Checked::Bool).ok_or_else(|| format!("expected true or false, got {value}")),
+        ParamType::Bool => value
+            .as_bool()
+            .map(Checked::Bool)
+            .ok_or_else(|| format!("expected true or false, got {value}")),
         ParamType::Choice(choices) => match value.as_str() {
             Some(v) if choices.contains(&v) => Ok(Checked::Str(v.to_owned())),
             _ => Err(format!("expected one of {}, got {value}", choices.join(" | "))),
@@ -323,7 +325,11 @@ fn check_value(ty: ParamType, value: &Json) -> std::result::Result<Checked, Stri
         ParamType::Names => {
             let names: Option<Vec<String>> = value
                 .as_array()
-                .map(|a| a.iter().map(|n| n.as_str().filter(|s| !s.is_empty()).map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|n| n.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or(None);
             match names {
                 Some(n) if !n.is_empty() => Ok(Checked::Names(n)),
@@ -346,8 +352,10 @@ fn build(name: &str, p: &Params) -> Result<Op> {
                 }
                 (false, None, None) => Op::Decode { raw: None },
                 (false, _, _) => {
-                    return Err(Error::bad_pipeline("`decode` takes width and height only with format=rgba")
-                        .with_param("format"));
+                    return Err(
+                        Error::bad_pipeline("`decode` takes width and height only with format=rgba")
+                            .with_param("format"),
+                    );
                 }
             }
         }
@@ -385,7 +393,9 @@ fn build(name: &str, p: &Params) -> Result<Op> {
             Axis::Horizontal
         }),
         "grayscale" => Op::Grayscale,
-        "blur" => Op::Blur { sigma: p.float("sigma") },
+        "blur" => Op::Blur {
+            sigma: p.float("sigma"),
+        },
         "sharpen" => Op::Sharpen {
             sigma: p.float("sigma"),
             amount: p.float("amount"),
@@ -450,7 +460,11 @@ fn build(name: &str, p: &Params) -> Result<Op> {
         "to_csv" => Op::ToCsv {
             delimiter: p.char("delimiter"),
         },
-        other => return Err(Error::internal(format!("op `{other}` is in the catalogue but not built"))),
+        other => {
+            return Err(Error::internal(format!(
+                "op `{other}` is in the catalogue but not built"
+            )));
+        }
     };
     Ok(op)
 }
@@ -474,7 +488,9 @@ mod tests {
 
     #[test]
     fn text_and_json_forms_plan_the_same() {
-        let text = Pipeline::parse("resize width=800 fit=contain filter=lanczos3 | blur sigma=1.5 | encode format=webp").unwrap();
+        let text =
+            Pipeline::parse("resize width=800 fit=contain filter=lanczos3 | blur sigma=1.5 | encode format=webp")
+                .unwrap();
         let json = Pipeline::parse(
             r#"{"steps": [
                 {"op": "resize", "width": 800, "fit": "contain", "filter": "lanczos3"},
@@ -502,7 +518,10 @@ mod tests {
     #[test]
     fn check_failures_name_step_and_param() {
         let e = err("grayscale | resize width=abc");
-        assert_eq!((e.code, e.step, e.param.as_deref()), (ErrorCode::BadPipeline, Some(1), Some("width")));
+        assert_eq!(
+            (e.code, e.step, e.param.as_deref()),
+            (ErrorCode::BadPipeline, Some(1), Some("width"))
+        );
         let e = err(r#"{"steps":[{"op":"blur","sigma":"2"}]}"#);
         assert_eq!((e.step, e.param.as_deref()), (Some(0), Some("sigma")));
         let e = err("blur sigma=0");
@@ -532,7 +551,11 @@ mod tests {
     fn kinds_must_chain() {
         let e = err("parse_csv | blur sigma=2");
         assert_eq!((e.code, e.step), (ErrorCode::BadPipeline, Some(1)));
-        assert!(e.message.contains("takes an image but receives a table"), "{}", e.message);
+        assert!(
+            e.message.contains("takes an image but receives a table"),
+            "{}",
+            e.message
+        );
         let e = err("grayscale | encode format=png | to_csv");
         assert_eq!(e.step, Some(2));
         let e = err("compress | select columns=a");
@@ -541,7 +564,15 @@ mod tests {
 
     #[test]
     fn bad_json_shapes() {
-        for p in [r#"{"steps": 1}"#, r#"{"stepz": []}"#, r#"{"steps": [1]}"#, r#"{"steps": [{"op": 3}]}"#, "{", r#"{"steps":[], "limits": {"max_rows": -1}}"#, r#"{"steps":[], "limits": {"max_cats": 1}}"#] {
+        for p in [
+            r#"{"steps": 1}"#,
+            r#"{"stepz": []}"#,
+            r#"{"steps": [1]}"#,
+            r#"{"steps": [{"op": 3}]}"#,
+            "{",
+            r#"{"steps":[], "limits": {"max_rows": -1}}"#,
+            r#"{"steps":[], "limits": {"max_cats": 1}}"#,
+        ] {
             assert_eq!(err(p).code, ErrorCode::BadPipeline, "{p}");
         }
     }

@@ -38,7 +38,10 @@ pub fn to_json(text: &str) -> Result<Json> {
                 return Err(Error::bad_pipeline(format!("`{word}` has no parameter name")).at_step(index));
             }
             let typed = if op == "limits" {
-                value.parse::<u64>().map(Json::from).unwrap_or_else(|_| Json::from(value))
+                value
+                    .parse::<u64>()
+                    .map(Json::from)
+                    .unwrap_or_else(|_| Json::from(value))
             } else {
                 let ty = spec.and_then(|s| s.param(key)).map(|p| p.ty);
                 typed_value(value, ty)
@@ -191,7 +194,10 @@ mod tests {
     fn lists_and_limits() {
         let j = to_json("limits max_pixels=100 | convolve kernel=0,-1,0,-1,5,-1,0,-1,0").unwrap();
         assert_eq!(j["limits"], json!({"max_pixels": 100}));
-        assert_eq!(j["steps"][0]["kernel"], json!([0.0, -1.0, 0.0, -1.0, 5.0, -1.0, 0.0, -1.0, 0.0]));
+        assert_eq!(
+            j["steps"][0]["kernel"],
+            json!([0.0, -1.0, 0.0, -1.0, 5.0, -1.0, 0.0, -1.0, 0.0])
+        );
     }
 
     #[test]

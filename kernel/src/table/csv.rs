@@ -12,9 +12,9 @@ use crate::{Error, Limits, Result};
 /// Options of `parse_csv`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CsvOptions {
-    /// The field delimiter (`,` by default). ASCII, not the quote, not `\r` or `\n`.
+    /// The field delimiter (`,` by default): ASCII, not the quote, not `\r` or `\n`.
     pub delimiter: u8,
-    /// The quote character (`"` by default). ASCII, not `\r` or `\n`.
+    /// The quote character (`"` by default): ASCII, not `\r` or `\n`.
     pub quote: u8,
     /// Whether the first record names the columns (default `true`).
     pub header: bool,
@@ -59,17 +59,10 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// A delimiter or quote that is not ASCII, is `\r`/`\n`, or a delimiter equal to the
 /// quote is `bad_pipeline` (param `delimiter` / `quote`).
 pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Table> {
-    check_delimiter(opts.delimiter)?;
-    if !opts.quote.is_ascii() || matches!(opts.quote, b'\r' | b'\n') {
-        return Err(Error::bad_pipeline(
-            "the CSV quote must be one ASCII character other than CR or LF",
-        )
-        .with_param("quote"));
-    }
+    check_byte(opts.delimiter, "delimiter")?;
+    check_byte(opts.quote, "quote")?;
     if opts.quote == opts.delimiter {
-        return Err(
-            Error::bad_pipeline("the CSV quote and delimiter must differ").with_param("quote"),
-        );
+        return Err(Error::bad_pipeline("the CSV quote and delimiter must differ").with_param("quote"));
     }
 
     let mut reader = ::csv::ReaderBuilder::new()
@@ -158,12 +151,13 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
     Ok(arena.into_derived_with_cells(columns, grid.finish()))
 }
 
-fn check_delimiter(delimiter: u8) -> Result<()> {
-    if !delimiter.is_ascii() || matches!(delimiter, b'\r' | b'\n' | b'"') {
-        return Err(Error::bad_pipeline(
-            "the CSV delimiter must be one ASCII character other than CR, LF or '\"'",
-        )
-        .with_param("delimiter"));
+/// A delimiter or quote must be one ASCII character other than CR and LF.
+fn check_byte(byte: u8, param: &str) -> Result<()> {
+    if !byte.is_ascii() || matches!(byte, b'\r' | b'\n') {
+        return Err(Error::bad_pipeline(format!(
+            "the CSV {param} must be one ASCII character other than CR or LF"
+        ))
+        .with_param(param));
     }
     Ok(())
 }
@@ -211,9 +205,7 @@ fn header_names(record: &::csv::ByteRecord, input: &[u8], start: u64) -> Result<
 /// The 1-based line of the record that starts at byte `start` (line breaks before the
 /// record's first byte, skipped as empty lines, are not its line).
 fn line_of(input: &[u8], start: u64) -> usize {
-    let start = usize::try_from(start)
-        .unwrap_or(usize::MAX)
-        .min(input.len());
+    let start = usize::try_from(start).unwrap_or(usize::MAX).min(input.len());
     let first = input
         .get(start..)
         .and_then(|rest| rest.iter().position(|&b| b != b'\n' && b != b'\r'))
@@ -248,9 +240,7 @@ fn check_unclosed_quote(input: &[u8], last_start: u64, opts: &CsvOptions) -> Res
         let ends_field = b == delimiter || b == b'\n' || b == b'\r';
         state = match state {
             State::FieldStart if b == quote => State::Quoted,
-            State::FieldStart | State::Unquoted | State::QuoteInQuoted if ends_field => {
-                State::FieldStart
-            }
+            State::FieldStart | State::Unquoted | State::QuoteInQuoted if ends_field => State::FieldStart,
             State::FieldStart | State::Unquoted => State::Unquoted,
             State::Quoted if b == quote => State::QuoteInQuoted,
             State::Quoted => State::Quoted,
@@ -471,27 +461,25 @@ impl Grid {
 /// shortest text that reads back to the same value, exactly as `to_json` writes it
 /// (`1.5`, `1.0`, `1e+21`; a non-finite float, which a well-formed table never has, is
 /// empty), `Str` is its text and `Json` its JSON text. A table without columns is empty
-/// output. The delimiter rules are those of [`parse_csv`].
+/// output. The delimiter is one ASCII character other than CR, LF and `"`
+/// (`bad_pipeline` otherwise).
 pub fn to_csv(table: &Table, delimiter: u8) -> Result<Vec<u8>> {
     to_csv_with_limit(table, delimiter, u64::MAX)
 }
 
 /// [`to_csv`], failing with `too_large` once the output passes `max_bytes`.
 pub fn to_csv_with_limit(table: &Table, delimiter: u8, max_bytes: u64) -> Result<Vec<u8>> {
-    check_delimiter(delimiter)?;
+    check_byte(delimiter, "delimiter")?;
+    if delimiter == b'"' {
+        return Err(Error::bad_pipeline("the CSV delimiter cannot be the quote '\"'").with_param("delimiter"));
+    }
     if table.n_cols() == 0 {
         return Ok(Vec::new());
     }
-    let too_large = || {
-        Error::too_large(format!(
-            "the CSV output is over the limit of {max_bytes} bytes"
-        ))
-    };
+    let too_large = || Error::too_large(format!("the CSV output is over the limit of {max_bytes} bytes"));
     let internal = |e: ::csv::Error| Error::internal(format!("writing CSV: {e}"));
-    let estimate = table
-        .n_rows()
-        .saturating_mul(table.n_cols())
-        .saturating_mul(8);
+    // A lower bound of the output: every cell has at least its separator.
+    let estimate = table.n_rows().saturating_mul(table.n_cols());
     let capacity = estimate.min(usize::try_from(max_bytes).unwrap_or(usize::MAX));
     let mut writer = ::csv::WriterBuilder::new()
         .delimiter(delimiter)
@@ -522,9 +510,7 @@ pub fn to_csv_with_limit(table: &Table, delimiter: u8, max_bytes: u64) -> Result
             }
             .map_err(internal)?;
         }
-        writer
-            .write_record(std::iter::empty::<&[u8]>())
-            .map_err(internal)?;
+        writer.write_record(std::iter::empty::<&[u8]>()).map_err(internal)?;
         if writer.get_ref().len() as u64 > max_bytes {
             return Err(too_large());
         }
@@ -627,17 +613,19 @@ pub(crate) mod tests {
         };
         let t = parse_with("a,b\n'x,''y''',\"z\"\n", &single).unwrap();
         assert_eq!(show(&t), [["s:x,'y'", "s:\"z\""]]);
+
+        let odd = CsvOptions {
+            delimiter: b'"',
+            quote: b'\'',
+            ..CsvOptions::default()
+        };
+        let t = parse_with("a\"b\n'1\"2'\"3\n", &odd).unwrap();
+        assert_eq!(show(&t), [["s:1\"2", "i:3"]]);
     }
 
     #[test]
     fn bad_options_are_bad_pipeline() {
-        for (delimiter, quote) in [
-            (b'"', b'"'),
-            (b'\n', b'"'),
-            (b',', b'\r'),
-            (0xC3, b'"'),
-            (b';', b';'),
-        ] {
+        for (delimiter, quote) in [(b'"', b'"'), (b'\n', b'"'), (b',', b'\r'), (0xC3, b'"'), (b';', b';')] {
             let opts = CsvOptions {
                 delimiter,
                 quote,
@@ -647,9 +635,7 @@ pub(crate) mod tests {
             assert_eq!(e.code, ErrorCode::BadPipeline, "{delimiter} {quote}");
         }
         assert_eq!(
-            to_csv(&Table::new(vec!["a".into()]), b'"')
-                .unwrap_err()
-                .code,
+            to_csv(&Table::new(vec!["a".into()]), b'"').unwrap_err().code,
             ErrorCode::BadPipeline
         );
     }
@@ -657,10 +643,7 @@ pub(crate) mod tests {
     #[test]
     fn header_names() {
         let t = parse("a,,a,b,a,column2,\n1,2,3,4,5,6,7\n");
-        assert_eq!(
-            cols(&t),
-            ["a", "column2", "a_2", "b", "a_3", "column2_2", "column7"]
-        );
+        assert_eq!(cols(&t), ["a", "column2", "a_2", "b", "a_3", "column2_2", "column7"]);
         let t = parse("x,x,x_2\n");
         assert_eq!(cols(&t), ["x", "x_2", "x_2_2"]);
         assert_eq!(t.n_rows(), 0);
@@ -696,11 +679,7 @@ pub(crate) mod tests {
         let t = parse_with("a,b\nx\n", &raw()).unwrap();
         assert_eq!(show(&t), [["s:x", "null"]]);
 
-        let e = parse_with(
-            "a,b\n1,2\n\"multi\nline\",2\n1,2,3\n",
-            &CsvOptions::default(),
-        )
-        .unwrap_err();
+        let e = parse_with("a,b\n1,2\n\"multi\nline\",2\n1,2,3\n", &CsvOptions::default()).unwrap_err();
         assert_eq!(e.code, ErrorCode::BadInput);
         assert!(e.message.contains("line 5"), "{}", e.message);
         assert!(e.message.contains("3 fields"), "{}", e.message);
@@ -784,34 +763,20 @@ pub(crate) mod tests {
         let e = parse_with("a,b\n1,2\n3,\"x\ny", &CsvOptions::default()).unwrap_err();
         assert!(e.message.contains("line 3"), "{}", e.message);
         // Closed quotes, escaped quotes and quotes inside unquoted fields are fine.
-        for input in [
-            "a\n\"x\"\"\"",
-            "a\n\"\"",
-            "a\nx\"",
-            "a\n\"x\"y\"",
-            "a\n\"x\"\n",
-        ] {
+        for input in ["a\n\"x\"\"\"", "a\n\"\"", "a\nx\"", "a\n\"x\"y\"", "a\n\"x\"\n"] {
             parse_with(input, &CsvOptions::default()).unwrap();
         }
         let quote = CsvOptions {
             quote: b'\'',
             ..CsvOptions::default()
         };
-        assert_eq!(
-            parse_with("a\n'x", &quote).unwrap_err().code,
-            ErrorCode::BadInput
-        );
+        assert_eq!(parse_with("a\n'x", &quote).unwrap_err().code, ErrorCode::BadInput);
         assert_eq!(show(&parse_with("a\n\"x", &quote).unwrap()), [["s:\"x"]]);
     }
 
     #[test]
     fn invalid_utf8_names_the_line() {
-        let e = parse_csv(
-            b"a,b\n1,2\n3,\xff\n",
-            &CsvOptions::default(),
-            &Limits::default(),
-        )
-        .unwrap_err();
+        let e = parse_csv(b"a,b\n1,2\n3,\xff\n", &CsvOptions::default(), &Limits::default()).unwrap_err();
         assert_eq!(e.code, ErrorCode::BadInput);
         assert!(e.message.contains("line 3"), "{}", e.message);
         let e = parse_csv(b"a,\xc3\n", &CsvOptions::default(), &Limits::default()).unwrap_err();
@@ -851,17 +816,11 @@ pub(crate) mod tests {
             parse_csv(s.as_bytes(), &opts, &limits)
         };
         assert_eq!(p("a\n1\n2\n", true).unwrap().n_rows(), 2);
-        assert_eq!(
-            p("a\n1\n2\n3\n", true).unwrap_err().code,
-            ErrorCode::TooLarge
-        );
+        assert_eq!(p("a\n1\n2\n3\n", true).unwrap_err().code, ErrorCode::TooLarge);
         assert_eq!(p("1\n2\n3\n", false).unwrap_err().code, ErrorCode::TooLarge);
         assert_eq!(p("a,b,c\n", true).unwrap().n_cols(), 3);
         assert_eq!(p("a,b,c,d\n", true).unwrap_err().code, ErrorCode::TooLarge);
-        assert_eq!(
-            p("1\n1,2,3,4\n", false).unwrap_err().code,
-            ErrorCode::TooLarge
-        );
+        assert_eq!(p("1\n1,2,3,4\n", false).unwrap_err().code, ErrorCode::TooLarge);
 
         // Short rows under a wide header cannot pad out past the cell cap.
         let limits = Limits {
@@ -891,11 +850,7 @@ pub(crate) mod tests {
         t.push_row(&[Cell::Null, Cell::Bool(true), Cell::Int(-12)]);
         t.push_row(&[Cell::Float(1.0), Cell::Float(1e21), Cell::Float(0.1)]);
         t.push_row(&[s1, s2, j]);
-        t.push_row(&[
-            Cell::Float(-2.5e-7),
-            Cell::Bool(false),
-            Cell::Float(f64::NAN),
-        ]);
+        t.push_row(&[Cell::Float(-2.5e-7), Cell::Bool(false), Cell::Float(f64::NAN)]);
         let out = String::from_utf8(to_csv(&t, b',').unwrap()).unwrap();
         assert_eq!(
             out,
@@ -916,10 +871,7 @@ pub(crate) mod tests {
         assert_eq!(out, b"a\n\"\"\n1\n");
         let back = parse_csv(&out, &CsvOptions::default(), &Limits::default()).unwrap();
         assert_eq!(show(&back), [["null"], ["i:1"]]);
-        assert_eq!(
-            to_csv_with_limit(&t, b',', 4).unwrap_err().code,
-            ErrorCode::TooLarge
-        );
+        assert_eq!(to_csv_with_limit(&t, b',', 4).unwrap_err().code, ErrorCode::TooLarge);
         assert_eq!(to_csv_with_limit(&t, b',', 7).unwrap().len(), 7);
     }
 
@@ -969,11 +921,7 @@ pub(crate) mod tests {
                 0 => Cell::Null,
                 _ => {
                     let f = floats[(r >> 20) as usize % floats.len()];
-                    Cell::Float(if f > 1e300 {
-                        f
-                    } else {
-                        f * ((r >> 40) % 7 + 1) as f64
-                    })
+                    Cell::Float(if f > 1e300 { f } else { f * ((r >> 40) % 7 + 1) as f64 })
                 }
             };
             let ok = match (r >> 24) % 3 {
@@ -981,11 +929,7 @@ pub(crate) mod tests {
                 1 => Cell::Bool(false),
                 _ => Cell::Null,
             };
-            let note = t.str_cell(&format!(
-                "n{}-{}",
-                i,
-                texts[(r >> 32) as usize % texts.len()]
-            ));
+            let note = t.str_cell(&format!("n{}-{}", i, texts[(r >> 32) as usize % texts.len()]));
             let blob = t.json_cell(&format!("{{\"k\":[{},\"v\\\"\"]}}", r % 100));
             t.push_row(&[id, name, score, ok, note, blob, Cell::Null]);
         }
@@ -1033,12 +977,7 @@ pub(crate) mod tests {
         let input = to_csv(&generated(200), b',').unwrap();
         let t = parse_csv(&input, &raw(), &Limits::default()).unwrap();
         let mut reader = ::csv::Reader::from_reader(input.as_slice());
-        let header: Vec<String> = reader
-            .headers()
-            .unwrap()
-            .iter()
-            .map(str::to_owned)
-            .collect();
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
         assert_eq!(t.columns(), header.as_slice());
         let records: Vec<Vec<String>> = reader
             .records()

@@ -42,9 +42,7 @@ pub fn parse_json(input: &[u8], limits: &Limits) -> Result<Table> {
     let mut builder = Builder::new(limits);
     if input.get(first) == Some(&b'[') {
         let mut de = serde_json::Deserializer::from_slice(input);
-        let parsed = RowsSeed(&mut builder)
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
+        let parsed = RowsSeed(&mut builder).deserialize(&mut de).and_then(|()| de.end());
         if let Err(e) = parsed {
             return Err(builder.error.take().unwrap_or_else(|| json_error(&e)));
         }
@@ -121,8 +119,8 @@ impl Builder {
                 Val::Float(f) => Cell::Float(f),
                 Val::Str(s) => self.arena.str_cell(&s),
                 Val::Nested(v) => {
-                    let text = serde_json::to_string(&v)
-                        .map_err(|e| Error::internal(format!("writing nested JSON: {e}")))?;
+                    let text =
+                        serde_json::to_string(&v).map_err(|e| Error::internal(format!("writing nested JSON: {e}")))?;
                     self.arena.json_cell(&text)
                 }
             };
@@ -152,8 +150,7 @@ impl Builder {
     }
 
     fn finish(self) -> Table {
-        self.arena
-            .into_derived_with_cells(self.columns, self.grid.finish())
+        self.arena.into_derived_with_cells(self.columns, self.grid.finish())
     }
 }
 
@@ -358,18 +355,9 @@ pub fn to_json(table: &Table, ndjson: bool, pretty: bool) -> Vec<u8> {
 }
 
 /// [`to_json`], failing with `too_large` once the output passes `max_bytes`.
-pub fn to_json_with_limit(
-    table: &Table,
-    ndjson: bool,
-    pretty: bool,
-    max_bytes: u64,
-) -> Result<Vec<u8>> {
+pub fn to_json_with_limit(table: &Table, ndjson: bool, pretty: bool, max_bytes: u64) -> Result<Vec<u8>> {
     let pretty = pretty && !ndjson;
-    let too_large = || {
-        Error::too_large(format!(
-            "the JSON output is over the limit of {max_bytes} bytes"
-        ))
-    };
+    let too_large = || Error::too_large(format!("the JSON output is over the limit of {max_bytes} bytes"));
     // `"key":` (or `"key": `) once per column, not once per cell.
     let keys: Vec<Vec<u8>> = table
         .columns()
@@ -382,13 +370,14 @@ pub fn to_json_with_limit(
         })
         .collect();
     let key_bytes: usize = keys.iter().map(Vec::len).sum();
+    // A lower bound of the output (every cell is at least its key, a byte of value and a
+    // separator), so the reservation never exceeds what is written.
     let estimate = table.n_rows().saturating_mul(
         key_bytes
-            .saturating_add(table.n_cols().saturating_mul(8))
-            .saturating_add(4),
+            .saturating_add(table.n_cols().saturating_mul(2))
+            .saturating_add(2),
     );
-    let mut out =
-        Vec::with_capacity(estimate.min(usize::try_from(max_bytes).unwrap_or(usize::MAX)));
+    let mut out = Vec::with_capacity(estimate.min(usize::try_from(max_bytes).unwrap_or(usize::MAX)));
 
     if !ndjson {
         out.push(b'[');
@@ -435,11 +424,7 @@ pub fn to_json_with_limit(
         }
     }
     if !ndjson {
-        out.extend_from_slice(if pretty && table.n_rows() > 0 {
-            b"\n]"
-        } else {
-            b"]"
-        });
+        out.extend_from_slice(if pretty && table.n_rows() > 0 { b"\n]" } else { b"]" });
     }
     if out.len() as u64 > max_bytes {
         return Err(too_large());
@@ -649,14 +634,8 @@ mod tests {
             p("{\"a\":1}\n{\"a\":2}\n{\"a\":3}").unwrap_err().code,
             ErrorCode::TooLarge
         );
-        assert_eq!(
-            p("[{\"a\":1,\"b\":2,\"c\":3}]").unwrap_err().code,
-            ErrorCode::TooLarge
-        );
-        assert_eq!(
-            p("{\"a\":1}\n{\"c\":3,\"b\":1}").unwrap_err().code,
-            ErrorCode::TooLarge
-        );
+        assert_eq!(p("[{\"a\":1,\"b\":2,\"c\":3}]").unwrap_err().code, ErrorCode::TooLarge);
+        assert_eq!(p("{\"a\":1}\n{\"c\":3,\"b\":1}").unwrap_err().code, ErrorCode::TooLarge);
         // The array of rows counts as one level.
         assert_eq!(p("[{\"a\":[1]}]").unwrap().n_rows(), 1);
         assert_eq!(p("[{\"a\":[[1]]}]").unwrap_err().code, ErrorCode::TooLarge);
@@ -681,11 +660,7 @@ mod tests {
         assert_eq!(parse(&nest(127)).n_rows(), 1);
         assert_eq!(parse_err(&nest(128)).code, ErrorCode::TooLarge);
         // Deep input fails fast, before serde_json recurses.
-        let deep = format!(
-            "[{{\"a\":{}1{}}}]",
-            "[".repeat(100_000),
-            "]".repeat(100_000)
-        );
+        let deep = format!("[{{\"a\":{}1{}}}]", "[".repeat(100_000), "]".repeat(100_000));
         let e = parse_json(deep.as_bytes(), &Limits::default()).unwrap_err();
         assert_eq!(e.code, ErrorCode::TooLarge);
     }
@@ -707,24 +682,14 @@ mod tests {
     }
 
     fn sample() -> Table {
-        let mut t = Table::new(vec![
-            "id".into(),
-            "name \"q\"".into(),
-            "v".into(),
-            "tags".into(),
-        ]);
+        let mut t = Table::new(vec!["id".into(), "name \"q\"".into(), "v".into(), "tags".into()]);
         let s = t.str_cell("tab\there\u{1}\u{7f}é\u{2028}");
         let j = t.json_cell("{\"a\":[1,{\"b\":[]},{}],\"c\":\"x\"}");
         t.push_row(&[Cell::Int(1), s, Cell::Float(1.0), j]);
         let s = t.str_cell("");
         let j = t.json_cell("[]");
         t.push_row(&[Cell::Null, s, Cell::Float(1e21), j]);
-        t.push_row(&[
-            Cell::Bool(true),
-            Cell::Null,
-            Cell::Float(-0.5),
-            Cell::Bool(false),
-        ]);
+        t.push_row(&[Cell::Bool(true), Cell::Null, Cell::Float(-0.5), Cell::Bool(false)]);
         t
     }
 
@@ -756,14 +721,8 @@ mod tests {
     fn to_json_matches_serde_json() {
         let t = sample();
         let values = Value::Array(sample_values());
-        assert_eq!(
-            to_json(&t, false, false),
-            serde_json::to_vec(&values).unwrap()
-        );
-        assert_eq!(
-            to_json(&t, false, true),
-            serde_json::to_vec_pretty(&values).unwrap()
-        );
+        assert_eq!(to_json(&t, false, false), serde_json::to_vec(&values).unwrap());
+        assert_eq!(to_json(&t, false, true), serde_json::to_vec_pretty(&values).unwrap());
         let mut ndjson = Vec::new();
         for v in sample_values() {
             ndjson.extend(serde_json::to_vec(&v).unwrap());
@@ -839,17 +798,7 @@ mod tests {
     #[test]
     fn float_formatting() {
         let mut out = Vec::new();
-        for v in [
-            1.0,
-            1.5,
-            0.1,
-            1e21,
-            1e-7,
-            -0.0,
-            123456789.0,
-            f64::MAX,
-            5e-324,
-        ] {
+        for v in [1.0, 1.5, 0.1, 1e21, 1e-7, -0.0, 123456789.0, f64::MAX, 5e-324] {
             out.clear();
             push_f64(&mut out, v);
             assert_eq!(out, serde_json::to_vec(&v).unwrap(), "{v}");

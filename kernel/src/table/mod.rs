@@ -68,10 +68,7 @@ impl Table {
 
     /// Number of rows.
     pub fn n_rows(&self) -> usize {
-        self.cells
-            .len()
-            .checked_div(self.columns.len())
-            .unwrap_or(0)
+        self.cells.len().checked_div(self.columns.len()).unwrap_or(0)
     }
 
     /// Row `i` (panics if out of range, like slice indexing).

@@ -20,20 +20,13 @@ pub fn select(table: Table, columns: &[String]) -> Result<Table> {
     let mut seen = HashSet::with_capacity(columns.len());
     for name in columns {
         if !seen.insert(name.as_str()) {
-            return Err(
-                Error::bad_pipeline(format!("`select` names column `{name}` twice"))
-                    .with_param("columns"),
-            );
+            return Err(Error::bad_pipeline(format!("`select` names column `{name}` twice")).with_param("columns"));
         }
         indices.push(column(&table, name)?);
     }
     let mut cells = Vec::with_capacity(table.n_rows().saturating_mul(indices.len()));
     for row in table.rows() {
-        cells.extend(
-            indices
-                .iter()
-                .map(|&i| row.get(i).copied().unwrap_or(Cell::Null)),
-        );
+        cells.extend(indices.iter().map(|&i| row.get(i).copied().unwrap_or(Cell::Null)));
     }
     Ok(table.into_derived_with_cells(columns.to_vec(), cells))
 }
@@ -44,10 +37,7 @@ pub fn filter(table: Table, predicate: &Predicate) -> Result<Table> {
     let index = column(&table, &predicate.column)?;
     let mut cells = Vec::new();
     for row in table.rows() {
-        if row
-            .get(index)
-            .is_some_and(|&cell| predicate.matches(&table, cell))
-        {
+        if row.get(index).is_some_and(|&cell| predicate.matches(&table, cell)) {
             cells.extend_from_slice(row);
         }
     }
@@ -138,10 +128,15 @@ impl Op {
 /// The value a [`Predicate`] compares with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `null`
     Null,
+    /// `true` / `false`
     Bool(bool),
+    /// An integer number.
     Int(i64),
+    /// Any other finite number.
     Float(f64),
+    /// Text: a quoted value, or a bare word that is not a number, bool or `null`.
     Str(String),
 }
 
@@ -385,14 +380,7 @@ mod tests {
         // A Json cell, to check it never matches.
         let j = t.json_cell("[1]");
         let mut cells: Vec<Cell> = t.rows().flatten().copied().collect();
-        cells.extend_from_slice(&[
-            t.str_cell("eve"),
-            j,
-            Cell::Int(3),
-            Cell::Null,
-            Cell::Null,
-            Cell::Null,
-        ]);
+        cells.extend_from_slice(&[t.str_cell("eve"), j, Cell::Int(3), Cell::Null, Cell::Null, Cell::Null]);
         let columns = t.columns().to_vec();
         t.into_derived_with_cells(columns, cells)
     }
@@ -480,10 +468,7 @@ mod tests {
             ("unit price", Op::Le, &Value::Float(9.5))
         );
         let p = Predicate::parse("a==b").unwrap();
-        assert_eq!(
-            (p.column(), p.op(), p.value()),
-            ("a", Op::Eq, &Value::Str("b".into()))
-        );
+        assert_eq!((p.column(), p.op(), p.value()), ("a", Op::Eq, &Value::Str("b".into())));
         let p = Predicate::parse(r#"'it\'s' contains "say \"hi\"""#).unwrap();
         assert_eq!(
             (p.column(), p.op(), p.value()),
@@ -598,10 +583,7 @@ mod tests {
             e.message
         );
         let e = select(table(), &["name".into(), "name".into()]).unwrap_err();
-        assert_eq!(
-            (e.code, e.param.as_deref()),
-            (ErrorCode::BadPipeline, Some("columns"))
-        );
+        assert_eq!((e.code, e.param.as_deref()), (ErrorCode::BadPipeline, Some("columns")));
         let e = select(table(), &[]).unwrap_err();
         assert_eq!(e.code, ErrorCode::BadPipeline);
         // Long column lists are cut short in the message.

@@ -28,9 +28,7 @@ pub fn stats(table: &Table) -> Table {
         let name = out.str_cell(name);
         let (min, max) = match (a.num_min, a.num_max, a.str_min, a.str_max) {
             (Some(min), Some(max), _, _) => (min, max),
-            (_, _, Some(min), Some(max)) => {
-                (out.str_cell(table.text(min)), out.str_cell(table.text(max)))
-            }
+            (_, _, Some(min), Some(max)) => (out.str_cell(table.text(min)), out.str_cell(table.text(max))),
             _ => (Cell::Null, Cell::Null),
         };
         out.push_row(&[
@@ -92,10 +90,7 @@ impl Acc {
     }
 
     fn add_number(&mut self, cell: Cell) {
-        if self
-            .num_min
-            .is_none_or(|m| compare_numbers(cell, m) == Ordering::Less)
-        {
+        if self.num_min.is_none_or(|m| compare_numbers(cell, m) == Ordering::Less) {
             self.num_min = Some(cell);
         }
         if self
@@ -175,32 +170,15 @@ mod tests {
             t.push_row(&cells);
         }
         let s = stats(&t);
-        assert_eq!(
-            s.columns(),
-            ["column", "count", "nulls", "min", "max", "mean"]
-        );
+        assert_eq!(s.columns(), ["column", "count", "nulls", "min", "max", "mean"]);
         // i: 3 - 7 + 10 = 6 over 3; f: 0.5 + 2.25 - 1 = 1.75 over 3;
         // mix: numbers 2, 1.5, -4 -> -0.5 over 3, "x" counted but not in min/max.
         assert_eq!(
             show(&s),
             [
                 ["s:i", "i:3", "i:1", "i:-7", "i:10", "f:2.0"],
-                [
-                    "s:f",
-                    "i:3",
-                    "i:1",
-                    "f:-1.0",
-                    "f:2.25",
-                    &format!("f:{:?}", 1.75 / 3.0)
-                ],
-                [
-                    "s:mix",
-                    "i:4",
-                    "i:0",
-                    "i:-4",
-                    "i:2",
-                    &format!("f:{:?}", -0.5 / 3.0)
-                ],
+                ["s:f", "i:3", "i:1", "f:-1.0", "f:2.25", &format!("f:{:?}", 1.75 / 3.0)],
+                ["s:mix", "i:4", "i:0", "i:-4", "i:2", &format!("f:{:?}", -0.5 / 3.0)],
                 ["s:s", "i:3", "i:1", "s:Zoo", "s:pear", "null"],
                 ["s:none", "i:0", "i:4", "null", "null", "null"],
                 ["s:b", "i:3", "i:1", "null", "null", "null"],
