@@ -1,0 +1,339 @@
+//! The kernel component in wasmtime: one Engine, Linker and `InstancePre` for the life
+//! of the process, and a fresh Store and instance per job, so nothing crosses from one
+//! job to the next (wasmtime's `examples/fast_instantiation.rs` and `wasmtime serve`).
+//!
+//! Per job: memory is capped by a [`ResourceLimiter`], CPU time by an epoch deadline (a
+//! ticker thread advances the epoch every [`TICK`]), and a trap ends the job — the
+//! instance is dropped and the engine carries on. Instances come from the pooling
+//! allocator with `linear_memory_keep_resident` and `pagemap_scan`, which keeps a job's
+//! set-up cost near 50 µs instead of ~190 µs of page faults.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kiln_kernel::{Error, Limits, Meta, Output};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+};
+
+mod bindings {
+    wasmtime::component::bindgen!({ world: "kiln", path: "../kernel/wit" });
+}
+
+/// The kernel component built by `build.rs`, embedded in the binary.
+pub const EMBEDDED_KERNEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kiln-kernel.component.wasm"));
+
+/// How often the epoch advances: the granularity of job deadlines.
+pub const TICK: Duration = Duration::from_millis(5);
+
+/// Sandbox settings.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Jobs that may run at once (instances in the pool).
+    pub max_jobs: u32,
+    /// Linear memory one job may use.
+    pub job_memory: usize,
+    /// CPU time one job may use.
+    pub job_timeout: Duration,
+    /// Where compiled code is cached (`None`: compile at every start).
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            max_jobs: std::thread::available_parallelism().map_or(2, |n| n.get() as u32) * 2,
+            job_memory: 1 << 30,
+            job_timeout: Duration::from_secs(30),
+            cache_dir: default_cache_dir(),
+        }
+    }
+}
+
+/// `$XDG_CACHE_HOME/kiln` or `~/.cache/kiln`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("kiln"))
+}
+
+/// Per-job state: the memory cap, and whether the job hit it.
+struct Job {
+    memory_cap: usize,
+    hit_memory_cap: bool,
+}
+
+impl ResourceLimiter for Job {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        let ok = desired <= self.memory_cap;
+        self.hit_memory_cap |= !ok;
+        Ok(ok)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 16)
+    }
+}
+
+/// The kernel, sandboxed. Cheap to share: clone the `Arc`.
+pub struct WasmKernel {
+    engine: Engine,
+    pre: bindings::KilnPre<Job>,
+    config: SandboxConfig,
+    /// Where the compiled code came from, for logs: "cache" or "compiled".
+    pub code_source: &'static str,
+    _ticker: Arc<Ticker>,
+}
+
+struct Ticker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl WasmKernel {
+    /// Builds the engine, loads (or compiles and caches) the component, and links it.
+    pub fn new(component: &[u8], config: SandboxConfig) -> anyhow::Result<WasmKernel> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(config.max_jobs)
+            .total_core_instances(config.max_jobs)
+            .total_memories(config.max_jobs)
+            .total_tables(config.max_jobs)
+            .max_memory_size(config.job_memory)
+            .linear_memory_keep_resident(4 << 20)
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(Enabled::Auto);
+        let mut wasm_config = Config::new();
+        wasm_config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&wasm_config).map_err(wt)?;
+        let (component, code_source) = load_component(&engine, component, config.cache_dir.as_deref())?;
+        let linker = Linker::<Job>::new(&engine);
+        let instance_pre = linker.instantiate_pre(&component).map_err(wt)?;
+        let pre = bindings::KilnPre::new(instance_pre).map_err(wt)?;
+        let ticker = start_ticker(&engine);
+        Ok(WasmKernel {
+            engine,
+            pre,
+            config,
+            code_source,
+            _ticker: ticker,
+        })
+    }
+
+    /// The sandbox settings in force.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
+    }
+
+    /// Names of the component's imports (the kernel must have none).
+    pub fn imports(&self) -> Vec<String> {
+        self.pre
+            .instance_pre()
+            .component()
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    }
+
+    fn store(&self) -> Store<Job> {
+        let mut store = Store::new(
+            &self.engine,
+            Job {
+                memory_cap: self.config.job_memory,
+                hit_memory_cap: false,
+            },
+        );
+        store.limiter(|job| job as &mut dyn ResourceLimiter);
+        let ticks = (self.config.job_timeout.as_micros() / TICK.as_micros()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store
+    }
+
+    /// Runs one job in a fresh instance.
+    pub fn run(&self, pipeline: &str, input: &[u8], limits: &Limits) -> Result<Output, Error> {
+        let mut store = self.store();
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|kiln| kiln.call_run(&mut store, pipeline, input, wit_limits(limits)));
+        match result {
+            Ok(Ok(out)) => Ok(Output {
+                meta: parse_meta(&out.meta)?,
+                data: out.data,
+            }),
+            Ok(Err(e)) => Err(Error {
+                code: kiln_kernel::ErrorCode::from_name(&e.code).unwrap_or(kiln_kernel::ErrorCode::Internal),
+                message: e.message,
+                step: e.step.map(|s| s as usize),
+                param: e.param,
+            }),
+            Err(trap) => Err(self.trap_error(&store, &trap)),
+        }
+    }
+
+    /// `describe()` in a fresh instance.
+    pub fn describe(&self, limits: &Limits) -> Result<String, Error> {
+        let mut store = self.store();
+        self.pre
+            .instantiate(&mut store)
+            .and_then(|kiln| kiln.call_describe(&mut store, wit_limits(limits)))
+            .map_err(|trap| self.trap_error(&store, &trap))
+    }
+
+    /// A trap is the host's business: the CPU and memory budgets are limits
+    /// (`too_large`); anything else is a kernel bug (`internal`).
+    fn trap_error(&self, store: &Store<Job>, e: &wasmtime::Error) -> Error {
+        if store.data().hit_memory_cap {
+            return Error::too_large(format!(
+                "job exceeded its memory budget of {} MiB",
+                self.config.job_memory >> 20
+            ));
+        }
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => Error::too_large(format!(
+                "job exceeded its CPU time budget of {} ms",
+                self.config.job_timeout.as_millis()
+            )),
+            _ => Error::internal(format!("kernel trapped: {e:?}")),
+        }
+    }
+}
+
+/// The meta crosses the boundary as JSON; rebuild the kernel's `Meta` from it.
+fn parse_meta(json: &str) -> Result<Meta, Error> {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        kind: String,
+        content_type: String,
+        width: Option<u32>,
+        height: Option<u32>,
+        format: Option<String>,
+        rows: Option<u64>,
+        columns: Option<u64>,
+    }
+    let raw: Raw = serde_json::from_str(json).map_err(|e| Error::internal(format!("kernel meta: {e}")))?;
+    Ok(Meta {
+        kind: intern(&raw.kind),
+        content_type: intern(&raw.content_type),
+        width: raw.width,
+        height: raw.height,
+        format: raw.format.as_deref().map(intern),
+        rows: raw.rows,
+        columns: raw.columns,
+        version: kiln_kernel::VERSION,
+    })
+}
+
+/// Meta strings come from a small fixed set; map them to statics.
+fn intern(s: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "image",
+        "table",
+        "bytes",
+        "image/png",
+        "image/jpeg",
+        "image/webp",
+        "application/octet-stream",
+        "application/gzip",
+        "application/zlib",
+        "application/json",
+        "application/x-ndjson",
+        "text/csv",
+        "png",
+        "jpeg",
+        "webp",
+        "rgba",
+    ];
+    KNOWN.iter().copied().find(|k| *k == s).unwrap_or("application/octet-stream")
+}
+
+fn wit_limits(l: &Limits) -> bindings::Limits {
+    bindings::Limits {
+        max_input_bytes: l.max_input_bytes,
+        max_output_bytes: l.max_output_bytes,
+        max_pixels: l.max_pixels,
+        max_dimension: l.max_dimension,
+        max_decompressed_bytes: l.max_decompressed_bytes,
+        max_rows: l.max_rows,
+        max_columns: l.max_columns,
+        max_json_depth: l.max_json_depth,
+    }
+}
+
+fn wt(e: wasmtime::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e:?}")
+}
+
+fn start_ticker(engine: &Engine) -> Arc<Ticker> {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (engine, flag) = (engine.clone(), stop.clone());
+    std::thread::Builder::new()
+        .name("kiln-epoch".into())
+        .spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawn the epoch thread");
+    Arc::new(Ticker { stop })
+}
+
+/// Loads compiled code from the cache, or compiles the component and caches it. The
+/// cache key covers the component bytes and everything of this engine that compiled
+/// code depends on (`precompile_compatibility_hash`), so a stale entry is never used.
+fn load_component(engine: &Engine, bytes: &[u8], cache: Option<&Path>) -> anyhow::Result<(Component, &'static str)> {
+    let Some(dir) = cache else {
+        return Ok((Component::new(engine, bytes).map_err(wt)?, "compiled"));
+    };
+    let mut hasher = ShaHasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hasher.0.update(bytes);
+    let key: String = hasher.0.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let path = dir.join(format!("kernel-{key}.cwasm"));
+    if path.exists() {
+        // SAFETY: the file was written by `precompile_component` below, in a cache folder
+        // of this user, under a key that pins the engine and the component; wasmtime
+        // also checks the header and refuses mismatched code.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(c) => return Ok((c, "cache")),
+            Err(e) => tracing::warn!("ignoring unusable cached kernel {}: {e:?}", path.display()),
+        }
+    }
+    let compiled = engine.precompile_component(bytes).map_err(wt)?;
+    // Write then rename, so a concurrent start never reads half a file.
+    if std::fs::create_dir_all(dir).is_ok() {
+        let tmp = dir.join(format!(".kernel-{key}.{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, &compiled).and_then(|_| std::fs::rename(&tmp, &path)).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+            tracing::warn!("could not cache compiled kernel in {}", dir.display());
+        }
+    }
+    // SAFETY: these bytes were just produced by `precompile_component` of this engine.
+    let component = unsafe { Component::deserialize(engine, &compiled) }.map_err(wt)?;
+    Ok((component, "compiled"))
+}
+
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn finish(&self) -> u64 {
+        0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}

@@ -1,0 +1,80 @@
+//! kiln on servers: the kernel in a wasmtime sandbox ([`engine`]), HTTP API v1
+//! ([`server`]) and batch runs ([`batch`]). The `kiln` binary (src/main.rs) is the CLI.
+
+pub mod batch;
+pub mod engine;
+pub mod metrics;
+pub mod server;
+
+use std::path::Path;
+
+use kiln_kernel::{Error, Limits, Output};
+
+pub use engine::{EMBEDDED_KERNEL, SandboxConfig, WasmKernel};
+
+/// Where jobs run.
+pub enum Kernel {
+    /// The kernel component in wasmtime, one fresh instance per job (the default).
+    Wasm(WasmKernel),
+    /// The kernel linked into this binary, with threads: faster, not sandboxed.
+    Native,
+}
+
+impl Kernel {
+    /// The sandboxed kernel: the embedded component, or the one at `path`.
+    pub fn wasm(path: Option<&Path>, config: SandboxConfig) -> anyhow::Result<Kernel> {
+        let bytes = match path {
+            Some(p) => std::fs::read(p).map_err(|e| anyhow::anyhow!("reading kernel {}: {e}", p.display()))?,
+            None => EMBEDDED_KERNEL.to_vec(),
+        };
+        Ok(Kernel::Wasm(WasmKernel::new(&bytes, config)?))
+    }
+
+    /// Runs one job.
+    pub fn run(&self, pipeline: &str, input: &[u8], limits: &Limits) -> Result<Output, Error> {
+        match self {
+            Kernel::Wasm(k) => k.run(pipeline, input, limits),
+            Kernel::Native => kiln_kernel::run_with_limits(pipeline, input, limits),
+        }
+    }
+
+    /// `describe()` under `limits`.
+    pub fn describe(&self, limits: &Limits) -> Result<String, Error> {
+        match self {
+            Kernel::Wasm(k) => k.describe(limits),
+            Kernel::Native => Ok(kiln_kernel::describe_with_limits(limits)),
+        }
+    }
+
+    /// Jobs that may run at once.
+    pub fn max_jobs(&self) -> usize {
+        match self {
+            Kernel::Wasm(k) => k.config().max_jobs as usize,
+            Kernel::Native => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+
+    /// "wasm" or "native".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kernel::Wasm(_) => "wasm",
+            Kernel::Native => "native",
+        }
+    }
+}
+
+/// The file extension for an output, from its meta.
+pub fn extension(meta: &kiln_kernel::Meta) -> &'static str {
+    match (meta.format, meta.content_type) {
+        (Some("jpeg"), _) => "jpg",
+        (Some("png"), _) => "png",
+        (Some("webp"), _) => "webp",
+        (Some("rgba"), _) => "rgba",
+        (_, "application/json") => "json",
+        (_, "application/x-ndjson") => "ndjson",
+        (_, "text/csv") => "csv",
+        (_, "application/gzip") => "gz",
+        (_, "application/zlib") => "zz",
+        _ => "bin",
+    }
+}

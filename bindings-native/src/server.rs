@@ -1,0 +1,245 @@
+//! `kiln serve`: HTTP API v1 of DESIGN.md on tokio + axum.
+//!
+//! - `POST /v1/run` — body: input; pipeline in `?pipeline=` or the `kiln-pipeline`
+//!   header. 200 with the output, its content type and a `kiln-meta` header; errors as
+//!   `{"error": {"code", "message", "step", "param"}}` with the status of the code.
+//! - `GET /v1/ops` — `describe()`; `GET /v1/openapi.json`; `GET /healthz`; `GET /metrics`.
+//! - everything else: the built demo page (`www/dist`) when there is one.
+//!
+//! Jobs run on blocking threads; a semaphore admits at most `max_jobs` at once, the
+//! rest wait their turn (bounded by the request timeout).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kiln_kernel::{Error, Limits};
+use tokio::sync::Semaphore;
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::Kernel;
+use crate::metrics::{ErrorLabels, Metrics, RequestLabels, RouteLabels};
+
+/// The OpenAPI document of HTTP API v1, kept in the repo.
+pub const OPENAPI: &str = include_str!("../../kernel/api/openapi.json");
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body.
+    pub max_body: usize,
+    /// Whole-request deadline (waiting for a slot included).
+    pub request_timeout: Duration,
+    /// Limits every job runs under.
+    pub limits: Limits,
+    /// The built demo page, served at `/`.
+    pub www: Option<PathBuf>,
+}
+
+struct App {
+    kernel: Arc<Kernel>,
+    slots: Arc<Semaphore>,
+    limits: Limits,
+    max_body: usize,
+    describe: String,
+    metrics: Metrics,
+}
+
+/// Builds the router.
+pub fn router(kernel: Arc<Kernel>, config: &ServerConfig) -> anyhow::Result<Router> {
+    let describe = kernel
+        .describe(&config.limits)
+        .map_err(|e| anyhow::anyhow!("describe() failed at start-up: {e}"))?;
+    let app = Arc::new(App {
+        slots: Arc::new(Semaphore::new(kernel.max_jobs())),
+        kernel,
+        limits: config.limits,
+        max_body: config.max_body,
+        describe,
+        metrics: Metrics::new(),
+    });
+    let mut router = Router::new()
+        .route("/v1/run", post(run))
+        .route("/v1/ops", get(ops))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics));
+    router = match &config.www {
+        Some(dir) if dir.join("index.html").is_file() => router.fallback_service(ServeDir::new(dir)),
+        _ => router.fallback(no_page),
+    };
+    Ok(router
+        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app))
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+/// Resolves on SIGTERM or ctrl-c.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing jobs in flight");
+}
+
+#[derive(serde::Deserialize)]
+struct RunQuery {
+    pipeline: Option<String>,
+}
+
+fn error_response(e: &Error) -> Response {
+    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({ "error": e.to_json() }).to_string();
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers: HeaderMap, body: Body) -> Response {
+    let result = run_job(&app, query, &headers, body).await;
+    match result {
+        Ok(out) => {
+            let mut response = Response::new(Body::from(out.data));
+            let h = response.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(out.meta.content_type));
+            if let Ok(v) = HeaderValue::from_str(&out.meta.to_json()) {
+                h.insert("kiln-meta", v);
+            }
+            response
+        }
+        Err(e) => {
+            app.metrics
+                .errors
+                .get_or_create(&ErrorLabels {
+                    code: e.code.as_str().to_owned(),
+                })
+                .inc();
+            error_response(&e)
+        }
+    }
+}
+
+async fn run_job(app: &Arc<App>, query: RunQuery, headers: &HeaderMap, body: Body) -> Result<kiln_kernel::Output, Error> {
+    let pipeline = match (query.pipeline, headers.get("kiln-pipeline")) {
+        (Some(p), _) => p,
+        (None, Some(h)) => h
+            .to_str()
+            .map_err(|_| Error::bad_pipeline("the kiln-pipeline header must be visible ASCII; use ?pipeline= for more"))?
+            .to_owned(),
+        (None, None) => {
+            return Err(Error::bad_pipeline(
+                "no pipeline: give ?pipeline= (URL-encoded) or the kiln-pipeline header",
+            ));
+        }
+    };
+    let max = app.max_body.min(usize::try_from(app.limits.max_input_bytes).unwrap_or(usize::MAX));
+    let too_large = || Error::too_large(format!("request body exceeds the limit of {max} bytes"));
+    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && len > max as u64
+    {
+        return Err(too_large());
+    }
+    let input: Bytes = axum::body::to_bytes(body, max).await.map_err(|_| too_large())?;
+    let _slot = app
+        .slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| Error::internal("job slots closed"))?;
+    app.metrics.in_flight.inc();
+    let (kernel, limits) = (app.kernel.clone(), app.limits);
+    let job = tokio::task::spawn_blocking(move || kernel.run(&pipeline, &input, &limits)).await;
+    app.metrics.in_flight.dec();
+    job.unwrap_or_else(|e| Err(Error::internal(format!("job thread failed: {e}"))))
+}
+
+async fn ops(State(app): State<Arc<App>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], app.describe.clone()).into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn healthz() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#).into_response()
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn no_page(request: Request) -> Response {
+    if request.uri().path() == "/" {
+        let html = "<!doctype html><title>kiln</title><h1>kiln</h1><p>The demo page is not built \
+                    (www/dist). The API is at <a href=\"/v1/ops\">/v1/ops</a>, \
+                    <a href=\"/v1/openapi.json\">/v1/openapi.json</a>.</p>";
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "not found\n").into_response()
+    }
+}
+
+/// Counts every request by route and status and times it.
+async fn observe(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("static", |p| p.as_str())
+        .to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    app.metrics
+        .latency
+        .get_or_create(&RouteLabels { route: route.clone() })
+        .observe(started.elapsed().as_secs_f64());
+    app.metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
