@@ -12,9 +12,19 @@ use std::process::Command;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let workspace = manifest_dir.parent().expect("bindings-native sits in the workspace").to_path_buf();
+    let workspace = manifest_dir
+        .parent()
+        .expect("bindings-native sits in the workspace")
+        .to_path_buf();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for watched in ["kernel/src", "kernel/wit", "kernel/Cargo.toml", "bindings-native/guest", "Cargo.lock", ".cargo/config.toml"] {
+    for watched in [
+        "kernel/src",
+        "kernel/wit",
+        "kernel/Cargo.toml",
+        "bindings-native/guest",
+        "Cargo.lock",
+        ".cargo/config.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=KILN_GUEST_WASM");
@@ -37,7 +47,15 @@ fn build_guest(workspace: &std::path::Path) -> PathBuf {
     let target_dir = workspace.join("target").join("guest");
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "--release", "--locked", "-p", "kiln-guest", "--target", "wasm32-unknown-unknown"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "kiln-guest",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     for var in [

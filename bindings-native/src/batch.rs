@@ -168,7 +168,9 @@ fn one(
         code,
         message,
     };
-    let size = std::fs::metadata(&item.input).map_err(|e| fail("io", e.to_string()))?.len();
+    let size = std::fs::metadata(&item.input)
+        .map_err(|e| fail("io", e.to_string()))?
+        .len();
     if size > limits.max_input_bytes {
         return Err(fail(
             "too_large",
@@ -181,7 +183,11 @@ fn one(
         .run(pipeline, &input, limits)
         .map_err(|e| fail(e.code.as_str(), e.message))?;
     let target = item.stem.with_extension(crate::extension(&out.meta));
-    if !claimed.lock().map_err(|_| fail("internal", "lock poisoned".into()))?.insert(target.clone()) {
+    if !claimed
+        .lock()
+        .map_err(|_| fail("internal", "lock poisoned".into()))?
+        .insert(target.clone())
+    {
         return Err(fail(
             "io",
             format!("output {} would overwrite another input's output", target.display()),

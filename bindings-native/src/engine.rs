@@ -257,7 +257,11 @@ fn intern(s: &str) -> &'static str {
         "webp",
         "rgba",
     ];
-    KNOWN.iter().copied().find(|k| *k == s).unwrap_or("application/octet-stream")
+    KNOWN
+        .iter()
+        .copied()
+        .find(|k| *k == s)
+        .unwrap_or("application/octet-stream")
 }
 
 fn wit_limits(l: &Limits) -> bindings::Limits {
@@ -302,7 +306,13 @@ fn load_component(engine: &Engine, bytes: &[u8], cache: Option<&Path>) -> anyhow
     let mut hasher = ShaHasher(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hasher.0.update(bytes);
-    let key: String = hasher.0.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let key: String = hasher
+        .0
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let path = dir.join(format!("kernel-{key}.cwasm"));
     if path.exists() {
         // SAFETY: the file was written by `precompile_component` below, in a cache folder
@@ -317,7 +327,10 @@ fn load_component(engine: &Engine, bytes: &[u8], cache: Option<&Path>) -> anyhow
     // Write then rename, so a concurrent start never reads half a file.
     if std::fs::create_dir_all(dir).is_ok() {
         let tmp = dir.join(format!(".kernel-{key}.{}.tmp", std::process::id()));
-        if std::fs::write(&tmp, &compiled).and_then(|_| std::fs::rename(&tmp, &path)).is_err() {
+        if std::fs::write(&tmp, &compiled)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .is_err()
+        {
             let _ = std::fs::remove_file(&tmp);
             tracing::warn!("could not cache compiled kernel in {}", dir.display());
         }

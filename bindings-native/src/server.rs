@@ -80,7 +80,10 @@ pub fn router(kernel: Arc<Kernel>, config: &ServerConfig) -> anyhow::Result<Rout
     };
     Ok(router
         .layer(middleware::from_fn_with_state(app.clone(), observe))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(app))
 }
@@ -156,12 +159,19 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
     }
 }
 
-async fn run_job(app: &Arc<App>, query: RunQuery, headers: &HeaderMap, body: Body) -> Result<kiln_kernel::Output, Error> {
+async fn run_job(
+    app: &Arc<App>,
+    query: RunQuery,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<kiln_kernel::Output, Error> {
     let pipeline = match (query.pipeline, headers.get("kiln-pipeline")) {
         (Some(p), _) => p,
         (None, Some(h)) => h
             .to_str()
-            .map_err(|_| Error::bad_pipeline("the kiln-pipeline header must be visible ASCII; use ?pipeline= for more"))?
+            .map_err(|_| {
+                Error::bad_pipeline("the kiln-pipeline header must be visible ASCII; use ?pipeline= for more")
+            })?
             .to_owned(),
         (None, None) => {
             return Err(Error::bad_pipeline(
@@ -169,9 +179,13 @@ async fn run_job(app: &Arc<App>, query: RunQuery, headers: &HeaderMap, body: Bod
             ));
         }
     };
-    let max = app.max_body.min(usize::try_from(app.limits.max_input_bytes).unwrap_or(usize::MAX));
+    let max = app
+        .max_body
+        .min(usize::try_from(app.limits.max_input_bytes).unwrap_or(usize::MAX));
     let too_large = || Error::too_large(format!("request body exceeds the limit of {max} bytes"));
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && len > max as u64
     {
         return Err(too_large());

@@ -377,10 +377,42 @@ pub fn run_matrix(cases: &[Case], targets: &mut [Box<dyn Target>]) -> Matrix {
     Matrix { targets: names, rows }
 }
 
+/// The kernel component in wasmtime, through kiln-native's sandbox (a fresh instance
+/// per job), exactly as `kiln serve` runs it.
+pub struct Wasmtime(kiln_native::Kernel);
+
+impl Wasmtime {
+    pub fn new() -> Result<Wasmtime, String> {
+        kiln_native::Kernel::wasm(None, kiln_native::SandboxConfig::default())
+            .map(Wasmtime)
+            .map_err(|e| format!("wasmtime: {e:#}"))
+    }
+}
+
+impl Target for Wasmtime {
+    fn name(&self) -> &str {
+        "wasmtime"
+    }
+    fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
+        match self.0.run(pipeline, input, &kiln_kernel::Limits::default()) {
+            Ok(out) => Outcome::Ok(out.data, serde_json::from_str(&out.meta.to_json()).unwrap_or_default()),
+            Err(e) if e.code == kiln_kernel::ErrorCode::Internal => Outcome::Crash(e.message),
+            Err(e) => Outcome::Err(e.code.as_str().to_owned(), e.message),
+        }
+    }
+}
+
+/// Every target name this build knows.
+pub const TARGETS: &[&str] = &["native", "wasmtime"];
+
 /// The targets this build knows, by name.
 pub fn target(name: &str) -> Result<Box<dyn Target>, String> {
     match name {
         "native" => Ok(Box::new(Native)),
-        other => Err(format!("unknown target `{other}`; this build has: native")),
+        "wasmtime" => Ok(Box::new(Wasmtime::new()?)),
+        other => Err(format!(
+            "unknown target `{other}`; this build has: {}",
+            TARGETS.join(", ")
+        )),
     }
 }

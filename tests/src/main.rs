@@ -8,15 +8,16 @@ use std::process::ExitCode;
 
 use kiln_cases::{load_cases, run_matrix, target};
 
-const USAGE: &str = "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native] [--verbose] [--print-sha256]
+const USAGE: &str =
+    "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native,wasmtime] [--verbose] [--print-sha256]
   --cases DIR    a folder of *.toml cases (repeatable; default tests/cases)
-  --targets LIST comma-separated targets (default: native)
+  --targets LIST comma-separated targets: native, wasmtime (default: all)
   --verbose      list passing cases too
   --print-sha256 print the native sha256 of each sha256 case (to write new cases)";
 
 fn main() -> ExitCode {
     let mut dirs: Vec<PathBuf> = Vec::new();
-    let mut targets = vec!["native".to_owned()];
+    let mut targets: Vec<String> = kiln_cases::TARGETS.iter().map(|t| t.to_string()).collect();
     let mut verbose = false;
     let mut print_sha = false;
     let mut args = std::env::args().skip(1);

@@ -1,15 +1,16 @@
-//! Runs every case of tests/cases on the native kernel: `cargo test -p kiln-cases`.
+//! Runs every case of tests/cases on the native kernel and in wasmtime, which must
+//! give native's bytes: `cargo test -p kiln-cases`.
 
 use std::path::Path;
 
-use kiln_cases::{Native, Target, load_cases, run_matrix};
+use kiln_cases::{Native, Target, Wasmtime, load_cases, run_matrix};
 
 #[test]
-fn every_case_passes_on_native() {
+fn every_case_passes_on_native_and_wasmtime() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
     let cases = load_cases(&dir).expect("cases load");
     assert!(cases.len() >= 40, "only {} cases", cases.len());
-    let mut targets: Vec<Box<dyn Target>> = vec![Box::new(Native)];
+    let mut targets: Vec<Box<dyn Target>> = vec![Box::new(Native), Box::new(Wasmtime::new().expect("wasmtime target"))];
     let matrix = run_matrix(&cases, &mut targets);
     assert!(matrix.ok(), "{}", matrix.render(false));
 }
