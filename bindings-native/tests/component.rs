@@ -6,21 +6,36 @@ use kiln_kernel::{ErrorCode, Limits};
 use kiln_native::{EMBEDDED_KERNEL, SandboxConfig, WasmKernel};
 
 fn sandbox(config: SandboxConfig) -> WasmKernel {
-    WasmKernel::new(EMBEDDED_KERNEL, SandboxConfig { cache_dir: None, ..config }).expect("kernel loads")
+    WasmKernel::new(
+        EMBEDDED_KERNEL,
+        SandboxConfig {
+            cache_dir: None,
+            ..config
+        },
+    )
+    .expect("kernel loads")
 }
 
 #[test]
 fn component_imports_nothing() {
     let kernel = sandbox(SandboxConfig::default());
-    assert_eq!(kernel.imports(), Vec::<String>::new(), "the kernel must need no WASI and no host function");
+    assert_eq!(
+        kernel.imports(),
+        Vec::<String>::new(),
+        "the kernel must need no WASI and no host function"
+    );
 }
 
 #[test]
 fn every_job_gets_a_fresh_instance_and_the_same_answer() {
     let kernel = sandbox(SandboxConfig::default());
-    let first = kernel.run("compress level=9", b"hello hello hello", &Limits::default()).unwrap();
+    let first = kernel
+        .run("compress level=9", b"hello hello hello", &Limits::default())
+        .unwrap();
     for _ in 0..50 {
-        let again = kernel.run("compress level=9", b"hello hello hello", &Limits::default()).unwrap();
+        let again = kernel
+            .run("compress level=9", b"hello hello hello", &Limits::default())
+            .unwrap();
         assert_eq!(again.data, first.data);
     }
     let native = kiln_kernel::run("compress level=9", b"hello hello hello").unwrap();
@@ -37,14 +52,21 @@ fn memory_budget_and_deadline_are_limits_and_the_engine_survives() {
     let big = vec![0u8; 8 << 20];
     // 8 MiB in, compressed output and working memory past 16 MiB: out of memory.
     let e = kernel
-        .run("decode format=rgba width=2048 height=1024 | resize width=4000 | encode format=rgba", &big, &Limits::default())
+        .run(
+            "decode format=rgba width=2048 height=1024 | resize width=4000 | encode format=rgba",
+            &big,
+            &Limits::default(),
+        )
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
     assert!(e.message.contains("memory"), "{e}");
     // A long job hits the CPU deadline.
     let started = std::time::Instant::now();
     let small = vec![128u8; 256 * 256 * 4];
-    let heavy = format!("decode format=rgba width=256 height=256 | {}encode format=rgba", "blur sigma=50 | ".repeat(60));
+    let heavy = format!(
+        "decode format=rgba width=256 height=256 | {}encode format=rgba",
+        "blur sigma=50 | ".repeat(60)
+    );
     let e = kernel.run(&heavy, &small, &Limits::default()).unwrap_err();
     assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
     assert!(e.message.contains("CPU time"), "{e}");

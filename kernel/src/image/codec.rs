@@ -91,6 +91,11 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
             )));
         }
     };
+    if source == SourceFormat::Jpeg && !jpeg_has_end(bytes) {
+        return Err(Error::bad_input(
+            "truncated JPEG: no end-of-image marker after the image data",
+        ));
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decode_limits = image::Limits::default();
     decode_limits.max_image_width = Some(limits.max_dimension);
@@ -174,6 +179,33 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8) -> Res
         }
     }
     Ok(out)
+}
+
+/// Whether a JPEG has its end-of-image marker after the first scan. zune-jpeg, like
+/// browsers, fills a cut-off scan with grey and reports success; kiln, like libvips's
+/// default, treats a truncated file as bad input rather than return half an image.
+///
+/// Walks the marker segments (each has a length) to the first start-of-scan, so an
+/// EXIF thumbnail's own end marker is skipped; after it, entropy-coded data never
+/// contains FF D9 (an FF there is always followed by 00 or a restart marker).
+fn jpeg_has_end(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return false;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        if marker == 0xDA {
+            return bytes[i + 2..].windows(2).any(|w| w == [0xFF, 0xD9]);
+        }
+        i += 2 + len;
+    }
+    false
 }
 
 fn rgb_of(image: &Image) -> Vec<u8> {
