@@ -1,0 +1,179 @@
+//! # kiln-web
+//!
+//! kiln's kernel for JavaScript: the wasm-bindgen adapter behind the `@kiln/kernel`
+//! npm package (`bindings-web/npm/`). Built for `wasm32-unknown-unknown` with simd128
+//! (`.cargo/config.toml`), the same target and flags as the wasmtime guest, so it gives
+//! the same bytes as the native kernel.
+//!
+//! ## The boundary (the wasm module exports exactly these two functions)
+//!
+//! - `run(pipeline, input) -> { data: Uint8Array, meta: object }`
+//!   - `pipeline`: the text form (`"resize width=800 | encode format=webp"`) or the JSON
+//!     form, as a string or as an object (serialised with `JSON.stringify`).
+//!   - `input`: bytes — `Uint8Array` (Node's `Buffer` too), any other `ArrayBufferView`,
+//!     `ArrayBuffer` — or a string (its UTF-8 bytes), or canvas pixels: an `ImageData`
+//!     or any `{ data: Uint8ClampedArray | Uint8Array, width, height }`, which is the
+//!     raw RGBA8 kind (see [`job`]: the pipeline gets a leading
+//!     `decode format=rgba width= height=`, and error steps stay the caller's).
+//!   - Errors are thrown as an `Error` named `KilnError` with `code`, `message`,
+//!     `step` (number or null) and `param` (string or null); the npm package re-throws
+//!     them as its `KilnError` class. An input of the wrong type is `bad_input`, a
+//!     pipeline that is neither a string nor an object is `bad_pipeline`.
+//! - `describe() -> object`: the kernel's self-description (version, ops, limits).
+//!
+//! ## Copies
+//!
+//! One boundary crossing per job, never per step. The input is copied once into wasm
+//! memory (a JS engine cannot lend its buffers to wasm), the kernel runs the whole
+//! pipeline there, and the output is copied once into a fresh `Uint8Array` that owns its
+//! own `ArrayBuffer` — which a Web Worker can therefore transfer, not copy.
+//!
+//! ## Limits
+//!
+//! The kernel's default [`kiln_kernel::Limits`]; a pipeline may tighten them. wasm
+//! memory grows to the largest job's working set and does not shrink: run very large
+//! jobs in a Worker you can terminate.
+
+pub mod job;
+
+use js_sys::{Array, ArrayBuffer, JSON, Object, Reflect, Uint8Array, Uint8ClampedArray};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use job::Input;
+
+/// Runs `pipeline` on `input` in one call: see the crate docs for the accepted types.
+#[wasm_bindgen]
+pub fn run(pipeline: JsValue, input: JsValue) -> Result<JsValue, JsValue> {
+    let pipeline = pipeline_text(&pipeline)?;
+    let output = match RawInput::from_js(&input)? {
+        RawInput::Bytes(bytes) => job::run(&pipeline, Input::Bytes(&bytes)),
+        RawInput::Rgba { pixels, width, height } => job::run(
+            &pipeline,
+            Input::Rgba {
+                pixels: &pixels,
+                width,
+                height,
+            },
+        ),
+    }
+    .map_err(|e| kiln_error(e.code.as_str(), &e.message, e.step, e.param.as_deref()))?;
+    let result = Object::new();
+    // `Uint8Array::from` allocates a JS buffer of exactly the output's length and
+    // copies once; the wasm-side Vec is freed when this function returns.
+    set(&result, "data", &Uint8Array::from(output.data.as_slice()).into())?;
+    set(&result, "meta", &JSON::parse(&output.meta.to_json())?)?;
+    Ok(result.into())
+}
+
+/// The kernel's self-description (`kiln_kernel::describe()`) as an object.
+#[wasm_bindgen]
+pub fn describe() -> Result<JsValue, JsValue> {
+    JSON::parse(&kiln_kernel::describe())
+}
+
+/// An input after one copy into wasm memory.
+enum RawInput {
+    Bytes(Vec<u8>),
+    Rgba { pixels: Vec<u8>, width: u32, height: u32 },
+}
+
+impl RawInput {
+    fn from_js(input: &JsValue) -> Result<RawInput, JsValue> {
+        if let Some(bytes) = bytes_of(input) {
+            return Ok(RawInput::Bytes(bytes));
+        }
+        if let Some(text) = input.as_string() {
+            return Ok(RawInput::Bytes(text.into_bytes()));
+        }
+        if input.is_object() && !Array::is_array(input) {
+            let data = Reflect::get(input, &"data".into())?;
+            let width = Reflect::get(input, &"width".into())?;
+            let height = Reflect::get(input, &"height".into())?;
+            if !data.is_undefined() || !width.is_undefined() || !height.is_undefined() {
+                let pixels = bytes_of(&data).ok_or_else(|| {
+                    bad_input("pixel input needs `data` as a Uint8ClampedArray or Uint8Array of RGBA8 pixels")
+                })?;
+                return Ok(RawInput::Rgba {
+                    pixels,
+                    width: dimension(&width, "width")?,
+                    height: dimension(&height, "height")?,
+                });
+            }
+        }
+        Err(bad_input(
+            "input must be bytes (Uint8Array, ArrayBuffer, a typed array view), a string, \
+             or pixels (ImageData or { data, width, height })",
+        ))
+    }
+}
+
+/// The bytes of a `Uint8Array`, `Uint8ClampedArray`, other `ArrayBufferView` or
+/// `ArrayBuffer`, copied once into wasm memory.
+fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
+    if let Some(a) = value.dyn_ref::<Uint8Array>() {
+        return Some(a.to_vec());
+    }
+    if let Some(a) = value.dyn_ref::<Uint8ClampedArray>() {
+        return Some(a.to_vec());
+    }
+    if let Some(b) = value.dyn_ref::<ArrayBuffer>() {
+        return Some(Uint8Array::new(b).to_vec());
+    }
+    if ArrayBuffer::is_view(value) {
+        let buffer = Reflect::get(value, &"buffer".into()).ok()?;
+        let offset = Reflect::get(value, &"byteOffset".into()).ok()?.as_f64()?;
+        let length = Reflect::get(value, &"byteLength".into()).ok()?.as_f64()?;
+        let view = Uint8Array::new_with_byte_offset_and_length(&buffer, offset as u32, length as u32);
+        return Some(view.to_vec());
+    }
+    None
+}
+
+fn dimension(value: &JsValue, name: &str) -> Result<u32, JsValue> {
+    match value.as_f64() {
+        Some(v) if v.fract() == 0.0 && (1.0..=u32::MAX as f64).contains(&v) => Ok(v as u32),
+        _ => Err(bad_input(&format!(
+            "pixel input needs `{name}` as a positive integer (got {})",
+            value.as_string().unwrap_or_else(|| format!("{value:?}"))
+        ))),
+    }
+}
+
+fn pipeline_text(pipeline: &JsValue) -> Result<String, JsValue> {
+    if let Some(text) = pipeline.as_string() {
+        return Ok(text);
+    }
+    if pipeline.is_object() {
+        if let Some(text) = JSON::stringify(pipeline).ok().and_then(|s| s.as_string()) {
+            return Ok(text);
+        }
+    }
+    Err(kiln_error(
+        "bad_pipeline",
+        "pipeline must be a string (text or JSON form) or a pipeline object {steps: [...]}",
+        None,
+        None,
+    ))
+}
+
+fn bad_input(message: &str) -> JsValue {
+    kiln_error("bad_input", message, None, None)
+}
+
+/// An `Error` named `KilnError` carrying the boundary's fields.
+fn kiln_error(code: &str, message: &str, step: Option<usize>, param: Option<&str>) -> JsValue {
+    let error = js_sys::Error::new(message);
+    error.set_name("KilnError");
+    let step = step.map_or(JsValue::NULL, |s| JsValue::from_f64(s as f64));
+    let param = param.map_or(JsValue::NULL, JsValue::from_str);
+    // Setting plain data properties on a fresh Error cannot fail.
+    let _ = Reflect::set(&error, &"code".into(), &code.into());
+    let _ = Reflect::set(&error, &"step".into(), &step);
+    let _ = Reflect::set(&error, &"param".into(), &param);
+    error.into()
+}
+
+fn set(object: &Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
+    Reflect::set(object, &key.into(), value).map(|_| ())
+}
