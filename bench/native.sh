@@ -29,19 +29,18 @@ if [ ! -f "$out/jpegs/199.jpg" ]; then
     done
 fi
 du -sh "$out/jpegs" | sed 's/^/input: /'
-for engine in native wasm native wasm native wasm; do
-    rm -rf "$out/thumbs-$engine"
-    start=$(date +%s.%N)
-    "$KILN" batch "resize width=800 | encode format=jpeg quality=80" "$out/jpegs" --out "$out/thumbs-$engine" --engine "$engine" 2>&1 | tail -1
-    end=$(date +%s.%N)
-    echo "$engine $(echo "$end - $start" | bc)" >> "$out/batch-times.txt"
-done
-python3 - "$out/batch-times.txt" <<'PY'
-import statistics, sys, collections
-t = collections.defaultdict(list)
-for line in open(sys.argv[1]).read().split("\n")[-7:]:
-    if line.strip():
-        e, s = line.split(); t[e].append(float(s))
-n, w = statistics.median(t["native"]), statistics.median(t["wasm"])
-print(f"batch median: native {n:.2f} s, wasm {w:.2f} s, wasm/native {w / n:.2f}x")
+python3 - "$out" <<'PY'
+import os, shutil, statistics, subprocess, sys, time
+out, kiln = sys.argv[1], os.environ["KILN"]
+times = {"native": [], "wasm": []}
+for engine in ["native", "wasm"] * 3:  # alternate, so load drift hits both
+    dest = os.path.join(out, f"thumbs-{engine}")
+    shutil.rmtree(dest, ignore_errors=True)
+    t = time.perf_counter()
+    r = subprocess.run([kiln, "batch", "resize width=800 | encode format=jpeg quality=80", os.path.join(out, "jpegs"),
+                        "--out", dest, "--engine", engine], capture_output=True, text=True)
+    times[engine].append(time.perf_counter() - t)
+    assert r.returncode == 0, r.stderr
+n, w = statistics.median(times["native"]), statistics.median(times["wasm"])
+print(f"batch of 200 JPEGs -> 800 px: median native {n:.2f} s, wasm {w:.2f} s (wasm/native {w / n:.2f}x)")
 PY
