@@ -22,8 +22,11 @@ for c in clippy rustfmt; do
     fi
 done
 
-# Debian packages (none needed by the kernel yet; later targets add theirs here).
-apt_packages=()
+# Debian packages. chromium + chromium-driver: wasm-pack test --headless --chrome, the
+# demo page's e2e test and the chromium conformance target (playwright-core drives
+# /usr/bin/chromium; no browser download). nodejs/npm only if the machine has no node.
+apt_packages=(chromium chromium-driver)
+command -v node >/dev/null || apt_packages+=(nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -33,5 +36,28 @@ if ((${#missing[@]})); then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+# wasm-pack and wasm-bindgen-cli (bindings-web). wasm-pack runs the wasm-bindgen on
+# PATH when its version is the one in Cargo.lock (otherwise it would try to download
+# one), so the CLI is pinned to the lock. Both take minutes to build: only when missing.
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v wasm-pack >/dev/null; then
+    log "cargo install wasm-pack (a few minutes, once)"
+    cargo install --locked wasm-pack
+fi
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bindgen=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")
+if [ -n "$bindgen" ] && [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen" ]; then
+    log "cargo install wasm-bindgen-cli $bindgen (a few minutes, once)"
+    # Not --locked: its lock names a webpki-roots release the registry does not serve.
+    cargo install --force wasm-bindgen-cli --version "$bindgen"
+fi
+
+# npm tools (package.json + the committed package-lock.json): binaryen@132 (wasm-opt;
+# never Debian's binaryen 108, whose output crashes at load), playwright-core, typescript.
+if [ ! -f "$root/node_modules/.package-lock.json" ] ||
+    [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    log "npm ci"
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 log "ready"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: formatting, clippy, every crate's tests, the
 # kernel's tests again without threads, and the conformance matrix on every target
-# this repo has (native, and the wasm kernel in wasmtime, which is built without
-# threads: equal bytes there prove threads never change output).
+# this repo has (native, the wasm kernel in wasmtime, which is built without threads:
+# equal bytes there prove threads never change output, and the npm package in Node and
+# headless Chromium). The web part: the npm package build, wasm-bindgen-test in Node and
+# Chromium, the package's own tests (Node, types, npm pack + install into a fresh
+# project) and the demo page's end-to-end test in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n\033[1;32m== %s\033[0m\n' "$*" >&2; }
 
@@ -21,5 +25,22 @@ cargo test --workspace --locked
 step "kernel tests without rayon"
 cargo test --locked -p kiln-kernel --no-default-features
 
+step "npm package + demo page build (wasm-pack, wasm-opt)"
+./scripts/build-web.sh
+
+step "wasm-bindgen-test: Node"
+(cd bindings-web && wasm-pack --quiet test --node -- --locked --test node)
+
+step "wasm-bindgen-test: headless Chromium"
+(cd bindings-web && wasm-pack --quiet test --headless --chrome -- --locked --test browser)
+
+step "npm package: Node tests, npm pack + install, types"
+node --test bindings-web/npm/test/
+tsc -p bindings-web/npm/test
+
+step "demo page end-to-end (kiln serve + Chromium)"
+cargo build --locked -q -p kiln-native
+node --test www/test/
+
 step "conformance matrix"
-cargo run --locked -q -p kiln-cases -- --cases tests/cases --targets native,wasmtime
+cargo run --locked -q -p kiln-cases -- --cases tests/cases --targets native,wasmtime,node,chromium

@@ -402,14 +402,122 @@ impl Target for Wasmtime {
     }
 }
 
+/// The built npm package (`bindings-web/npm/dist`, from `scripts/build-web.sh`) in a
+/// JS runtime, driven over JSON lines by a Node script in `tests/js/`: `node` runs the
+/// package's Node entry in-process, `chromium` its browser entry in Debian's headless
+/// Chromium through playwright-core. One job per line: `{"pipeline", "input"}` (base64)
+/// in; `{"ok": true, "data", "meta"}`, `{"ok": false, "code", "message"}` or
+/// `{"crash"}` out. `NODE` overrides the node binary, `CHROMIUM` the browser.
+pub struct Js {
+    name: &'static str,
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Js {
+    /// Starts `tests/js/<script>` on the built package.
+    pub fn spawn(name: &'static str, script: &str) -> Result<Js, String> {
+        use std::process::{Command, Stdio};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap_or(Path::new("."));
+        let dist = root.join("bindings-web/npm/dist");
+        if !dist.join("kiln_bg.wasm").is_file() {
+            return Err(format!(
+                "{name}: the npm package is not built ({}); run scripts/build-web.sh --package",
+                dist.display()
+            ));
+        }
+        let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
+        let mut child = Command::new(&node)
+            .arg(root.join("tests/js").join(script))
+            .arg(&dist)
+            .current_dir(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("{name}: cannot start `{node}`: {e}"))?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().map(std::io::BufReader::new);
+        match (stdin, stdout) {
+            (Some(stdin), Some(stdout)) => Ok(Js {
+                name,
+                child,
+                stdin: Some(stdin),
+                stdout,
+            }),
+            _ => Err(format!("{name}: no pipes to the node process")),
+        }
+    }
+
+    fn exchange(&mut self, pipeline: &str, input: &[u8]) -> Result<serde_json::Value, String> {
+        use std::io::{BufRead, Write};
+        let request = serde_json::json!({
+            "pipeline": pipeline,
+            "input": base64::engine::general_purpose::STANDARD.encode(input),
+        });
+        let stdin = self.stdin.as_mut().ok_or("stdin closed")?;
+        writeln!(stdin, "{request}")
+            .and_then(|_| stdin.flush())
+            .map_err(|e| format!("{} driver: {e}", self.name))?;
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(0) => Err(format!("{} driver exited", self.name)),
+            Ok(_) => serde_json::from_str(&line).map_err(|e| format!("{} driver: bad reply: {e}", self.name)),
+            Err(e) => Err(format!("{} driver: {e}", self.name)),
+        }
+    }
+}
+
+impl Target for Js {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
+        let reply = match self.exchange(pipeline, input) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Crash(e),
+        };
+        let text = |k: &str| reply.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        match reply.get("ok").and_then(|v| v.as_bool()) {
+            Some(true) => match base64::engine::general_purpose::STANDARD.decode(text("data")) {
+                Ok(data) => Outcome::Ok(data, reply.get("meta").cloned().unwrap_or_default()),
+                Err(e) => Outcome::Crash(format!("bad base64 from the driver: {e}")),
+            },
+            Some(false) => Outcome::Err(text("code"), text("message")),
+            None => Outcome::Crash(text("crash")),
+        }
+    }
+}
+
+impl Drop for Js {
+    /// Closes stdin so the driver shuts down cleanly (closing its browser), then
+    /// waits a little before killing it.
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Every target name this build knows.
-pub const TARGETS: &[&str] = &["native", "wasmtime"];
+pub const TARGETS: &[&str] = &["native", "wasmtime", "node", "chromium"];
 
 /// The targets this build knows, by name.
 pub fn target(name: &str) -> Result<Box<dyn Target>, String> {
     match name {
         "native" => Ok(Box::new(Native)),
         "wasmtime" => Ok(Box::new(Wasmtime::new()?)),
+        "node" => Ok(Box::new(Js::spawn("node", "node-target.mjs")?)),
+        "chromium" => Ok(Box::new(Js::spawn("chromium", "chromium-target.mjs")?)),
         other => Err(format!(
             "unknown target `{other}`; this build has: {}",
             TARGETS.join(", ")

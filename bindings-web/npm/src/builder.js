@@ -1,0 +1,108 @@
+// The typed builder: collects steps and compiles them to ONE pipeline object, run by
+// ONE call into the kernel (or one message to a KilnWorker). No step ever runs on its
+// own. `kind` tracks what flows between steps so the .d.ts can offer only the methods
+// that chain (image -> image ops, encode -> bytes, parse_csv -> table ...); the kernel
+// checks the whole pipeline again before any work.
+
+export class Job {
+  constructor(input, steps, kind, runner) {
+    this.input = input;
+    this.steps = steps;
+    this.kind = kind;
+    this._runner = runner;
+  }
+
+  /** Appends any step (escape hatch; the named methods below are typed). */
+  step(op, params = {}) {
+    return new Job(this.input, [...this.steps, { op, ...clean(params) }], kindAfter(op, this.kind), this._runner);
+  }
+
+  /** The canonical JSON form: `{ steps: [...] }`. */
+  get pipeline() {
+    return { steps: this.steps.map((s) => ({ ...s })) };
+  }
+
+  toJSON() {
+    return this.pipeline;
+  }
+
+  /** The text form, e.g. `resize width=800 | blur sigma=1.5 | encode format=webp`. */
+  toString() {
+    return toText(this.steps);
+  }
+
+  /** Runs the whole pipeline (awaits init() first). `runner`: e.g. a KilnWorker. */
+  run(runner = this._runner) {
+    return Promise.resolve(runner.run(this.pipeline, this.input));
+  }
+
+  /** Runs synchronously in this thread (the kernel must be initialised). */
+  runSync() {
+    return this._runner.runSync(this.pipeline, this.input);
+  }
+
+  // image -> image
+  decode(params = {}) { return this.step('decode', params); }
+  resize(params) { return this.step('resize', params); }
+  crop(params) { return this.step('crop', params); }
+  rotate(degrees) { return this.step('rotate', { degrees }); }
+  flip(axis) { return this.step('flip', axis === undefined ? {} : { axis }); }
+  grayscale() { return this.step('grayscale'); }
+  blur(sigma) { return this.step('blur', { sigma }); }
+  sharpen(params = {}) { return this.step('sharpen', params); }
+  brightness(value) { return this.step('brightness', { value }); }
+  contrast(value) { return this.step('contrast', { value }); }
+  gamma(value) { return this.step('gamma', { value }); }
+  invert() { return this.step('invert'); }
+  convolve(kernel) { return this.step('convolve', { kernel: Array.from(kernel) }); }
+  sobel() { return this.step('sobel'); }
+  // image -> bytes
+  encode(format, params = {}) { return this.step('encode', { format, ...params }); }
+  // bytes -> bytes
+  compress(params = {}) { return this.step('compress', params); }
+  decompress(params = {}) { return this.step('decompress', params); }
+  json(mode) { return this.step('json', mode === undefined ? {} : { mode }); }
+  // bytes -> table
+  parseCsv(params = {}) { return this.step('parse_csv', params); }
+  parseJson() { return this.step('parse_json'); }
+  // table -> table
+  select(columns) { return this.step('select', { columns: Array.from(columns) }); }
+  filter(where) { return this.step('filter', { where }); }
+  stats() { return this.step('stats'); }
+  // table -> bytes
+  toJson(params = {}) { return this.step('to_json', params); }
+  toCsv(params = {}) { return this.step('to_csv', params); }
+}
+
+const OUTPUT_KIND = {
+  decode: 'image', encode: 'bytes', compress: 'bytes', decompress: 'bytes', json: 'bytes',
+  parse_csv: 'table', parse_json: 'table', select: 'table', filter: 'table', stats: 'table',
+  to_json: 'bytes', to_csv: 'bytes',
+};
+
+function kindAfter(op, kind) {
+  return OUTPUT_KIND[op] ?? (kind === 'table' ? 'table' : 'image');
+}
+
+function clean(params) {
+  const out = {};
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Writes steps in the text form, quoting values that need it. */
+export function toText(steps) {
+  return steps
+    .map(({ op, ...params }) =>
+      [op, ...Object.entries(params).map(([k, v]) => `${k}=${textValue(v)}`)].join(' '),
+    )
+    .join(' | ');
+}
+
+function textValue(v) {
+  const s = Array.isArray(v) ? v.join(',') : String(v);
+  if (s === '\t') return '\\t';
+  if (s !== '' && !/[\s|'"\\]/.test(s)) return s;
+  if (!s.includes("'")) return `'${s}'`;
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}

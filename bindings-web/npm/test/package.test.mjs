@@ -1,0 +1,142 @@
+// The built package from Node: `node --test bindings-web/npm/test/` (after
+// scripts/build-web.sh --package). Byte-identity with the native kernel is checked by
+// the conformance matrix (kiln-cases --targets native,node,chromium); this checks the
+// JS surface: loading, inputs, the builder, errors, describe().
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+
+const dist = new URL('../dist/', import.meta.url);
+const kiln = await import(new URL('node.js', dist));
+const { run, describe, init, initSync, isReady, image, bytes, csv, KilnError, toText } = kiln;
+const data = (name) => readFileSync(new URL(`../../../tests/data/${name}`, import.meta.url));
+
+test('run() loads the kernel synchronously on first use in Node', () => {
+  const { data: out, meta } = run('compress format=gzip level=9', 'hello hello hello');
+  assert.equal(isReady(), true);
+  assert.equal(gunzipSync(out).toString(), 'hello hello hello');
+  assert.deepEqual(Object.keys(meta), ['kind', 'content_type', 'version']);
+  assert.equal(meta.kind, 'bytes');
+});
+
+test('init() is memoised and initSync() is a no-op once loaded', async () => {
+  const a = init();
+  const b = init();
+  await Promise.all([a, b]);
+  initSync();
+  assert.equal(isReady(), true);
+});
+
+test('output owns its buffer (transferable)', () => {
+  const { data: out } = run('json mode=minify', '[1, 2, 3]');
+  assert.ok(out instanceof Uint8Array);
+  assert.equal(out.byteOffset, 0);
+  assert.equal(out.buffer.byteLength, out.length);
+  assert.equal(new TextDecoder().decode(out), '[1,2,3]');
+});
+
+test('inputs: Buffer, ArrayBuffer, sub-views, strings', () => {
+  const buf = Buffer.from('xx[1, 2]yy');
+  const view = new Uint8Array(buf.buffer, buf.byteOffset + 2, 6);
+  assert.equal(new TextDecoder().decode(run('json mode=minify', view).data), '[1,2]');
+  const ab = new TextEncoder().encode('{"a": 1}').buffer;
+  assert.equal(new TextDecoder().decode(run('json mode=minify', ab).data), '{"a":1}');
+  const dv = new DataView(new TextEncoder().encode('[ ]').buffer);
+  assert.equal(new TextDecoder().decode(run('json mode=minify', dv).data), '[]');
+});
+
+test('pixels ({data, width, height}) are the raw RGBA kind', () => {
+  const px = new Uint8ClampedArray(4 * 3 * 2).map((_, i) => i * 9);
+  const viaPixels = run('invert | encode format=png', { data: px, width: 3, height: 2 });
+  const viaDecode = run('decode format=rgba width=3 height=2 | invert | encode format=png', new Uint8Array(px.buffer));
+  assert.deepEqual(viaPixels.data, viaDecode.data);
+  assert.equal(viaPixels.meta.width, 3);
+  // Step numbers stay the caller's: step 1 is the blur, not the injected decode.
+  assert.throws(() => run('invert | blur sigma=0', { data: px, width: 3, height: 2 }), (e) => e.step === 1 && e.param === 'sigma');
+  assert.throws(() => run('invert', { data: px, width: 5, height: 2 }), (e) => e.code === 'bad_input' && e.step === null);
+});
+
+test('errors are KilnError with code, step, param', () => {
+  let err;
+  try {
+    run('resize width=10 | blur sigma=0', data('photo.png'));
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof KilnError);
+  assert.ok(err instanceof Error);
+  assert.equal(err.name, 'KilnError');
+  assert.equal(err.code, 'bad_pipeline');
+  assert.equal(err.step, 1);
+  assert.equal(err.param, 'sigma');
+  assert.match(err.message, /sigma/);
+  assert.deepEqual(Object.keys(err.toJSON()), ['code', 'message', 'step', 'param']);
+  assert.throws(() => run('grayscale', 'not an image'), { code: 'bad_input' });
+  assert.throws(() => run('decompress', 'not gzip'), { code: 'bad_input' });
+  assert.throws(() => run('limits max_input_bytes=3 | json', '[1, 2]'), { code: 'too_large' });
+  assert.throws(() => run('json', 42), { code: 'bad_input' });
+  assert.throws(() => run(42, 'x'), { code: 'bad_pipeline' });
+  // And the kernel still works afterwards.
+  assert.equal(run('json', '[]').data.length, 2);
+});
+
+test('JSON pipelines: as an object or a string', () => {
+  const p = { steps: [{ op: 'resize', width: 16 }, { op: 'encode', format: 'png' }] };
+  const a = run(p, data('photo.jpg'));
+  const b = run(JSON.stringify(p), data('photo.jpg'));
+  const c = run('resize width=16 | encode format=png', data('photo.jpg'));
+  assert.deepEqual(a.data, b.data);
+  assert.deepEqual(a.data, c.data);
+  assert.equal(a.meta.width, 16);
+});
+
+test('the builder compiles to one pipeline and one run', async () => {
+  const job = image(data('photo.jpg')).resize({ width: 40, fit: 'contain' }).blur(1.5).encode('webp');
+  assert.deepEqual(job.pipeline, {
+    steps: [{ op: 'resize', width: 40, fit: 'contain' }, { op: 'blur', sigma: 1.5 }, { op: 'encode', format: 'webp' }],
+  });
+  assert.equal(String(job), 'resize width=40 fit=contain | blur sigma=1.5 | encode format=webp');
+  const out = await job.run();
+  assert.deepEqual(out.data, run(String(job), data('photo.jpg')).data);
+  assert.equal(out.meta.format, 'webp');
+  assert.deepEqual(job.runSync().data, out.data);
+  // A runner may be passed (a KilnWorker in browsers): it gets the whole pipeline once.
+  const calls = [];
+  await job.run({ run: (p, i) => (calls.push(p), run(p, i)) });
+  assert.equal(calls.length, 1);
+});
+
+test('builder: bytes and tables', async () => {
+  const gz = await bytes('a,b\n1,2\n').compress({ format: 'zlib', level: 9 }).run();
+  const back = await bytes(gz.data).decompress({ format: 'zlib' }).parseCsv().toJson({ pretty: false }).run();
+  assert.equal(new TextDecoder().decode(back.data), '[{"a":1,"b":2}]');
+  const t = csv(data('people.csv'), { delimiter: ',' }).filter('age >= 18').select(['name', 'age']).toCsv();
+  assert.equal(String(t), "parse_csv delimiter=, | filter where='age >= 18' | select columns=name,age | to_csv");
+  const out = await t.run();
+  assert.equal(out.meta.kind, 'table');
+  assert.deepEqual(out.data, run(String(t), data('people.csv')).data);
+  assert.equal(toText([{ op: 'parse_csv', delimiter: '\t' }]), 'parse_csv delimiter=\\t');
+});
+
+test('describe() matches the op catalogue', () => {
+  const d = describe();
+  assert.equal(d.name, 'kiln');
+  assert.equal(d.ops.length, 25);
+  const names = d.ops.map((o) => o.name);
+  for (const op of ['decode', 'resize', 'blur', 'encode', 'compress', 'parse_csv', 'to_json', 'to_csv']) assert.ok(names.includes(op), op);
+  assert.deepEqual(d.kinds, ['bytes', 'image', 'table']);
+  assert.equal(typeof d.limits.max_pixels, 'number');
+});
+
+test('index.d.ts names exactly the ops and parameters describe() gives', () => {
+  const dts = readFileSync(new URL('index.d.ts', dist), 'utf8');
+  const body = dts.slice(dts.indexOf('export interface OpParams'), dts.indexOf('/** Every op name. */'));
+  for (const op of describe().ops) {
+    const m = body.match(new RegExp(`\\n  ${op.name}: ([^;]*(?:;[^\\n]*)*)`));
+    assert.ok(m, `OpParams has ${op.name}`);
+    for (const p of op.params) assert.match(m[1], new RegExp(`\\b${p.name}\\??:`), `${op.name}.${p.name}`);
+  }
+  const declared = [...body.matchAll(/\n {2}([a-z_]+): /g)].map((m) => m[1]);
+  assert.deepEqual(declared.sort(), describe().ops.map((o) => o.name).sort());
+});

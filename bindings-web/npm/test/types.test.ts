@@ -1,0 +1,66 @@
+// Type tests: `tsc -p bindings-web/npm/test` must pass, and every @ts-expect-error line
+// must really be an error (tsc fails on an unused one). A typo in an op or a
+// parameter fails type-checking.
+import { run, image, csv, bytes, KilnError, type Pipeline, type Step, type Output } from '@kiln/kernel';
+import { KilnWorker } from '@kiln/kernel/worker';
+
+declare const input: Uint8Array;
+
+const ok: Pipeline = {
+  steps: [
+    { op: 'resize', width: 800, fit: 'cover', filter: 'lanczos3' },
+    { op: 'blur', sigma: 1.5 },
+    { op: 'convolve', kernel: [0, -1, 0, -1, 5, -1, 0, -1, 0] },
+    { op: 'encode', format: 'webp' },
+  ],
+  limits: { max_pixels: 1_000_000 },
+};
+const text: Pipeline = 'resize width=800 | encode format=webp';
+const out: Output = run(ok, input);
+const w: number | undefined = out.meta.width;
+run(text, { data: new Uint8ClampedArray(4), width: 1, height: 1 });
+
+// @ts-expect-error unknown op
+const s1: Step = { op: 'blurr', sigma: 1 };
+// @ts-expect-error unknown parameter
+const s2: Step = { op: 'blur', sigmaa: 1 };
+// @ts-expect-error missing required parameter
+const s3: Step = { op: 'blur' };
+// @ts-expect-error bad choice
+const s4: Step = { op: 'encode', format: 'gif' };
+// @ts-expect-error resize needs width or height
+const s5: Step = { op: 'resize', fit: 'cover' };
+// @ts-expect-error rotate takes 90, 180 or 270
+const s6: Step = { op: 'rotate', degrees: 45 };
+// @ts-expect-error grayscale takes no parameters
+const s7: Step = { op: 'grayscale', value: 1 };
+// @ts-expect-error level is 0..=9
+const s8: Step = { op: 'compress', level: 12 };
+
+async function builder() {
+  const r: Output = await image(input).resize({ width: 800 }).blur(1.5).encode('webp').run();
+  // @ts-expect-error typo in a builder parameter
+  image(input).resize({ widht: 800 });
+  // @ts-expect-error no such format
+  image(input).encode('gif');
+  // @ts-expect-error an image op on a table
+  csv(input).blur(2);
+  // @ts-expect-error tables come from bytes, not images
+  image(input).parseCsv();
+  await bytes(input).decompress().parseCsv({ delimiter: ';' }).filter('age >= 18').stats().toJson({ pretty: true }).run();
+  const worker = new KilnWorker();
+  await image(input).grayscale().run(worker);
+  const o: Output = await worker.run('sobel', input, { transfer: false });
+  return [r, o];
+}
+
+try {
+  run('blur sigma=0', input);
+} catch (e) {
+  if (e instanceof KilnError) {
+    const code: 'bad_pipeline' | 'bad_input' | 'unsupported' | 'too_large' | 'internal' = e.code;
+    const step: number | null = e.step;
+    void [code, step];
+  }
+}
+void [s1, s2, s3, s4, s5, s6, s7, s8, w, builder];

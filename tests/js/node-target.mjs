@@ -1,0 +1,28 @@
+// The `node` target of kiln-cases: the built npm package (bindings-web/npm/dist, its
+// "node" entry) driven over JSON lines.
+//
+//   node tests/js/node-target.mjs [PACKAGE_DIR]
+//   stdin:  {"pipeline": "...", "input": "<base64>"}            one job per line
+//   stdout: {"ok": true, "data": "<base64>", "meta": {...}}
+//         | {"ok": false, "code": "...", "message": "..."}       a KilnError
+//         | {"crash": "..."}                                      anything else
+import { createInterface } from 'node:readline';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const dir = resolve(process.argv[2] ?? new URL('../../bindings-web/npm/dist', import.meta.url).pathname);
+const { run, KilnError, initSync } = await import(pathToFileURL(`${dir}/node.js`).href);
+initSync();
+
+const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+  if (!line) continue;
+  const { pipeline, input } = JSON.parse(line);
+  try {
+    const { data, meta } = run(pipeline, Buffer.from(input, 'base64'));
+    out({ ok: true, data: Buffer.from(data.buffer, data.byteOffset, data.length).toString('base64'), meta });
+  } catch (e) {
+    if (e instanceof KilnError && e.code !== 'internal') out({ ok: false, code: e.code, message: e.message });
+    else out({ crash: String(e?.stack ?? e) });
+  }
+}

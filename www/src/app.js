@@ -1,0 +1,609 @@
+// kiln's demo page. Plain ES modules, no framework, no CDN: the package's files are
+// copied to ./kiln/ by scripts/build-web.sh. Every job runs in a Web Worker
+// (KilnWorker) as ONE call into the kernel; inputs are transferred to the worker and
+// outputs transferred back. The page keeps its last results on window.kilnDemo so the
+// e2e test can check them against the native kernel.
+
+import { KilnWorker } from './kiln/worker.js';
+import { toText } from './kiln/builder.js';
+
+const $ = (id) => document.getElementById(id);
+const kiln = new KilnWorker();
+
+/** Results for tests and curious people: the last output of each panel. */
+const demo = (window.kilnDemo = { ready: false, results: {}, firstResultMs: null, errors: 0, describe: null });
+
+// ---------------------------------------------------------------- small helpers
+
+function fmtBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KB`;
+  return `${(n / 1024 / 1024).toFixed(2)} MB`;
+}
+const fmtMs = (ms) => (ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`);
+const debounce = (fn, ms) => {
+  let t;
+  return (...a) => {
+    clearTimeout(t);
+    t = setTimeout(() => fn(...a), ms);
+  };
+};
+const readFile = async (file) => new Uint8Array(await file.arrayBuffer());
+
+let errorTimer;
+function showError(err, context) {
+  demo.errors++;
+  const box = $('error');
+  $('error-code').textContent = err.code ?? 'error';
+  const where = [context, err.step != null ? `step ${err.step + 1}` : null, err.param ? `parameter “${err.param}”` : null]
+    .filter(Boolean)
+    .join(' · ');
+  $('error-where').textContent = where;
+  $('error-message').textContent = err.message ?? String(err);
+  box.hidden = false;
+  clearTimeout(errorTimer);
+  markBadStep(err.step);
+}
+function clearError() {
+  $('error').hidden = true;
+  markBadStep(null);
+}
+$('error-close').onclick = clearError;
+
+/** Runs one job in the worker and times the round trip. */
+async function job(pipeline, input, transfer = true) {
+  const t0 = performance.now();
+  const out = await kiln.run(pipeline, input, { transfer });
+  const ms = performance.now() - t0;
+  if (demo.firstResultMs == null) demo.firstResultMs = performance.now();
+  return { ...out, ms };
+}
+
+function dropTarget(el, onFile) {
+  el.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    el.classList.add('over');
+  });
+  el.addEventListener('dragleave', () => el.classList.remove('over'));
+  el.addEventListener('drop', (e) => {
+    e.preventDefault();
+    el.classList.remove('over');
+    const file = e.dataTransfer?.files?.[0];
+    if (file) onFile(file);
+  });
+}
+
+// ---------------------------------------------------------------- tabs
+
+for (const tab of document.querySelectorAll('.tabs button')) {
+  tab.onclick = () => {
+    for (const t of document.querySelectorAll('.tabs button')) {
+      const on = t === tab;
+      t.setAttribute('aria-selected', String(on));
+      $(t.getAttribute('aria-controls')).hidden = !on;
+    }
+  };
+}
+
+// ---------------------------------------------------------------- image panel
+
+const IMAGE_OPS = ['resize', 'crop', 'rotate', 'flip', 'grayscale', 'blur', 'sharpen', 'brightness', 'contrast', 'gamma', 'invert', 'convolve', 'sobel', 'encode'];
+const PRESETS = {
+  thumbnail: 'resize width=480 | sharpen amount=0.6 | encode format=webp',
+  'square jpeg': 'resize width=400 height=400 fit=cover | encode format=jpeg quality=75',
+  'soft b/w': 'grayscale | contrast value=1.2 | blur sigma=1.5 | encode format=png',
+  edges: 'resize width=640 | sobel | invert | encode format=png',
+  emboss: 'convolve kernel=-2,-1,0,-1,1,1,0,1,2 | encode format=png',
+};
+// Sensible values for a freshly added step (describe() gives defaults, not examples).
+const EXAMPLE = {
+  resize: { width: 480 }, crop: { x: 0, y: 0, width: 200, height: 200 }, rotate: { degrees: 90 },
+  blur: { sigma: 2 }, brightness: { value: 1.2 }, contrast: { value: 1.2 }, gamma: { value: 1.4 },
+  convolve: { kernel: [0, -1, 0, -1, 5, -1, 0, -1, 0] }, encode: { format: 'png' },
+};
+
+let spec = null; // op name -> describe() entry
+let steps = []; // [{op, ...params}]
+let imageInput = null; // {bytes, name, type}
+let imageBitmap = null;
+
+function paramSpec(op, name) {
+  return spec[op]?.params.find((p) => p.name === name);
+}
+
+/** A small reader of the text form, only to mirror it in the controls. The kernel's
+ *  parser is the authority: the text runs as written, whatever this makes of it. */
+function parseText(text) {
+  const out = [];
+  const parts = [];
+  let cur = '';
+  let q = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (q) {
+      if (c === '\\' && q === '"' && i + 1 < text.length) cur += c + text[++i];
+      else {
+        if (c === q) q = null;
+        cur += c;
+      }
+    } else if (c === "'" || c === '"') {
+      q = c;
+      cur += c;
+    } else if (c === '|') {
+      parts.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  if (q) return null;
+  parts.push(cur);
+  for (const part of parts) {
+    const words = part.match(/(?:[^\s'"]+|'[^']*'|"(?:\\.|[^"\\])*")+/g);
+    if (!words) return null;
+    const [op, ...kvs] = words;
+    if (!spec[op] || op === 'limits') return null;
+    const step = { op };
+    for (const kv of kvs) {
+      const at = kv.indexOf('=');
+      if (at < 1) return null;
+      const key = kv.slice(0, at);
+      let value = kv.slice(at + 1);
+      if (/^'.*'$/.test(value)) value = value.slice(1, -1);
+      else if (/^".*"$/.test(value)) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
+      const p = paramSpec(op, key);
+      if (!p) return null;
+      step[key] = typed(p, value);
+    }
+    out.push(step);
+  }
+  return out;
+}
+
+function typed(p, value) {
+  switch (p.type) {
+    case 'integer':
+    case 'number':
+      return value === '' || Number.isNaN(Number(value)) ? value : Number(value);
+    case 'boolean':
+      return value === 'true' ? true : value === 'false' ? false : value;
+    case 'numbers':
+      return value.split(',').map((v) => Number(v.trim()));
+    case 'names':
+      return value.split(',').map((v) => v.trim());
+    default:
+      return value;
+  }
+}
+
+function setText(text) {
+  $('pipeline-text').value = text;
+}
+
+function renderSteps() {
+  const list = $('steps');
+  list.textContent = '';
+  steps.forEach((step, index) => {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.className = 'op';
+    name.textContent = step.op;
+    name.title = spec[step.op]?.doc ?? '';
+    li.append(name);
+    for (const p of spec[step.op]?.params ?? []) li.append(control(step, p));
+    const up = button('↑', 'move', () => {
+      if (index > 0) [steps[index - 1], steps[index]] = [steps[index], steps[index - 1]];
+      changed();
+    });
+    up.title = 'move up';
+    up.disabled = index === 0;
+    const remove = button('×', 'remove', () => {
+      steps.splice(index, 1);
+      changed();
+    });
+    remove.title = 'remove step';
+    li.append(remove, up);
+    list.append(li);
+  });
+}
+
+function button(text, cls, onclick) {
+  const b = document.createElement('button');
+  b.textContent = text;
+  b.className = `ghost ${cls}`;
+  b.onclick = onclick;
+  return b;
+}
+
+function control(step, p) {
+  const label = document.createElement('label');
+  label.title = p.doc;
+  label.append(p.name);
+  let input;
+  const current = step[p.name];
+  if (p.type === 'choice' || (p.type === 'integer' && p.values)) {
+    input = document.createElement('select');
+    const values = p.values;
+    if (!p.required && p.default === undefined) input.append(new Option('—', ''));
+    for (const v of values) input.append(new Option(String(v), String(v)));
+    input.value = String(current ?? p.default ?? values[0]);
+    input.onchange = () => set(step, p, input.value === '' ? undefined : p.type === 'integer' ? Number(input.value) : input.value);
+  } else if (p.type === 'boolean') {
+    input = document.createElement('input');
+    input.type = 'checkbox';
+    input.checked = current ?? p.default ?? false;
+    input.onchange = () => set(step, p, input.checked);
+  } else if (p.type === 'integer' || p.type === 'number') {
+    input = document.createElement('input');
+    input.type = 'number';
+    if (p.min !== undefined) input.min = p.exclusive_min ? '' : p.min;
+    if (p.max !== undefined) input.max = p.max;
+    input.step = p.type === 'integer' ? '1' : '0.1';
+    input.placeholder = p.default !== undefined ? String(p.default) : p.required ? 'required' : 'auto';
+    input.value = current ?? '';
+    input.oninput = debounce(() => set(step, p, input.value === '' ? undefined : Number(input.value)), 250);
+  } else {
+    input = document.createElement('input');
+    input.className = 'wide';
+    input.spellcheck = false;
+    input.value = Array.isArray(current) ? current.join(',') : (current ?? '');
+    input.placeholder = p.default !== undefined ? String(p.default) : '';
+    input.oninput = debounce(() => set(step, p, input.value === '' ? undefined : typed(p, input.value)), 350);
+  }
+  label.append(input);
+  return label;
+}
+
+function set(step, p, value) {
+  if (value === undefined) delete step[p.name];
+  else step[p.name] = value;
+  setText(toText(steps));
+  $('text-note').hidden = true;
+  runImageSoon();
+}
+
+function changed() {
+  setText(toText(steps));
+  $('text-note').hidden = true;
+  renderSteps();
+  runImageSoon();
+}
+
+function markBadStep(step) {
+  const items = $('steps').children;
+  for (let i = 0; i < items.length; i++) items[i].classList.toggle('bad', i === step);
+}
+
+function loadPipeline(text) {
+  setText(text);
+  const parsed = parseText(text);
+  if (parsed) {
+    steps = parsed;
+    renderSteps();
+  }
+  $('text-note').hidden = !!parsed;
+  $('text-note').textContent = 'The controls cannot show this pipeline; the text form runs as written.';
+}
+
+async function setImage(file) {
+  const bytes = await readFile(file);
+  imageInput = { bytes, name: file.name ?? 'image', type: file.type };
+  $('before').src = URL.createObjectURL(new Blob([bytes], { type: file.type || 'application/octet-stream' }));
+  imageBitmap = null;
+  try {
+    imageBitmap = await createImageBitmap(new Blob([bytes]));
+    $('before-info').textContent = `${imageBitmap.width}×${imageBitmap.height} · ${fmtBytes(bytes.length)}`;
+  } catch {
+    // The browser cannot show it (TIFF, say): the kernel may still read it.
+    $('before-info').textContent = `${fmtBytes(bytes.length)} · ${imageInput.name}`;
+  }
+  runImage();
+}
+
+/** The canvas-pixels input: the image drawn on a canvas, as ImageData (raw RGBA). */
+function pixelsOf(bitmap) {
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(bitmap, 0, 0);
+  return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+}
+
+let imageSeq = 0;
+async function runImage() {
+  if (!imageInput || !spec) return;
+  const seq = ++imageSeq;
+  const text = $('pipeline-text').value;
+  const usePixels = $('image-pixels').checked && imageBitmap;
+  // Each job gets its own copy to transfer: the original stays for the next run.
+  const input = usePixels ? pixelsOf(imageBitmap) : imageInput.bytes.slice();
+  $('panel-image').classList.add('busy');
+  try {
+    const out = await job(text, input);
+    if (seq !== imageSeq) return; // a newer run started
+    clearError();
+    showImage(out);
+    demo.results.image = { pipeline: text, input: imageInput.name, pixels: !!usePixels, data: out.data, meta: out.meta, ms: out.ms };
+  } catch (err) {
+    if (seq === imageSeq) showError(err, 'image');
+  } finally {
+    if (seq === imageSeq) $('panel-image').classList.remove('busy');
+  }
+}
+const runImageSoon = debounce(runImage, 150);
+
+function showImage({ data, meta, ms }) {
+  const img = $('after');
+  const canvas = $('after-canvas');
+  const dims = meta.width ? `${meta.width}×${meta.height} · ` : '';
+  $('after-info').textContent = `${dims}${meta.format ?? meta.kind} · ${fmtBytes(data.length)} · ${fmtMs(ms)}`;
+  const link = $('after-download');
+  URL.revokeObjectURL(link.href);
+  const blob = new Blob([data], { type: meta.content_type });
+  link.href = URL.createObjectURL(blob);
+  link.download = `kiln-output.${meta.format === 'jpeg' ? 'jpg' : (meta.format ?? 'bin')}`;
+  link.hidden = false;
+  if (meta.format === 'rgba') {
+    canvas.width = meta.width;
+    canvas.height = meta.height;
+    canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), meta.width, meta.height), 0, 0);
+    canvas.hidden = false;
+    img.hidden = true;
+  } else {
+    URL.revokeObjectURL(img.src);
+    img.src = URL.createObjectURL(blob);
+    img.hidden = false;
+    canvas.hidden = true;
+  }
+}
+
+/** A sample picture drawn here, so the page shows something before any file. */
+async function sampleImage() {
+  const w = 960, h = 640;
+  const c = new OffscreenCanvas(w, h);
+  const g = c.getContext('2d');
+  const sky = g.createLinearGradient(0, 0, 0, h);
+  sky.addColorStop(0, '#1c3f6e');
+  sky.addColorStop(0.55, '#f08c4a');
+  sky.addColorStop(1, '#ffd8a8');
+  g.fillStyle = sky;
+  g.fillRect(0, 0, w, h);
+  g.fillStyle = '#ffe066';
+  g.beginPath();
+  g.arc(w * 0.68, h * 0.52, 90, 0, Math.PI * 2);
+  g.fill();
+  g.fillStyle = '#2b2118';
+  g.beginPath();
+  g.moveTo(0, h);
+  for (let x = 0; x <= w; x += 40) g.lineTo(x, h * 0.72 - Math.sin(x / 90) * 40 - Math.cos(x / 37) * 14);
+  g.lineTo(w, h);
+  g.fill();
+  g.fillStyle = 'rgba(255,255,255,.9)';
+  g.font = 'bold 72px system-ui, sans-serif';
+  g.fillText('kiln', 48, 110);
+  const blob = await c.convertToBlob({ type: 'image/png' });
+  return new File([blob], 'sample.png', { type: 'image/png' });
+}
+
+function initImagePanel() {
+  const select = $('add-op');
+  for (const op of IMAGE_OPS) select.append(new Option(op, op));
+  $('add-step').onclick = () => {
+    const op = select.value;
+    const step = { op, ...structuredClone(EXAMPLE[op] ?? {}) };
+    const encodeAt = steps.findIndex((s) => s.op === 'encode');
+    if (op !== 'encode' && encodeAt >= 0) steps.splice(encodeAt, 0, step);
+    else steps.push(step);
+    changed();
+  };
+  for (const [name, text] of Object.entries(PRESETS)) {
+    const b = button(name, '', () => {
+      loadPipeline(text);
+      runImage();
+    });
+    $('presets').append(b);
+  }
+  $('pipeline-text').addEventListener(
+    'input',
+    debounce(() => {
+      loadPipeline($('pipeline-text').value);
+      runImage();
+    }, 400),
+  );
+  $('pipeline-text').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') runImage();
+  });
+  $('run-image').onclick = runImage;
+  $('image-pixels').onchange = runImage;
+  $('image-file').onchange = (e) => e.target.files[0] && setImage(e.target.files[0]);
+  $('image-sample').onclick = async () => setImage(await sampleImage());
+  dropTarget(document.querySelector('[data-drop="image"]'), setImage);
+  loadPipeline(PRESETS.thumbnail);
+}
+
+// ---------------------------------------------------------------- compress panel
+
+let compressInput = null; // {bytes, name} from a file; null: the textarea
+
+function compressBytes() {
+  return compressInput ? compressInput.bytes : new TextEncoder().encode($('compress-text').value);
+}
+
+async function runCompress(direction) {
+  const format = $('compress-format').value;
+  const level = $('compress-level').value;
+  const pipeline = direction === 'compress' ? `compress format=${format} level=${level}` : `decompress format=${format}`;
+  const input = compressBytes();
+  const inLen = input.length;
+  try {
+    const out = await job(pipeline, input.slice());
+    clearError();
+    let check = '';
+    if (direction === 'compress') {
+      const back = await kiln.run(`decompress format=${format}`, out.data.slice());
+      const same = back.data.length === inLen && back.data.every((b, i) => b === input[i]);
+      check = same ? '✓ decompresses to the same bytes' : '✗ round trip differs';
+    }
+    $('compress-result').hidden = false;
+    $('c-in').textContent = fmtBytes(inLen);
+    $('c-out').textContent = fmtBytes(out.data.length);
+    const ratio = direction === 'compress' ? inLen / Math.max(out.data.length, 1) : out.data.length / Math.max(inLen, 1);
+    $('c-ratio').textContent = `${ratio.toFixed(2)}×`;
+    $('c-ratio-label').textContent = direction === 'compress' ? 'ratio (in / out)' : 'expansion (out / in)';
+    $('c-time').textContent = fmtMs(out.ms);
+    $('c-bar').style.width = `${Math.min(100, (100 * Math.min(out.data.length, inLen)) / Math.max(out.data.length, inLen, 1))}%`;
+    $('c-check').textContent = `${pipeline}${check ? ' · ' + check : ''}`;
+    const link = $('compress-download');
+    URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob([out.data]));
+    const base = compressInput?.name ?? 'text.txt';
+    const ext = { gzip: '.gz', zlib: '.zz', deflate: '.deflate' }[format];
+    link.download = direction === 'compress' ? base + ext : base.endsWith(ext) ? base.slice(0, -ext.length) : `${base}.out`;
+    demo.results.compress = { pipeline, input: compressInput?.name ?? null, data: out.data, meta: out.meta, ms: out.ms };
+  } catch (err) {
+    showError(err, direction);
+  }
+}
+
+function initCompressPanel() {
+  const setFile = async (file) => {
+    compressInput = { bytes: await readFile(file), name: file.name };
+    $('compress-source').textContent = `input: ${file.name} (${fmtBytes(compressInput.bytes.length)}) — type in the box to use text instead`;
+    if (/\.gz$/i.test(file.name)) $('compress-format').value = 'gzip';
+    runCompress(/\.(gz|zz|deflate)$/i.test(file.name) ? 'decompress' : 'compress');
+  };
+  $('compress-file').onchange = (e) => e.target.files[0] && setFile(e.target.files[0]);
+  dropTarget(document.querySelector('[data-drop="compress"]'), setFile);
+  $('compress-text').oninput = () => {
+    compressInput = null;
+    $('compress-source').textContent = 'input: the text above';
+  };
+  $('compress-level').oninput = () => ($('compress-level-out').textContent = $('compress-level').value);
+  $('compress-run').onclick = () => runCompress('compress');
+  $('decompress-run').onclick = () => runCompress('decompress');
+  $('compress-source').textContent = 'input: the text above';
+}
+
+// ---------------------------------------------------------------- CSV panel
+
+const SAMPLE_CSV = `city,country,population,area_km2,capital,founded
+Tokyo,Japan,13960000,2194,true,1457
+Delhi,India,16787941,1484,true,
+Shanghai,China,24870895,6341,false,751
+São Paulo,Brazil,12325232,1521,false,1554
+Mexico City,Mexico,9209944,1485,true,1325
+Cairo,Egypt,9539673,3085,true,969
+Mumbai,India,12442373,603,false,
+Beijing,China,21893095,16411,true,
+Osaka,Japan,2753862,225,false,
+"New York",United States,8804190,783,false,1624
+Lagos,Nigeria,15388000,1171,false,
+Oslo,Norway,709037,454,true,1048
+`;
+
+let csvInput = null; // {bytes, name}
+
+function csvPipeline(tail) {
+  const d = $('csv-delimiter').value;
+  const parts = [
+    { op: 'parse_csv', delimiter: d === '\\t' ? '\t' : d, header: $('csv-header').checked, infer: $('csv-infer').checked },
+  ];
+  const where = $('csv-where').value.trim();
+  if (where) parts.push({ op: 'filter', where });
+  return toText([...parts, ...tail]);
+}
+
+function table(el, rows, columns) {
+  el.textContent = '';
+  const thead = el.createTHead().insertRow();
+  for (const c of columns) {
+    const th = document.createElement('th');
+    th.textContent = c;
+    thead.append(th);
+  }
+  const body = el.createTBody();
+  for (const row of rows) {
+    const tr = body.insertRow();
+    for (const c of columns) {
+      const td = tr.insertCell();
+      const v = row[c];
+      if (v === null || v === undefined) {
+        td.textContent = 'null';
+        td.className = 'null';
+      } else {
+        td.textContent = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4).replace(/0+$/, '')) : String(v);
+        if (typeof v === 'number') td.className = 'num';
+      }
+    }
+  }
+}
+
+async function runCsv() {
+  const bytes = csvInput?.bytes ?? new TextEncoder().encode(SAMPLE_CSV);
+  const pipeline = csvPipeline([{ op: 'to_json' }]);
+  $('csv-pipeline').textContent = pipeline;
+  try {
+    const out = await job(pipeline, bytes.slice());
+    const stats = await job(csvPipeline([{ op: 'stats' }, { op: 'to_json' }]), bytes.slice());
+    clearError();
+    const rows = JSON.parse(new TextDecoder().decode(out.data));
+    const columns = rows.length ? Object.keys(rows[0]) : [];
+    $('csv-result').hidden = false;
+    $('t-rows').textContent = out.meta.rows.toLocaleString();
+    $('t-cols').textContent = out.meta.columns;
+    $('t-json').textContent = fmtBytes(out.data.length);
+    $('t-time').textContent = fmtMs(out.ms);
+    const statRows = JSON.parse(new TextDecoder().decode(stats.data));
+    table($('csv-stats'), statRows, statRows.length ? Object.keys(statRows[0]) : []);
+    const shown = rows.slice(0, 200);
+    table($('csv-preview'), shown, columns);
+    $('csv-preview-note').textContent = rows.length > shown.length ? `first ${shown.length} of ${rows.length} rows` : `${rows.length} rows`;
+    const link = $('csv-download');
+    URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob([out.data], { type: 'application/json' }));
+    link.download = (csvInput?.name ?? 'sample.csv').replace(/\.[^.]*$/, '') + '.json';
+    demo.results.csv = { pipeline, input: csvInput?.name ?? null, data: out.data, meta: out.meta, ms: out.ms, stats: stats.data };
+  } catch (err) {
+    showError(err, 'csv');
+  }
+}
+
+function initCsvPanel() {
+  const setFile = async (file) => {
+    csvInput = { bytes: await readFile(file), name: file.name };
+    if (/\.tsv$/i.test(file.name)) $('csv-delimiter').value = '\\t';
+    runCsv();
+  };
+  $('csv-file').onchange = (e) => e.target.files[0] && setFile(e.target.files[0]);
+  dropTarget(document.querySelector('[data-drop="csv"]'), setFile);
+  $('csv-sample').onclick = () => {
+    csvInput = null;
+    runCsv();
+  };
+  $('csv-run').onclick = runCsv;
+  for (const id of ['csv-delimiter', 'csv-header', 'csv-infer']) $(id).onchange = runCsv;
+  $('csv-where').addEventListener('keydown', (e) => e.key === 'Enter' && runCsv());
+  $('csv-pipeline').textContent = csvPipeline([{ op: 'to_json' }]);
+}
+
+// ---------------------------------------------------------------- start
+
+async function start() {
+  initCompressPanel();
+  initCsvPanel();
+  try {
+    const described = await kiln.describe();
+    demo.describe = described;
+    spec = Object.fromEntries(described.ops.map((o) => [o.name, o]));
+    $('status').textContent = `kiln ${described.version} · ready`;
+    $('status').className = 'chip ready';
+    $('footer-version').textContent = `kiln ${described.version}, ${described.ops.length} ops`;
+  } catch (err) {
+    $('status').textContent = 'kernel failed to load';
+    $('status').className = 'chip failed';
+    showError(err, 'loading the kernel');
+    return;
+  }
+  initImagePanel();
+  demo.ready = true;
+  await setImage(await sampleImage());
+}
+
+start();
