@@ -91,10 +91,8 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
             )));
         }
     };
-    if source == SourceFormat::Jpeg && !jpeg_has_end(bytes) {
-        return Err(Error::bad_input(
-            "truncated JPEG: no end-of-image marker after the image data",
-        ));
+    if source == SourceFormat::Jpeg {
+        return Ok((decode_jpeg(bytes, limits)?, source));
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decode_limits = image::Limits::default();
@@ -114,6 +112,60 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     let mut upright = DynamicImage::ImageRgba8(decoded.into_rgba8());
     upright.apply_orientation(orientation);
     Ok((upright.into_rgba8(), source))
+}
+
+/// Decodes a JPEG straight to RGBA8 (one output buffer), upright.
+fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Image> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+
+    if !jpeg_has_end(bytes) {
+        return Err(Error::bad_input(
+            "truncated JPEG: no end-of-image marker after the image data",
+        ));
+    }
+    // The output colour space must be set before the headers are read: set later,
+    // zune-jpeg keeps the converter chosen for the original space.
+    let options = DecoderOptions::default()
+        .set_strict_mode(false)
+        .set_max_width(limits.max_dimension as usize)
+        .set_max_height(limits.max_dimension as usize)
+        .jpeg_set_out_colorspace(ColorSpace::RGBA);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().map_err(jpeg_error)?;
+    let (width, height) = decoder
+        .dimensions()
+        .ok_or_else(|| Error::bad_input("JPEG has no frame header"))?;
+    let (width, height) = (width as u32, height as u32);
+    limits.check_image(width, height)?;
+    if width == 0 || height == 0 {
+        return Err(Error::bad_input(format!("image has no pixels ({width}x{height})")));
+    }
+    let rgba = decoder.decode().map_err(jpeg_error)?;
+    let orientation = decoder
+        .exif()
+        .and_then(|exif| image::metadata::Orientation::from_exif_chunk(exif))
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    if rgba.len() as u64 != u64::from(width) * u64::from(height) * 4 {
+        return Err(Error::bad_input("JPEG decoded to an unexpected size"));
+    }
+    let image = Image::from_raw(width, height, rgba).ok_or_else(|| Error::internal("JPEG buffer size"))?;
+    if orientation == image::metadata::Orientation::NoTransforms {
+        return Ok(image);
+    }
+    let mut upright = DynamicImage::ImageRgba8(image);
+    upright.apply_orientation(orientation);
+    Ok(upright.into_rgba8())
+}
+
+fn jpeg_error(e: zune_jpeg::errors::DecodeErrors) -> Error {
+    use zune_jpeg::errors::DecodeErrors;
+    match e {
+        DecodeErrors::LargeDimensions(_) => Error::too_large(format!("JPEG exceeds a limit: {e}")),
+        DecodeErrors::Unsupported(_) => Error::unsupported(format!("unsupported JPEG: {e}")),
+        _ => Error::bad_input(format!("corrupt JPEG: {e}")),
+    }
 }
 
 /// Wraps raw RGBA8 bytes of `width` x `height`.
