@@ -7,13 +7,16 @@
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
+use common::{TempDir, data, data_path, native};
 
 /// Deadline of every child process.
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -55,59 +58,6 @@ const OPS: [&str; 25] = [
     "to_json",
     "to_csv",
 ];
-
-fn data_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name)
-}
-
-fn data(name: &str) -> Vec<u8> {
-    let path = data_path(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The native kernel's output for `pipeline` on `input`.
-fn native(pipeline: &str, input: &[u8]) -> kiln_kernel::Output {
-    kiln_kernel::run(pipeline, input).unwrap_or_else(|e| panic!("native kernel failed on {pipeline:?}: {e:?}"))
-}
-
-/// A fresh folder under Cargo's temporary folder for integration tests, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "kiln-cli-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create a temporary folder");
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn join(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-
-    /// Writes `bytes` at `rel`, creating folders.
-    fn put(&self, rel: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Every file and folder under `dir`, as `/`-separated relative paths.
 fn tree(dir: &Path) -> BTreeSet<String> {

@@ -12,14 +12,17 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
+use common::{TempDir, data, native};
 
 /// How long a server may take to start (the first start of a machine may compile the
 /// kernel component before it caches it).
@@ -28,39 +31,6 @@ const START_TIMEOUT: Duration = Duration::from_secs(180);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 const RESIZE_PNG: &str = "resize width=64 | encode format=png";
-
-fn data(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The native kernel's output for `pipeline` on `input`: the reference for every target.
-fn native(pipeline: &str, input: &[u8]) -> kiln_kernel::Output {
-    kiln_kernel::run(pipeline, input).unwrap_or_else(|e| panic!("native kernel failed on {pipeline:?}: {e:?}"))
-}
-
-/// A fresh folder under Cargo's temporary folder for integration tests, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "kiln-http-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create a temporary folder");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A `kiln serve` child process, killed on drop.
 struct Server {
@@ -77,12 +47,12 @@ impl Server {
     /// `index.html`.
     fn start(args: &[&str], www_index: Option<&str>) -> Server {
         let dir = TempDir::new("serve");
-        let www = dir.0.join("www");
+        let www = dir.join("www");
         std::fs::create_dir_all(&www).expect("create www");
         if let Some(html) = www_index {
             std::fs::write(www.join("index.html"), html).expect("write index.html");
         }
-        let log = dir.0.join("server.log");
+        let log = dir.join("server.log");
         let child = Command::new(env!("CARGO_BIN_EXE_kiln"))
             .args(["serve", "--addr", "127.0.0.1:0", "--www"])
             .arg(&www)
@@ -151,7 +121,7 @@ impl Drop for Server {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
             eprintln!(
                 "--- server log ({}) ---\n{log}--- end of server log ---",
-                self.dir.0.display()
+                self.dir.path().display()
             );
         }
     }
