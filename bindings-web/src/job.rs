@@ -105,7 +105,15 @@ mod tests {
             assert_eq!(raw, explicit);
         }
         // The empty pipeline hands the pixels back unchanged.
-        let same = run("", Input::Rgba { pixels: &px, width: 5, height: 4 }).unwrap();
+        let same = run(
+            "",
+            Input::Rgba {
+                pixels: &px,
+                width: 5,
+                height: 4,
+            },
+        )
+        .unwrap();
         assert_eq!(same.data, px);
         assert_eq!(same.meta.width, Some(5));
     }
@@ -119,7 +127,10 @@ mod tests {
             height: 2,
         };
         let e = run("invert | blur sigma=0", input).unwrap_err();
-        assert_eq!((e.code, e.step, e.param.as_deref()), (ErrorCode::BadPipeline, Some(1), Some("sigma")));
+        assert_eq!(
+            (e.code, e.step, e.param.as_deref()),
+            (ErrorCode::BadPipeline, Some(1), Some("sigma"))
+        );
         let e = run(r#"{"steps":[{"op":"blurr"}]}"#, input).unwrap_err();
         assert_eq!((e.code, e.step), (ErrorCode::BadPipeline, Some(0)));
         // Wrong pixel count: the injected step is at fault, so there is no step.

@@ -9,7 +9,10 @@ pub fn get(v: &JsValue, key: &str) -> JsValue {
 }
 
 pub fn data(out: &JsValue) -> Vec<u8> {
-    get(out, "data").dyn_into::<Uint8Array>().expect("data is a Uint8Array").to_vec()
+    get(out, "data")
+        .dyn_into::<Uint8Array>()
+        .expect("data is a Uint8Array")
+        .to_vec()
 }
 
 fn pixels(w: u32, h: u32) -> Vec<u8> {
@@ -48,11 +51,7 @@ fn pixels_are_the_raw_rgba_kind() {
     Reflect::set(&object, &"width".into(), &6.into()).unwrap();
     Reflect::set(&object, &"height".into(), &4.into()).unwrap();
     let out = kiln_web::run("invert | encode format=png".into(), object.into()).unwrap();
-    let native = kiln_kernel::run(
-        "decode format=rgba width=6 height=4 | invert | encode format=png",
-        &px,
-    )
-    .unwrap();
+    let native = kiln_kernel::run("decode format=rgba width=6 height=4 | invert | encode format=png", &px).unwrap();
     assert_eq!(data(&out), native.data);
 }
 
