@@ -408,7 +408,9 @@ function initImagePanel() {
     }, 400),
   );
   $('pipeline-text').addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') runImage();
+    if (e.key !== 'Enter') return;
+    loadPipeline($('pipeline-text').value);
+    runImage();
   });
   $('run-image').onclick = runImage;
   $('image-pixels').onchange = runImage;

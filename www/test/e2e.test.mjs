@@ -49,7 +49,7 @@ before(async () => {
       if (m) resolve(m[1]);
     });
     server.on('exit', (code) => reject(new Error(`kiln serve exited (${code})`)));
-    setTimeout(() => reject(new Error('kiln serve did not start in 60 s')), 60_000);
+    setTimeout(() => reject(new Error('kiln serve did not start in 60 s')), 60_000).unref();
   });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
