@@ -29,10 +29,10 @@ step "npm package + demo page build (wasm-pack, wasm-opt)"
 ./scripts/build-web.sh
 
 step "wasm-bindgen-test: Node"
-(cd bindings-web && wasm-pack --quiet test --node -- --locked --test node)
+(cd bindings-web && wasm-pack test --node -- --locked --test node)
 
 step "wasm-bindgen-test: headless Chromium"
-(cd bindings-web && wasm-pack --quiet test --headless --chrome -- --locked --test browser)
+(cd bindings-web && wasm-pack test --headless --chrome -- --locked --test browser)
 
 step "npm package: Node tests, npm pack + install, types"
 node --test bindings-web/npm/test/

@@ -144,10 +144,10 @@ fn pipeline_text(pipeline: &JsValue) -> Result<String, JsValue> {
     if let Some(text) = pipeline.as_string() {
         return Ok(text);
     }
-    if pipeline.is_object() {
-        if let Some(text) = JSON::stringify(pipeline).ok().and_then(|s| s.as_string()) {
-            return Ok(text);
-        }
+    if pipeline.is_object()
+        && let Some(text) = JSON::stringify(pipeline).ok().and_then(|s| s.as_string())
+    {
+        return Ok(text);
     }
     Err(kiln_error(
         "bad_pipeline",
