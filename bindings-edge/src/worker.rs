@@ -1,0 +1,253 @@
+//! The Worker: workers-rs glue around [`crate::api`] and [`crate::proxy`]. Only built for
+//! wasm32 (worker-build); every decision it makes lives in those host-tested modules.
+
+use futures_util::StreamExt;
+use worker::{
+    ByteStream, Cache, Context, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
+    ResponseBuilder, event,
+};
+
+use crate::api::{self, Route};
+use crate::proxy::{self, AllowList, ProxyError};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    match handle(req, &env).await {
+        Ok(response) => Ok(response),
+        // A JS exception inside the runtime glue: report it like any other bug.
+        Err(e) => error(&kiln_kernel::Error::internal(format!("worker: {e}"))),
+    }
+}
+
+fn var(env: &Env, name: &str) -> String {
+    env.var(name).map(|v| v.to_string()).unwrap_or_default()
+}
+
+async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
+    let url = req.url()?;
+    let method = req.inner().method();
+    let query = match api::RunQuery::parse(url.query()) {
+        Ok(q) => q,
+        // kiln serve's axum `Query` rejection, byte for byte (only /v1/run reads a query).
+        Err(api::QueryRejection(text)) if url.path() == "/v1/run" && method == "POST" => {
+            return text_response(400, "text/plain; charset=utf-8", text.into_bytes());
+        }
+        Err(_) => api::RunQuery::default(),
+    };
+    let debug = var(env, "KILN_DEBUG") == "1";
+    match api::route(&method, url.path(), query.src.is_some(), debug) {
+        Route::Run => match run(&mut req, query.pipeline).await {
+            Ok(out) => output(out),
+            Err(e) => error(&e),
+        },
+        Route::Proxy => proxy(&req, &url, query, env).await,
+        Route::Ops => text_response(200, "application/json", api::describe().into_bytes()),
+        Route::OpenApi => text_response(200, "application/json", api::OPENAPI.as_bytes().to_vec()),
+        Route::Healthz => text_response(200, "application/json", api::HEALTHZ.as_bytes().to_vec()),
+        Route::Home => text_response(200, "text/html; charset=utf-8", api::HOME_HTML.as_bytes().to_vec()),
+        Route::Memory => text_response(
+            200,
+            "application/json",
+            format!("{{\"wasm_memory_bytes\":{}}}", wasm_memory_bytes()).into_bytes(),
+        ),
+        Route::NotFound => text_response(404, "text/plain; charset=utf-8", api::NOT_FOUND.as_bytes().to_vec()),
+        Route::MethodNotAllowed(allow) => {
+            let headers = Headers::new();
+            headers.set("allow", allow)?;
+            Ok(ResponseBuilder::new().with_status(405).with_headers(headers).empty())
+        }
+    }
+}
+
+/// Linear memory size: it only grows, so this is the high-water mark of this isolate.
+fn wasm_memory_bytes() -> usize {
+    core::arch::wasm32::memory_size(0) * 65_536
+}
+
+/// `POST /v1/run`, in `kiln serve`'s order of checks: pipeline, declared length, body.
+async fn run(req: &mut Request, query_pipeline: Option<String>) -> Result<kiln_kernel::Output, kiln_kernel::Error> {
+    let header = req.headers().get("kiln-pipeline").ok().flatten();
+    let pipeline = api::pipeline(query_pipeline.as_deref(), header.as_deref())?;
+    let length = req.headers().get("content-length").ok().flatten();
+    if api::content_length_too_large(length.as_deref()) {
+        return Err(api::body_too_large());
+    }
+    let input = match req.inner().body() {
+        None => Vec::new(),
+        Some(_) => {
+            let stream = req
+                .stream()
+                .map_err(|e| kiln_kernel::Error::internal(format!("request body: {e}")))?;
+            read_capped(stream)
+                .await
+                .map_err(|e| e.unwrap_or_else(api::body_too_large))?
+        }
+    };
+    kiln_kernel::run_with_limits(&pipeline, &input, &api::limits())
+}
+
+/// Reads a body of at most [`api::MAX_BODY`] bytes. `Err(None)`: over the limit.
+async fn read_capped(mut stream: ByteStream) -> Result<Vec<u8>, Option<kiln_kernel::Error>> {
+    let mut data = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Some(kiln_kernel::Error::internal(format!("reading a body: {e}"))))?;
+        if data.len() + chunk.len() > api::MAX_BODY {
+            return Err(None);
+        }
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data)
+}
+
+fn output(out: kiln_kernel::Output) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", out.meta.content_type)?;
+    headers.set("kiln-meta", &out.meta.to_json())?;
+    Ok(ResponseBuilder::new().with_headers(headers).fixed(out.data))
+}
+
+fn text_response(status: u16, content_type: &str, body: Vec<u8>) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", content_type)?;
+    Ok(ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(body))
+}
+
+fn error(e: &kiln_kernel::Error) -> worker::Result<Response> {
+    let (status, body) = api::error_body(e);
+    text_response(status, "application/json", body.into_bytes())
+}
+
+fn proxy_error(e: &ProxyError) -> worker::Result<Response> {
+    let (status, body) = e.body();
+    text_response(status, "application/json", body.into_bytes())
+}
+
+/// `GET /v1/run?src=...`: check everything, answer from the cache when we can, else
+/// fetch (manual redirects, each hop re-checked), run, cache, answer.
+async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env) -> worker::Result<Response> {
+    let header = req.headers().get("kiln-pipeline").ok().flatten();
+    let pipeline = match api::pipeline(query.pipeline.as_deref(), header.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return error(&e),
+    };
+    // A bad pipeline is refused before anything is fetched.
+    if let Err(e) = kiln_kernel::Pipeline::parse(&pipeline) {
+        return error(&e);
+    }
+    let allow = AllowList::parse(&var(env, "KILN_ALLOWED_ORIGINS"));
+    let src = match proxy::check_src(query.src.as_deref().unwrap_or_default(), &allow) {
+        Ok(src) => src,
+        Err(e) => return proxy_error(&e),
+    };
+    let if_none_match = req.headers().get("if-none-match").ok().flatten();
+    let cache = Cache::default();
+    let key = proxy::cache_key(&url.origin().ascii_serialization(), &src, &pipeline);
+
+    if let Some(mut hit) = cache.get(key.as_str(), false).await? {
+        let data = hit.bytes().await?;
+        return answer(hit.headers(), data, "hit", if_none_match.as_deref());
+    }
+
+    let (source, origin_cc) = match fetch_source(src, &allow).await? {
+        Ok(found) => found,
+        Err(e) => return proxy_error(&e),
+    };
+    let out = match kiln_kernel::run_with_limits(&pipeline, &source, &api::limits()) {
+        Ok(out) => out,
+        Err(e) => return error(&e),
+    };
+    drop(source);
+    let (cache_control, storable) = proxy::cache_control(origin_cc.as_deref());
+    let headers = Headers::new();
+    headers.set("content-type", out.meta.content_type)?;
+    headers.set("kiln-meta", &out.meta.to_json())?;
+    headers.set("etag", &proxy::etag(&out.data))?;
+    headers.set("cache-control", &cache_control)?;
+    if storable {
+        let stored = ResponseBuilder::new()
+            .with_headers(clone_headers(&headers)?)
+            .fixed(out.data.clone());
+        cache.put(key.as_str(), stored).await?;
+    }
+    answer(&headers, out.data, "miss", if_none_match.as_deref())
+}
+
+fn clone_headers(headers: &Headers) -> worker::Result<Headers> {
+    let copy = Headers::new();
+    for (k, v) in headers.entries() {
+        copy.set(&k, &v)?;
+    }
+    Ok(copy)
+}
+
+/// The proxy's answer (200, or 304 for a matching If-None-Match), with `kiln-cache`.
+fn answer(
+    stored: &Headers,
+    data: Vec<u8>,
+    cache_status: &str,
+    if_none_match: Option<&str>,
+) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for name in ["content-type", "kiln-meta", "etag", "cache-control"] {
+        if let Some(v) = stored.get(name)? {
+            headers.set(name, &v)?;
+        }
+    }
+    headers.set("kiln-cache", cache_status)?;
+    let etag = stored.get("etag")?.unwrap_or_default();
+    if proxy::not_modified(if_none_match, &etag) {
+        headers.delete("content-type")?;
+        headers.delete("kiln-meta")?;
+        return Ok(ResponseBuilder::new().with_status(304).with_headers(headers).empty());
+    }
+    Ok(ResponseBuilder::new().with_headers(headers).fixed(data))
+}
+
+type Source = (Vec<u8>, Option<String>);
+
+/// Fetches the source: `Ok(Err(..))` is a refusal for the client, `Err` a runtime failure.
+async fn fetch_source(mut at: worker::Url, allow: &AllowList) -> worker::Result<Result<Source, ProxyError>> {
+    for _ in 0..=proxy::MAX_REDIRECTS {
+        let mut init = RequestInit::new();
+        init.with_method(Method::Get).with_redirect(RequestRedirect::Manual);
+        let request = Request::new_with_init(at.as_str(), &init)?;
+        let mut response = match Fetch::Request(request).send().await {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(ProxyError::BadGateway(format!("fetching the source failed: {e}")))),
+        };
+        let status = response.status_code();
+        if (300..400).contains(&status) && status != 304 {
+            let location = response.headers().get("location")?;
+            at = match proxy::follow(&at, location.as_deref(), allow) {
+                Ok(next) => next,
+                Err(e) => return Ok(Err(e)),
+            };
+            continue;
+        }
+        if !(200..300).contains(&status) {
+            return Ok(Err(ProxyError::BadGateway(format!("origin answered {status}"))));
+        }
+        let length = response.headers().get("content-length")?;
+        if api::content_length_too_large(length.as_deref()) {
+            return Ok(Err(proxy::source_too_large()));
+        }
+        let cache_control = response.headers().get("cache-control")?;
+        let data = match response.stream() {
+            Ok(stream) => match read_capped(stream).await {
+                Ok(d) => d,
+                Err(None) => return Ok(Err(proxy::source_too_large())),
+                Err(Some(e)) => return Ok(Err(ProxyError::BadGateway(e.message))),
+            },
+            // A body the runtime already holds (or none).
+            Err(_) => response.bytes().await?,
+        };
+        return Ok(Ok((data, cache_control)));
+    }
+    Ok(Err(ProxyError::BadGateway(format!(
+        "more than {} redirects",
+        proxy::MAX_REDIRECTS
+    ))))
+}

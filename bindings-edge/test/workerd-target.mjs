@@ -1,0 +1,37 @@
+// The `workerd` target of kiln-cases: the built Worker (bindings-edge/build) in workerd
+// through Miniflare, every job a real `POST /v1/run?pipeline=` request, driven over JSON
+// lines exactly like tests/js/node-target.mjs:
+//   stdin:  {"pipeline": "...", "input": "<base64>"}            one job per line
+//   stdout: {"ok": true, "data": "<base64>", "meta": {...}}       200 (meta: kiln-meta)
+//         | {"ok": false, "code": "...", "message": "..."}       an API error
+//         | {"crash": "..."}                                      internal, or no answer
+import { createInterface } from 'node:readline';
+import { startWorker } from './lib.mjs';
+
+const mf = await startWorker();
+const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+try {
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    if (!line) continue;
+    const { pipeline, input } = JSON.parse(line);
+    try {
+      const res = await mf.dispatchFetch(`http://127.0.0.1/v1/run?pipeline=${encodeURIComponent(pipeline)}`, {
+        method: 'POST',
+        body: Buffer.from(input, 'base64'),
+      });
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.status === 200) {
+        out({ ok: true, data: body.toString('base64'), meta: JSON.parse(res.headers.get('kiln-meta')) });
+      } else {
+        let error;
+        try { ({ error } = JSON.parse(body.toString('utf8'))); } catch { /* not JSON */ }
+        if (error?.code && error.code !== 'internal') out({ ok: false, code: error.code, message: error.message });
+        else out({ crash: `HTTP ${res.status}: ${body.toString('utf8').slice(0, 300)}` });
+      }
+    } catch (e) {
+      out({ crash: String(e?.stack ?? e) });
+    }
+  }
+} finally {
+  await mf.dispose();
+}
