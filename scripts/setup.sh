@@ -53,6 +53,20 @@ if [ -n "$bindgen" ] && [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2
     cargo install --force wasm-bindgen-cli --version "$bindgen"
 fi
 
+# worker-build 0.8 (bindings-edge, the Cloudflare Worker; matches `worker` 0.8 in
+# Cargo.lock). It uses the wasm-bindgen above and binaryen@132 below (scripts/build-edge.sh).
+if ! worker-build --version 2>/dev/null | grep -q '^0\.8\.'; then
+    log "cargo install worker-build@^0.8 (a few minutes, once)"
+    cargo install --locked worker-build@^0.8
+fi
+# The Worker's npm tools (bindings-edge/package.json + package-lock.json): wrangler,
+# miniflare (workerd, for the tests) and esbuild (worker-build's bundler).
+if [ ! -f "$root/bindings-edge/node_modules/.package-lock.json" ] ||
+    [ "$root/bindings-edge/package-lock.json" -nt "$root/bindings-edge/node_modules/.package-lock.json" ]; then
+    log "npm ci (bindings-edge)"
+    (cd "$root/bindings-edge" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # npm tools (package.json + the committed package-lock.json): binaryen@132 (wasm-opt;
 # never Debian's binaryen 108, whose output crashes at load), playwright-core, typescript.
 if [ ! -f "$root/node_modules/.package-lock.json" ] ||

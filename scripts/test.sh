@@ -42,5 +42,12 @@ step "demo page end-to-end (kiln serve + Chromium)"
 cargo build --locked -q -p kiln-native
 node --test www/test/
 
+step "Cloudflare Worker: worker-build + bundle size (fails above 1 MB gzipped)"
+./scripts/build-edge.sh --check-size
+
+step "Cloudflare Worker in workerd: bundle, API identical to kiln serve, image proxy"
+cargo build --locked -q -p kiln-native
+node --test bindings-edge/test/*.test.mjs
+
 step "conformance matrix"
-cargo run --locked -q -p kiln-cases -- --cases tests/cases --targets native,wasmtime,node,chromium
+cargo run --locked -q -p kiln-cases -- --cases tests/cases --targets native,wasmtime,node,chromium,workerd

@@ -419,9 +419,7 @@ impl Js {
     /// Starts `tests/js/<script>` on the built package.
     pub fn spawn(name: &'static str, script: &str) -> Result<Js, String> {
         use std::process::{Command, Stdio};
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap_or(Path::new("."));
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
         let dist = root.join("bindings-web/npm/dist");
         if !dist.join("kiln_bg.wasm").is_file() {
             return Err(format!(
@@ -508,8 +506,60 @@ impl Drop for Js {
     }
 }
 
+/// The Cloudflare Worker (`bindings-edge/build`, from `scripts/build-edge.sh`) in workerd
+/// through Miniflare: every job is a real `POST /v1/run?pipeline=` request, over the same
+/// JSON lines as [`Js`] (driver: `bindings-edge/test/workerd-target.mjs`). Jobs run under
+/// the Worker's limits (`kiln_edge::api::limits`), so inputs over its 16 MiB are skipped.
+pub struct Workerd(Js);
+
+/// The Worker's input limit (bindings-edge/src/api.rs, `MAX_BODY`).
+const WORKERD_MAX_INPUT: usize = 16 << 20;
+
+impl Workerd {
+    pub fn spawn() -> Result<Workerd, String> {
+        use std::process::{Command, Stdio};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+        let edge = root.join("bindings-edge");
+        if !edge.join("build/index_bg.wasm").is_file() {
+            return Err("workerd: the Worker is not built (bindings-edge/build); run scripts/build-edge.sh".into());
+        }
+        let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
+        let mut child = Command::new(&node)
+            .arg(edge.join("test/workerd-target.mjs"))
+            .current_dir(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("workerd: cannot start `{node}`: {e}"))?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().map(std::io::BufReader::new);
+        match (stdin, stdout) {
+            (Some(stdin), Some(stdout)) => Ok(Workerd(Js {
+                name: "workerd",
+                child,
+                stdin: Some(stdin),
+                stdout,
+            })),
+            _ => Err("workerd: no pipes to the node process".into()),
+        }
+    }
+}
+
+impl Target for Workerd {
+    fn name(&self) -> &str {
+        "workerd"
+    }
+    fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
+        self.0.run(pipeline, input)
+    }
+    fn skip(&self, case: &Case) -> Option<String> {
+        (case.input.len() > WORKERD_MAX_INPUT).then(|| "input over the Worker's 16 MiB limit".into())
+    }
+}
+
 /// Every target name this build knows.
-pub const TARGETS: &[&str] = &["native", "wasmtime", "node", "chromium"];
+pub const TARGETS: &[&str] = &["native", "wasmtime", "node", "chromium", "workerd"];
 
 /// The targets this build knows, by name.
 pub fn target(name: &str) -> Result<Box<dyn Target>, String> {
@@ -518,6 +568,7 @@ pub fn target(name: &str) -> Result<Box<dyn Target>, String> {
         "wasmtime" => Ok(Box::new(Wasmtime::new()?)),
         "node" => Ok(Box::new(Js::spawn("node", "node-target.mjs")?)),
         "chromium" => Ok(Box::new(Js::spawn("chromium", "chromium-target.mjs")?)),
+        "workerd" => Ok(Box::new(Workerd::spawn()?)),
         other => Err(format!(
             "unknown target `{other}`; this build has: {}",
             TARGETS.join(", ")

@@ -9,10 +9,11 @@ use std::process::ExitCode;
 use kiln_cases::{load_cases, run_matrix, target};
 
 const USAGE: &str =
-    "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native,wasmtime,node,chromium] [--verbose] [--print-sha256]
+    "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native,wasmtime,node,chromium,workerd] [--verbose] [--print-sha256]
   --cases DIR    a folder of *.toml cases (repeatable; default tests/cases)
-  --targets LIST comma-separated targets: native, wasmtime, node, chromium (default: all;
-                 node and chromium need the built npm package: scripts/build-web.sh)
+  --targets LIST comma-separated targets: native, wasmtime, node, chromium, workerd (default:
+                 all; node and chromium need the built npm package: scripts/build-web.sh;
+                 workerd the built Worker: scripts/build-edge.sh)
   --verbose      list passing cases too
   --print-sha256 print the native sha256 of each sha256 case (to write new cases)";
 
