@@ -5,8 +5,9 @@
 //! platform libm), so Lanczos3 is given here as a custom filter on the `libm` crate,
 //! which computes the same bits on every target.
 
-use fast_image_resize::images::{Image as FirImage, ImageRef};
-use fast_image_resize::{Filter, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::images::{TypedImage, TypedImageRef};
+use fast_image_resize::pixels::U8x4;
+use fast_image_resize::{Filter, FilterType, ResizeAlg, ResizeOptions, Resizer};
 
 use super::Image;
 use crate::ops::{Fit, ResizeFilter};
@@ -28,9 +29,13 @@ pub fn resize(
     if (target.width, target.height) == (sw, sh) && target.crop.is_none() {
         return Ok(image.clone());
     }
-    let src = ImageRef::new(sw, sh, image.as_raw(), PixelType::U8x4)
+    // The typed U8x4 API links only RGBA8 code: the dynamic `resize` would pull every
+    // pixel type into the wasm module (a 512 KiB table for 16-bit alpha among them).
+    let src = TypedImageRef::<U8x4>::from_buffer(sw, sh, image.as_raw())
         .map_err(|e| Error::internal(format!("resize source: {e}")))?;
-    let mut dst = FirImage::new(target.width, target.height, PixelType::U8x4);
+    let mut out = vec![0u8; target.width as usize * target.height as usize * 4];
+    let mut dst = TypedImage::<U8x4>::from_buffer(target.width, target.height, &mut out)
+        .map_err(|e| Error::internal(format!("resize destination: {e}")))?;
     let algorithm = match filter {
         ResizeFilter::Nearest => ResizeAlg::Nearest,
         ResizeFilter::Bilinear => ResizeAlg::Convolution(FilterType::Bilinear),
@@ -43,9 +48,9 @@ pub fn resize(
         options = options.crop(left, top, w, h);
     }
     Resizer::new()
-        .resize(&src, &mut dst, &options)
+        .resize_typed(&src, &mut dst, &options)
         .map_err(|e| Error::internal(format!("resize: {e}")))?;
-    Image::from_raw(target.width, target.height, dst.into_vec())
+    Image::from_raw(target.width, target.height, out)
         .ok_or_else(|| Error::internal("resize produced a buffer of the wrong size"))
 }
 
@@ -247,7 +252,7 @@ mod tests {
     fn all_cpu_extensions_agree() {
         use fast_image_resize::CpuExtensions;
         let img = gradient(301, 203, true);
-        let src = ImageRef::new(301, 203, img.as_raw(), PixelType::U8x4).unwrap();
+        let src = TypedImageRef::<U8x4>::from_buffer(301, 203, img.as_raw()).unwrap();
         for alg in [
             ResizeAlg::Convolution(lanczos3()),
             ResizeAlg::Convolution(FilterType::CatmullRom),
@@ -267,16 +272,14 @@ mod tests {
                     let mut resizer = Resizer::new();
                     // SAFETY: only extensions this CPU supports are set.
                     unsafe { resizer.set_cpu_extensions(ext) };
-                    let mut dst = FirImage::new(120, 77, PixelType::U8x4);
+                    let mut out = vec![0u8; 120 * 77 * 4];
+                    let mut dst = TypedImage::<U8x4>::from_buffer(120, 77, &mut out).unwrap();
                     resizer
-                        .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(alg).use_alpha(alpha))
+                        .resize_typed(&src, &mut dst, &ResizeOptions::new().resize_alg(alg).use_alpha(alpha))
                         .unwrap();
                     match &reference {
-                        None => reference = Some(dst.into_vec()),
-                        Some(r) => assert!(
-                            r == dst.buffer(),
-                            "{ext:?} differs from scalar for {alg:?} alpha={alpha}"
-                        ),
+                        None => reference = Some(out),
+                        Some(r) => assert!(*r == out, "{ext:?} differs from scalar for {alg:?} alpha={alpha}"),
                     }
                 }
             }
