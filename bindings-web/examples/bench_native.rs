@@ -1,5 +1,5 @@
-//! The native half of `bench/web/run.sh`: writes the kernel benchmark's inputs (the same
-//! generators as `kernel/benches/kernel.rs`) to a folder, so the Node half times the
+//! The native half of `bench/web/run.sh`: writes the kernel benchmark's inputs (the
+//! generators of `kernel/benches/inputs/`, shared with the kernel's bench) to a folder, so the Node half times the
 //! npm package on exactly the same bytes, and times the same tasks on the native kernel
 //! with the same method (warm-up, then the median of N runs; inputs in memory, nothing
 //! read from disk while timing).
@@ -12,102 +12,9 @@
 
 use std::time::Instant;
 
-/// xorshift32: a fixed-seed generator, so inputs are the same on every run.
-struct Rng(u32);
-impl Rng {
-    fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
-    }
-}
-
-/// A photo-like RGB pattern (smooth gradients, edges, a little noise) as RGBA8.
-fn photo(w: u32, h: u32) -> Vec<u8> {
-    let mut rng = Rng(0x9e37_79b9);
-    let mut out = Vec::with_capacity((w * h * 4) as usize);
-    for y in 0..h {
-        for x in 0..w {
-            let n = (rng.next() % 17) as i32 - 8;
-            let fx = x as f32 / w as f32;
-            let fy = y as f32 / h as f32;
-            let ring = (((fx - 0.5).powi(2) + (fy - 0.4).powi(2)).sqrt() * 40.0) as i32 % 2;
-            let r = (fx * 200.0) as i32 + ring * 40 + n;
-            let g = (fy * 180.0) as i32 + n;
-            let b = ((fx + fy) * 110.0) as i32 + n;
-            out.extend_from_slice(&[r.clamp(0, 255) as u8, g.clamp(0, 255) as u8, b.clamp(0, 255) as u8, 255]);
-        }
-    }
-    out
-}
-
-/// Log-like text with numbers and words: compresses about 4-5x, like real logs.
-fn mixed_text(bytes: usize) -> Vec<u8> {
-    let words = [
-        "GET",
-        "POST",
-        "/api/v1/items",
-        "/static/app.js",
-        "user",
-        "ok",
-        "error",
-        "timeout",
-        "cache",
-        "miss",
-        "hit",
-        "kiln",
-        "resize",
-        "gzip",
-    ];
-    let mut rng = Rng(42);
-    let mut out = Vec::with_capacity(bytes + 200);
-    while out.len() < bytes {
-        let line = format!(
-            "2026-11-{:02}T{:02}:{:02}:{:02}Z {} {} status={} bytes={} took={}ms {}\n",
-            rng.next() % 28 + 1,
-            rng.next() % 24,
-            rng.next() % 60,
-            rng.next() % 60,
-            words[(rng.next() % 4) as usize],
-            words[(rng.next() % words.len() as u32) as usize],
-            [200, 200, 200, 304, 404, 500][(rng.next() % 6) as usize],
-            rng.next() % 100_000,
-            rng.next() % 2000,
-            words[(rng.next() % words.len() as u32) as usize],
-        );
-        out.extend_from_slice(line.as_bytes());
-    }
-    out.truncate(bytes);
-    out
-}
-
-/// A CSV of about `bytes` bytes: ints, floats, booleans, text, some quoted, some empty.
-fn csv(bytes: usize) -> Vec<u8> {
-    let mut rng = Rng(7);
-    let mut out = b"id,name,city,price,qty,active,note\n".to_vec();
-    let cities = ["Oslo", "Lima", "Pune", "Kyiv", "Quito", "Perth"];
-    let mut id = 0u64;
-    while out.len() < bytes {
-        id += 1;
-        let note = match rng.next() % 5 {
-            0 => String::new(),
-            1 => "\"with, comma\"".to_owned(),
-            _ => format!("note {}", rng.next() % 1000),
-        };
-        let line = format!(
-            "{id},name{},{},{}.{:02},{},{},{note}\n",
-            rng.next() % 100_000,
-            cities[(rng.next() % 6) as usize],
-            rng.next() % 1000,
-            rng.next() % 100,
-            rng.next() % 50,
-            rng.next().is_multiple_of(2),
-        );
-        out.extend_from_slice(line.as_bytes());
-    }
-    out
-}
+#[path = "../../kernel/benches/inputs/mod.rs"]
+mod inputs;
+use inputs::{csv, mixed_text, photo};
 
 /// The tasks: name, pipeline, input file name.
 const TASKS: &[(&str, &str, &str)] = &[
