@@ -78,7 +78,7 @@ async fn run(req: &mut Request, query_pipeline: Option<String>) -> Result<kiln_k
             let stream = req
                 .stream()
                 .map_err(|e| kiln_kernel::Error::internal(format!("request body: {e}")))?;
-            read_capped(stream)
+            read_capped(stream, length.as_deref())
                 .await
                 .map_err(|e| e.unwrap_or_else(api::body_too_large))?
         }
@@ -87,8 +87,11 @@ async fn run(req: &mut Request, query_pipeline: Option<String>) -> Result<kiln_k
 }
 
 /// Reads a body of at most [`api::MAX_BODY`] bytes. `Err(None)`: over the limit.
-async fn read_capped(mut stream: ByteStream) -> Result<Vec<u8>, Option<kiln_kernel::Error>> {
-    let mut data = Vec::new();
+/// `length` (a declared content-length) sizes the buffer once: growing by doubling would
+/// raise the wasm memory high-water mark by up to twice the body.
+async fn read_capped(mut stream: ByteStream, length: Option<&str>) -> Result<Vec<u8>, Option<kiln_kernel::Error>> {
+    let hint = length.and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
+    let mut data = Vec::with_capacity(hint.min(api::MAX_BODY));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| Some(kiln_kernel::Error::internal(format!("reading a body: {e}"))))?;
         if data.len() + chunk.len() > api::MAX_BODY {
@@ -236,7 +239,7 @@ async fn fetch_source(mut at: worker::Url, allow: &AllowList) -> worker::Result<
         }
         let cache_control = response.headers().get("cache-control")?;
         let data = match response.stream() {
-            Ok(stream) => match read_capped(stream).await {
+            Ok(stream) => match read_capped(stream, length.as_deref()).await {
                 Ok(d) => d,
                 Err(None) => return Ok(Err(proxy::source_too_large())),
                 Err(Some(e)) => return Ok(Err(ProxyError::BadGateway(e.message))),
