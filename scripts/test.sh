@@ -6,6 +6,8 @@
 # headless Chromium). The web part: the npm package build, wasm-bindgen-test in Node and
 # Chromium, the package's own tests (Node, types, npm pack + install into a fresh
 # project) and the demo page's end-to-end test in Chromium.
+# The Worker: worker-build (bundle size checked), its tests in workerd (every route and
+# error identical to kiln serve, the image proxy) and a workerd column in the matrix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
