@@ -62,12 +62,15 @@ fn memory_budget_and_deadline_are_limits_and_the_engine_survives() {
     assert!(e.message.contains("memory"), "{e}");
     // A long job hits the CPU deadline.
     let started = std::time::Instant::now();
-    let small = vec![128u8; 256 * 256 * 4];
+    // 120 recursive blurs of a 512x512 noisy image: about a second of work, far past 150 ms.
+    let noisy: Vec<u8> = (0..512u32 * 512 * 4)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let heavy = format!(
-        "decode format=rgba width=256 height=256 | {}encode format=rgba",
-        "blur sigma=50 | ".repeat(60)
+        "decode format=rgba width=512 height=512 | {}encode format=rgba",
+        "blur sigma=50 | ".repeat(120)
     );
-    let e = kernel.run(&heavy, &small, &Limits::default()).unwrap_err();
+    let e = kernel.run(&heavy, &noisy, &Limits::default()).unwrap_err();
     assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
     assert!(e.message.contains("CPU time"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(5));
