@@ -41,14 +41,14 @@ node --test bindings-web/npm/test/
 tsc -p bindings-web/npm/test
 
 step "demo page end-to-end (kiln serve + Chromium)"
-cargo build --locked -q -p kiln-native
+cargo test --locked -q --workspace --no-run  # the `kiln` binary the tests built: same features, no rebuild
 node --test www/test/
 
 step "Cloudflare Worker: worker-build + bundle size (fails above 1 MB gzipped)"
 ./scripts/build-edge.sh --check-size
 
 step "Cloudflare Worker in workerd: bundle, API identical to kiln serve, image proxy"
-cargo build --locked -q -p kiln-native
+cargo test --locked -q --workspace --no-run  # the `kiln` binary the tests built: same features, no rebuild
 node --test bindings-edge/test/*.test.mjs
 
 step "conformance matrix"
