@@ -24,8 +24,10 @@ impl Kernel {
     /// The sandboxed kernel: the embedded component, or the one at `path`.
     pub fn wasm(path: Option<&Path>, config: SandboxConfig) -> anyhow::Result<Kernel> {
         let bytes = match path {
-            Some(p) => std::fs::read(p).map_err(|e| anyhow::anyhow!("reading kernel {}: {e}", p.display()))?,
-            None => EMBEDDED_KERNEL.to_vec(),
+            Some(p) => std::borrow::Cow::Owned(
+                std::fs::read(p).map_err(|e| anyhow::anyhow!("reading kernel {}: {e}", p.display()))?,
+            ),
+            None => std::borrow::Cow::Borrowed(EMBEDDED_KERNEL),
         };
         Ok(Kernel::Wasm(WasmKernel::new(&bytes, config)?))
     }

@@ -418,7 +418,6 @@ pub struct Js {
 impl Js {
     /// Starts `tests/js/<script>` on the built package.
     pub fn spawn(name: &'static str, script: &str) -> Result<Js, String> {
-        use std::process::{Command, Stdio};
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
         let dist = root.join("bindings-web/npm/dist");
         if !dist.join("kiln_bg.wasm").is_file() {
@@ -427,10 +426,17 @@ impl Js {
                 dist.display()
             ));
         }
+        Js::start(name, &root.join("tests/js").join(script), &[dist.as_os_str()])
+    }
+
+    /// Starts `node SCRIPT ARGS...` in the repo root, speaking JSON lines.
+    fn start(name: &'static str, script: &Path, args: &[&std::ffi::OsStr]) -> Result<Js, String> {
+        use std::process::{Command, Stdio};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
         let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
         let mut child = Command::new(&node)
-            .arg(root.join("tests/js").join(script))
-            .arg(&dist)
+            .arg(script)
+            .args(args)
             .current_dir(root)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -517,32 +523,12 @@ const WORKERD_MAX_INPUT: usize = 16 << 20;
 
 impl Workerd {
     pub fn spawn() -> Result<Workerd, String> {
-        use std::process::{Command, Stdio};
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
         let edge = root.join("bindings-edge");
         if !edge.join("build/index_bg.wasm").is_file() {
             return Err("workerd: the Worker is not built (bindings-edge/build); run scripts/build-edge.sh".into());
         }
-        let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
-        let mut child = Command::new(&node)
-            .arg(edge.join("test/workerd-target.mjs"))
-            .current_dir(root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("workerd: cannot start `{node}`: {e}"))?;
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().map(std::io::BufReader::new);
-        match (stdin, stdout) {
-            (Some(stdin), Some(stdout)) => Ok(Workerd(Js {
-                name: "workerd",
-                child,
-                stdin: Some(stdin),
-                stdout,
-            })),
-            _ => Err("workerd: no pipes to the node process".into()),
-        }
+        Js::start("workerd", &edge.join("test/workerd-target.mjs"), &[]).map(Workerd)
     }
 }
 
