@@ -6,9 +6,11 @@ use std::io::Cursor;
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::codecs::webp::WebPEncoder;
+use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader};
 
-use super::Image;
+use super::{Image, geometry};
+use crate::ops::Axis;
 use crate::{Error, Limits, Result};
 
 /// The format an image was decoded from; decides the implied final encode.
@@ -109,9 +111,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     }
     let orientation = decoder.orientation().map_err(image_error)?;
     let decoded = DynamicImage::from_decoder(decoder).map_err(image_error)?;
-    let mut upright = DynamicImage::ImageRgba8(decoded.into_rgba8());
-    upright.apply_orientation(orientation);
-    Ok((upright.into_rgba8(), source))
+    Ok((upright(decoded.into_rgba8(), orientation), source))
 }
 
 /// Decodes a JPEG straight to RGBA8 (one output buffer), upright.
@@ -145,18 +145,33 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Image> {
     let rgba = decoder.decode().map_err(jpeg_error)?;
     let orientation = decoder
         .exif()
-        .and_then(|exif| image::metadata::Orientation::from_exif_chunk(exif))
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+        .and_then(|exif| Orientation::from_exif_chunk(exif))
+        .unwrap_or(Orientation::NoTransforms);
     if rgba.len() as u64 != u64::from(width) * u64::from(height) * 4 {
         return Err(Error::bad_input("JPEG decoded to an unexpected size"));
     }
     let image = Image::from_raw(width, height, rgba).ok_or_else(|| Error::internal("JPEG buffer size"))?;
-    if orientation == image::metadata::Orientation::NoTransforms {
-        return Ok(image);
+    Ok(upright(image, orientation))
+}
+
+/// Applies an EXIF orientation with the kernel's own RGBA8 moves (image-rs's
+/// `DynamicImage::apply_orientation` would compile them for every pixel type).
+fn upright(image: Image, orientation: Orientation) -> Image {
+    match orientation {
+        Orientation::NoTransforms => image,
+        Orientation::Rotate90 => geometry::rotate(&image, 90),
+        Orientation::Rotate180 => geometry::rotate(&image, 180),
+        Orientation::Rotate270 => geometry::rotate(&image, 270),
+        Orientation::FlipHorizontal => flipped(image, Axis::Horizontal),
+        Orientation::FlipVertical => flipped(image, Axis::Vertical),
+        Orientation::Rotate90FlipH => flipped(geometry::rotate(&image, 90), Axis::Horizontal),
+        Orientation::Rotate270FlipH => flipped(geometry::rotate(&image, 270), Axis::Horizontal),
     }
-    let mut upright = DynamicImage::ImageRgba8(image);
-    upright.apply_orientation(orientation);
-    Ok(upright.into_rgba8())
+}
+
+fn flipped(mut image: Image, axis: Axis) -> Image {
+    geometry::flip(&mut image, axis);
+    image
 }
 
 fn jpeg_error(e: zune_jpeg::errors::DecodeErrors) -> Error {
@@ -277,5 +292,21 @@ fn image_error(e: ImageError) -> Error {
         ImageError::IoError(e) => Error::bad_input(format!("truncated or unreadable image: {e}")),
         ImageError::Parameter(e) => Error::bad_input(format!("invalid image: {e}")),
         ImageError::Encoding(e) => Error::internal(format!("image encoder failed: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upright_matches_image_rs_for_every_orientation() {
+        let image = Image::from_fn(5, 3, |x, y| image::Rgba([x as u8, y as u8, (x * y) as u8, 255]));
+        for n in 1..=8 {
+            let orientation = Orientation::from_exif(n).unwrap();
+            let mut reference = DynamicImage::ImageRgba8(image.clone());
+            reference.apply_orientation(orientation);
+            assert_eq!(upright(image.clone(), orientation), reference.into_rgba8(), "orientation {n}");
+        }
     }
 }
