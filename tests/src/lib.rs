@@ -14,6 +14,9 @@
 //! # text = "..."            # or: output is exactly this UTF-8 text
 //! # meta = { width = 64 }    # and optionally: these meta fields
 //! ```
+//!
+//! A top-level `skip = "why"` keeps a case in the matrix as skipped on every target
+//! (for a defect in a public suite's own expectation, say), never silently.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -30,6 +33,7 @@ struct CaseFile {
     input: Option<String>,
     input_text: Option<String>,
     input_base64: Option<String>,
+    skip: Option<String>,
     expect: Expect,
 }
 
@@ -55,6 +59,8 @@ pub struct Case {
     pub expect: Expect,
     /// Parsed `expect.json` file, if any.
     pub expect_json: Option<serde_json::Value>,
+    /// Why the case is skipped on every target, if it is.
+    pub skip: Option<String>,
 }
 
 /// Loads every `*.toml` under `dir`, sorted by path.
@@ -124,6 +130,7 @@ fn load_case(root: &Path, path: &Path) -> Result<Case, String> {
         input,
         expect: file.expect,
         expect_json,
+        skip: file.skip,
     })
 }
 
@@ -362,7 +369,7 @@ pub fn run_matrix(cases: &[Case], targets: &mut [Box<dyn Target>]) -> Matrix {
         let mut verdicts = Vec::with_capacity(targets.len());
         let mut reference: Option<Outcome> = None;
         for (i, target) in targets.iter_mut().enumerate() {
-            if let Some(why) = target.skip(case) {
+            if let Some(why) = case.skip.clone().or_else(|| target.skip(case)) {
                 verdicts.push(Verdict::Skipped(why));
                 continue;
             }

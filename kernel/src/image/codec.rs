@@ -306,7 +306,11 @@ mod tests {
             let orientation = Orientation::from_exif(n).unwrap();
             let mut reference = DynamicImage::ImageRgba8(image.clone());
             reference.apply_orientation(orientation);
-            assert_eq!(upright(image.clone(), orientation), reference.into_rgba8(), "orientation {n}");
+            assert_eq!(
+                upright(image.clone(), orientation),
+                reference.into_rgba8(),
+                "orientation {n}"
+            );
         }
     }
 }
