@@ -40,7 +40,8 @@ pub fn check_depth(input: &[u8], max_depth: u32) -> Result<()> {
                 }
             }
             b']' | b'}' => {
-                if open.pop() != Some(b == b'}') && too_deep_at.is_some() {
+                let paired = open.pop() == Some(b == b'}');
+                if !paired && too_deep_at.is_some() {
                     return Err(unpaired(input, i));
                 }
             }
