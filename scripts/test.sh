@@ -52,5 +52,4 @@ cargo test --locked -q --workspace --no-run  # the `kiln` binary the tests built
 node --test bindings-edge/test/*.test.mjs
 
 step "conformance matrix: kiln's cases + public suites (csv-spectrum, JSONTestSuite, PngSuite, gzip/pigz interop)"
-/usr/bin/python3 tests/suites/generate.py --kiln target/debug/kiln --out target/suites
-cargo run --locked -q -p kiln-cases -- --cases tests/cases --cases target/suites --targets native,wasmtime,node,chromium,workerd
+./scripts/conformance.sh --built

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The conformance matrix: kiln's own cases (tests/cases) plus the public suites
+# (csv-spectrum, JSONTestSuite, PngSuite, gzip/pigz interop; generated into
+# target/suites by tests/suites/generate.py) on all five targets, each case's bytes
+# compared with the native kernel's. Prints the case x target matrix; exits non-zero on
+# anything but a pass or a skip with its reason.
+#
+#   scripts/conformance.sh            # set up, build the npm package and the Worker, run
+#   scripts/conformance.sh --built    # what scripts/test.sh uses: both are built already
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${1:-}" != "--built" ]; then
+    ./scripts/setup.sh
+    ./scripts/build-web.sh --package
+    ./scripts/build-edge.sh
+fi
+cargo build --locked -q -p kiln-native
+/usr/bin/python3 tests/suites/generate.py --kiln target/debug/kiln --out target/suites
+cargo run --locked -q -p kiln-cases -- --cases tests/cases --cases target/suites \
+    --targets native,wasmtime,node,chromium,workerd
