@@ -152,6 +152,15 @@ mod tests {
         for v in 0..=255 {
             assert_eq!(luma(v, v, v), v);
         }
+        // Every byte value in every channel, alpha untouched.
+        let source = sampler(256, 256);
+        let mut img = source.clone();
+        grayscale(&mut img);
+        for (before, after) in source.pixels().zip(img.pixels()) {
+            let [r, g, b, a] = before.0;
+            let y = luma(r, g, b);
+            assert_eq!(after.0, [y, y, y, a]);
+        }
     }
 
     #[test]
