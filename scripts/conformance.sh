@@ -14,7 +14,9 @@ if [ "${1:-}" != "--built" ]; then
     ./scripts/build-web.sh --package
     ./scripts/build-edge.sh
 fi
-cargo build --locked -q -p kiln-native
+# The `kiln` binary the workspace tests build (same features as in scripts/test.sh, so
+# nothing is rebuilt there); generate.py uses it for kiln -> gzip/pigz.
+cargo test --locked -q --workspace --no-run
 /usr/bin/python3 tests/suites/generate.py --kiln target/debug/kiln --out target/suites
 cargo run --locked -q -p kiln-cases -- --cases tests/cases --cases target/suites \
     --targets native,wasmtime,node,chromium,workerd
