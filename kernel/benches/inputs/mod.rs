@@ -1,6 +1,6 @@
 //! The benchmark inputs, generated from fixed seeds: shared by the kernel's criterion
-//! bench and the npm package's bench (bindings-web/examples/bench_native.rs), so both
-//! time exactly the same bytes.
+//! bench and the comparison with peers (bindings-native/examples/bench_worker.rs), so
+//! both time exactly the same bytes.
 
 /// xorshift32: a fixed-seed generator, so inputs are the same on every run.
 struct Rng(u32);
