@@ -78,7 +78,7 @@ pub fn gaussian_blur(img: &mut Image, sigma: f32) {
         return;
     }
     let sigma = sigma.min(MAX_SIGMA);
-    let opaque = img.as_raw().chunks_exact(4).all(|p| p[3] == 255);
+    let opaque = super::is_opaque(img);
     if sigma < RECURSIVE_MIN_SIGMA {
         exact_blur(img, w, h, f64::from(sigma), opaque);
     } else {

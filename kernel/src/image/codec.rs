@@ -201,7 +201,7 @@ pub fn decode_raw(bytes: Cow<'_, [u8]>, width: u32, height: u32, limits: &Limits
 /// are written without an alpha channel where the format allows (PNG, JPEG always).
 pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8) -> Result<Vec<u8>> {
     let (width, height) = image.dimensions();
-    let opaque = image.pixels().all(|p| p.0[3] == 255);
+    let opaque = super::is_opaque(&image);
     let mut out = Vec::new();
     match format {
         EncodeFormat::Rgba => return Ok(image.into_raw()),

@@ -42,7 +42,7 @@ pub fn resize(
         ResizeFilter::CatmullRom => ResizeAlg::Convolution(FilterType::CatmullRom),
         ResizeFilter::Lanczos3 => ResizeAlg::Convolution(lanczos3()),
     };
-    let opaque = image.as_raw().chunks_exact(4).all(|p| p[3] == 255);
+    let opaque = super::is_opaque(image);
     let mut options = ResizeOptions::new().resize_alg(algorithm).use_alpha(!opaque);
     if let Some((left, top, w, h)) = target.crop {
         options = options.crop(left, top, w, h);
