@@ -18,8 +18,9 @@ step() { printf '\n\033[1;32m== %s\033[0m\n' "$*" >&2; }
 step "rustfmt --check"
 cargo fmt --all -- --check
 
-step "clippy -D warnings"
+step "clippy -D warnings (and the bench scripts parse)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+for f in bench/*.mjs bench/web/*.mjs; do node --check "$f"; done
 
 step "tests"
 cargo test --workspace --locked
