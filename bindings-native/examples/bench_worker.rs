@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
     }
     let wasm = Kernel::wasm(None, SandboxConfig::default())?;
     let native = Kernel::Native;
-    let pools: HashMap<usize, rayon::ThreadPool> = [1, 2, 4]
+    let pools: HashMap<usize, rayon::ThreadPool> = [1, 2]
         .into_iter()
         .map(|n| Ok((n, rayon::ThreadPoolBuilder::new().num_threads(n).build()?)))
         .collect::<anyhow::Result<_>>()?;
