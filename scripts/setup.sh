@@ -62,6 +62,21 @@ if ! worker-build --version 2>/dev/null | grep -q '^0\.8\.'; then
     log "cargo install worker-build@^0.8 (a few minutes, once)"
     cargo install --locked worker-build@^0.8
 fi
+# Supply-chain and fuzz tools for scripts/test.sh: cargo-deny (licences, bans,
+# duplicate versions, sources; deny.toml) and cargo-fuzz (libFuzzer on nightly, which
+# this machine kind has installed; fuzz/).
+if ! cargo deny --version 2>/dev/null | grep -q '^cargo-deny 0\.20\.'; then
+    log "cargo install cargo-deny@^0.20 (a few minutes, once)"
+    cargo install --locked cargo-deny@^0.20
+fi
+if ! cargo fuzz --version 2>/dev/null | grep -q '^cargo-fuzz 0\.13\.'; then
+    log "cargo install cargo-fuzz@^0.13 (a minute, once)"
+    cargo install --locked cargo-fuzz@^0.13
+fi
+if ! rustup toolchain list | grep -q '^nightly'; then
+    log "rustup toolchain install nightly (cargo-fuzz needs it)"
+    rustup toolchain install nightly --profile minimal
+fi
 # The Worker's npm tools (bindings-edge/package.json + package-lock.json): wrangler,
 # miniflare (workerd, for the tests) and esbuild (worker-build's bundler).
 if [ ! -f "$root/bindings-edge/node_modules/.package-lock.json" ] ||

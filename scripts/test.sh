@@ -6,6 +6,8 @@
 # headless Chromium). The web part: the npm package build, wasm-bindgen-test in Node and
 # Chromium, the package's own tests (Node, types, npm pack + install into a fresh
 # project) and the demo page's end-to-end test in Chromium.
+# Supply chain: cargo deny's offline checks and npm audit of the npm package. A fuzz
+# smoke: every cargo-fuzz target for a few seconds.
 # The Worker: worker-build (bundle size checked), its tests in workerd (every route and
 # error identical to kiln serve, the image proxy) and a workerd column in the matrix.
 set -euo pipefail
@@ -21,6 +23,9 @@ cargo fmt --all -- --check
 step "clippy -D warnings (and the bench scripts parse)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 for f in bench/*.mjs bench/web/*.mjs; do node --check "$f"; done
+
+step "supply chain: cargo deny (licences, bans, duplicate versions, sources; deny.toml)"
+cargo deny --offline --locked check licenses bans sources
 
 step "tests"
 cargo test --workspace --locked
@@ -41,6 +46,12 @@ step "npm package: Node tests, npm pack + install, types"
 node --test bindings-web/npm/test/
 tsc -p bindings-web/npm/test
 
+step "npm audit --omit=dev of the npm package (its runtime dependencies, from the registry)"
+audit=$(mktemp -d)
+cp bindings-web/npm/dist/package.json "$audit/"
+(cd "$audit" && npm install --package-lock-only --omit=dev --no-audit --no-fund --loglevel=error && npm audit --omit=dev)
+rm -rf "$audit"
+
 step "demo page end-to-end (kiln serve + Chromium)"
 cargo test --locked -q --workspace --no-run  # the `kiln` binary the tests built: same features, no rebuild
 node --test www/test/
@@ -51,6 +62,9 @@ step "Cloudflare Worker: worker-build + bundle size (fails above 1 MB gzipped)"
 step "Cloudflare Worker in workerd: bundle, API identical to kiln serve, image proxy"
 cargo test --locked -q --workspace --no-run  # the `kiln` binary the tests built: same features, no rebuild
 node --test bindings-edge/test/*.test.mjs
+
+step "fuzz smoke: every cargo-fuzz target for 10 s (scripts/fuzz.sh; long runs: --seconds 600)"
+./scripts/fuzz.sh --seconds 10 --jobs 2
 
 step "conformance matrix: kiln's cases + public suites (csv-spectrum, JSONTestSuite, PngSuite, gzip/pigz interop)"
 ./scripts/conformance.sh --built

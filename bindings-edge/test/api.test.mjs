@@ -112,6 +112,11 @@ test('GET /v1/ops: kiln serve\'s describe(), with the Worker\'s limits', async (
   assert.equal(nj.limits.max_input_bytes, MAX_BODY);
   delete wj.limits;
   delete nj.limits;
+  // kiln serve also names its engine and the component's sha256; the Worker runs the
+  // wasm-bindgen build, not the component.
+  assert.equal(nj.kernel.engine, 'wasm');
+  assert.match(nj.kernel.sha256, /^[0-9a-f]{64}$/);
+  delete nj.kernel;
   assert.deepEqual(wj, nj);
 });
 

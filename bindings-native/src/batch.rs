@@ -1,10 +1,14 @@
 //! `kiln batch`: one pipeline over many files, in parallel, each job in its own
 //! instance. A failed file never stops the batch and never leaves a partial output:
 //! every output is written to a temporary name in the output folder and renamed.
+//!
+//! An interrupted batch (the `stop` flag, set by SIGINT/SIGTERM in the CLI) starts no
+//! new file, lets the files in flight finish and be written whole, and reports how many
+//! it did not start.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -37,10 +41,15 @@ pub struct Summary {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub elapsed: Duration,
+    /// Files not started because the batch was interrupted.
+    pub not_started: usize,
 }
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.not_started > 0 {
+            write!(f, "interrupted: {} not started; ", self.not_started)?;
+        }
         write!(
             f,
             "{} ok, {} failed; {:.1} MB in, {:.1} MB out; {:.2} s",
@@ -110,8 +119,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Runs `pipeline` over `items` on `jobs` threads.
-pub fn run(kernel: &Kernel, pipeline: &str, items: &[Item], limits: &Limits, jobs: usize) -> Summary {
+/// Runs `pipeline` over `items` on `jobs` threads until done or `stop` is set.
+pub fn run(
+    kernel: &Kernel,
+    pipeline: &str,
+    items: &[Item],
+    limits: &Limits,
+    jobs: usize,
+    stop: &AtomicBool,
+) -> Summary {
     let started = Instant::now();
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(items.len() as u64), ProgressDrawTarget::stderr())
@@ -128,9 +144,12 @@ pub fn run(kernel: &Kernel, pipeline: &str, items: &[Item], limits: &Limits, job
         items
             .par_iter()
             .map(|item| {
+                if stop.load(Ordering::SeqCst) {
+                    return None;
+                }
                 let r = one(kernel, pipeline, item, limits, &claimed, &bytes_in, &bytes_out);
                 bar.inc(1);
-                r
+                Some(r)
             })
             .collect::<Vec<_>>()
     };
@@ -147,8 +166,9 @@ pub fn run(kernel: &Kernel, pipeline: &str, items: &[Item], limits: &Limits, job
     };
     for r in results {
         match r {
-            Ok(()) => summary.ok += 1,
-            Err(f) => summary.failed.push(f),
+            Some(Ok(())) => summary.ok += 1,
+            Some(Err(f)) => summary.failed.push(f),
+            None => summary.not_started += 1,
         }
     }
     summary

@@ -87,6 +87,8 @@ pub struct WasmKernel {
     config: SandboxConfig,
     /// Where the compiled code came from, for logs: "cache" or "compiled".
     pub code_source: &'static str,
+    /// sha256 of the component's bytes, in hex: which kernel this is.
+    pub sha256: String,
     _ticker: Arc<Ticker>,
 }
 
@@ -118,6 +120,7 @@ impl WasmKernel {
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wasm_config).map_err(wt)?;
+        let sha256 = hex(&Sha256::digest(component));
         let (component, code_source) = load_component(&engine, component, config.cache_dir.as_deref())?;
         let linker = Linker::<Job>::new(&engine);
         let instance_pre = linker.instantiate_pre(&component).map_err(wt)?;
@@ -128,6 +131,7 @@ impl WasmKernel {
             pre,
             config,
             code_source,
+            sha256,
             _ticker: ticker,
         })
     }
@@ -306,13 +310,7 @@ fn load_component(engine: &Engine, bytes: &[u8], cache: Option<&Path>) -> anyhow
     let mut hasher = ShaHasher(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hasher.0.update(bytes);
-    let key: String = hasher
-        .0
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let key = hex(&hasher.0.finalize()[..16]);
     let path = dir.join(format!("kernel-{key}.cwasm"));
     if path.exists() {
         // SAFETY: the file was written by `precompile_component` below, in a cache folder
@@ -338,6 +336,11 @@ fn load_component(engine: &Engine, bytes: &[u8], cache: Option<&Path>) -> anyhow
     // SAFETY: these bytes were just produced by `precompile_component` of this engine.
     let component = unsafe { Component::deserialize(engine, &compiled) }.map_err(wt)?;
     Ok((component, "compiled"))
+}
+
+/// Lower-case hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct ShaHasher(Sha256);

@@ -40,12 +40,23 @@ impl Kernel {
         }
     }
 
-    /// `describe()` under `limits`.
+    /// `describe()` under `limits`, plus `"kernel"`: the engine and, for the sandbox,
+    /// the sha256 of the component that runs the jobs.
     pub fn describe(&self, limits: &Limits) -> Result<String, Error> {
-        match self {
-            Kernel::Wasm(k) => k.describe(limits),
-            Kernel::Native => Ok(kiln_kernel::describe_with_limits(limits)),
-        }
+        let (json, kernel) = match self {
+            Kernel::Wasm(k) => (
+                k.describe(limits)?,
+                serde_json::json!({ "engine": "wasm", "sha256": k.sha256 }),
+            ),
+            Kernel::Native => (
+                kiln_kernel::describe_with_limits(limits),
+                serde_json::json!({ "engine": "native" }),
+            ),
+        };
+        let mut value: serde_json::Value =
+            serde_json::from_str(&json).map_err(|e| Error::internal(format!("describe() is not JSON: {e}")))?;
+        value["kernel"] = kernel;
+        Ok(value.to_string())
     }
 
     /// Jobs that may run at once.

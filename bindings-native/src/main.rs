@@ -42,7 +42,9 @@ enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
-    /// Run one pipeline over many files (files, folders, globs) in parallel.
+    /// Run one pipeline over many files (files, folders, globs) in parallel. Ctrl-C (or
+    /// SIGTERM) starts no new file and finishes those in flight, then reports what was
+    /// done and exits 130; a second Ctrl-C exits at once.
     Batch {
         /// Pipeline, text form or JSON.
         pipeline: String,
@@ -105,6 +107,9 @@ struct ServeArgs {
     /// Whole-request deadline, in seconds.
     #[arg(long, default_value_t = 60)]
     request_timeout_s: u64,
+    /// Requests that may wait for a job slot (default: 8 per slot); more get 503 busy.
+    #[arg(long)]
+    max_queue: Option<usize>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -192,6 +197,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         request_timeout: Duration::from_secs(args.request_timeout_s),
         limits: args.engine.limits(),
         www: Some(args.www.clone()),
+        max_queue: args.max_queue.unwrap_or(kernel.max_jobs() * 8),
     };
     let router = server::router(kernel, &config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -281,12 +287,22 @@ fn batch_cmd(
     let kernel = engine.kernel()?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let jobs = jobs.clamp(1, kernel.max_jobs());
-    let summary = batch::run(&kernel, pipeline, &items, &engine.limits(), jobs);
+    // The first SIGINT/SIGTERM stops the batch starting files; the files in flight finish
+    // and are written whole. A second one exits at once (shutdown is armed by the first;
+    // it must be registered before the flag, see signal_hook::flag).
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())?;
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    let summary = batch::run(&kernel, pipeline, &items, &engine.limits(), jobs, &stop);
     for f in &summary.failed {
         eprintln!("failed: {}: {}: {}", f.input.display(), f.code, f.message);
     }
     eprintln!("batch ({} engine, {jobs} jobs): {summary}", kernel.name());
-    Ok(if summary.failed.is_empty() {
+    Ok(if summary.not_started > 0 {
+        ExitCode::from(130)
+    } else if summary.failed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

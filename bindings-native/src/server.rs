@@ -6,8 +6,10 @@
 //! - `GET /v1/ops` — `describe()`; `GET /v1/openapi.json`; `GET /healthz`; `GET /metrics`.
 //! - everything else: the built demo page (`www/dist`) when there is one.
 //!
-//! Jobs run on blocking threads; a semaphore admits at most `max_jobs` at once, the
-//! rest wait their turn (bounded by the request timeout).
+//! Jobs run on blocking threads; a semaphore admits at most `max_jobs` at once and at
+//! most `max_queue` more wait their turn (bounded by the request timeout). Past that the
+//! server sheds load: 503 with `Retry-After` and the host-level code `busy`, at once,
+//! before the body is read, so an overload costs neither memory nor a worker.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -44,11 +46,15 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// The built demo page, served at `/`.
     pub www: Option<PathBuf>,
+    /// Requests that may wait for a job slot; more are answered 503 `busy`.
+    pub max_queue: usize,
 }
 
 struct App {
     kernel: Arc<Kernel>,
     slots: Arc<Semaphore>,
+    /// Requests holding or waiting for a slot; at most `max_jobs + max_queue`.
+    admitted: Arc<Semaphore>,
     limits: Limits,
     max_body: usize,
     describe: String,
@@ -62,6 +68,7 @@ pub fn router(kernel: Arc<Kernel>, config: &ServerConfig) -> anyhow::Result<Rout
         .map_err(|e| anyhow::anyhow!("describe() failed at start-up: {e}"))?;
     let app = Arc::new(App {
         slots: Arc::new(Semaphore::new(kernel.max_jobs())),
+        admitted: Arc::new(Semaphore::new(kernel.max_jobs() + config.max_queue)),
         kernel,
         limits: config.limits,
         max_body: config.max_body,
@@ -135,7 +142,28 @@ fn error_response(e: &Error) -> Response {
     response
 }
 
+/// 503 `busy`: every slot taken and the queue full.
+fn busy() -> Response {
+    let body = serde_json::json!({ "error": {
+        "code": "busy",
+        "message": "every job slot is taken and the queue is full; retry shortly",
+        "step": null,
+    }});
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, body.to_string()).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers: HeaderMap, body: Body) -> Response {
+    let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
+        app.metrics
+            .errors
+            .get_or_create(&ErrorLabels { code: "busy".into() })
+            .inc();
+        return busy();
+    };
     let result = run_job(&app, query, &headers, body).await;
     match result {
         Ok(out) => {

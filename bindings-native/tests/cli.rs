@@ -480,6 +480,24 @@ fn ops_prints_every_op() {
             256u64 << 20,
             "{engine}: the CLI's default input limit"
         );
+        assert_eq!(json["kernel"]["engine"], engine);
+    }
+    // The sandbox names the component it runs by its sha256, as `sha256sum` computes it.
+    let dir = TempDir::new("ops-sha");
+    let component = dir.join("kernel.wasm");
+    std::fs::write(&component, kiln_native::EMBEDDED_KERNEL).unwrap();
+    let sum = Command::new("sha256sum")
+        .arg(&component)
+        .output()
+        .expect("run sha256sum");
+    let expected = String::from_utf8(sum.stdout).unwrap();
+    let expected = expected.split_whitespace().next().expect("a digest");
+    assert_eq!(expected.len(), 64);
+    for args in [&["ops"][..], &["ops", "--kernel", component.to_str().unwrap()]] {
+        let done = run_kiln(args, b"");
+        assert_eq!(done.code(), 0, "{}", done.stderr);
+        let json: Value = serde_json::from_slice(&done.stdout).unwrap();
+        assert_eq!(json["kernel"]["sha256"], expected, "{args:?}");
     }
     let done = run_kiln(&["ops", "--max-input-mib", "3"], b"");
     let json: Value = serde_json::from_slice(&done.stdout).unwrap();
@@ -654,4 +672,76 @@ fn help_describes_the_commands() {
     let done = run_kiln(&["frobnicate"], b"");
     assert_eq!(done.code(), 2);
     assert!(done.stderr.contains("frobnicate"), "{}", done.stderr);
+}
+
+/// Ctrl-C in the middle of a batch: no new file starts, the files in flight finish and
+/// are written whole, nothing partial or temporary is left, and the summary says what
+/// was done and what was not started (exit 130, as a shell reports SIGINT).
+#[test]
+fn batch_interrupted_finishes_files_in_flight_and_leaves_no_partial_output() {
+    const FILES: usize = 40;
+    // ~0.2-0.5 s a file in the sandbox here: the batch takes several seconds in all.
+    const SLOW_PNG: &str = "resize width=1600 | blur sigma=2 | encode format=png";
+    let inputs = TempDir::new("batch-int-in");
+    let photo = data("photo.jpg");
+    for i in 0..FILES {
+        inputs.put(&format!("f{i:02}.jpg"), &photo);
+    }
+    let out = TempDir::new("batch-int-out");
+    let child = kiln()
+        .arg("batch")
+        .arg(SLOW_PNG)
+        .arg(inputs.path())
+        .arg("--out")
+        .arg(out.path())
+        .args(["--jobs", "2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kiln batch");
+    // Interrupt once the first outputs are there.
+    let deadline = Instant::now() + TIMEOUT;
+    while tree(out.path()).iter().filter(|f| f.ends_with(".png")).count() < 2 {
+        assert!(Instant::now() < deadline, "no output after {TIMEOUT:?}");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let done = finish(child, "kiln batch (interrupted)");
+    assert_eq!(done.code(), 130, "{}", done.stderr);
+
+    // The summary: how many were done, how many not started, and they add up.
+    let summary = done.stderr.lines().last().unwrap_or_default();
+    let number_before = |word: &str| -> usize {
+        let at = summary
+            .find(word)
+            .unwrap_or_else(|| panic!("no {word:?} in {summary:?}"));
+        summary[..at]
+            .split_whitespace()
+            .last()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no number before {word:?} in {summary:?}"))
+    };
+    let (ok, not_started) = (number_before(" ok"), number_before(" not started"));
+    assert!(summary.contains("interrupted: "), "{summary}");
+    assert!(summary.contains(" 0 failed"), "{summary}");
+    assert!(
+        not_started > 0,
+        "the interrupt came too late to show anything: {summary}"
+    );
+    assert_eq!(ok + not_started, FILES, "{summary}");
+
+    // Exactly the outputs reported, each whole: the native kernel's bytes.
+    let files = tree(out.path());
+    assert_eq!(files.len(), ok, "{files:?} vs {summary}");
+    let expected = native(SLOW_PNG, &photo).data;
+    for f in &files {
+        assert!(f.starts_with('f') && f.ends_with(".png"), "unexpected file {f}");
+        let bytes = std::fs::read(out.join(f)).unwrap();
+        assert!(bytes == expected, "{f}: not the whole output");
+    }
 }

@@ -383,6 +383,13 @@ fn get_routes_ops_healthz_metrics_and_page() {
         256u64 << 20,
         "--max-input-mib defaults to 256"
     );
+    // The component that runs the jobs, by its sha256 (checked against sha256sum in cli.rs).
+    assert_eq!(ops["kernel"]["engine"], "wasm");
+    let sha = ops["kernel"]["sha256"].as_str().expect("kernel.sha256");
+    assert!(
+        sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+        "{sha}"
+    );
 
     // GET /healthz
     let reply = get(&agent, &server.url("/healthz"));
