@@ -58,6 +58,11 @@ impl Metrics {
         }
     }
 
+    /// Counts one error by its code.
+    pub fn count_error(&self, code: &str) {
+        self.errors.get_or_create(&ErrorLabels { code: code.to_owned() }).inc();
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -30,7 +30,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::Kernel;
-use crate::metrics::{ErrorLabels, Metrics, RequestLabels, RouteLabels};
+use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 
 /// The OpenAPI document of HTTP API v1, kept in the repo.
 pub const OPENAPI: &str = include_str!("../../kernel/api/openapi.json");
@@ -156,16 +156,60 @@ fn busy() -> Response {
     response
 }
 
+/// Reads and drops a request body of at most `max` bytes, so an answer given without
+/// using it (503 busy) reaches the client and the connection stays usable. Nothing is
+/// buffered. False when the body is larger or broken: the connection must then close.
+async fn discard(body: Body, max: usize) -> bool {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => {
+                seen += f.data_ref().map_or(0, |d| d.len());
+                if seen > max {
+                    return false;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Marks a response as the last on its connection (the request body was not read whole,
+/// so the connection cannot carry another request).
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers: HeaderMap, body: Body) -> Response {
+    let max = app
+        .max_body
+        .min(usize::try_from(app.limits.max_input_bytes).unwrap_or(usize::MAX));
     let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
-        app.metrics
-            .errors
-            .get_or_create(&ErrorLabels { code: "busy".into() })
-            .inc();
-        return busy();
+        app.metrics.count_error("busy");
+        // A client waiting for `100 Continue` has sent no body: answer at once.
+        let expects_continue = headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        return if !expects_continue && discard(body, max).await {
+            busy()
+        } else {
+            closing(busy())
+        };
     };
-    let result = run_job(&app, query, &headers, body).await;
-    match result {
+    let input = match read_body(&headers, body, max).await {
+        Ok(input) => input,
+        Err(e) => {
+            app.metrics.count_error(e.code.as_str());
+            return closing(error_response(&e));
+        }
+    };
+    match run_job(&app, query, &headers, input).await {
         Ok(out) => {
             let mut response = Response::new(Body::from(out.data));
             let h = response.headers_mut();
@@ -176,22 +220,32 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
             response
         }
         Err(e) => {
-            app.metrics
-                .errors
-                .get_or_create(&ErrorLabels {
-                    code: e.code.as_str().to_owned(),
-                })
-                .inc();
+            app.metrics.count_error(e.code.as_str());
             error_response(&e)
         }
     }
+}
+
+/// The request body, up to `max` bytes; a larger one is `too_large`, refused from its
+/// `content-length` before a byte is read (a client that sent `Expect: 100-continue`
+/// never sends it).
+async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, Error> {
+    let too_large = || Error::too_large(format!("request body exceeds the limit of {max} bytes"));
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && len > max as u64
+    {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, max).await.map_err(|_| too_large())
 }
 
 async fn run_job(
     app: &Arc<App>,
     query: RunQuery,
     headers: &HeaderMap,
-    body: Body,
+    input: Bytes,
 ) -> Result<kiln_kernel::Output, Error> {
     let pipeline = match (query.pipeline, headers.get("kiln-pipeline")) {
         (Some(p), _) => p,
@@ -207,18 +261,6 @@ async fn run_job(
             ));
         }
     };
-    let max = app
-        .max_body
-        .min(usize::try_from(app.limits.max_input_bytes).unwrap_or(usize::MAX));
-    let too_large = || Error::too_large(format!("request body exceeds the limit of {max} bytes"));
-    if let Some(len) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        && len > max as u64
-    {
-        return Err(too_large());
-    }
-    let input: Bytes = axum::body::to_bytes(body, max).await.map_err(|_| too_large())?;
     let _slot = app
         .slots
         .clone()
