@@ -80,3 +80,7 @@ with open("lines.txt", "wb") as f:
     f.write(text)
 with open("lines.txt.gz", "wb") as f:
     f.write(gzip.compress(text, compresslevel=9, mtime=0))
+
+# A gzip bomb: 64 MiB of zeros in ~64 KiB (hostile-input cases and the load test).
+with open("zeros64m.gz", "wb") as f:
+    f.write(gzip.compress(bytes(64 << 20), compresslevel=9, mtime=0))
