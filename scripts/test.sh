@@ -59,7 +59,7 @@ node --test www/test/
 step "Cloudflare Worker: worker-build + bundle size (fails above 1 MB gzipped)"
 ./scripts/build-edge.sh --check-size
 
-step "Cloudflare Worker in workerd: bundle, API identical to kiln serve, image proxy"
+step "Cloudflare Worker in workerd: bundle, API identical to kiln serve, image proxy, hostile corpus"
 cargo test --locked -q --workspace --no-run  # the `kiln` binary the tests built: same features, no rebuild
 node --test bindings-edge/test/*.test.mjs
 

@@ -1,0 +1,143 @@
+// The hostile corpus in workerd: every case of tests/cases that expects an error (the
+// same files the conformance matrix runs on every target and `kiln serve`'s load test
+// sends), three rounds, 16 at a time, plus broken requests: a body stream that fails
+// midway, a body over the limit, pipelines that are not text. Every answer must be a
+// clean JSON error with its code's status — never a 500, never a lost request — and the
+// isolate must live through it all: its wasm memory (GET /_kiln/memory, KILN_DEBUG=1)
+// only ever grows, which a restarted isolate's would not, and valid jobs still give the
+// native kernel's bytes afterwards. Needs the built Worker (scripts/build-edge.sh).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { parse } from 'smol-toml';
+import { startWorker, root, MAX_BODY } from './lib.mjs';
+
+const STATUS = { bad_pipeline: 400, bad_input: 422, unsupported: 415, too_large: 413 };
+const casesDir = resolve(root, 'tests/cases');
+
+/** Every error case: { name, pipeline, input, code }. */
+function hostileCases() {
+  const files = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith('.toml')) files.push(path);
+    }
+  };
+  walk(casesDir);
+  const cases = [];
+  for (const file of files) {
+    const c = parse(readFileSync(file, 'utf8'));
+    if (!c.expect?.error) continue;
+    let input = Buffer.alloc(0);
+    if (c.input) input = readFileSync(resolve(dirname(file), c.input));
+    else if (c.input_text !== undefined) input = Buffer.from(c.input_text, 'utf8');
+    else if (c.input_base64) input = Buffer.from(c.input_base64, 'base64');
+    cases.push({ name: relative(casesDir, file), pipeline: c.pipeline, input, code: c.expect.error });
+  }
+  return cases;
+}
+
+let mf;
+before(async () => {
+  mf = await startWorker({ KILN_DEBUG: '1' });
+});
+after(async () => {
+  await mf?.dispose();
+});
+
+const run = (pipeline, body, init = {}) =>
+  mf.dispatchFetch(`http://127.0.0.1/v1/run?pipeline=${encodeURIComponent(pipeline)}`, { method: 'POST', body, ...init });
+
+const memory = async () => (await (await mf.dispatchFetch('http://127.0.0.1/_kiln/memory')).json()).wasm_memory_bytes;
+
+/** Checks a clean error answer and returns its code. */
+async function expectError(res, what) {
+  const text = await res.text();
+  assert.notEqual(res.status, 500, `${what}: 500 ${text.slice(0, 300)}`);
+  assert.equal(res.headers.get('content-type'), 'application/json', `${what}: ${text.slice(0, 300)}`);
+  const { error } = JSON.parse(text);
+  assert.ok(error?.code && error.message, `${what}: ${text.slice(0, 300)}`);
+  assert.equal(res.status, STATUS[error.code], `${what}: status of ${error.code}`);
+  return error.code;
+}
+
+/** Valid jobs with pinned outputs (a sha256 or an exact text). */
+function validCases() {
+  return ['image/resize-lanczos3.toml', 'compress/gzip-level6.toml', 'table/ndjson-to-csv.toml']
+    .map((f) => resolve(casesDir, f))
+    .map((file) => {
+      const c = parse(readFileSync(file, 'utf8'));
+      const input = readFileSync(resolve(dirname(file), c.input));
+      return { name: file, pipeline: c.pipeline, input, sha256: c.expect.sha256, text: c.expect.text };
+    });
+}
+
+test('every error case of tests/cases, 3 rounds, 16 at a time: clean errors, one isolate throughout', async () => {
+  const cases = hostileCases();
+  assert.ok(cases.length >= 30, `only ${cases.length} error cases`);
+  const valid = validCases();
+  for (const v of valid) assert.ok(v.sha256 || v.text, `${v.name} pins its output`);
+  const start = await memory();
+  let last = start;
+  let answered = 0;
+  for (let round = 0; round < 3; round++) {
+    const queue = [...cases];
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) {
+        const code = await expectError(await run(c.pipeline, c.input), c.name);
+        assert.equal(code, c.code, c.name);
+        answered++;
+      }
+    }));
+    const now = await memory();
+    assert.ok(now >= last, `wasm memory shrank from ${last} to ${now}: the isolate was restarted`);
+    assert.ok(now <= 128 << 20, `wasm memory ${now} past the 128 MB isolate`);
+    last = now;
+  }
+  assert.equal(answered, 3 * cases.length);
+  for (const v of valid) {
+    const res = await run(v.pipeline, v.input);
+    assert.equal(res.status, 200, v.name);
+    const out = Buffer.from(await res.arrayBuffer());
+    if (v.sha256) assert.equal(createHash('sha256').update(out).digest('hex'), v.sha256, `${v.name} after the hostile rounds`);
+    else assert.equal(out.toString('utf8'), v.text, `${v.name} after the hostile rounds`);
+  }
+  assert.ok((await memory()) >= last, 'the isolate survived');
+  console.log(`workerd: ${answered} hostile requests, all clean errors; wasm memory ${(start / 2 ** 20).toFixed(1)} -> ${(last / 2 ** 20).toFixed(1)} MiB`);
+});
+
+test('broken requests: a failing body stream, a body over the limit, pipelines that are not text', async () => {
+  const before = await memory();
+  // A body stream that errors after 64 KiB: the request fails on the client side or is
+  // answered with a clean error; the Worker carries on.
+  const failing = new ReadableStream({
+    start(controller) {
+      controller.enqueue(new Uint8Array(64 << 10));
+      controller.error(new Error('client went away'));
+    },
+  });
+  try {
+    const res = await run('compress', failing, { duplex: 'half' });
+    await expectError(res, 'failing body');
+  } catch (e) {
+    // The client's own fetch fails, with our stream's error as the cause.
+    assert.match(`${e} ${e?.cause}`, /client went away/);
+  }
+  // Over the limit, announced and streamed.
+  assert.equal(await expectError(await run('compress', Buffer.alloc(MAX_BODY + 1)), 'over the limit'), 'too_large');
+  // Pipelines that are binary, long, empty steps, or JSON with an object for a name.
+  for (const pipeline of ['\u0000\u0001\u0002', 'blur sigma=1 | '.repeat(300), ' | | ', '{"steps": [{"op": {"$ne": 1}}]}']) {
+    assert.equal(await expectError(await run(pipeline, Buffer.from('x')), `pipeline ${pipeline.slice(0, 20)}`), 'bad_pipeline');
+  }
+  const h = await mf.dispatchFetch('http://127.0.0.1/v1/run', {
+    method: 'POST', body: 'x', headers: { 'kiln-pipeline': 'resize width=\u00ff' },
+  });
+  assert.equal(await expectError(h, 'non-ASCII header'), 'bad_pipeline');
+  assert.ok((await memory()) >= before, 'the isolate survived');
+  const ok = await mf.dispatchFetch('http://127.0.0.1/healthz');
+  assert.equal(ok.status, 200);
+});
