@@ -5,6 +5,8 @@ use std::time::Duration;
 use kiln_kernel::{ErrorCode, Limits};
 use kiln_native::{EMBEDDED_KERNEL, SandboxConfig, WasmKernel};
 
+mod common;
+
 fn sandbox(config: SandboxConfig) -> WasmKernel {
     WasmKernel::new(
         EMBEDDED_KERNEL,
@@ -77,6 +79,57 @@ fn memory_budget_and_deadline_are_limits_and_the_engine_survives() {
     // The engine is fine: the next job works.
     let ok = kernel.run("compress", b"still here", &Limits::default()).unwrap();
     assert_eq!(kiln_kernel::run("decompress", &ok.data).unwrap().data, b"still here");
+}
+
+/// Every hostile input of the corpus (common::error_cases) in a tight sandbox — 64 MiB
+/// of memory, 2 s of CPU — gets its own error code, the one the native kernel gives:
+/// the caps never turn a clean refusal into a trap, and nothing is `internal`. Then
+/// adversarial pipelines that only the caps can stop: each is stopped by its cap.
+#[test]
+fn hostile_corpus_and_adversarial_pipelines_under_tight_caps() {
+    let kernel = sandbox(SandboxConfig {
+        job_memory: 64 << 20,
+        job_timeout: Duration::from_secs(2),
+        max_jobs: 2,
+        ..SandboxConfig::default()
+    });
+    let cases = common::error_cases();
+    for c in &cases {
+        let e = kernel
+            .run(&c.pipeline, &c.input, &Limits::default())
+            .expect_err(&c.name);
+        assert_eq!(e.code.as_str(), c.code, "{}: {e}", c.name);
+    }
+    // Past the memory cap: 64 Mi px of RGBA is 256 MiB.
+    let png = std::fs::read(common::data_path("photo.png")).unwrap();
+    let e = kernel
+        .run(
+            "resize width=8192 height=8192 fit=fill | encode format=rgba",
+            &png,
+            &Limits::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
+    assert!(e.message.contains("memory budget"), "{e}");
+    // Past the CPU cap: blur after blur on a 4 Mpx image, far more than 2 s of work.
+    let started = std::time::Instant::now();
+    let e = kernel
+        .run(
+            &format!(
+                "resize width=2048 height=2048 fit=fill | {}encode format=rgba",
+                "blur sigma=30 | ".repeat(64)
+            ),
+            &png,
+            &Limits::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
+    assert!(e.message.contains("CPU time"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
+    eprintln!(
+        "sandbox: {} hostile cases, each its own code under 64 MiB / 2 s",
+        cases.len()
+    );
 }
 
 #[test]

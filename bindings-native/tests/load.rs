@@ -76,48 +76,21 @@ fn job(name: &str, pipeline: &str, input: Vec<u8>) -> Job {
     }
 }
 
-/// The hostile corpus: every case of tests/cases that expects an error (tests/cases/
-/// hostile/ and the error cases of every other folder), the same files the conformance
-/// matrix runs on every target, the Worker in workerd included.
+/// The hostile corpus (common::error_cases), each with the native kernel's own answer.
 fn hostile_cases() -> Vec<Job> {
-    use base64::Engine;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases");
-    let mut files = Vec::new();
-    let mut dirs = vec![root.clone()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read tests/cases") {
-            let path = entry.expect("a directory entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "toml") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    let mut jobs = Vec::new();
-    for path in files {
-        let case: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let Some(code) = case.get("expect").and_then(|e| e.get("error")).and_then(|e| e.as_str()) else {
-            continue;
-        };
-        let text = |k: &str| case.get(k).and_then(|v| v.as_str());
-        let input = match (text("input"), text("input_text"), text("input_base64")) {
-            (Some(file), _, _) => std::fs::read(path.parent().unwrap().join(file)).unwrap(),
-            (_, Some(t), _) => t.as_bytes().to_vec(),
-            (_, _, Some(b)) => base64::engine::general_purpose::STANDARD.decode(b).unwrap(),
-            _ => Vec::new(),
-        };
-        let name = path.strip_prefix(&root).unwrap().display().to_string();
-        let j = job(&name, text("pipeline").expect("a pipeline"), input);
-        assert!(
-            matches!(j.expect, Expect::Error(_, c) if c == code),
-            "{name}: the native kernel does not give {code}"
-        );
-        jobs.push(j);
-    }
-    assert!(jobs.len() >= 30, "only {} error cases found", jobs.len());
-    jobs
+    common::error_cases()
+        .into_iter()
+        .map(|c| {
+            let j = job(&c.name, &c.pipeline, c.input);
+            assert!(
+                matches!(j.expect, Expect::Error(_, code) if code == c.code),
+                "{}: the native kernel does not give {}",
+                c.name,
+                c.code
+            );
+            j
+        })
+        .collect()
 }
 
 /// The mix: valid jobs of every kind, hostile inputs of every kind, broken connections.

@@ -60,3 +60,56 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A case of tests/cases that expects an error.
+pub struct ErrorCase {
+    /// Its path under tests/cases.
+    pub name: String,
+    pub pipeline: String,
+    pub input: Vec<u8>,
+    /// The error code it expects.
+    pub code: String,
+}
+
+/// The hostile corpus: every case of tests/cases that expects an error (tests/cases/
+/// hostile/ and the error cases of every other folder) — the files the conformance
+/// matrix runs on every target, the Worker in workerd included.
+pub fn error_cases() -> Vec<ErrorCase> {
+    use base64::Engine;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases");
+    let mut files = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read tests/cases") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut cases = Vec::new();
+    for path in files {
+        let case: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let Some(code) = case.get("expect").and_then(|e| e.get("error")).and_then(|e| e.as_str()) else {
+            continue;
+        };
+        let text = |k: &str| case.get(k).and_then(|v| v.as_str());
+        let input = match (text("input"), text("input_text"), text("input_base64")) {
+            (Some(file), _, _) => std::fs::read(path.parent().unwrap().join(file)).unwrap(),
+            (_, Some(t), _) => t.as_bytes().to_vec(),
+            (_, _, Some(b)) => base64::engine::general_purpose::STANDARD.decode(b).unwrap(),
+            _ => Vec::new(),
+        };
+        cases.push(ErrorCase {
+            name: path.strip_prefix(&root).unwrap().display().to_string(),
+            pipeline: text("pipeline").expect("a pipeline").to_owned(),
+            input,
+            code: code.to_owned(),
+        });
+    }
+    assert!(cases.len() >= 30, "only {} error cases found", cases.len());
+    cases
+}
