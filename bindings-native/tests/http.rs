@@ -455,3 +455,34 @@ fn sigterm_finishes_jobs_in_flight_then_exits_zero() {
     let refused = agent().get(server.url("/healthz")).call();
     assert!(refused.is_err(), "still answering after exit");
 }
+
+/// Past its slots and its wait queue the server sheds load at once: 503 with the code
+/// `busy` and `Retry-After`, on a connection that stays usable.
+#[test]
+fn past_slots_and_queue_requests_get_503_busy_at_once() {
+    const SLOW: &str = "resize width=4000 | blur sigma=40 | encode format=jpeg";
+    let server = Server::start(&["--max-jobs", "1", "--max-queue", "0"], None);
+    let png = data("photo.png");
+    thread::scope(|s| {
+        let slow = s.spawn(|| run_query(&agent(), &server, SLOW, &png));
+        let agent = agent();
+        wait_in_flight(&agent, &server, 1.0, Duration::from_secs(30));
+        let started = Instant::now();
+        let reply = run_query(&agent, &server, RESIZE_PNG, &data("photo.jpg"));
+        let waited = started.elapsed();
+        let e = reply.error(503, "busy");
+        assert!(e["message"].as_str().unwrap().contains("retry"), "{e}");
+        assert_eq!(reply.header("retry-after"), Some("1"));
+        assert!(waited < Duration::from_secs(2), "shed after {waited:?}");
+        // The same connection carries the next request (the shed body was drained).
+        assert_eq!(get(&agent, &server.url("/healthz")).status, 200);
+        assert_eq!(slow.join().unwrap().status, 200, "the job in its slot finished");
+    });
+    let text = get(&agent(), &server.url("/metrics")).text();
+    assert_eq!(metric(&text, r#"kiln_errors_total{code="busy"}"#), Some(1.0), "{text}");
+    assert_same_as_native(
+        &run_query(&agent(), &server, RESIZE_PNG, &data("photo.jpg")),
+        RESIZE_PNG,
+        &data("photo.jpg"),
+    );
+}
