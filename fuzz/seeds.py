@@ -49,10 +49,12 @@ def text_to_json(pipeline: str) -> str:
             key, _, value = word.partition("=")
             for kind in (int, float):
                 try:
-                    step[key] = kind(value)
-                    break
+                    number = kind(value)
                 except ValueError:
-                    pass
+                    continue
+                if number == number and abs(number) != float("inf"):  # JSON has no NaN/inf
+                    step[key] = number
+                    break
             else:
                 step[key] = {"true": True, "false": False}.get(value, value)
         steps.append(step)

@@ -6,8 +6,8 @@
 # Every target (all of fuzz/fuzz_targets/ when none is named) runs N seconds (default
 # 600), J targets at a time (default 1). Seeds come from the repo (fuzz/seeds.py); the
 # corpus grows in fuzz/corpus/TARGET and crashes land in fuzz/artifacts/TARGET (both
-# ignored by git). Exit status 1 when any target found a crash, a leak or a slow unit;
-# its log is in target/fuzz-logs/TARGET.log. A finding becomes a case in tests/cases/fuzz/.
+# ignored by git). Exit status 1 when any target found a crash, a leak, an input slower
+# than 10 s or one past 2 GB; its log is in target/fuzz-logs/TARGET.log. A finding becomes a case in tests/cases/fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -25,6 +25,10 @@ while (($#)); do
 done
 if ((${#targets[@]} == 0)); then
   mapfile -t targets < <(cd fuzz && cargo +nightly fuzz list)
+fi
+if ((${#targets[@]} == 0)); then
+  echo "no fuzz targets (cargo +nightly fuzz list failed?)" >&2
+  exit 1
 fi
 
 seeds=target/fuzz-seeds

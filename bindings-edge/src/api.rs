@@ -62,7 +62,8 @@ pub enum Route {
     Home,
     /// A known path with another method: 405 with `allow`.
     MethodNotAllowed(&'static str),
-    /// `GET /_kiln/memory`: wasm memory high-water mark, only with `KILN_DEBUG = "1"`.
+    /// `GET /_kiln/memory`: wasm memory high-water mark and requests served by this
+    /// isolate, only with `KILN_DEBUG = "1"`.
     Memory,
     NotFound,
 }

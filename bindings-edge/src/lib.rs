@@ -40,8 +40,9 @@
 //! On `*.workers.dev` the Cache API does nothing (Cloudflare's rule): put the Worker on
 //! a route of your zone to get the cache.
 //!
-//! `KILN_DEBUG = "1"` adds `GET /_kiln/memory` (the wasm memory high-water mark), used
-//! by the tests to measure peak memory; leave it off in production.
+//! `KILN_DEBUG = "1"` adds `GET /_kiln/memory` (the wasm memory high-water mark and the
+//! requests this isolate has served), used by the tests to measure peak memory and to
+//! tell that one isolate lived through them; leave it off in production.
 
 pub mod api;
 pub mod proxy;

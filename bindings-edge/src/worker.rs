@@ -10,8 +10,13 @@ use worker::{
 use crate::api::{self, Route};
 use crate::proxy::{self, AllowList, ProxyError};
 
+/// Requests this instance has served: reset only by a new isolate, so the tests can tell
+/// that one isolate lived through a hostile corpus (`GET /_kiln/memory`, debug only).
+static SERVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    SERVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     match handle(req, &env).await {
         Ok(response) => Ok(response),
         // A JS exception inside the runtime glue: report it like any other bug.
@@ -48,7 +53,12 @@ async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
         Route::Memory => text_response(
             200,
             "application/json",
-            format!("{{\"wasm_memory_bytes\":{}}}", wasm_memory_bytes()).into_bytes(),
+            format!(
+                "{{\"wasm_memory_bytes\":{},\"requests_served\":{}}}",
+                wasm_memory_bytes(),
+                SERVED.load(std::sync::atomic::Ordering::Relaxed)
+            )
+            .into_bytes(),
         ),
         Route::NotFound => text_response(404, "text/plain; charset=utf-8", api::NOT_FOUND.as_bytes().to_vec()),
         Route::MethodNotAllowed(allow) => {

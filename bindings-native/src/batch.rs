@@ -41,13 +41,15 @@ pub struct Summary {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub elapsed: Duration,
+    /// The batch was interrupted (`stop` was set).
+    pub interrupted: bool,
     /// Files not started because the batch was interrupted.
     pub not_started: usize,
 }
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.not_started > 0 {
+        if self.interrupted {
             write!(f, "interrupted: {} not started; ", self.not_started)?;
         }
         write!(
@@ -162,6 +164,7 @@ pub fn run(
         bytes_in: bytes_in.into_inner(),
         bytes_out: bytes_out.into_inner(),
         elapsed: started.elapsed(),
+        interrupted: stop.load(Ordering::SeqCst),
         ..Summary::default()
     };
     for r in results {

@@ -285,15 +285,24 @@ fn wt(e: wasmtime::Error) -> anyhow::Error {
     anyhow::anyhow!("{e:?}")
 }
 
+/// Advances the epoch once per [`TICK`] of wall time since the start — catching up
+/// after a late wake-up — so deadlines hold on a busy machine instead of drifting by
+/// every late sleep.
 fn start_ticker(engine: &Engine) -> Arc<Ticker> {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (engine, flag) = (engine.clone(), stop.clone());
     std::thread::Builder::new()
         .name("kiln-epoch".into())
         .spawn(move || {
+            let start = std::time::Instant::now();
+            let mut ticks: u128 = 0;
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                 std::thread::sleep(TICK);
-                engine.increment_epoch();
+                let due = start.elapsed().as_micros() / TICK.as_micros();
+                while ticks < due {
+                    engine.increment_epoch();
+                    ticks += 1;
+                }
             }
         })
         .expect("spawn the epoch thread");

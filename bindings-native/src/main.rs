@@ -300,7 +300,7 @@ fn batch_cmd(
         eprintln!("failed: {}: {}: {}", f.input.display(), f.code, f.message);
     }
     eprintln!("batch ({} engine, {jobs} jobs): {summary}", kernel.name());
-    Ok(if summary.not_started > 0 {
+    Ok(if summary.interrupted {
         ExitCode::from(130)
     } else if summary.failed.is_empty() {
         ExitCode::SUCCESS

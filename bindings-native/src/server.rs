@@ -6,10 +6,12 @@
 //! - `GET /v1/ops` — `describe()`; `GET /v1/openapi.json`; `GET /healthz`; `GET /metrics`.
 //! - everything else: the built demo page (`www/dist`) when there is one.
 //!
-//! Jobs run on blocking threads; a semaphore admits at most `max_jobs` at once and at
-//! most `max_queue` more wait their turn (bounded by the request timeout). Past that the
-//! server sheds load: 503 with `Retry-After` and the host-level code `busy`, at once,
-//! before the body is read, so an overload costs neither memory nor a worker.
+//! Jobs run on blocking threads; a semaphore admits at most `max_jobs` at once. At most
+//! `max_jobs + max_queue` requests are admitted in all (uploading, waiting for a slot or
+//! running: this also bounds the memory held by request bodies). Past that the server
+//! sheds load: 503 with `Retry-After` and the host-level code `busy`, without reading
+//! more than a small body (drained so the connection stays usable; a larger one is
+//! left unread and the connection closed).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -53,7 +55,8 @@ pub struct ServerConfig {
 struct App {
     kernel: Arc<Kernel>,
     slots: Arc<Semaphore>,
-    /// Requests holding or waiting for a slot; at most `max_jobs + max_queue`.
+    /// Requests admitted (uploading, waiting for a slot or running): at most
+    /// `max_jobs + max_queue`.
     admitted: Arc<Semaphore>,
     limits: Limits,
     max_body: usize,
@@ -68,7 +71,9 @@ pub fn router(kernel: Arc<Kernel>, config: &ServerConfig) -> anyhow::Result<Rout
         .map_err(|e| anyhow::anyhow!("describe() failed at start-up: {e}"))?;
     let app = Arc::new(App {
         slots: Arc::new(Semaphore::new(kernel.max_jobs())),
-        admitted: Arc::new(Semaphore::new(kernel.max_jobs() + config.max_queue)),
+        admitted: Arc::new(Semaphore::new(
+            (kernel.max_jobs() + config.max_queue).min(Semaphore::MAX_PERMITS),
+        )),
         kernel,
         limits: config.limits,
         max_body: config.max_body,
@@ -146,7 +151,7 @@ fn error_response(e: &Error) -> Response {
 fn busy() -> Response {
     let body = serde_json::json!({ "error": {
         "code": "busy",
-        "message": "every job slot is taken and the queue is full; retry shortly",
+        "message": "the server is at capacity (every job slot taken, the wait queue full); retry shortly",
         "step": null,
     }});
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, body.to_string()).into_response();
@@ -156,18 +161,29 @@ fn busy() -> Response {
     response
 }
 
-/// Reads and drops a request body of at most `max` bytes, so an answer given without
-/// using it (503 busy) reaches the client and the connection stays usable. Nothing is
-/// buffered. False when the body is larger or broken: the connection must then close.
-async fn discard(body: Body, max: usize) -> bool {
+/// The most a shed request's body is drained: small bodies only, so shedding stays
+/// cheap and quick.
+const DRAIN_MAX: usize = 1 << 20;
+
+/// Reads and drops a request body of at most [`DRAIN_MAX`] bytes, so an answer given
+/// without using it (503 busy) reaches the client and the connection stays usable.
+/// Nothing is buffered. False when the body is announced or found larger, is awaited
+/// with `Expect: 100-continue` (nothing was sent), or breaks: the connection must close.
+async fn discard(headers: &HeaderMap, body: Body) -> bool {
     use http_body_util::BodyExt;
+    let expects_continue = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if expects_continue || content_length(headers).is_some_and(|n| n > DRAIN_MAX as u64) {
+        return false;
+    }
     let mut body = body;
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         match frame {
             Ok(f) => {
                 seen += f.data_ref().map_or(0, |d| d.len());
-                if seen > max {
+                if seen > DRAIN_MAX {
                     return false;
                 }
             }
@@ -175,6 +191,10 @@ async fn discard(body: Body, max: usize) -> bool {
         }
     }
     true
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
 /// Marks a response as the last on its connection (the request body was not read whole,
@@ -192,11 +212,7 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
         .min(usize::try_from(app.limits.max_input_bytes).unwrap_or(usize::MAX));
     let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
         app.metrics.count_error("busy");
-        // A client waiting for `100 Continue` has sent no body: answer at once.
-        let expects_continue = headers
-            .get(header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        return if !expects_continue && discard(body, max).await {
+        return if discard(&headers, body).await {
             busy()
         } else {
             closing(busy())
@@ -231,14 +247,18 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
 /// never sends it).
 async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, Error> {
     let too_large = || Error::too_large(format!("request body exceeds the limit of {max} bytes"));
-    if let Some(len) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        && len > max as u64
-    {
+    if content_length(headers).is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, max).await.map_err(|_| too_large())
+    axum::body::to_bytes(body, max).await.map_err(|e| {
+        let over = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
+            .any(|e| e.is::<http_body_util::LengthLimitError>());
+        if over {
+            too_large()
+        } else {
+            Error::bad_input(format!("the request body could not be read: {e}"))
+        }
+    })
 }
 
 async fn run_job(

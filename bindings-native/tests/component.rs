@@ -99,6 +99,9 @@ fn hostile_corpus_and_adversarial_pipelines_under_tight_caps() {
             .run(&c.pipeline, &c.input, &Limits::default())
             .expect_err(&c.name);
         assert_eq!(e.code.as_str(), c.code, "{}: {e}", c.name);
+        // The kernel's own refusal, not a cap (a cap's too_large names the budget).
+        let native = kiln_kernel::run(&c.pipeline, &c.input).unwrap_err();
+        assert_eq!(e.message, native.message, "{}", c.name);
     }
     // Past the memory cap: 64 Mi px of RGBA is 256 MiB.
     let png = std::fs::read(common::data_path("photo.png")).unwrap();
