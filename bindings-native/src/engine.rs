@@ -120,8 +120,8 @@ impl WasmKernel {
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wasm_config).map_err(wt)?;
-        let sha256 = hex(&Sha256::digest(component));
-        let (component, code_source) = load_component(&engine, component, config.cache_dir.as_deref())?;
+        let digest = Sha256::digest(component);
+        let (component, code_source) = load_component(&engine, component, &digest, config.cache_dir.as_deref())?;
         let linker = Linker::<Job>::new(&engine);
         let instance_pre = linker.instantiate_pre(&component).map_err(wt)?;
         let pre = bindings::KilnPre::new(instance_pre).map_err(wt)?;
@@ -131,7 +131,7 @@ impl WasmKernel {
             pre,
             config,
             code_source,
-            sha256,
+            sha256: hex(&digest),
             _ticker: ticker,
         })
     }
@@ -310,15 +310,20 @@ fn start_ticker(engine: &Engine) -> Arc<Ticker> {
 }
 
 /// Loads compiled code from the cache, or compiles the component and caches it. The
-/// cache key covers the component bytes and everything of this engine that compiled
+/// cache key covers the component (its sha256) and everything of this engine that compiled
 /// code depends on (`precompile_compatibility_hash`), so a stale entry is never used.
-fn load_component(engine: &Engine, bytes: &[u8], cache: Option<&Path>) -> anyhow::Result<(Component, &'static str)> {
+fn load_component(
+    engine: &Engine,
+    bytes: &[u8],
+    digest: &[u8],
+    cache: Option<&Path>,
+) -> anyhow::Result<(Component, &'static str)> {
     let Some(dir) = cache else {
         return Ok((Component::new(engine, bytes).map_err(wt)?, "compiled"));
     };
     let mut hasher = ShaHasher(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    hasher.0.update(bytes);
+    hasher.0.update(digest);
     let key = hex(&hasher.0.finalize()[..16]);
     let path = dir.join(format!("kernel-{key}.cwasm"));
     if path.exists() {

@@ -76,7 +76,10 @@ pub fn router(kernel: Arc<Kernel>, config: &ServerConfig) -> anyhow::Result<Rout
         )),
         kernel,
         limits: config.limits,
-        max_body: config.max_body,
+        // The body limit is the tighter of the server's and the jobs' input limit.
+        max_body: config
+            .max_body
+            .min(usize::try_from(config.limits.max_input_bytes).unwrap_or(usize::MAX)),
         describe,
         metrics: Metrics::new(),
     });
@@ -169,7 +172,7 @@ const DRAIN_MAX: usize = 1 << 20;
 /// without using it (503 busy) reaches the client and the connection stays usable.
 /// Nothing is buffered. False when the body is announced or found larger, is awaited
 /// with `Expect: 100-continue` (nothing was sent), or breaks: the connection must close.
-async fn discard(headers: &HeaderMap, body: Body) -> bool {
+async fn discard(headers: &HeaderMap, mut body: Body) -> bool {
     use http_body_util::BodyExt;
     let expects_continue = headers
         .get(header::EXPECT)
@@ -177,7 +180,6 @@ async fn discard(headers: &HeaderMap, body: Body) -> bool {
     if expects_continue || content_length(headers).is_some_and(|n| n > DRAIN_MAX as u64) {
         return false;
     }
-    let mut body = body;
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         match frame {
@@ -207,9 +209,6 @@ fn closing(mut response: Response) -> Response {
 }
 
 async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers: HeaderMap, body: Body) -> Response {
-    let max = app
-        .max_body
-        .min(usize::try_from(app.limits.max_input_bytes).unwrap_or(usize::MAX));
     let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
         app.metrics.count_error("busy");
         return if discard(&headers, body).await {
@@ -218,7 +217,7 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
             closing(busy())
         };
     };
-    let input = match read_body(&headers, body, max).await {
+    let input = match read_body(&headers, body, app.max_body).await {
         Ok(input) => input,
         Err(e) => {
             app.metrics.count_error(e.code.as_str());

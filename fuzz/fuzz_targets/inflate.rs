@@ -2,8 +2,10 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&selector, stream)) = data.split_first() else { return };
-    let format = ["gzip", "zlib", "deflate"][usize::from(selector % 3)];
-    kiln_fuzz::check_fixed(&format!("decompress format={format}"), stream);
-});
+const PIPELINES: &[&str] = &[
+    "decompress format=gzip",
+    "decompress format=zlib",
+    "decompress format=deflate",
+];
+
+fuzz_target!(|data: &[u8]| kiln_fuzz::check_selected(PIPELINES, data));

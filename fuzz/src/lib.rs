@@ -40,6 +40,13 @@ pub fn check_fixed(pipeline: &str, input: &[u8]) {
     check(pipeline, input);
 }
 
+/// Runs one of `pipelines`, picked by the input's first byte, on the rest of it.
+pub fn check_selected(pipelines: &[&str], input: &[u8]) {
+    if let Some((&selector, rest)) = input.split_first() {
+        check_fixed(pipelines[usize::from(selector) % pipelines.len()], rest);
+    }
+}
+
 /// Decodes an image whose bytes start with `magic` (other inputs are skipped, so the
 /// fuzzer stays inside one decoder) and writes raw pixels.
 pub fn check_decoder(magic: &[u8], input: &[u8]) {
