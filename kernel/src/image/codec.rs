@@ -72,6 +72,28 @@ impl EncodeFormat {
     }
 }
 
+/// Refuses a PNG whose PLTE chunk is not whole RGB entries (1 to 256 of them): png 0.18.1
+/// indexes such a palette out of bounds and panics while expanding it (found by the
+/// `decode_png` fuzz target; tests/cases/fuzz/png-plte-not-triples.toml). Walks the
+/// chunk headers up to the first IDAT; the decoder checks everything else.
+fn check_png_palette(bytes: &[u8]) -> Result<()> {
+    let mut at = 8; // after the signature
+    while let Some(header) = bytes.get(at..at + 8) {
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        match &header[4..8] {
+            b"PLTE" if !len.is_multiple_of(3) || !(3..=768).contains(&len) => {
+                return Err(Error::bad_input(format!(
+                    "PNG palette of {len} bytes: not 1 to 256 RGB entries"
+                )));
+            }
+            b"IDAT" => return Ok(()),
+            _ => {}
+        }
+        at = at.saturating_add(12).saturating_add(len); // length, type, data, CRC
+    }
+    Ok(())
+}
+
 /// Sniffs, checks limits and decodes an encoded image to RGBA8, upright.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     if bytes.is_empty() {
@@ -95,6 +117,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     };
     if source == SourceFormat::Jpeg {
         return Ok((decode_jpeg(bytes, limits)?, source));
+    }
+    if source == SourceFormat::Png {
+        check_png_palette(bytes)?;
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decode_limits = image::Limits::default();
