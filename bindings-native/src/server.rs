@@ -11,7 +11,7 @@
 //! running: this also bounds the memory held by request bodies). Past that the server
 //! sheds load: 503 with `Retry-After` and the host-level code `busy`, without reading
 //! more than a small body (drained so the connection stays usable; a larger one is
-//! left unread and the connection closed).
+//! left unread, and hyper closes the connection after the answer).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -170,15 +170,15 @@ const DRAIN_MAX: usize = 1 << 20;
 
 /// Reads and drops a request body of at most [`DRAIN_MAX`] bytes, so an answer given
 /// without using it (503 busy) reaches the client and the connection stays usable.
-/// Nothing is buffered. False when the body is announced or found larger, is awaited
-/// with `Expect: 100-continue` (nothing was sent), or breaks: the connection must close.
-async fn discard(headers: &HeaderMap, mut body: Body) -> bool {
+/// Nothing is buffered. Skipped when the body is announced larger or awaited with
+/// `Expect: 100-continue` (nothing was sent); a larger or broken body is left unread.
+async fn discard(headers: &HeaderMap, mut body: Body) {
     use http_body_util::BodyExt;
     let expects_continue = headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     if expects_continue || content_length(headers).is_some_and(|n| n > DRAIN_MAX as u64) {
-        return false;
+        return;
     }
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
@@ -186,42 +186,30 @@ async fn discard(headers: &HeaderMap, mut body: Body) -> bool {
             Ok(f) => {
                 seen += f.data_ref().map_or(0, |d| d.len());
                 if seen > DRAIN_MAX {
-                    return false;
+                    return;
                 }
             }
-            Err(_) => return false,
+            Err(_) => return,
         }
     }
-    true
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
-/// Marks a response as the last on its connection (the request body was not read whole,
-/// so the connection cannot carry another request).
-fn closing(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
 async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers: HeaderMap, body: Body) -> Response {
     let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
         app.metrics.count_error("busy");
-        return if discard(&headers, body).await {
-            busy()
-        } else {
-            closing(busy())
-        };
+        // Undrained, the body is dropped and hyper closes the connection after the answer.
+        discard(&headers, body).await;
+        return busy();
     };
     let input = match read_body(&headers, body, app.max_body).await {
         Ok(input) => input,
         Err(e) => {
             app.metrics.count_error(e.code.as_str());
-            return closing(error_response(&e));
+            return error_response(&e);
         }
     };
     match run_job(&app, query, &headers, input).await {
