@@ -30,6 +30,9 @@ cargo deny --offline --locked check licenses bans sources
 step "tests"
 cargo test --workspace --locked
 
+step "deployment: Kubernetes manifests (kubernetes-validate), the Containerfile, the Deployment's kiln serve flags"
+./scripts/check-deploy.sh
+
 step "kernel tests without rayon"
 cargo test --locked -p kiln-kernel --no-default-features
 

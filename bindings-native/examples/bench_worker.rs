@@ -62,7 +62,7 @@ fn main() -> anyhow::Result<()> {
     for (name, bytes) in &files {
         std::fs::write(dir.join(name), bytes)?;
     }
-    let wasm = Kernel::wasm(None, SandboxConfig::default())?;
+    let wasm = Kernel::wasm(None, &kiln_native::Trust::default(), SandboxConfig::default())?;
     let native = Kernel::Native;
     let pools: HashMap<usize, rayon::ThreadPool> = [1, 2]
         .into_iter()

@@ -1,6 +1,7 @@
-//! The kernel component in wasmtime: one Engine, Linker and `InstancePre` for the life
-//! of the process, and a fresh Store and instance per job, so nothing crosses from one
-//! job to the next (wasmtime's `examples/fast_instantiation.rs` and `wasmtime serve`).
+//! The kernel component in wasmtime: one Engine (a [`Sandbox`]) for the life of the
+//! process, a Linker and `InstancePre` per kernel loaded on it, and a fresh Store and
+//! instance per job, so nothing crosses from one job to the next (wasmtime's
+//! `examples/fast_instantiation.rs` and `wasmtime serve`).
 //!
 //! Per job: memory is capped by a [`ResourceLimiter`], CPU time by an epoch deadline (a
 //! ticker thread advances the epoch every [`TICK`]), and a trap ends the job — the
@@ -80,16 +81,58 @@ impl ResourceLimiter for Job {
     }
 }
 
-/// The kernel, sandboxed. Cheap to share: clone the `Arc`.
-pub struct WasmKernel {
+/// The engine kernels run on: one wasmtime `Engine` with its instance pool and epoch
+/// ticker. Every kernel a server loads (the primary, a canary, the next version) shares
+/// it, so the pool bounds the jobs of all of them together.
+pub struct Sandbox {
     engine: Engine,
-    pre: bindings::KilnPre<Job>,
     config: SandboxConfig,
+    _ticker: Ticker,
+}
+
+impl Sandbox {
+    /// Builds the engine: a pool of `max_jobs` instances plus one for loading the next
+    /// kernel while every slot runs a job.
+    pub fn new(config: SandboxConfig) -> anyhow::Result<Arc<Sandbox>> {
+        let instances = config.max_jobs + 1;
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(instances)
+            .total_core_instances(instances)
+            .total_memories(instances)
+            .total_tables(instances)
+            .max_memory_size(config.job_memory)
+            .linear_memory_keep_resident(4 << 20)
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(Enabled::Auto);
+        let mut wasm_config = Config::new();
+        wasm_config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&wasm_config).map_err(wt)?;
+        let ticker = start_ticker(&engine);
+        Ok(Arc::new(Sandbox {
+            engine,
+            config,
+            _ticker: ticker,
+        }))
+    }
+
+    /// The sandbox settings in force.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
+    }
+}
+
+/// A kernel component, compiled and linked on a [`Sandbox`]. Each job gets a fresh
+/// instance.
+pub struct WasmKernel {
+    sandbox: Arc<Sandbox>,
+    pre: bindings::KilnPre<Job>,
     /// Where the compiled code came from, for logs: "cache" or "compiled".
     pub code_source: &'static str,
     /// sha256 of the component's bytes, in hex: which kernel this is.
     pub sha256: String,
-    _ticker: Arc<Ticker>,
 }
 
 struct Ticker {
@@ -103,42 +146,36 @@ impl Drop for Ticker {
 }
 
 impl WasmKernel {
-    /// Builds the engine, loads (or compiles and caches) the component, and links it.
+    /// A kernel on a sandbox of its own.
     pub fn new(component: &[u8], config: SandboxConfig) -> anyhow::Result<WasmKernel> {
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(config.max_jobs)
-            .total_core_instances(config.max_jobs)
-            .total_memories(config.max_jobs)
-            .total_tables(config.max_jobs)
-            .max_memory_size(config.job_memory)
-            .linear_memory_keep_resident(4 << 20)
-            .table_keep_resident(64 << 10)
-            .pagemap_scan(Enabled::Auto);
-        let mut wasm_config = Config::new();
-        wasm_config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&wasm_config).map_err(wt)?;
+        WasmKernel::load(&Sandbox::new(config)?, component)
+    }
+
+    /// Loads (or compiles and caches) the component on `sandbox` and links it. A
+    /// component that is not a kiln kernel (another world, imports) is refused here.
+    pub fn load(sandbox: &Arc<Sandbox>, component: &[u8]) -> anyhow::Result<WasmKernel> {
+        let engine = &sandbox.engine;
         let digest = Sha256::digest(component);
-        let (component, code_source) = load_component(&engine, component, &digest, config.cache_dir.as_deref())?;
-        let linker = Linker::<Job>::new(&engine);
+        let (component, code_source) = load_component(engine, component, &digest, sandbox.config.cache_dir.as_deref())?;
+        let linker = Linker::<Job>::new(engine);
         let instance_pre = linker.instantiate_pre(&component).map_err(wt)?;
         let pre = bindings::KilnPre::new(instance_pre).map_err(wt)?;
-        let ticker = start_ticker(&engine);
         Ok(WasmKernel {
-            engine,
+            sandbox: sandbox.clone(),
             pre,
-            config,
             code_source,
             sha256: hex(&digest),
-            _ticker: ticker,
         })
+    }
+
+    /// The sandbox this kernel runs on.
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.sandbox
     }
 
     /// The sandbox settings in force.
     pub fn config(&self) -> &SandboxConfig {
-        &self.config
+        &self.sandbox.config
     }
 
     /// Names of the component's imports (the kernel must have none).
@@ -147,21 +184,22 @@ impl WasmKernel {
             .instance_pre()
             .component()
             .component_type()
-            .imports(&self.engine)
+            .imports(&self.sandbox.engine)
             .map(|(name, _)| name.to_owned())
             .collect()
     }
 
     fn store(&self) -> Store<Job> {
+        let config = &self.sandbox.config;
         let mut store = Store::new(
-            &self.engine,
+            &self.sandbox.engine,
             Job {
-                memory_cap: self.config.job_memory,
+                memory_cap: config.job_memory,
                 hit_memory_cap: false,
             },
         );
         store.limiter(|job| job as &mut dyn ResourceLimiter);
-        let ticks = (self.config.job_timeout.as_micros() / TICK.as_micros()).max(1) as u64;
+        let ticks = (config.job_timeout.as_micros() / TICK.as_micros()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store
     }
@@ -203,13 +241,13 @@ impl WasmKernel {
         if store.data().hit_memory_cap {
             return Error::too_large(format!(
                 "job exceeded its memory budget of {} MiB",
-                self.config.job_memory >> 20
+                self.sandbox.config.job_memory >> 20
             ));
         }
         match e.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => Error::too_large(format!(
                 "job exceeded its CPU time budget of {} ms",
-                self.config.job_timeout.as_millis()
+                self.sandbox.config.job_timeout.as_millis()
             )),
             _ => Error::internal(format!("kernel trapped: {e:?}")),
         }
@@ -288,7 +326,7 @@ fn wt(e: wasmtime::Error) -> anyhow::Error {
 /// Advances the epoch once per [`TICK`] of wall time since the start — catching up
 /// after a late wake-up — so deadlines hold on a busy machine instead of drifting by
 /// every late sleep.
-fn start_ticker(engine: &Engine) -> Arc<Ticker> {
+fn start_ticker(engine: &Engine) -> Ticker {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (engine, flag) = (engine.clone(), stop.clone());
     std::thread::Builder::new()
@@ -306,7 +344,7 @@ fn start_ticker(engine: &Engine) -> Arc<Ticker> {
             }
         })
         .expect("spawn the epoch thread");
-    Arc::new(Ticker { stop })
+    Ticker { stop }
 }
 
 /// Loads compiled code from the cache, or compiles the component and caches it. The

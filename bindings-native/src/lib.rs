@@ -3,14 +3,17 @@
 
 pub mod batch;
 pub mod engine;
+pub mod live;
 pub mod metrics;
 pub mod server;
+pub mod signing;
 
 use std::path::Path;
 
 use kiln_kernel::{Error, Limits, Output};
 
-pub use engine::{EMBEDDED_KERNEL, SandboxConfig, WasmKernel};
+pub use engine::{EMBEDDED_KERNEL, Sandbox, SandboxConfig, WasmKernel};
+pub use signing::Trust;
 
 /// Where jobs run.
 pub enum Kernel {
@@ -21,15 +24,22 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The sandboxed kernel: the embedded component, or the one at `path`.
-    pub fn wasm(path: Option<&Path>, config: SandboxConfig) -> anyhow::Result<Kernel> {
-        let bytes = match path {
-            Some(p) => std::borrow::Cow::Owned(
-                std::fs::read(p).map_err(|e| anyhow::anyhow!("reading kernel {}: {e}", p.display()))?,
-            ),
-            None => std::borrow::Cow::Borrowed(EMBEDDED_KERNEL),
+    /// The sandboxed kernel: the embedded component (trusted: it is part of this
+    /// binary), or the one at `path`, which `trust` must accept (its signature is
+    /// `path.sig`).
+    pub fn wasm(path: Option<&Path>, trust: &Trust, config: SandboxConfig) -> anyhow::Result<Kernel> {
+        let sandbox = &Sandbox::new(config)?;
+        let kernel = match path {
+            Some(p) => {
+                let (bytes, signature) = live::read_kernel_file(p).map_err(anyhow::Error::msg)?;
+                trust
+                    .admit(&bytes, signature.as_deref(), &p.display().to_string())
+                    .map_err(|e| anyhow::anyhow!("kernel {} refused: {e}", p.display()))?;
+                WasmKernel::load(sandbox, &bytes)?
+            }
+            None => WasmKernel::load(sandbox, EMBEDDED_KERNEL)?,
         };
-        Ok(Kernel::Wasm(WasmKernel::new(&bytes, config)?))
+        Ok(Kernel::Wasm(kernel))
     }
 
     /// Runs one job.

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kiln_kernel::Limits;
-use kiln_native::{Kernel, SandboxConfig, batch, server};
+use kiln_native::live::{CanaryPolicy, Live, Loaded};
+use kiln_native::metrics::Metrics;
+use kiln_native::{Kernel, SandboxConfig, Trust, batch, server, signing};
 
 /// kiln: one compute kernel (images, compression, CSV/JSON) with the same bytes everywhere.
 #[derive(Parser)]
@@ -61,6 +63,27 @@ enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Make an ed25519 key pair for signing kernels: OUT.key (secret, mode 0600) and
+    /// OUT.pub (give it to `kiln serve --trust`).
+    Keygen {
+        /// Path prefix of the two files.
+        #[arg(long, default_value = "kiln")]
+        out: PathBuf,
+    },
+    /// Sign a kernel component: writes KERNEL.sig, which `kiln serve --trust` checks.
+    Sign {
+        /// The kernel component (.wasm).
+        kernel: PathBuf,
+        /// The secret key (from `kiln keygen`, or any ed25519 PKCS#8 PEM).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Write the kernel component built into this binary, to sign and roll out to
+    /// running servers.
+    ExportKernel {
+        /// Where to write it.
+        out: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -94,6 +117,15 @@ struct EngineArgs {
     /// Largest input, in MiB.
     #[arg(long, default_value_t = 256)]
     max_input_mib: u64,
+    /// A public key (PEM, from `kiln keygen`) whose signatures are trusted; repeatable.
+    /// A kernel loaded from a file must be signed by one of them (`KERNEL.sig`). The
+    /// embedded kernel is part of this binary and needs no signature.
+    #[arg(long, value_name = "KEY")]
+    trust: Vec<PathBuf>,
+    /// Load kernel files that are unsigned or not signed by a trusted key. For
+    /// development only; every such load is logged as a warning.
+    #[arg(long)]
+    allow_unsigned: bool,
 }
 
 #[derive(Args)]
@@ -110,12 +142,47 @@ struct ServeArgs {
     /// Requests that may wait for a job slot (default: 8 per slot); more get 503 busy.
     #[arg(long)]
     max_queue: Option<usize>,
+    /// Watch this directory for DIR/kernel.wasm (+ DIR/kernel.wasm.sig): a new kernel
+    /// there is verified, loaded and swapped in while serving (checked every second). If
+    /// one is there at start, it is the primary.
+    #[arg(long, value_name = "DIR")]
+    kernel_dir: Option<PathBuf>,
+    /// A second kernel (signature: PATH.sig) that takes --canary-percent of the jobs.
+    #[arg(long, value_name = "PATH", requires = "canary_percent")]
+    canary: Option<PathBuf>,
+    /// Share of jobs for the canary, 0-100.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100), requires = "canary")]
+    canary_percent: Option<u32>,
+    /// Roll the canary back when its fault rate (internal errors, traps) passes the
+    /// primary's by more than this many percentage points...
+    #[arg(long, default_value_t = 1.0)]
+    canary_fault_threshold: f64,
+    /// ...once it has run at least this many jobs.
+    #[arg(long, default_value_t = 100)]
+    canary_min_jobs: u64,
+    /// Enable the admin API (/v1/admin/...: swap the kernel, run a canary) for requests
+    /// with `authorization: Bearer <the first line of this file>`.
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
 }
 
 impl EngineArgs {
+    fn trust(&self) -> anyhow::Result<Trust> {
+        let trust = Trust::new(&self.trust, self.allow_unsigned)?;
+        if self.allow_unsigned {
+            tracing::warn!("--allow-unsigned: kernels that are not signed by a trusted key will load");
+        }
+        Ok(trust)
+    }
+
     fn kernel(&self) -> anyhow::Result<Kernel> {
+        self.kernel_at(self.kernel.as_deref())
+    }
+
+    /// The kernel at `path` (default: the embedded one) on this engine.
+    fn kernel_at(&self, path: Option<&std::path::Path>) -> anyhow::Result<Kernel> {
         match self.engine {
             EngineKind::Native => Ok(Kernel::Native),
             EngineKind::Wasm => {
@@ -130,7 +197,7 @@ impl EngineArgs {
                 if self.no_cache {
                     config.cache_dir = None;
                 }
-                Kernel::wasm(self.kernel.as_deref(), config)
+                Kernel::wasm(path, &self.trust()?, config)
             }
         }
     }
@@ -145,6 +212,12 @@ impl EngineArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The server logs its life; other commands only warnings (an unverified kernel).
+    init_logs(if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    });
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Run {
@@ -161,6 +234,28 @@ fn main() -> ExitCode {
             jobs,
             engine,
         } => batch_cmd(&pipeline, &inputs, &out, jobs, &engine),
+        Command::Keygen { out } => signing::keygen(&out).map(|(secret, public)| {
+            eprintln!(
+                "wrote {} (secret: keep it off servers) and {} (for kiln serve --trust)",
+                secret.display(),
+                public.display()
+            );
+            ExitCode::SUCCESS
+        }),
+        Command::Sign { kernel, key } => signing::sign(&kernel, &key).map(|sig| {
+            eprintln!("wrote {}", sig.display());
+            ExitCode::SUCCESS
+        }),
+        Command::ExportKernel { out } => batch::write_atomically(&out, kiln_native::EMBEDDED_KERNEL)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))
+            .map(|_| {
+                eprintln!(
+                    "wrote {} (sha256 {})",
+                    out.display(),
+                    signing::sha256_hex(kiln_native::EMBEDDED_KERNEL)
+                );
+                ExitCode::SUCCESS
+            }),
     };
     match result {
         Ok(code) => code,
@@ -171,9 +266,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logs() {
+fn init_logs(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -181,27 +276,65 @@ fn init_logs() {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logs();
     let started = Instant::now();
-    let kernel = Arc::new(args.engine.kernel()?);
-    if let Kernel::Wasm(k) = kernel.as_ref() {
+    let engine = &args.engine;
+    // The primary: the watched directory's kernel if there is one, else --kernel, else
+    // the embedded one. A kernel that is refused stops the start.
+    let watched = args.kernel_dir.as_deref().map(kiln_native::live::watched_kernel);
+    let first = watched.as_deref().filter(|p| p.exists()).or(engine.kernel.as_deref());
+    let limits = engine.limits();
+    let primary = Loaded::new(engine.kernel_at(first)?, &limits)?;
+    if let Kernel::Wasm(k) = &primary.kernel {
         tracing::info!(
             code = k.code_source,
             max_jobs = k.config().max_jobs,
+            version = primary.version,
+            sha256 = primary.sha256,
             "kernel ready in {:.1} ms",
             started.elapsed().as_secs_f64() * 1e3
         );
     }
-    let config = server::ServerConfig {
-        max_body: usize::try_from(args.engine.max_input_mib << 20).unwrap_or(usize::MAX),
-        request_timeout: Duration::from_secs(args.request_timeout_s),
-        limits: args.engine.limits(),
-        www: Some(args.www.clone()),
-        max_queue: args.max_queue.unwrap_or(kernel.max_jobs() * 8),
+    let metrics = Arc::new(Metrics::new());
+    let policy = CanaryPolicy {
+        threshold_pp: args.canary_fault_threshold,
+        min_jobs: args.canary_min_jobs,
     };
-    let router = server::router(kernel, &config)?;
+    let max_jobs = primary.kernel.max_jobs();
+    let live = Live::new(primary, engine.trust()?, limits, policy, metrics.clone());
+    if let (Some(path), Some(percent)) = (&args.canary, args.canary_percent) {
+        let canary = live
+            .load_file(path)
+            .map_err(|e| anyhow::anyhow!("canary {}: {e}", path.display()))?;
+        live.start_canary(canary, percent, "--canary");
+    }
+    let admin_token = match &args.admin_token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading admin token {}: {e}", path.display()))?;
+            let token = text.lines().next().unwrap_or_default().trim().to_owned();
+            anyhow::ensure!(
+                token.len() >= 16,
+                "the admin token in {} is shorter than 16 characters",
+                path.display()
+            );
+            Some(token)
+        }
+        None => None,
+    };
+    let config = server::ServerConfig {
+        max_body: usize::try_from(engine.max_input_mib << 20).unwrap_or(usize::MAX),
+        request_timeout: Duration::from_secs(args.request_timeout_s),
+        www: Some(args.www.clone()),
+        max_queue: args.max_queue.unwrap_or(max_jobs * 8),
+        admin_token,
+    };
+    let router = server::router(live.clone(), metrics, &config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        if let Some(dir) = args.kernel_dir.clone() {
+            tracing::info!(dir = %dir.display(), "watching for kernel.wasm");
+            tokio::spawn(kiln_native::live::watch(live, dir, Duration::from_secs(1)));
+        }
         let listener = tokio::net::TcpListener::bind(args.addr).await?;
         let addr = listener.local_addr()?;
         // The one line on stdout: scripts and tests read the address from it.

@@ -1,5 +1,6 @@
 //! `/metrics` in Prometheus text format: requests by route and status, errors by code,
-//! a latency histogram, and jobs in flight.
+//! a latency histogram, jobs in flight, and per kernel: jobs by outcome, which kernels
+//! serve, swaps and canary rollbacks.
 
 use std::sync::atomic::AtomicI64;
 
@@ -26,6 +27,23 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// A job's kernel and outcome (`ok` or the error code).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    pub role: &'static str,
+    pub version: String,
+    pub sha256: String,
+    pub outcome: &'static str,
+}
+
+/// A kernel serving now, and its role (`primary` or `canary`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KernelLabels {
+    pub role: &'static str,
+    pub version: String,
+    pub sha256: String,
+}
+
 /// The server's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -33,6 +51,10 @@ pub struct Metrics {
     pub errors: Family<ErrorLabels, Counter>,
     pub latency: Family<RouteLabels, Histogram>,
     pub in_flight: Gauge<i64, AtomicI64>,
+    pub jobs: Family<JobLabels, Counter>,
+    pub kernels: Family<KernelLabels, Gauge>,
+    pub swaps: Counter,
+    pub rollbacks: Counter,
 }
 
 impl Metrics {
@@ -45,16 +67,35 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.0001, 2.5, 16))
         });
         let in_flight = Gauge::<i64, AtomicI64>::default();
+        let jobs = Family::<JobLabels, Counter>::default();
+        let kernels = Family::<KernelLabels, Gauge>::default();
+        let (swaps, rollbacks) = (Counter::default(), Counter::default());
         registry.register("requests", "HTTP requests by route and status", requests.clone());
         registry.register("errors", "Job errors by stable error code", errors.clone());
         registry.register("request_duration_seconds", "HTTP request latency", latency.clone());
         registry.register("jobs_in_flight", "Jobs running now", in_flight.clone());
+        registry.register(
+            "jobs",
+            "Jobs by kernel (role, version, sha256) and outcome",
+            jobs.clone(),
+        );
+        registry.register("kernel", "Kernels serving now (1), by role", kernels.clone());
+        registry.register("kernel_swaps", "Kernels swapped in while serving", swaps.clone());
+        registry.register(
+            "canary_rollbacks",
+            "Canaries rolled back for faulting",
+            rollbacks.clone(),
+        );
         Metrics {
             registry,
             requests,
             errors,
             latency,
             in_flight,
+            jobs,
+            kernels,
+            swaps,
+            rollbacks,
         }
     }
 

@@ -3,8 +3,14 @@
 //! - `POST /v1/run` — body: input; pipeline in `?pipeline=` or the `kiln-pipeline`
 //!   header. 200 with the output, its content type and a `kiln-meta` header; errors as
 //!   `{"error": {"code", "message", "step", "param"}}` with the status of the code.
-//! - `GET /v1/ops` — `describe()`; `GET /v1/openapi.json`; `GET /healthz`; `GET /metrics`.
+//! - `GET /v1/ops` — `describe()`; `GET /v1/openapi.json`; `GET /healthz` (alive);
+//!   `GET /readyz` (ready: 503 while at capacity); `GET /metrics`.
+//! - with an admin token: `/v1/admin/...` to swap the kernel and run a canary ([`admin`]).
 //! - everything else: the built demo page (`www/dist`) when there is one.
+//!
+//! Every response names the kernel that served it in `kiln-kernel` (`version=…;
+//! sha256=…`, plus `role=canary` for a canary's job); responses no job made name the
+//! primary. The kernels live in [`Live`].
 //!
 //! Jobs run on blocking threads; a semaphore admits at most `max_jobs` at once. At most
 //! `max_jobs + max_queue` requests are admitted in all (uploading, waiting for a slot or
@@ -25,14 +31,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kiln_kernel::{Error, Limits};
+use kiln_kernel::Error;
 use tokio::sync::Semaphore;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::Kernel;
+use crate::live::{Live, Role};
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
+
+mod admin;
 
 /// The OpenAPI document of HTTP API v1, kept in the repo.
 pub const OPENAPI: &str = include_str!("../../kernel/api/openapi.json");
@@ -44,51 +52,54 @@ pub struct ServerConfig {
     pub max_body: usize,
     /// Whole-request deadline (waiting for a slot included).
     pub request_timeout: Duration,
-    /// Limits every job runs under.
-    pub limits: Limits,
     /// The built demo page, served at `/`.
     pub www: Option<PathBuf>,
     /// Requests that may wait for a job slot; more are answered 503 `busy`.
     pub max_queue: usize,
+    /// Enables `/v1/admin/...` for requests with `authorization: Bearer <token>`.
+    pub admin_token: Option<String>,
 }
 
+/// The response header naming the kernel.
+pub const KERNEL_HEADER: &str = "kiln-kernel";
+
 struct App {
-    kernel: Arc<Kernel>,
+    live: Arc<Live>,
     slots: Arc<Semaphore>,
     /// Requests admitted (uploading, waiting for a slot or running): at most
     /// `max_jobs + max_queue`.
     admitted: Arc<Semaphore>,
-    limits: Limits,
     max_body: usize,
-    describe: String,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
+    admin_token: Option<String>,
 }
 
-/// Builds the router.
-pub fn router(kernel: Arc<Kernel>, config: &ServerConfig) -> anyhow::Result<Router> {
-    let describe = kernel
-        .describe(&config.limits)
-        .map_err(|e| anyhow::anyhow!("describe() failed at start-up: {e}"))?;
+/// Builds the router on the live kernels `live` (whose limits every job runs under).
+pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> anyhow::Result<Router> {
+    let max_jobs = live.max_jobs();
     let app = Arc::new(App {
-        slots: Arc::new(Semaphore::new(kernel.max_jobs())),
+        slots: Arc::new(Semaphore::new(max_jobs)),
         admitted: Arc::new(Semaphore::new(
-            (kernel.max_jobs() + config.max_queue).min(Semaphore::MAX_PERMITS),
+            (max_jobs + config.max_queue).min(Semaphore::MAX_PERMITS),
         )),
-        kernel,
-        limits: config.limits,
         // The body limit is the tighter of the server's and the jobs' input limit.
         max_body: config
             .max_body
-            .min(usize::try_from(config.limits.max_input_bytes).unwrap_or(usize::MAX)),
-        describe,
-        metrics: Metrics::new(),
+            .min(usize::try_from(live.limits().max_input_bytes).unwrap_or(usize::MAX)),
+        live,
+        metrics,
+        admin_token: config.admin_token.clone(),
     });
     let mut router = Router::new()
         .route("/v1/run", post(run))
         .route("/v1/ops", get(ops))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics));
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics));
+    if app.admin_token.is_some() {
+        router = router.merge(admin::routes(app.clone()));
+    }
     router = match &config.www {
         Some(dir) if dir.join("index.html").is_file() => router.fallback_service(ServeDir::new(dir)),
         _ => router.fallback(no_page),
@@ -140,6 +151,16 @@ struct RunQuery {
     pipeline: Option<String>,
 }
 
+/// An error of the host (not of a job): `{"error": {"code", "message", "step": null}}`.
+fn host_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code, "message": message, "step": null } });
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
 fn error_response(e: &Error) -> Response {
     let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({ "error": e.to_json() }).to_string();
@@ -152,15 +173,14 @@ fn error_response(e: &Error) -> Response {
 
 /// 503 `busy`: every slot taken and the queue full.
 fn busy() -> Response {
-    let body = serde_json::json!({ "error": {
-        "code": "busy",
-        "message": "the server is at capacity (every job slot taken, the wait queue full); retry shortly",
-        "step": null,
-    }});
-    let mut response = (StatusCode::SERVICE_UNAVAILABLE, body.to_string()).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    let mut response = host_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "the server is at capacity (every job slot taken, the wait queue full); retry shortly",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 
@@ -212,7 +232,8 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
             return error_response(&e);
         }
     };
-    match run_job(&app, query, &headers, input).await {
+    let (result, kernel) = run_job(&app, query, &headers, input).await;
+    let mut response = match result {
         Ok(out) => {
             let mut response = Response::new(Body::from(out.data));
             let h = response.headers_mut();
@@ -226,7 +247,11 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
             app.metrics.count_error(e.code.as_str());
             error_response(&e)
         }
+    };
+    if let Some(v) = kernel.and_then(|k| HeaderValue::from_str(&k).ok()) {
+        response.headers_mut().insert(KERNEL_HEADER, v);
     }
+    response
 }
 
 /// The request body, up to `max` bytes; a larger one is `too_large`, refused from its
@@ -248,13 +273,38 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes,
     })
 }
 
+/// Runs the job on the kernel picked for it; returns its `kiln-kernel` header value
+/// when a kernel ran it.
 async fn run_job(
     app: &Arc<App>,
     query: RunQuery,
     headers: &HeaderMap,
     input: Bytes,
-) -> Result<kiln_kernel::Output, Error> {
-    let pipeline = match (query.pipeline, headers.get("kiln-pipeline")) {
+) -> (Result<kiln_kernel::Output, Error>, Option<String>) {
+    let pipeline = match pipeline(query, headers) {
+        Ok(p) => p,
+        Err(e) => return (Err(e), None),
+    };
+    let Ok(_slot) = app.slots.clone().acquire_owned().await else {
+        return (Err(Error::internal("job slots closed")), None);
+    };
+    app.metrics.in_flight.inc();
+    // The kernel is picked once, here: the whole job runs on it, whatever swaps happen.
+    let pick = app.live.pick();
+    let label = match pick.role {
+        Role::Primary => pick.loaded.label(),
+        Role::Canary => format!("{}; role=canary", pick.loaded.label()),
+    };
+    let live = app.live.clone();
+    let job = tokio::task::spawn_blocking(move || live.run(&pick, &pipeline, &input)).await;
+    app.metrics.in_flight.dec();
+    let result = job.unwrap_or_else(|e| Err(Error::internal(format!("job thread failed: {e}"))));
+    (result, Some(label))
+}
+
+/// The pipeline of a request: `?pipeline=`, else the `kiln-pipeline` header.
+fn pipeline(query: RunQuery, headers: &HeaderMap) -> Result<String, Error> {
+    Ok(match (query.pipeline, headers.get("kiln-pipeline")) {
         (Some(p), _) => p,
         (None, Some(h)) => h
             .to_str()
@@ -267,22 +317,11 @@ async fn run_job(
                 "no pipeline: give ?pipeline= (URL-encoded) or the kiln-pipeline header",
             ));
         }
-    };
-    let _slot = app
-        .slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| Error::internal("job slots closed"))?;
-    app.metrics.in_flight.inc();
-    let (kernel, limits) = (app.kernel.clone(), app.limits);
-    let job = tokio::task::spawn_blocking(move || kernel.run(&pipeline, &input, &limits)).await;
-    app.metrics.in_flight.dec();
-    job.unwrap_or_else(|e| Err(Error::internal(format!("job thread failed: {e}"))))
+    })
 }
 
 async fn ops(State(app): State<Arc<App>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], app.describe.clone()).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], app.live.ops().to_string()).into_response()
 }
 
 async fn openapi() -> Response {
@@ -293,7 +332,21 @@ async fn healthz() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#).into_response()
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> Response {
+/// Ready while a request would be admitted: 503 `busy` when every job slot and queue
+/// place is taken, so a load balancer sends the next request elsewhere.
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    if app.admitted.available_permits() == 0 {
+        return busy();
+    }
+    let primary = app.live.primary();
+    let body = serde_json::json!({
+        "status": "ready",
+        "kernel": { "version": primary.version, "sha256": primary.sha256 },
+    });
+    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+async fn render_metrics(State(app): State<Arc<App>>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         app.metrics.render(),
@@ -312,7 +365,8 @@ async fn no_page(request: Request) -> Response {
     }
 }
 
-/// Counts every request by route and status and times it.
+/// Counts every request by route and status and times it; names the primary kernel in
+/// responses that no job made.
 async fn observe(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
@@ -320,7 +374,12 @@ async fn observe(State(app): State<Arc<App>>, request: Request, next: Next) -> R
         .map_or("static", |p| p.as_str())
         .to_owned();
     let started = Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(KERNEL_HEADER)
+        && let Ok(v) = HeaderValue::from_str(&app.live.primary().label())
+    {
+        response.headers_mut().insert(KERNEL_HEADER, v);
+    }
     app.metrics
         .latency
         .get_or_create(&RouteLabels { route: route.clone() })

@@ -493,7 +493,11 @@ fn ops_prints_every_op() {
     let expected = String::from_utf8(sum.stdout).unwrap();
     let expected = expected.split_whitespace().next().expect("a digest");
     assert_eq!(expected.len(), 64);
-    for args in [&["ops"][..], &["ops", "--kernel", component.to_str().unwrap()]] {
+    // (An unsigned kernel file loads only with --allow-unsigned: tests/kernels.rs.)
+    for args in [
+        &["ops"][..],
+        &["ops", "--allow-unsigned", "--kernel", component.to_str().unwrap()],
+    ] {
         let done = run_kiln(args, b"");
         assert_eq!(done.code(), 0, "{}", done.stderr);
         let json: Value = serde_json::from_slice(&done.stdout).unwrap();

@@ -390,9 +390,13 @@ pub struct Wasmtime(kiln_native::Kernel);
 
 impl Wasmtime {
     pub fn new() -> Result<Wasmtime, String> {
-        kiln_native::Kernel::wasm(None, kiln_native::SandboxConfig::default())
-            .map(Wasmtime)
-            .map_err(|e| format!("wasmtime: {e:#}"))
+        kiln_native::Kernel::wasm(
+            None,
+            &kiln_native::Trust::default(),
+            kiln_native::SandboxConfig::default(),
+        )
+        .map(Wasmtime)
+        .map_err(|e| format!("wasmtime: {e:#}"))
     }
 }
 

@@ -14,6 +14,10 @@ use bindings::{Error, Guest, Limits, Output};
 
 struct Kernel;
 
+/// Inputs that make the `fault-injection` build trap.
+#[cfg(feature = "fault-injection")]
+const FAULT_TRIGGER: &[u8] = b"KILN-FAULT";
+
 fn limits(l: Limits) -> kiln_kernel::Limits {
     kiln_kernel::Limits {
         max_input_bytes: l.max_input_bytes,
@@ -29,6 +33,10 @@ fn limits(l: Limits) -> kiln_kernel::Limits {
 
 impl Guest for Kernel {
     fn run(pipeline: String, input: Vec<u8>, l: Limits) -> Result<Output, Error> {
+        #[cfg(feature = "fault-injection")]
+        if input.starts_with(FAULT_TRIGGER) {
+            panic!("fault-injection build: input starts with KILN-FAULT");
+        }
         match kiln_kernel::run_with_limits(&pipeline, &input, &limits(l)) {
             Ok(out) => Ok(Output {
                 data: out.data,

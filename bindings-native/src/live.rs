@@ -1,0 +1,545 @@
+//! The kernels a server runs, changed while it serves: the primary, and maybe a canary
+//! that takes a share of the jobs and is rolled back when it faults more than the
+//! primary.
+//!
+//! Each job takes the kernel it runs on once, at its start ([`Live::pick`]), and holds
+//! it to the end: a swap replaces the pointer (`ArcSwap`) for later jobs, never under a
+//! running one, and the old kernel is dropped with its last job. Loading — verify the
+//! signature, compile, `describe()` — happens before the swap and off the job path.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use kiln_kernel::{Error, ErrorCode, Limits, Output};
+
+use crate::engine::Sandbox;
+use crate::metrics::{JobLabels, KernelLabels, Metrics};
+use crate::signing::{self, Trust};
+use crate::{Kernel, WasmKernel};
+
+/// A kernel ready to serve, with what names it.
+pub struct Loaded {
+    pub kernel: Kernel,
+    /// The kernel's own version (its `describe()`).
+    pub version: String,
+    /// sha256 of the component, hex; empty for the native engine.
+    pub sha256: String,
+    /// `describe()` under the server's limits, with `"kernel"`.
+    describe: serde_json::Value,
+    jobs: AtomicU64,
+    faults: AtomicU64,
+}
+
+impl Loaded {
+    /// Describes `kernel` under `limits`; a kernel that cannot is refused.
+    pub fn new(kernel: Kernel, limits: &Limits) -> anyhow::Result<Loaded> {
+        let json = kernel
+            .describe(limits)
+            .map_err(|e| anyhow::anyhow!("the kernel's describe() failed: {e}"))?;
+        let describe: serde_json::Value = serde_json::from_str(&json)?;
+        let version = describe["version"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("the kernel's describe() names no version"))?
+            .to_owned();
+        let sha256 = match &kernel {
+            Kernel::Wasm(k) => k.sha256.clone(),
+            Kernel::Native => String::new(),
+        };
+        Ok(Loaded {
+            kernel,
+            version,
+            sha256,
+            describe,
+            jobs: AtomicU64::new(0),
+            faults: AtomicU64::new(0),
+        })
+    }
+
+    /// `version=…; sha256=…` (or `engine=native`): the `kiln-kernel` response header.
+    pub fn label(&self) -> String {
+        if self.sha256.is_empty() {
+            format!("version={}; engine=native", self.version)
+        } else {
+            format!("version={}; sha256={}", self.version, self.sha256)
+        }
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "version": self.version,
+            "sha256": self.sha256,
+            "jobs": self.jobs.load(Ordering::Relaxed),
+            "faults": self.faults.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// Which kernel ran a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Primary,
+    Canary,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Canary => "canary",
+        }
+    }
+}
+
+/// When a canary is rolled back: after `min_jobs` of its jobs, once its fault rate
+/// (`internal` errors, traps included) passes the primary's over the same period by
+/// more than `threshold_pp` percentage points.
+#[derive(Debug, Clone, Copy)]
+pub struct CanaryPolicy {
+    pub threshold_pp: f64,
+    pub min_jobs: u64,
+}
+
+impl Default for CanaryPolicy {
+    fn default() -> Self {
+        CanaryPolicy {
+            threshold_pp: 1.0,
+            min_jobs: 100,
+        }
+    }
+}
+
+/// A canary: its kernel, its share, and both kernels' jobs and faults since it started.
+pub struct Canary {
+    pub loaded: Arc<Loaded>,
+    pub percent: u32,
+    /// Jobs picked since the canary started: job n goes to the canary when
+    /// `⌊(n+1)·p/100⌋ > ⌊n·p/100⌋`, an exact, evenly spread share.
+    picked: AtomicU64,
+    canary: Tally,
+    primary: Tally,
+}
+
+#[derive(Default)]
+struct Tally {
+    jobs: AtomicU64,
+    faults: AtomicU64,
+}
+
+impl Tally {
+    fn add(&self, fault: bool) -> (u64, u64) {
+        let jobs = self.jobs.fetch_add(1, Ordering::Relaxed) + 1;
+        let faults = self.faults.fetch_add(fault as u64, Ordering::Relaxed) + fault as u64;
+        (jobs, faults)
+    }
+
+    fn get(&self) -> (u64, u64) {
+        (self.jobs.load(Ordering::Relaxed), self.faults.load(Ordering::Relaxed))
+    }
+}
+
+fn rate((jobs, faults): (u64, u64)) -> f64 {
+    if jobs == 0 { 0.0 } else { faults as f64 / jobs as f64 }
+}
+
+impl Canary {
+    fn takes_next(&self) -> bool {
+        let n = self.picked.fetch_add(1, Ordering::Relaxed);
+        let p = u64::from(self.percent);
+        (n + 1) * p / 100 > n * p / 100
+    }
+
+    /// The reason to roll back, if there is one now.
+    fn fault_verdict(&self, policy: &CanaryPolicy) -> Option<String> {
+        let (canary, primary) = (self.canary.get(), self.primary.get());
+        let (c, p) = (rate(canary) * 100.0, rate(primary) * 100.0);
+        (canary.0 >= policy.min_jobs && c > p + policy.threshold_pp).then(|| {
+            format!(
+                "canary fault rate {c:.2}% ({} of {} jobs) exceeds the primary's {p:.2}% ({} of {}) by more than {} points",
+                canary.1, canary.0, primary.1, primary.0, policy.threshold_pp
+            )
+        })
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        let (canary, primary) = (self.canary.get(), self.primary.get());
+        serde_json::json!({
+            "kernel": self.loaded.summary(),
+            "percent": self.percent,
+            "since_start": {
+                "canary": { "jobs": canary.0, "faults": canary.1 },
+                "primary": { "jobs": primary.0, "faults": primary.1 },
+            },
+        })
+    }
+}
+
+/// The kernel a job runs on, and the canary that was active when it was picked.
+pub struct Pick {
+    pub loaded: Arc<Loaded>,
+    pub role: Role,
+    canary: Option<Arc<Canary>>,
+}
+
+/// Why a kernel could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// Unsigned, tampered or signed by an untrusted key.
+    Untrusted(String),
+    /// Not a kiln kernel component, or it failed to start.
+    Invalid(String),
+    /// This server cannot change kernels (the native engine).
+    Unsupported(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Untrusted(m) => write!(f, "kernel refused: {m}"),
+            LoadError::Invalid(m) => write!(f, "not a usable kiln kernel: {m}"),
+            LoadError::Unsupported(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// The live kernels of a server.
+pub struct Live {
+    primary: ArcSwap<Loaded>,
+    canary: ArcSwapOption<Canary>,
+    /// `/v1/ops`: the primary's `describe()` with the canary, rebuilt on every change.
+    ops: ArcSwap<String>,
+    /// `None` for the native engine, which cannot change kernels.
+    sandbox: Option<Arc<Sandbox>>,
+    trust: Trust,
+    limits: Limits,
+    policy: CanaryPolicy,
+    metrics: Arc<Metrics>,
+    /// Serialises loads (one spare pool instance) and changes (their events in order).
+    changes: Mutex<Vec<serde_json::Value>>,
+    load_lock: Mutex<()>,
+}
+
+impl Live {
+    pub fn new(
+        primary: Loaded,
+        trust: Trust,
+        limits: Limits,
+        policy: CanaryPolicy,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Live> {
+        let sandbox = match &primary.kernel {
+            Kernel::Wasm(k) => Some(k.sandbox().clone()),
+            Kernel::Native => None,
+        };
+        let live = Arc::new(Live {
+            primary: ArcSwap::from_pointee(primary),
+            canary: ArcSwapOption::empty(),
+            ops: ArcSwap::from_pointee(String::new()),
+            sandbox,
+            trust,
+            limits,
+            policy,
+            metrics,
+            changes: Mutex::new(Vec::new()),
+            load_lock: Mutex::new(()),
+        });
+        live.publish(&live.changes.lock().unwrap_or_else(|e| e.into_inner()));
+        live
+    }
+
+    /// Verifies and loads a kernel component; CPU-heavy (compiling), so call it off the
+    /// async runtime. `signature` is the content of its `.sig` file.
+    pub fn load(&self, bytes: &[u8], signature: Option<&str>, source: &str) -> Result<Loaded, LoadError> {
+        let sandbox = self.sandbox.as_ref().ok_or_else(|| {
+            LoadError::Unsupported("kernels can be changed only with the wasm engine (--engine wasm)".into())
+        })?;
+        self.trust
+            .admit(bytes, signature, source)
+            .map_err(|e| LoadError::Untrusted(e.to_string()))?;
+        let _one_at_a_time = self.load_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let kernel = WasmKernel::load(sandbox, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let loaded =
+            Loaded::new(Kernel::Wasm(kernel), &self.limits).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        tracing::info!(
+            source,
+            version = loaded.version,
+            sha256 = loaded.sha256,
+            "kernel loaded"
+        );
+        Ok(loaded)
+    }
+
+    /// Reads `path` and its `path.sig` (if any) and loads it.
+    pub fn load_file(&self, path: &Path) -> Result<Loaded, LoadError> {
+        let (bytes, signature) = read_kernel_file(path).map_err(LoadError::Invalid)?;
+        self.load(&bytes, signature.as_deref(), &path.display().to_string())
+    }
+
+    /// The kernel for the next job.
+    pub fn pick(&self) -> Pick {
+        let canary = self.canary.load_full();
+        match &canary {
+            Some(c) if c.takes_next() => Pick {
+                loaded: c.loaded.clone(),
+                role: Role::Canary,
+                canary,
+            },
+            _ => Pick {
+                loaded: self.primary.load_full(),
+                role: Role::Primary,
+                canary,
+            },
+        }
+    }
+
+    /// Runs a job on the kernel picked for it, counts it, and rolls the canary back if
+    /// this job tipped it over the policy.
+    pub fn run(&self, pick: &Pick, pipeline: &str, input: &[u8]) -> Result<Output, Error> {
+        let result = pick.loaded.kernel.run(pipeline, input, &self.limits);
+        let fault = matches!(&result, Err(e) if e.code == ErrorCode::Internal);
+        pick.loaded.jobs.fetch_add(1, Ordering::Relaxed);
+        pick.loaded.faults.fetch_add(fault as u64, Ordering::Relaxed);
+        self.metrics
+            .jobs
+            .get_or_create(&JobLabels {
+                role: pick.role.as_str(),
+                version: pick.loaded.version.clone(),
+                sha256: pick.loaded.sha256.clone(),
+                outcome: match &result {
+                    Ok(_) => "ok",
+                    Err(e) => e.code.as_str(),
+                },
+            })
+            .inc();
+        if let Some(c) = &pick.canary {
+            match pick.role {
+                Role::Primary => {
+                    c.primary.add(fault);
+                }
+                Role::Canary => {
+                    c.canary.add(fault);
+                    if let Some(reason) = c.fault_verdict(&self.policy) {
+                        self.roll_back(c, &reason);
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    /// Makes `loaded` the primary.
+    pub fn swap_primary(&self, loaded: Loaded, source: &str) {
+        let mut events = self.lock_changes();
+        let old = self.primary.swap(Arc::new(loaded));
+        let new = self.primary.load();
+        tracing::info!(
+            source,
+            from = old.sha256,
+            to = new.sha256,
+            version = new.version,
+            "primary kernel swapped"
+        );
+        self.metrics.swaps.inc();
+        events.push(event("swap", source, &new, None));
+        self.publish(&events);
+    }
+
+    /// Routes `percent` of jobs to `loaded`, replacing any canary.
+    pub fn start_canary(&self, loaded: Loaded, percent: u32, source: &str) {
+        let mut events = self.lock_changes();
+        let canary = Arc::new(Canary {
+            loaded: Arc::new(loaded),
+            percent: percent.min(100),
+            picked: AtomicU64::new(0),
+            canary: Tally::default(),
+            primary: Tally::default(),
+        });
+        tracing::info!(
+            source,
+            sha256 = canary.loaded.sha256,
+            version = canary.loaded.version,
+            percent,
+            "canary started"
+        );
+        events.push(event(
+            "canary",
+            source,
+            &canary.loaded,
+            Some(format!("{percent}% of jobs")),
+        ));
+        self.canary.store(Some(canary));
+        self.publish(&events);
+    }
+
+    /// Stops the canary (if any); returns whether there was one.
+    pub fn stop_canary(&self, source: &str) -> bool {
+        let mut events = self.lock_changes();
+        let Some(old) = self.canary.swap(None) else {
+            return false;
+        };
+        tracing::info!(source, sha256 = old.loaded.sha256, "canary stopped");
+        events.push(event("canary_stopped", source, &old.loaded, None));
+        self.publish(&events);
+        true
+    }
+
+    /// Makes the canary the primary; returns whether there was one.
+    pub fn promote_canary(&self, source: &str) -> bool {
+        let mut events = self.lock_changes();
+        let Some(old) = self.canary.swap(None) else {
+            return false;
+        };
+        self.primary.store(old.loaded.clone());
+        tracing::info!(source, sha256 = old.loaded.sha256, "canary promoted to primary");
+        self.metrics.swaps.inc();
+        events.push(event("promote", source, &old.loaded, None));
+        self.publish(&events);
+        true
+    }
+
+    fn roll_back(&self, canary: &Arc<Canary>, reason: &str) {
+        let mut events = self.lock_changes();
+        // Only the canary that was judged, and only once.
+        let current = self.canary.load();
+        if !current.as_ref().is_some_and(|c| Arc::ptr_eq(c, canary)) {
+            return;
+        }
+        self.canary.store(None);
+        tracing::error!(sha256 = canary.loaded.sha256, "canary ROLLED BACK: {reason}");
+        self.metrics.rollbacks.inc();
+        events.push(event("rollback", "policy", &canary.loaded, Some(reason.to_owned())));
+        self.publish(&events);
+    }
+
+    /// The primary now.
+    pub fn primary(&self) -> Arc<Loaded> {
+        self.primary.load_full()
+    }
+
+    /// `GET /v1/ops`.
+    pub fn ops(&self) -> Arc<String> {
+        self.ops.load_full()
+    }
+
+    /// The state for `GET /v1/admin/kernels`: both kernels, their counts, the changes.
+    pub fn state(&self) -> serde_json::Value {
+        let events = self.lock_changes();
+        serde_json::json!({
+            "primary": self.primary.load().summary(),
+            "canary": self.canary.load().as_ref().map(|c| c.summary()),
+            "policy": { "threshold_pp": self.policy.threshold_pp, "min_jobs": self.policy.min_jobs },
+            "events": *events,
+        })
+    }
+
+    /// The limits every job runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Jobs that may run at once.
+    pub fn max_jobs(&self) -> usize {
+        self.primary.load().kernel.max_jobs()
+    }
+
+    fn lock_changes(&self) -> std::sync::MutexGuard<'_, Vec<serde_json::Value>> {
+        self.changes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Rebuilds `/v1/ops` and the `kiln_kernel` gauge; called with `changes` held.
+    fn publish(&self, _held: &[serde_json::Value]) {
+        let primary = self.primary.load();
+        let canary = self.canary.load();
+        let mut ops = primary.describe.clone();
+        if let Some(c) = canary.as_ref() {
+            ops["kernel"]["canary"] = serde_json::json!({
+                "version": c.loaded.version,
+                "sha256": c.loaded.sha256,
+                "percent": c.percent,
+            });
+        }
+        self.ops.store(Arc::new(ops.to_string()));
+        self.metrics.kernels.clear();
+        let mut serving = vec![("primary", primary.version.clone(), primary.sha256.clone())];
+        if let Some(c) = canary.as_ref() {
+            serving.push(("canary", c.loaded.version.clone(), c.loaded.sha256.clone()));
+        }
+        for (role, version, sha256) in serving {
+            self.metrics
+                .kernels
+                .get_or_create(&KernelLabels { role, version, sha256 })
+                .set(1);
+        }
+    }
+}
+
+fn event(kind: &str, source: &str, loaded: &Loaded, detail: Option<String>) -> serde_json::Value {
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    serde_json::json!({
+        "event": kind,
+        "source": source,
+        "version": loaded.version,
+        "sha256": loaded.sha256,
+        "detail": detail,
+        "unix_time": at,
+    })
+}
+
+/// A kernel file and its signature file's content (`None` when there is none).
+pub fn read_kernel_file(path: &Path) -> Result<(Vec<u8>, Option<String>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("reading kernel {}: {e}", path.display()))?;
+    let sig_path = signing::signature_path(path);
+    let signature = match std::fs::read_to_string(&sig_path) {
+        Ok(s) => Some(s),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("reading signature {}: {e}", sig_path.display())),
+    };
+    Ok((bytes, signature))
+}
+
+/// The kernel file of a watched directory.
+pub fn watched_kernel(dir: &Path) -> PathBuf {
+    dir.join("kernel.wasm")
+}
+
+/// Watches `dir` for a new `kernel.wasm` (+ `kernel.wasm.sig`): every `every`, when
+/// either file changed (size or modification time), reads both and, for a kernel other
+/// than the primary, verifies, loads and swaps it in. A refused kernel is logged once
+/// and retried when its files change again (a half-copied file is retried).
+pub async fn watch(live: Arc<Live>, dir: PathBuf, every: Duration) {
+    let kernel = watched_kernel(&dir);
+    let sig = signing::signature_path(&kernel);
+    let stamp = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
+    let mut seen = (stamp(&kernel), stamp(&sig));
+    loop {
+        tokio::time::sleep(every).await;
+        let now = (stamp(&kernel), stamp(&sig));
+        if now == seen || now.0.is_none() {
+            seen = now;
+            continue;
+        }
+        seen = now;
+        let (live, kernel) = (live.clone(), kernel.clone());
+        let outcome = tokio::task::spawn_blocking(move || {
+            let (bytes, signature) = read_kernel_file(&kernel).map_err(LoadError::Invalid)?;
+            if signing::sha256_hex(&bytes) == live.primary().sha256 {
+                return Ok(false);
+            }
+            let loaded = live.load(&bytes, signature.as_deref(), &kernel.display().to_string())?;
+            live.swap_primary(loaded, "watched directory");
+            Ok::<_, LoadError>(true)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(dir = %dir.display(), "watched kernel not swapped in: {e}"),
+            Err(e) => tracing::error!("kernel watcher task failed: {e}"),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Kernel files for the swap, canary and signing tests: keys and signatures made by the
+//! `kiln` CLI itself, and a second, deliberately faulty kernel build.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::TempDir;
+
+/// The `kiln-guest` component built with its `fault-injection` feature: every job runs
+/// as in the embedded kernel except those whose input starts with [`FAULT_TRIGGER`],
+/// which trap. A different build, so a different sha256. Built once per test process
+/// (only the guest crate recompiles: the kernel's wasm build is shared with build.rs).
+pub fn fault_injection_kernel() -> &'static [u8] {
+    static KERNEL: OnceLock<Vec<u8>> = OnceLock::new();
+    KERNEL.get_or_init(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace");
+        let target = workspace.join("target").join("guest");
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.current_dir(workspace)
+            .args(["build", "--release", "--locked", "-p", "kiln-guest", "--features"])
+            .args(["fault-injection", "--target", "wasm32-unknown-unknown", "--target-dir"])
+            .arg(&target);
+        // As in build.rs: the test run's flags and wrappers must not reach the wasm build.
+        for var in [
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+            "CARGO_BUILD_RUSTFLAGS",
+            "RUSTC_WRAPPER",
+            "RUSTC_WORKSPACE_WRAPPER",
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_TARGET",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+        ] {
+            cmd.env_remove(var);
+        }
+        let status = cmd.status().expect("run cargo build for the fault-injection guest");
+        assert!(status.success(), "building the fault-injection guest failed");
+        let core_path = target.join("wasm32-unknown-unknown/release/kiln_guest.wasm");
+        let core = std::fs::read(&core_path).unwrap_or_else(|e| panic!("{}: {e}", core_path.display()));
+        assert!(
+            core.windows(FAULT_TRIGGER.len()).any(|w| w == FAULT_TRIGGER),
+            "the guest was not built with fault-injection"
+        );
+        wit_component::ComponentEncoder::default()
+            .module(&core)
+            .and_then(|e| e.validate(true).encode())
+            .expect("componentize the fault-injection guest")
+    })
+}
+
+/// Inputs that make the fault-injection kernel trap.
+pub const FAULT_TRIGGER: &[u8] = b"KILN-FAULT";
+
+/// Runs the `kiln` binary with `args`; panics unless it exits 0. Returns stderr.
+pub fn kiln_ok(args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .output()
+        .expect("run kiln");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "kiln {args:?} failed: {stderr}");
+    stderr
+}
+
+/// A folder with a key pair made by `kiln keygen` (`rel.key`, `rel.pub`) and kernels
+/// signed with it by `kiln sign`.
+pub struct Keys {
+    pub dir: TempDir,
+}
+
+impl Keys {
+    pub fn new() -> Keys {
+        let dir = TempDir::new("keys");
+        kiln_ok(&["keygen".as_ref(), "--out".as_ref(), dir.join("rel").as_os_str()]);
+        Keys { dir }
+    }
+
+    pub fn public(&self) -> PathBuf {
+        self.dir.join("rel.pub")
+    }
+
+    /// Writes `bytes` as `name` in this folder and signs it: `name.sig`.
+    pub fn signed(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.put(name, bytes);
+        kiln_ok(&[
+            "sign".as_ref(),
+            path.as_os_str(),
+            "--key".as_ref(),
+            self.dir.join("rel.key").as_os_str(),
+        ]);
+        path
+    }
+
+    /// The signature file's content for a kernel signed with [`Keys::signed`].
+    pub fn signature(&self, kernel: &Path) -> String {
+        let mut sig = kernel.as_os_str().to_owned();
+        sig.push(".sig");
+        std::fs::read_to_string(PathBuf::from(sig))
+            .expect("read the signature")
+            .trim()
+            .to_owned()
+    }
+}
