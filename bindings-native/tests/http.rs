@@ -475,9 +475,16 @@ fn past_slots_and_queue_requests_get_503_busy_at_once() {
         assert_eq!(reply.header("retry-after"), Some("1"));
         assert_ne!(reply.header("connection"), Some("close"), "a small body is drained");
         assert!(waited < Duration::from_secs(2), "shed after {waited:?}");
-        assert_eq!(get(&agent, &server.url("/healthz")).status, 200);
+        assert_eq!(get(&agent, &server.url("/healthz")).status, 200, "alive");
+        get(&agent, &server.url("/readyz")).error(503, "busy");
         assert_eq!(slow.join().unwrap().status, 200, "the job in its slot finished");
     });
+    let ready = get(&agent(), &server.url("/readyz"));
+    assert_eq!(ready.status, 200, "ready again once the slot is free");
+    assert_eq!(
+        ready.json()["kernel"]["sha256"],
+        kiln_native::signing::sha256_hex(kiln_native::EMBEDDED_KERNEL)
+    );
     let text = get(&agent(), &server.url("/metrics")).text();
     assert_eq!(metric(&text, r#"kiln_errors_total{code="busy"}"#), Some(1.0), "{text}");
     assert_same_as_native(

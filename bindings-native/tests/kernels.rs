@@ -280,6 +280,32 @@ fn the_admin_api_refuses_what_it_must_and_changes_nothing() {
     assert_eq!(state["events"][0]["event"], "swap");
     assert_eq!(state["events"][0]["sha256"], sha256(fault_bytes));
 
+    // The OpenAPI document has every route and code of the admin API.
+    let doc = get(&agent(), &server.url("/v1/openapi.json")).json();
+    for path in [
+        "/readyz",
+        "/v1/admin/kernels",
+        "/v1/admin/kernel",
+        "/v1/admin/canary",
+        "/v1/admin/canary/promote",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} is not in the OpenAPI document"
+        );
+    }
+    let codes = &doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"];
+    for code in [
+        "unauthorized",
+        "untrusted",
+        "bad_request",
+        "not_found",
+        "bad_input",
+        "unsupported",
+    ] {
+        assert!(codes.as_array().unwrap().contains(&Value::from(code)), "{code}");
+    }
+
     // Without --admin-token-file there is no admin API at all.
     let plain = Server::start(&[], None);
     assert_eq!(get(&agent(), &plain.url("/v1/admin/kernels")).status, 404);
