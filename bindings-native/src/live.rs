@@ -218,8 +218,9 @@ pub struct Live {
     limits: Limits,
     policy: CanaryPolicy,
     metrics: Arc<Metrics>,
-    /// Serialises loads (one spare pool instance) and changes (their events in order).
+    /// Serialises changes; holds their last [`EVENTS_KEPT`] events, oldest first.
     changes: Mutex<Vec<serde_json::Value>>,
+    /// Serialises loads: the pool keeps one spare instance for a load's `describe()`.
     load_lock: Mutex<()>,
 }
 
@@ -247,7 +248,7 @@ impl Live {
             changes: Mutex::new(Vec::new()),
             load_lock: Mutex::new(()),
         });
-        live.publish(&live.changes.lock().unwrap_or_else(|e| e.into_inner()));
+        live.publish(&mut live.lock_changes());
         live
     }
 
@@ -345,7 +346,7 @@ impl Live {
         );
         self.metrics.swaps.inc();
         events.push(event("swap", source, &new, None));
-        self.publish(&events);
+        self.publish(&mut events);
     }
 
     /// Routes `percent` of jobs to `loaded`, replacing any canary.
@@ -372,7 +373,7 @@ impl Live {
             Some(format!("{percent}% of jobs")),
         ));
         self.canary.store(Some(canary));
-        self.publish(&events);
+        self.publish(&mut events);
     }
 
     /// Stops the canary (if any); returns whether there was one.
@@ -383,7 +384,7 @@ impl Live {
         };
         tracing::info!(source, sha256 = old.loaded.sha256, "canary stopped");
         events.push(event("canary_stopped", source, &old.loaded, None));
-        self.publish(&events);
+        self.publish(&mut events);
         true
     }
 
@@ -397,7 +398,7 @@ impl Live {
         tracing::info!(source, sha256 = old.loaded.sha256, "canary promoted to primary");
         self.metrics.swaps.inc();
         events.push(event("promote", source, &old.loaded, None));
-        self.publish(&events);
+        self.publish(&mut events);
         true
     }
 
@@ -412,7 +413,7 @@ impl Live {
         tracing::error!(sha256 = canary.loaded.sha256, "canary ROLLED BACK: {reason}");
         self.metrics.rollbacks.inc();
         events.push(event("rollback", "policy", &canary.loaded, Some(reason.to_owned())));
-        self.publish(&events);
+        self.publish(&mut events);
     }
 
     /// The primary now.
@@ -450,8 +451,11 @@ impl Live {
         self.changes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Rebuilds `/v1/ops` and the `kiln_kernel` gauge; called with `changes` held.
-    fn publish(&self, _held: &[serde_json::Value]) {
+    /// Rebuilds `/v1/ops` and the `kiln_kernel` gauge and trims the events; called with
+    /// `changes` held.
+    fn publish(&self, events: &mut Vec<serde_json::Value>) {
+        let excess = events.len().saturating_sub(EVENTS_KEPT);
+        events.drain(..excess);
         let primary = self.primary.load();
         let canary = self.canary.load();
         let mut ops = primary.describe.clone();
@@ -476,6 +480,9 @@ impl Live {
         }
     }
 }
+
+/// Events kept for `GET /v1/admin/kernels`.
+const EVENTS_KEPT: usize = 100;
 
 fn event(kind: &str, source: &str, loaded: &Loaded, detail: Option<String>) -> serde_json::Value {
     let at = std::time::SystemTime::now()

@@ -178,11 +178,11 @@ impl EngineArgs {
     }
 
     fn kernel(&self) -> anyhow::Result<Kernel> {
-        self.kernel_at(self.kernel.as_deref())
+        self.kernel_at(self.kernel.as_deref(), &self.trust()?)
     }
 
     /// The kernel at `path` (default: the embedded one) on this engine.
-    fn kernel_at(&self, path: Option<&std::path::Path>) -> anyhow::Result<Kernel> {
+    fn kernel_at(&self, path: Option<&std::path::Path>, trust: &Trust) -> anyhow::Result<Kernel> {
         match self.engine {
             EngineKind::Native => Ok(Kernel::Native),
             EngineKind::Wasm => {
@@ -197,7 +197,7 @@ impl EngineArgs {
                 if self.no_cache {
                     config.cache_dir = None;
                 }
-                Kernel::wasm(path, &self.trust()?, config)
+                Kernel::wasm(path, trust, config)
             }
         }
     }
@@ -283,7 +283,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let watched = args.kernel_dir.as_deref().map(kiln_native::live::watched_kernel);
     let first = watched.as_deref().filter(|p| p.exists()).or(engine.kernel.as_deref());
     let limits = engine.limits();
-    let primary = Loaded::new(engine.kernel_at(first)?, &limits)?;
+    let trust = engine.trust()?;
+    let primary = Loaded::new(engine.kernel_at(first, &trust)?, &limits)?;
     if let Kernel::Wasm(k) = &primary.kernel {
         tracing::info!(
             code = k.code_source,
@@ -300,7 +301,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         min_jobs: args.canary_min_jobs,
     };
     let max_jobs = primary.kernel.max_jobs();
-    let live = Live::new(primary, engine.trust()?, limits, policy, metrics.clone());
+    let live = Live::new(primary, trust, limits, policy, metrics.clone());
     if let (Some(path), Some(percent)) = (&args.canary, args.canary_percent) {
         let canary = live
             .load_file(path)
