@@ -35,6 +35,13 @@ fn main() {
         None => build_guest(&workspace),
     };
     let module = std::fs::read(&core).unwrap_or_else(|e| panic!("reading {}: {e}", core.display()));
+    // tests/common/kernels.rs builds the guest's `fault-injection` variant into the same
+    // folder: never embed that one.
+    assert!(
+        !module.windows(10).any(|w| w == b"KILN-FAULT"),
+        "{} is the fault-injection build of the guest; rebuild",
+        core.display()
+    );
     let component = wit_component::ComponentEncoder::default()
         .module(&module)
         .and_then(|e| e.validate(true).encode())

@@ -265,6 +265,7 @@ fn parse_meta(json: &str) -> Result<Meta, Error> {
         format: Option<String>,
         rows: Option<u64>,
         columns: Option<u64>,
+        version: Option<String>,
     }
     let raw: Raw = serde_json::from_str(json).map_err(|e| Error::internal(format!("kernel meta: {e}")))?;
     Ok(Meta {
@@ -275,13 +276,18 @@ fn parse_meta(json: &str) -> Result<Meta, Error> {
         format: raw.format.as_deref().map(intern),
         rows: raw.rows,
         columns: raw.columns,
-        version: kiln_kernel::VERSION,
+        // The version of the kernel that ran the job, which after a swap may not be
+        // this host's.
+        version: raw.version.as_deref().map_or(kiln_kernel::VERSION, intern),
     })
 }
 
-/// Meta strings come from a small fixed set; map them to statics.
+/// Meta strings come from a small set; map them to statics. Strings a kernel other
+/// than this host's introduces (a new format, its version) are leaked once each, up to
+/// [`INTERNED_MAX`] of them; past that they read as `unknown`.
 fn intern(s: &str) -> &'static str {
     const KNOWN: &[&str] = &[
+        kiln_kernel::VERSION,
         "image",
         "table",
         "bytes",
@@ -299,12 +305,24 @@ fn intern(s: &str) -> &'static str {
         "webp",
         "rgba",
     ];
-    KNOWN
-        .iter()
-        .copied()
-        .find(|k| *k == s)
-        .unwrap_or("application/octet-stream")
+    static INTERNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    if let Some(k) = KNOWN.iter().find(|k| **k == s) {
+        return k;
+    }
+    let mut interned = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(k) = interned.iter().find(|k| **k == s) {
+        return k;
+    }
+    if interned.len() >= INTERNED_MAX || s.len() > 128 {
+        return "unknown";
+    }
+    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    interned.push(leaked);
+    leaked
 }
+
+/// The most meta strings [`intern`] leaks.
+const INTERNED_MAX: usize = 256;
 
 fn wit_limits(l: &Limits) -> bindings::Limits {
     bindings::Limits {
@@ -364,10 +382,12 @@ fn load_component(
     hasher.0.update(digest);
     let key = hex(&hasher.0.finalize()[..16]);
     let path = dir.join(format!("kernel-{key}.cwasm"));
-    if path.exists() {
+    // Compiled code runs as is: the cache is trusted like this binary, past any kernel
+    // signature. A cache file or folder others may write is not used.
+    if path.exists() && !writable_by_others(dir) && !writable_by_others(&path) {
         // SAFETY: the file was written by `precompile_component` below, in a cache folder
-        // of this user, under a key that pins the engine and the component; wasmtime
-        // also checks the header and refuses mismatched code.
+        // of this user that no one else may write, under a key that pins the engine and
+        // the component; wasmtime also checks the header and refuses mismatched code.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(c) => return Ok((c, "cache")),
             Err(e) => tracing::warn!("ignoring unusable cached kernel {}: {e:?}", path.display()),
@@ -388,6 +408,20 @@ fn load_component(
     // SAFETY: these bytes were just produced by `precompile_component` of this engine.
     let component = unsafe { Component::deserialize(engine, &compiled) }.map_err(wt)?;
     Ok((component, "compiled"))
+}
+
+/// Whether group or others may write `path` (on Unix; elsewhere: no).
+fn writable_by_others(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o022 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
 }
 
 /// Lower-case hex.

@@ -42,7 +42,10 @@ impl Loaded {
         let describe: serde_json::Value = serde_json::from_str(&json)?;
         let version = describe["version"]
             .as_str()
-            .ok_or_else(|| anyhow::anyhow!("the kernel's describe() names no version"))?
+            .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic() && b != b';'))
+            .ok_or_else(|| {
+                anyhow::anyhow!("the kernel's describe() names no version of 1-64 visible ASCII characters")
+            })?
             .to_owned();
         let sha256 = match &kernel {
             Kernel::Wasm(k) => k.sha256.clone(),
@@ -220,8 +223,9 @@ pub struct Live {
     metrics: Arc<Metrics>,
     /// Serialises changes; holds their last [`EVENTS_KEPT`] events, oldest first.
     changes: Mutex<Vec<serde_json::Value>>,
-    /// Serialises loads: the pool keeps one spare instance for a load's `describe()`.
-    load_lock: Mutex<()>,
+    /// Serialises installs, load and change together, so they apply in the order they
+    /// were made (and the pool's one spare instance serves one `describe()` at a time).
+    installing: Mutex<()>,
 }
 
 impl Live {
@@ -246,22 +250,44 @@ impl Live {
             policy,
             metrics,
             changes: Mutex::new(Vec::new()),
-            load_lock: Mutex::new(()),
+            installing: Mutex::new(()),
         });
         live.publish(&mut live.lock_changes());
         live
     }
 
-    /// Verifies and loads a kernel component; CPU-heavy (compiling), so call it off the
-    /// async runtime. `signature` is the content of its `.sig` file.
-    pub fn load(&self, bytes: &[u8], signature: Option<&str>, source: &str) -> Result<Loaded, LoadError> {
+    /// Verifies and loads a kernel component and makes it the primary or the canary
+    /// (`as_canary`: its percent). CPU-heavy (compiling), so call it off the async
+    /// runtime. `signature` is the content of its `.sig` file.
+    pub fn install(
+        &self,
+        bytes: &[u8],
+        signature: Option<&str>,
+        source: &str,
+        as_canary: Option<u32>,
+    ) -> Result<(), LoadError> {
+        let _one_at_a_time = self.installing.lock().unwrap_or_else(|e| e.into_inner());
+        let loaded = self.load(bytes, signature, source)?;
+        match as_canary {
+            Some(percent) => self.start_canary(loaded, percent, source),
+            None => self.swap_primary(loaded, source),
+        }
+        Ok(())
+    }
+
+    /// [`Live::install`] of the kernel file at `path` and its `path.sig` (if any).
+    pub fn install_file(&self, path: &Path, as_canary: Option<u32>) -> Result<(), LoadError> {
+        let (bytes, signature) = read_kernel_file(path).map_err(LoadError::Invalid)?;
+        self.install(&bytes, signature.as_deref(), &path.display().to_string(), as_canary)
+    }
+
+    fn load(&self, bytes: &[u8], signature: Option<&str>, source: &str) -> Result<Loaded, LoadError> {
         let sandbox = self.sandbox.as_ref().ok_or_else(|| {
             LoadError::Unsupported("kernels can be changed only with the wasm engine (--engine wasm)".into())
         })?;
         self.trust
             .admit(bytes, signature, source)
             .map_err(|e| LoadError::Untrusted(e.to_string()))?;
-        let _one_at_a_time = self.load_lock.lock().unwrap_or_else(|e| e.into_inner());
         let kernel = WasmKernel::load(sandbox, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         let loaded =
             Loaded::new(Kernel::Wasm(kernel), &self.limits).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
@@ -272,12 +298,6 @@ impl Live {
             "kernel loaded"
         );
         Ok(loaded)
-    }
-
-    /// Reads `path` and its `path.sig` (if any) and loads it.
-    pub fn load_file(&self, path: &Path) -> Result<Loaded, LoadError> {
-        let (bytes, signature) = read_kernel_file(path).map_err(LoadError::Invalid)?;
-        self.load(&bytes, signature.as_deref(), &path.display().to_string())
     }
 
     /// The kernel for the next job.
@@ -333,7 +353,7 @@ impl Live {
     }
 
     /// Makes `loaded` the primary.
-    pub fn swap_primary(&self, loaded: Loaded, source: &str) {
+    fn swap_primary(&self, loaded: Loaded, source: &str) {
         let mut events = self.lock_changes();
         let old = self.primary.swap(Arc::new(loaded));
         let new = self.primary.load();
@@ -350,7 +370,7 @@ impl Live {
     }
 
     /// Routes `percent` of jobs to `loaded`, replacing any canary.
-    pub fn start_canary(&self, loaded: Loaded, percent: u32, source: &str) {
+    fn start_canary(&self, loaded: Loaded, percent: u32, source: &str) {
         let mut events = self.lock_changes();
         let canary = Arc::new(Canary {
             loaded: Arc::new(loaded),
@@ -516,13 +536,13 @@ pub fn watched_kernel(dir: &Path) -> PathBuf {
 }
 
 /// Watches `dir` for a new `kernel.wasm` (+ `kernel.wasm.sig`): every `every`, when
-/// either file changed (size or modification time), reads both and, for a kernel other
-/// than the primary, verifies, loads and swaps it in. A refused kernel is logged once
-/// and retried when its files change again (a half-copied file is retried).
+/// either file changed (inode, size or modification time), reads both and, for a kernel
+/// other than the primary, installs it as the primary. A refused kernel is logged and
+/// tried again when its files change (a half-copied file is retried); a kernel that
+/// could not be read is tried again at the next tick.
 pub async fn watch(live: Arc<Live>, dir: PathBuf, every: Duration) {
     let kernel = watched_kernel(&dir);
     let sig = signing::signature_path(&kernel);
-    let stamp = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
     let mut seen = (stamp(&kernel), stamp(&sig));
     loop {
         tokio::time::sleep(every).await;
@@ -531,22 +551,35 @@ pub async fn watch(live: Arc<Live>, dir: PathBuf, every: Duration) {
             seen = now;
             continue;
         }
-        seen = now;
-        let (live, kernel) = (live.clone(), kernel.clone());
+        let (live, path) = (live.clone(), kernel.clone());
         let outcome = tokio::task::spawn_blocking(move || {
-            let (bytes, signature) = read_kernel_file(&kernel).map_err(LoadError::Invalid)?;
+            let (bytes, signature) = read_kernel_file(&path)?;
             if signing::sha256_hex(&bytes) == live.primary().sha256 {
-                return Ok(false);
+                return Ok(Ok(()));
             }
-            let loaded = live.load(&bytes, signature.as_deref(), &kernel.display().to_string())?;
-            live.swap_primary(loaded, "watched directory");
-            Ok::<_, LoadError>(true)
+            Ok::<_, String>(live.install(&bytes, signature.as_deref(), &path.display().to_string(), None))
         })
         .await;
         match outcome {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(dir = %dir.display(), "watched kernel not swapped in: {e}"),
+            Ok(Ok(installed)) => {
+                seen = now;
+                if let Err(e) = installed {
+                    tracing::error!(dir = %dir.display(), "watched kernel not swapped in: {e}");
+                }
+            }
+            // Not read (gone again, unreadable): the next tick tries again.
+            Ok(Err(e)) => tracing::warn!(dir = %dir.display(), "watched kernel not read: {e}"),
             Err(e) => tracing::error!("kernel watcher task failed: {e}"),
         }
     }
+}
+
+/// What tells a file changed: inode (a rename into place), size, modification time.
+fn stamp(path: &Path) -> Option<(u64, u64, Option<std::time::SystemTime>)> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((inode, meta.len(), meta.modified().ok()))
 }

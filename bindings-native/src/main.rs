@@ -155,7 +155,7 @@ struct ServeArgs {
     canary_percent: Option<u32>,
     /// Roll the canary back when its fault rate (internal errors, traps) passes the
     /// primary's by more than this many percentage points...
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = percentage_points)]
     canary_fault_threshold: f64,
     /// ...once it has run at least this many jobs.
     #[arg(long, default_value_t = 100)]
@@ -166,6 +166,14 @@ struct ServeArgs {
     admin_token_file: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
+}
+
+/// A number of percentage points, 0 to 100.
+fn percentage_points(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("{text:?} is not a number of percentage points from 0 to 100")),
+    }
 }
 
 impl EngineArgs {
@@ -303,10 +311,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let max_jobs = primary.kernel.max_jobs();
     let live = Live::new(primary, trust, limits, policy, metrics.clone());
     if let (Some(path), Some(percent)) = (&args.canary, args.canary_percent) {
-        let canary = live
-            .load_file(path)
+        live.install_file(path, Some(percent))
             .map_err(|e| anyhow::anyhow!("canary {}: {e}", path.display()))?;
-        live.start_canary(canary, percent, "--canary");
     }
     let admin_token = match &args.admin_token_file {
         Some(path) => {

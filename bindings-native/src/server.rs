@@ -105,11 +105,12 @@ pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> 
         _ => router.fallback(no_page),
     };
     Ok(router
-        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        // Outside the deadline, so 408s are counted and name the kernel too.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ))
+        .layer(middleware::from_fn_with_state(app.clone(), observe))
         .layer(TraceLayer::new_for_http())
         .with_state(app))
 }
@@ -285,19 +286,26 @@ async fn run_job(
         Ok(p) => p,
         Err(e) => return (Err(e), None),
     };
-    let Ok(_slot) = app.slots.clone().acquire_owned().await else {
+    let Ok(slot) = app.slots.clone().acquire_owned().await else {
         return (Err(Error::internal("job slots closed")), None);
     };
-    app.metrics.in_flight.inc();
     // The kernel is picked once, here: the whole job runs on it, whatever swaps happen.
     let pick = app.live.pick();
     let label = match pick.role {
         Role::Primary => pick.loaded.label(),
         Role::Canary => format!("{}; role=canary", pick.loaded.label()),
     };
-    let live = app.live.clone();
-    let job = tokio::task::spawn_blocking(move || live.run(&pick, &pipeline, &input)).await;
-    app.metrics.in_flight.dec();
+    let (live, metrics) = (app.live.clone(), app.metrics.clone());
+    // The slot goes with the job: a request dropped by its deadline does not free it
+    // while the job still runs, so at most `max_jobs` instances are ever in use.
+    let job = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        metrics.in_flight.inc();
+        let result = live.run(&pick, &pipeline, &input);
+        metrics.in_flight.dec();
+        result
+    })
+    .await;
     let result = job.unwrap_or_else(|e| Err(Error::internal(format!("job thread failed: {e}"))));
     (result, Some(label))
 }

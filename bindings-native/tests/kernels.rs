@@ -114,12 +114,17 @@ fn only_kernels_signed_by_a_trusted_key_load() {
         .arg("-sigfile")
         .arg(&raw)
         .output();
-    if let Ok(out) = openssl {
-        assert!(
+    match openssl {
+        // OpenSSL before 3.0 has no -rawin (ed25519 needs it): nothing to compare with.
+        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("rawin") && !out.status.success() => {
+            eprintln!("skipped the openssl cross-check: this openssl has no -rawin");
+        }
+        Ok(out) => assert!(
             out.status.success(),
             "openssl: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => eprintln!("skipped the openssl cross-check: no openssl ({e})"),
     }
 
     // Another key's signature is refused, as is no trusted key at all.

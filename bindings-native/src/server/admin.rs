@@ -22,10 +22,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{App, host_error};
-use crate::live::{Live, LoadError, Loaded};
+use crate::live::LoadError;
 
 /// The largest kernel accepted (kiln's is ~2 MB).
 const MAX_KERNEL: usize = 64 << 20;
@@ -41,13 +42,18 @@ pub(super) fn routes(app: Arc<App>) -> Router<Arc<App>> {
 }
 
 async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let expected = app.admin_token.as_deref().unwrap_or_default().as_bytes();
+    let expected = app.admin_token.as_deref().unwrap_or_default();
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-        .unwrap_or_default();
-    if expected.is_empty() || !bool::from(given.ct_eq(expected)) {
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim());
+    // Digests of equal length, compared in constant time: neither the token nor its
+    // length leaks through timing.
+    let same = Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes()));
+    if expected.is_empty() || !bool::from(same) {
         let mut response = host_error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -69,42 +75,40 @@ async fn kernels(State(app): State<Arc<App>>) -> Response {
     json(app.live.state())
 }
 
-/// Verifies and loads the kernel in `body` off the async runtime.
-async fn load(live: &Arc<Live>, headers: &HeaderMap, body: Bytes, source: &'static str) -> Result<Loaded, Response> {
+/// Verifies and loads the kernel in `body` and installs it (as the primary, or as a
+/// canary with `as_canary` percent) off the async runtime; answers with the new state.
+async fn install(app: &Arc<App>, headers: &HeaderMap, body: Bytes, as_canary: Option<u32>) -> Response {
     let signature = match headers.get("kiln-signature").map(|v| v.to_str()) {
         None => None,
         Some(Ok(s)) => Some(s.to_owned()),
         Some(Err(_)) => {
-            return Err(host_error(
+            return host_error(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 "kiln-signature must be the base64 .sig file",
-            ));
+            );
         }
     };
-    let live = live.clone();
-    let loaded = tokio::task::spawn_blocking(move || live.load(&body, signature.as_deref(), source))
-        .await
-        .map_err(|e| host_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &e.to_string()))?;
-    loaded.map_err(|e| {
-        let (status, code) = match &e {
-            LoadError::Untrusted(_) => (StatusCode::FORBIDDEN, "untrusted"),
-            LoadError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_input"),
-            LoadError::Unsupported(_) => (StatusCode::CONFLICT, "unsupported"),
-        };
-        tracing::warn!(source, "admin: kernel not loaded: {e}");
-        host_error(status, code, &e.to_string())
-    })
+    let live = app.live.clone();
+    let installed =
+        tokio::task::spawn_blocking(move || live.install(&body, signature.as_deref(), "admin API", as_canary)).await;
+    match installed {
+        Ok(Ok(())) => json(app.live.state()),
+        Ok(Err(e)) => {
+            let (status, code) = match &e {
+                LoadError::Untrusted(_) => (StatusCode::FORBIDDEN, "untrusted"),
+                LoadError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_input"),
+                LoadError::Unsupported(_) => (StatusCode::CONFLICT, "unsupported"),
+            };
+            tracing::warn!("admin: kernel not installed: {e}");
+            host_error(status, code, &e.to_string())
+        }
+        Err(e) => host_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &e.to_string()),
+    }
 }
 
 async fn swap(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    match load(&app.live, &headers, body, "admin API").await {
-        Ok(loaded) => {
-            app.live.swap_primary(loaded, "admin API");
-            json(app.live.state())
-        }
-        Err(response) => response,
-    }
+    install(&app, &headers, body, None).await
 }
 
 #[derive(serde::Deserialize)]
@@ -125,13 +129,7 @@ async fn canary(
             "give ?percent=N, a whole number from 0 to 100",
         );
     };
-    match load(&app.live, &headers, body, "admin API").await {
-        Ok(loaded) => {
-            app.live.start_canary(loaded, percent, "admin API");
-            json(app.live.state())
-        }
-        Err(response) => response,
-    }
+    install(&app, &headers, body, Some(percent)).await
 }
 
 fn no_canary() -> Response {
