@@ -2,9 +2,10 @@
 //! that takes a share of the jobs and is rolled back when it faults more than the
 //! primary.
 //!
-//! Each job takes the kernel it runs on once, at its start ([`Live::pick`]), and holds
-//! it to the end: a swap replaces the pointer (`ArcSwap`) for later jobs, never under a
-//! running one, and the old kernel is dropped with its last job. Loading — verify the
+//! What serves — primary, canary, `/v1/ops` — is one value behind an `ArcSwap`,
+//! replaced whole by each change. Each job takes the kernel it runs on once, at its
+//! start ([`Live::pick`]), and holds it to the end: a swap changes what later jobs get,
+//! never a running one, and the old kernel is dropped with its last job. Loading — verify the
 //! signature, compile, `describe()` — happens before the swap and off the job path.
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::ArcSwap;
 use kiln_kernel::{Error, ErrorCode, Limits, Output};
 
 use crate::engine::Sandbox;
@@ -209,12 +210,17 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// What serves now. Swapped whole, so a reader never sees half a change.
+struct Serving {
+    primary: Arc<Loaded>,
+    canary: Option<Arc<Canary>>,
+    /// `/v1/ops`: the primary's `describe()` with the canary.
+    ops: Arc<String>,
+}
+
 /// The live kernels of a server.
 pub struct Live {
-    primary: ArcSwap<Loaded>,
-    canary: ArcSwapOption<Canary>,
-    /// `/v1/ops`: the primary's `describe()` with the canary, rebuilt on every change.
-    ops: ArcSwap<String>,
+    serving: ArcSwap<Serving>,
     /// `None` for the native engine, which cannot change kernels.
     sandbox: Option<Arc<Sandbox>>,
     trust: Trust,
@@ -240,10 +246,13 @@ impl Live {
             Kernel::Wasm(k) => Some(k.sandbox().clone()),
             Kernel::Native => None,
         };
+        let primary = Arc::new(primary);
         let live = Arc::new(Live {
-            primary: ArcSwap::from_pointee(primary),
-            canary: ArcSwapOption::empty(),
-            ops: ArcSwap::from_pointee(String::new()),
+            serving: ArcSwap::from_pointee(Serving {
+                primary: primary.clone(),
+                canary: None,
+                ops: Arc::default(),
+            }),
             sandbox,
             trust,
             limits,
@@ -252,7 +261,7 @@ impl Live {
             changes: Mutex::new(Vec::new()),
             installing: Mutex::new(()),
         });
-        live.publish(&mut live.lock_changes());
+        live.publish(&mut live.lock_changes(), primary, None);
         live
     }
 
@@ -302,17 +311,17 @@ impl Live {
 
     /// The kernel for the next job.
     pub fn pick(&self) -> Pick {
-        let canary = self.canary.load_full();
-        match &canary {
+        let serving = self.serving.load();
+        match &serving.canary {
             Some(c) if c.takes_next() => Pick {
                 loaded: c.loaded.clone(),
                 role: Role::Canary,
-                canary,
+                canary: Some(c.clone()),
             },
-            _ => Pick {
-                loaded: self.primary.load_full(),
+            canary => Pick {
+                loaded: serving.primary.clone(),
                 role: Role::Primary,
-                canary,
+                canary: canary.clone(),
             },
         }
     }
@@ -355,18 +364,17 @@ impl Live {
     /// Makes `loaded` the primary.
     fn swap_primary(&self, loaded: Loaded, source: &str) {
         let mut events = self.lock_changes();
-        let old = self.primary.swap(Arc::new(loaded));
-        let new = self.primary.load();
+        let (old, new) = (self.serving.load_full(), Arc::new(loaded));
         tracing::info!(
             source,
-            from = old.sha256,
+            from = old.primary.sha256,
             to = new.sha256,
             version = new.version,
             "primary kernel swapped"
         );
         self.metrics.swaps.inc();
         events.push(event("swap", source, &new, None));
-        self.publish(&mut events);
+        self.publish(&mut events, new, old.canary.clone());
     }
 
     /// Routes `percent` of jobs to `loaded`, replacing any canary.
@@ -392,66 +400,66 @@ impl Live {
             &canary.loaded,
             Some(format!("{percent}% of jobs")),
         ));
-        self.canary.store(Some(canary));
-        self.publish(&mut events);
+        let primary = self.serving.load().primary.clone();
+        self.publish(&mut events, primary, Some(canary));
     }
 
     /// Stops the canary (if any); returns whether there was one.
     pub fn stop_canary(&self, source: &str) -> bool {
         let mut events = self.lock_changes();
-        let Some(old) = self.canary.swap(None) else {
+        let serving = self.serving.load_full();
+        let Some(old) = &serving.canary else {
             return false;
         };
         tracing::info!(source, sha256 = old.loaded.sha256, "canary stopped");
         events.push(event("canary_stopped", source, &old.loaded, None));
-        self.publish(&mut events);
+        self.publish(&mut events, serving.primary.clone(), None);
         true
     }
 
     /// Makes the canary the primary; returns whether there was one.
     pub fn promote_canary(&self, source: &str) -> bool {
         let mut events = self.lock_changes();
-        let Some(old) = self.canary.swap(None) else {
+        let Some(old) = self.serving.load().canary.clone() else {
             return false;
         };
-        self.primary.store(old.loaded.clone());
         tracing::info!(source, sha256 = old.loaded.sha256, "canary promoted to primary");
         self.metrics.swaps.inc();
         events.push(event("promote", source, &old.loaded, None));
-        self.publish(&mut events);
+        self.publish(&mut events, old.loaded.clone(), None);
         true
     }
 
     fn roll_back(&self, canary: &Arc<Canary>, reason: &str) {
         let mut events = self.lock_changes();
         // Only the canary that was judged, and only once.
-        let current = self.canary.load();
-        if !current.as_ref().is_some_and(|c| Arc::ptr_eq(c, canary)) {
+        let serving = self.serving.load_full();
+        if !serving.canary.as_ref().is_some_and(|c| Arc::ptr_eq(c, canary)) {
             return;
         }
-        self.canary.store(None);
         tracing::error!(sha256 = canary.loaded.sha256, "canary ROLLED BACK: {reason}");
         self.metrics.rollbacks.inc();
         events.push(event("rollback", "policy", &canary.loaded, Some(reason.to_owned())));
-        self.publish(&mut events);
+        self.publish(&mut events, serving.primary.clone(), None);
     }
 
     /// The primary now.
     pub fn primary(&self) -> Arc<Loaded> {
-        self.primary.load_full()
+        self.serving.load().primary.clone()
     }
 
     /// `GET /v1/ops`.
     pub fn ops(&self) -> Arc<String> {
-        self.ops.load_full()
+        self.serving.load().ops.clone()
     }
 
     /// The state for `GET /v1/admin/kernels`: both kernels, their counts, the changes.
     pub fn state(&self) -> serde_json::Value {
         let events = self.lock_changes();
+        let serving = self.serving.load();
         serde_json::json!({
-            "primary": self.primary.load().summary(),
-            "canary": self.canary.load().as_ref().map(|c| c.summary()),
+            "primary": serving.primary.summary(),
+            "canary": serving.canary.as_ref().map(|c| c.summary()),
             "policy": { "threshold_pp": self.policy.threshold_pp, "min_jobs": self.policy.min_jobs },
             "events": *events,
         })
@@ -464,20 +472,18 @@ impl Live {
 
     /// Jobs that may run at once.
     pub fn max_jobs(&self) -> usize {
-        self.primary.load().kernel.max_jobs()
+        self.serving.load().primary.kernel.max_jobs()
     }
 
     fn lock_changes(&self) -> std::sync::MutexGuard<'_, Vec<serde_json::Value>> {
         self.changes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Rebuilds `/v1/ops` and the `kiln_kernel` gauge and trims the events; called with
-    /// `changes` held.
-    fn publish(&self, events: &mut Vec<serde_json::Value>) {
+    /// Makes `primary` and `canary` what serves, with their `/v1/ops`, sets the
+    /// `kiln_kernel` gauge and trims the events; called with `changes` held.
+    fn publish(&self, events: &mut Vec<serde_json::Value>, primary: Arc<Loaded>, canary: Option<Arc<Canary>>) {
         let excess = events.len().saturating_sub(EVENTS_KEPT);
         events.drain(..excess);
-        let primary = self.primary.load();
-        let canary = self.canary.load();
         let mut ops = primary.describe.clone();
         if let Some(c) = canary.as_ref() {
             ops["kernel"]["canary"] = serde_json::json!({
@@ -486,7 +492,6 @@ impl Live {
                 "percent": c.percent,
             });
         }
-        self.ops.store(Arc::new(ops.to_string()));
         self.metrics.kernels.clear();
         let mut serving = vec![("primary", primary.version.clone(), primary.sha256.clone())];
         if let Some(c) = canary.as_ref() {
@@ -498,6 +503,11 @@ impl Live {
                 .get_or_create(&KernelLabels { role, version, sha256 })
                 .set(1);
         }
+        self.serving.store(Arc::new(Serving {
+            primary,
+            canary,
+            ops: Arc::new(ops.to_string()),
+        }));
     }
 }
 

@@ -64,6 +64,13 @@ pub fn sign(kernel: &Path, key: &Path) -> anyhow::Result<PathBuf> {
     let key = SigningKey::from_pkcs8_pem(&pem)
         .map_err(|e| anyhow::anyhow!("{}: not an ed25519 secret key in PKCS#8 PEM: {e}", key.display()))?;
     let bytes = std::fs::read(kernel).map_err(|e| anyhow::anyhow!("reading kernel {}: {e}", kernel.display()))?;
+    // A component's preamble: magic, version 0x0d, layer 1. Signing anything else is a
+    // mistake no server would accept anyway.
+    anyhow::ensure!(
+        bytes.starts_with(b"\0asm\x0d\0\x01\0"),
+        "{} is not a WebAssembly component (kiln kernels are; `kiln export-kernel` writes one)",
+        kernel.display()
+    );
     let signature = key.sign(message(&sha256_hex(&bytes)).as_bytes());
     let path = signature_path(kernel);
     crate::batch::write_atomically(&path, format!("{}\n", BASE64.encode(signature.to_bytes())).as_bytes())

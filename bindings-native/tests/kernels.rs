@@ -189,6 +189,27 @@ fn only_kernels_signed_by_a_trusted_key_load() {
         assert!(stderr.contains("does not match"), "{flag:?}: {stderr}");
     }
 
+    // kiln sign signs components only (a core module or any other file is a mistake).
+    for (name, bytes) in [("core.wasm", &b"\0asm\x01\0\0\0"[..]), ("notes.txt", b"hello")] {
+        let path = keys.dir.put(name, bytes);
+        let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .arg("sign")
+            .arg(&path)
+            .arg("--key")
+            .arg(keys.dir.join("rel.key"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("not a WebAssembly component"),
+            "{name}: {stderr}"
+        );
+        assert!(
+            !keys.dir.join(&format!("{name}.sig")).exists(),
+            "{name}: a signature was written"
+        );
+    }
+
     // kiln keygen never overwrites a key.
     let again = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .arg("keygen")
@@ -243,12 +264,12 @@ fn the_admin_api_refuses_what_it_must_and_changes_nothing() {
     let at = tampered.len() - 100;
     tampered[at] ^= 0x20;
     admin_put(&server, "/v1/admin/kernel", &tampered, Some(&fault_sig), Some(TOKEN)).error(403, "untrusted");
-    // Signed, but not a kiln kernel: 422 bad_input.
-    let junk = keys.signed("junk.wasm", b"\0asm\x01\0\0\0 not a component");
+    // Signed, but not a kiln kernel (a component header, then junk): 422 bad_input.
+    let junk = keys.signed("junk.wasm", b"\0asm\x0d\0\x01\0 not a component");
     admin_put(
         &server,
         "/v1/admin/kernel",
-        b"\0asm\x01\0\0\0 not a component",
+        b"\0asm\x0d\0\x01\0 not a component",
         Some(&keys.signature(&junk)),
         Some(TOKEN),
     )
