@@ -152,6 +152,11 @@ struct RunQuery {
     pipeline: Option<String>,
 }
 
+/// A 200 with a JSON body.
+fn json(value: serde_json::Value) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
+}
+
 /// An error of the host (not of a job): `{"error": {"code", "message", "step": null}}`.
 fn host_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message, "step": null } });
@@ -351,7 +356,7 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         "status": "ready",
         "kernel": { "version": primary.version, "sha256": primary.sha256 },
     });
-    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    json(body)
 }
 
 async fn render_metrics(State(app): State<Arc<App>>) -> Response {

@@ -25,7 +25,7 @@ pub fn message(sha256_hex: &str) -> String {
 
 /// The sha256 of `bytes`, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    crate::engine::hex(&Sha256::digest(bytes))
 }
 
 /// The detached signature's path for a kernel file: `PATH.sig`.

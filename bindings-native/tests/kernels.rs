@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::kernels::{FAULT_TRIGGER, Keys, fault_injection_kernel};
+use common::kernels::guest_build::FAULT_TRIGGER;
+use common::kernels::{Keys, fault_injection_kernel};
 use common::server::{Reply, Server, agent, get, read, run_query};
 use common::{TempDir, data, native};
 use serde_json::Value;

@@ -20,12 +20,12 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{App, host_error};
+use super::{App, host_error, json};
 use crate::live::LoadError;
 
 /// The largest kernel accepted (kiln's is ~2 MB).
@@ -65,10 +65,6 @@ async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) ->
         return response;
     }
     next.run(request).await
-}
-
-fn json(value: serde_json::Value) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
 async fn kernels(State(app): State<Arc<App>>) -> Response {

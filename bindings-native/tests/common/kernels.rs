@@ -7,52 +7,26 @@ use std::sync::OnceLock;
 
 use super::TempDir;
 
+#[path = "../../guest_build.rs"]
+pub mod guest_build;
+
 /// The `kiln-guest` component built with its `fault-injection` feature: every job runs
-/// as in the embedded kernel except those whose input starts with [`FAULT_TRIGGER`],
+/// as in the embedded kernel except those whose input starts with [`guest_build::FAULT_TRIGGER`],
 /// which trap. A different build, so a different sha256. Built once per test process
 /// (only the guest crate recompiles: the kernel's wasm build is shared with build.rs).
 pub fn fault_injection_kernel() -> &'static [u8] {
     static KERNEL: OnceLock<Vec<u8>> = OnceLock::new();
     KERNEL.get_or_init(|| {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace");
-        let target = workspace.join("target").join("guest");
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.current_dir(workspace)
-            .args(["build", "--release", "--locked", "-p", "kiln-guest", "--features"])
-            .args(["fault-injection", "--target", "wasm32-unknown-unknown", "--target-dir"])
-            .arg(&target);
-        // As in build.rs: the test run's flags and wrappers must not reach the wasm build.
-        for var in [
-            "RUSTFLAGS",
-            "CARGO_ENCODED_RUSTFLAGS",
-            "CARGO_BUILD_RUSTFLAGS",
-            "RUSTC_WRAPPER",
-            "RUSTC_WORKSPACE_WRAPPER",
-            "CARGO_TARGET_DIR",
-            "CARGO_BUILD_TARGET",
-            "CARGO_PRIMARY_PACKAGE",
-            "CARGO_MANIFEST_DIR",
-            "CARGO_MANIFEST_PATH",
-        ] {
-            cmd.env_remove(var);
-        }
-        let status = cmd.status().expect("run cargo build for the fault-injection guest");
-        assert!(status.success(), "building the fault-injection guest failed");
-        let core_path = target.join("wasm32-unknown-unknown/release/kiln_guest.wasm");
-        let core = std::fs::read(&core_path).unwrap_or_else(|e| panic!("{}: {e}", core_path.display()));
+        let core = guest_build::build_core(workspace, "fault-injection");
+        let module = std::fs::read(&core).unwrap_or_else(|e| panic!("{}: {e}", core.display()));
         assert!(
-            core.windows(FAULT_TRIGGER.len()).any(|w| w == FAULT_TRIGGER),
+            guest_build::is_fault_injection(&module),
             "the guest was not built with fault-injection"
         );
-        wit_component::ComponentEncoder::default()
-            .module(&core)
-            .and_then(|e| e.validate(true).encode())
-            .expect("componentize the fault-injection guest")
+        guest_build::componentize(&core)
     })
 }
-
-/// Inputs that make the fault-injection kernel trap.
-pub const FAULT_TRIGGER: &[u8] = b"KILN-FAULT";
 
 /// Runs the `kiln` binary with `args`; panics unless it exits 0. Returns stderr.
 pub fn kiln_ok(args: &[&std::ffi::OsStr]) -> String {
