@@ -194,24 +194,31 @@ fn busy() -> Response {
 /// cheap and quick.
 const DRAIN_MAX: usize = 1 << 20;
 
-/// Reads and drops a request body of at most [`DRAIN_MAX`] bytes, so an answer given
-/// without using it (503 busy) reaches the client and the connection stays usable.
-/// Nothing is buffered. Skipped when the body is announced larger or awaited with
-/// `Expect: 100-continue` (nothing was sent); a larger or broken body is left unread.
-async fn discard(headers: &HeaderMap, mut body: Body) {
-    use http_body_util::BodyExt;
+/// The most of a too-large upload read after its 413, and for how long: enough that a
+/// client still sending sees the answer instead of a reset, bounded so it costs little.
+const LINGER_MAX: usize = 64 << 20;
+const LINGER: Duration = Duration::from_secs(5);
+
+/// Whether a body the server will not use should be drained: not when the client
+/// awaits `Expect: 100-continue` (it has sent nothing) or announces more than `max`.
+fn drainable(headers: &HeaderMap, max: usize) -> bool {
     let expects_continue = headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    if expects_continue || content_length(headers).is_some_and(|n| n > DRAIN_MAX as u64) {
-        return;
-    }
+    !expects_continue && !content_length(headers).is_some_and(|n| n > max as u64)
+}
+
+/// Reads and drops a body, up to `max` bytes, so an answer given without using it
+/// reaches the client and the connection stays usable. Nothing is buffered; a larger
+/// or broken body is left unread (hyper then closes the connection after the answer).
+async fn drain(mut body: Body, max: usize) {
+    use http_body_util::BodyExt;
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         match frame {
             Ok(f) => {
                 seen += f.data_ref().map_or(0, |d| d.len());
-                if seen > DRAIN_MAX {
+                if seen > max {
                     return;
                 }
             }
@@ -228,7 +235,9 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
     let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
         app.metrics.count_error("busy");
         // Undrained, the body is dropped and hyper closes the connection after the answer.
-        discard(&headers, body).await;
+        if drainable(&headers, DRAIN_MAX) {
+            drain(body, DRAIN_MAX).await;
+        }
         return busy();
     };
     let input = match read_body(&headers, body, app.max_body).await {
@@ -266,6 +275,11 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
 async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, Error> {
     let too_large = || Error::too_large(format!("request body exceeds the limit of {max} bytes"));
     if content_length(headers).is_some_and(|n| n > max as u64) {
+        // Answer at once; read the upload meanwhile (bounded) so the client, still
+        // sending, gets the 413 rather than a reset.
+        if drainable(headers, LINGER_MAX) {
+            tokio::spawn(tokio::time::timeout(LINGER, drain(body, LINGER_MAX)));
+        }
         return Err(too_large());
     }
     axum::body::to_bytes(body, max).await.map_err(|e| {
