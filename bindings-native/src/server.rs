@@ -205,7 +205,7 @@ fn drainable(headers: &HeaderMap, max: usize) -> bool {
     let expects_continue = headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    !expects_continue && !content_length(headers).is_some_and(|n| n > max as u64)
+    !expects_continue && content_length(headers).is_none_or(|n| n <= max as u64)
 }
 
 /// Reads and drops a body, up to `max` bytes, so an answer given without using it
