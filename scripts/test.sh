@@ -16,6 +16,12 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n\033[1;32m== %s\033[0m\n' "$*" >&2; }
+# A full run builds ~3 GB in target/; a disk that fills up shows as a linker crash
+# (SIGBUS), so say up front and at the end what there was.
+disk() { printf 'disk: %s free here, target/ %s\n' "$(df -h --output=avail . | tail -1 | tr -d ' ')" "$(du -sh target 2>/dev/null | cut -f1)" >&2; }
+# CI builds once from clean: the incremental cache would only take disk.
+[[ "${CI:-}" == true ]] && export CARGO_INCREMENTAL=0
+disk
 
 step "rustfmt --check"
 cargo fmt --all -- --check
@@ -71,3 +77,5 @@ step "fuzz smoke: every cargo-fuzz target for 10 s (scripts/fuzz.sh; long runs: 
 
 step "conformance matrix: kiln's cases + public suites (csv-spectrum, JSONTestSuite, PngSuite, gzip/pigz interop)"
 ./scripts/conformance.sh --built
+
+disk
