@@ -16,9 +16,9 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n\033[1;32m== %s\033[0m\n' "$*" >&2; }
-# A full run builds ~3 GB in target/; a disk that fills up shows as a linker crash
+# A full run builds ~4 GB in target/ (and ~1 GB in fuzz/target/); a disk that fills up shows as a linker crash
 # (SIGBUS), so say up front and at the end what there was.
-disk() { printf 'disk: %s free here, target/ %s\n' "$(df -h --output=avail . | tail -1 | tr -d ' ')" "$(du -sh target 2>/dev/null | cut -f1)" >&2; }
+disk() { printf 'disk: %s free here, target/ %s\n' "$(df -h --output=avail . | tail -1 | tr -d ' ')" "$( (du -sh target 2>/dev/null || echo none) | cut -f1)" >&2; }
 # CI builds once from clean: the incremental cache would only take disk.
 [[ "${CI:-}" == true ]] && export CARGO_INCREMENTAL=0
 disk
