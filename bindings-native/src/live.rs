@@ -485,23 +485,23 @@ impl Live {
         let excess = events.len().saturating_sub(EVENTS_KEPT);
         events.drain(..excess);
         let mut ops = primary.describe.clone();
+        self.metrics.kernels.clear();
+        let mut serving = vec![("primary", &primary)];
         if let Some(c) = canary.as_ref() {
             ops["kernel"]["canary"] = serde_json::json!({
                 "version": c.loaded.version,
                 "sha256": c.loaded.sha256,
                 "percent": c.percent,
             });
+            serving.push(("canary", &c.loaded));
         }
-        self.metrics.kernels.clear();
-        let mut serving = vec![("primary", primary.version.clone(), primary.sha256.clone())];
-        if let Some(c) = canary.as_ref() {
-            serving.push(("canary", c.loaded.version.clone(), c.loaded.sha256.clone()));
-        }
-        for (role, version, sha256) in serving {
-            self.metrics
-                .kernels
-                .get_or_create(&KernelLabels { role, version, sha256 })
-                .set(1);
+        for (role, loaded) in serving {
+            let labels = KernelLabels {
+                role,
+                version: loaded.version.clone(),
+                sha256: loaded.sha256.clone(),
+            };
+            self.metrics.kernels.get_or_create(&labels).set(1);
         }
         self.serving.store(Arc::new(Serving {
             primary,

@@ -30,9 +30,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The detached signature's path for a kernel file: `PATH.sig`.
 pub fn signature_path(kernel: &Path) -> PathBuf {
-    let mut p = kernel.as_os_str().to_owned();
-    p.push(".sig");
-    PathBuf::from(p)
+    with_suffix(kernel, ".sig")
 }
 
 /// Writes a new key pair: `{out}.key` (secret, mode 0600) and `{out}.pub`. Refuses to
