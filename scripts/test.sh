@@ -26,6 +26,9 @@ disk
 step "rustfmt --check"
 cargo fmt --all -- --check
 
+step "the kernel's modules import each other in no circle"
+python3 scripts/check-imports.py kernel/src
+
 step "clippy -D warnings (and the bench scripts parse)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 for f in bench/*.mjs bench/web/*.mjs; do node --check "$f"; done

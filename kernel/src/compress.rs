@@ -7,8 +7,17 @@ use flate2::Compression;
 use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 
-use crate::ops::Container;
+use crate::choice::choices;
 use crate::{Error, Result};
+
+choices! {
+    /// The container of `compress` / `decompress`.
+    pub enum Container {
+        Gzip = "gzip",
+        Zlib = "zlib",
+        Deflate = "deflate",
+    }
+}
 
 /// The MIME type of compressed output.
 pub fn content_type(container: Container) -> &'static str {

@@ -7,7 +7,17 @@
 
 use serde::de::IgnoredAny;
 
+use crate::choice::choices;
 use crate::{Error, Limits, Result};
+
+choices! {
+    /// What the `json` op does.
+    pub enum JsonMode {
+        Validate = "validate",
+        Minify = "minify",
+        Pretty = "pretty",
+    }
+}
 
 /// Fails when arrays and objects nest deeper than `max_depth`: with `bad_input` if the
 /// brackets do not pair up (the text cannot be JSON, however deep), else `too_large`.
@@ -479,15 +489,15 @@ mod tests {
                 (Err(a), Err(b)) => assert_eq!(a.code, b.code),
                 _ => panic!("minify and pretty disagree on {input:?}"),
             }
-            let _ = crate::table::json::parse_json(&input, &lim());
+            let _ = crate::table::read_json::parse_json(&input, &lim());
             for header in [true, false] {
-                let opts = crate::table::csv::CsvOptions {
+                let opts = crate::table::read_csv::CsvOptions {
                     header,
                     ..Default::default()
                 };
-                if let Ok(t) = crate::table::csv::parse_csv(&input, &opts, &lim()) {
-                    let _ = crate::table::csv::to_csv(&t, b',').unwrap();
-                    let _ = crate::table::json::to_json(&t, false, true);
+                if let Ok(t) = crate::table::read_csv::parse_csv(&input, &opts, &lim()) {
+                    let _ = crate::table::write_csv::to_csv(&t, b',').unwrap();
+                    let _ = crate::table::write_json::to_json(&t, false, true);
                     let _ = crate::table::stats::stats(&t);
                 }
             }

@@ -33,20 +33,26 @@
 //! assert_eq!(out.meta.content_type, "application/octet-stream");
 //! ```
 
+mod choice;
 pub mod compress;
 mod error;
 pub mod image;
 pub mod json_text;
 mod limits;
-mod ops;
+pub mod op;
 mod output;
 mod pipeline;
-pub mod spec;
+mod run;
 pub mod table;
 
+pub use choice::Choice;
+pub use compress::Container;
 pub use error::{Error, ErrorCode, Result};
+pub use image::geometry::Axis;
+pub use image::resize::{Fit, ResizeFilter};
+pub use json_text::JsonMode;
 pub use limits::Limits;
-pub use ops::{Axis, Container, Fit, JsonMode, Op, ResizeFilter};
+pub use op::Op;
 pub use output::{Meta, Output};
 pub use pipeline::Pipeline;
 
@@ -62,7 +68,14 @@ pub fn run(pipeline: &str, input: &[u8]) -> Result<Output> {
 /// tighten.
 pub fn run_with_limits(pipeline: &str, input: &[u8], limits: &Limits) -> Result<Output> {
     let pipeline = Pipeline::parse(pipeline)?;
-    ops::execute(&pipeline, input, limits)
+    run::execute(&pipeline, input, limits)
+}
+
+/// Checks `pipeline` (JSON or text form) without running it and returns its canonical
+/// JSON form: every step as written with all its parameters (defaults filled in), and
+/// the limits it asks for. Hosts check a job with the kernel that will run it.
+pub fn check(pipeline: &str) -> Result<String> {
+    Ok(Pipeline::parse(pipeline)?.to_json().to_string())
 }
 
 /// `describe()` with the default limits: see [`describe_with_limits`].
@@ -81,7 +94,7 @@ pub fn describe_with_limits(limits: &Limits) -> String {
         "name": "kiln",
         "version": VERSION,
         "kinds": ["bytes", "image", "table"],
-        "ops": spec::ops_json(),
+        "ops": op::spec::ops_json(),
         "errors": errors,
         "limits": limits,
     })

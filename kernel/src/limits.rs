@@ -46,6 +46,36 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// No limit at all: what a pipeline's own request starts from before it names any.
+    pub const UNLIMITED: Limits = Limits {
+        max_input_bytes: u64::MAX,
+        max_output_bytes: u64::MAX,
+        max_pixels: u64::MAX,
+        max_dimension: u32::MAX,
+        max_decompressed_bytes: u64::MAX,
+        max_rows: u64::MAX,
+        max_columns: u32::MAX,
+        max_json_depth: u32::MAX,
+    };
+
+    /// These limits with the field named `name` (its serialised name) set to `value`,
+    /// saturating at the field's type; `None` for a name that is not a limit.
+    pub fn with(mut self, name: &str, value: u64) -> Option<Limits> {
+        let narrow = u32::try_from(value).unwrap_or(u32::MAX);
+        match name {
+            "max_input_bytes" => self.max_input_bytes = value,
+            "max_output_bytes" => self.max_output_bytes = value,
+            "max_pixels" => self.max_pixels = value,
+            "max_dimension" => self.max_dimension = narrow,
+            "max_decompressed_bytes" => self.max_decompressed_bytes = value,
+            "max_rows" => self.max_rows = value,
+            "max_columns" => self.max_columns = narrow,
+            "max_json_depth" => self.max_json_depth = narrow,
+            _ => return None,
+        }
+        Some(self)
+    }
+
     /// The stricter of `self` and `other`, field by field.
     pub fn tighten(&self, other: &Limits) -> Limits {
         Limits {

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::choice::Choice;
 use crate::image::Image;
 use crate::image::codec::EncodeFormat;
 use crate::table::Table;

@@ -79,6 +79,6 @@ fn errors_carry_code_step_and_param() {
 fn describe_lists_every_op() {
     let d = kiln_web::describe().unwrap();
     let ops = get(&d, "ops").dyn_into::<js_sys::Array>().unwrap();
-    assert_eq!(ops.length() as usize, kiln_kernel::spec::OPS.len());
+    assert_eq!(ops.length() as usize, kiln_kernel::op::OPS.len());
     assert_eq!(get(&d, "version").as_string().unwrap(), kiln_kernel::VERSION);
 }

@@ -9,8 +9,9 @@ use image::codecs::webp::WebPEncoder;
 use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader};
 
+use super::geometry::Axis;
 use super::{Image, geometry};
-use crate::ops::Axis;
+use crate::choice::choices;
 use crate::{Error, Limits, Result};
 
 /// The format an image was decoded from; decides the implied final encode.
@@ -39,28 +40,27 @@ impl SourceFormat {
     }
 }
 
-/// The formats `encode` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EncodeFormat {
-    Png,
-    Jpeg,
-    /// Lossless WebP.
-    Webp,
-    /// Raw RGBA8 pixels, rows top to bottom.
-    Rgba,
+choices! {
+    /// What `decode` reads: a sniffed file format, or raw RGBA8 pixels.
+    pub enum DecodeFormat {
+        Auto = "auto",
+        Rgba = "rgba",
+    }
+}
+
+choices! {
+    /// The formats `encode` writes (their names are also meta's `format`).
+    pub enum EncodeFormat {
+        Png = "png",
+        Jpeg = "jpeg",
+        /// Lossless WebP.
+        Webp = "webp",
+        /// Raw RGBA8 pixels, rows top to bottom.
+        Rgba = "rgba",
+    }
 }
 
 impl EncodeFormat {
-    /// The name used in pipelines and meta.
-    pub fn name(self) -> &'static str {
-        match self {
-            EncodeFormat::Png => "png",
-            EncodeFormat::Jpeg => "jpeg",
-            EncodeFormat::Webp => "webp",
-            EncodeFormat::Rgba => "rgba",
-        }
-    }
-
     /// The MIME type.
     pub fn content_type(self) -> &'static str {
         match self {

@@ -3,8 +3,16 @@
 use image::imageops;
 
 use super::Image;
-use crate::ops::Axis;
+use crate::choice::choices;
 use crate::{Error, Result};
+
+choices! {
+    /// The mirror axis of `flip`.
+    pub enum Axis {
+        Horizontal = "horizontal",
+        Vertical = "vertical",
+    }
+}
 
 /// Keeps the `width` x `height` rectangle at (`x`, `y`), which must lie inside the image.
 pub fn crop(image: &Image, x: u32, y: u32, width: u32, height: u32) -> Result<Image> {

@@ -10,8 +10,27 @@ use fast_image_resize::pixels::U8x4;
 use fast_image_resize::{Filter, FilterType, ResizeAlg, ResizeOptions, Resizer};
 
 use super::Image;
-use crate::ops::{Fit, ResizeFilter};
+use crate::choice::choices;
 use crate::{Error, Limits, Result};
+
+choices! {
+    /// How `resize` fits both width and height.
+    pub enum Fit {
+        Contain = "contain",
+        Cover = "cover",
+        Fill = "fill",
+    }
+}
+
+choices! {
+    /// The resampling filter of `resize`.
+    pub enum ResizeFilter {
+        Nearest = "nearest",
+        Bilinear = "bilinear",
+        CatmullRom = "catmull_rom",
+        Lanczos3 = "lanczos3",
+    }
+}
 
 /// Resizes to `width` and/or `height` (see the `resize` op for `fit`), checking the
 /// output size against `limits` before allocating it.

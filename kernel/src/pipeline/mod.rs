@@ -5,11 +5,7 @@ mod text;
 
 use serde_json::{Map, Value as Json};
 
-use crate::image::codec::EncodeFormat;
-use crate::ops::{Axis, Container, Fit, JsonMode, Op, ResizeFilter};
-use crate::spec::{self, Kind, OpSpec, ParamType};
-use crate::table::csv::CsvOptions;
-use crate::table::query::Predicate;
+use crate::op::{self, Kind, Op, OpSpec, Params};
 use crate::{Error, Limits, Result};
 
 /// A checked pipeline, ready to run.
@@ -17,8 +13,13 @@ use crate::{Error, Limits, Result};
 pub struct Pipeline {
     /// The steps to run, implied ones included.
     pub(crate) plan: Vec<Planned>,
-    /// Limits requested by the pipeline (only ever tightening the host's).
-    requested: Map<String, Json>,
+    /// The steps as written, in canonical JSON (every parameter, defaults filled in).
+    steps: Vec<Json>,
+    /// Limits requested by the pipeline (only ever tightening the host's); fields it
+    /// does not name are unlimited.
+    requested: Limits,
+    /// The limit names the pipeline gave, for its canonical form.
+    requested_names: Vec<String>,
 }
 
 /// One step of the plan.
@@ -27,6 +28,8 @@ pub(crate) struct Planned {
     /// Index of the step as written; for an implied step, the step that implied it
     /// (`None` for the final encode or writer).
     pub step: Option<usize>,
+    /// The op's definition (its name for messages).
+    pub spec: &'static OpSpec,
     pub op: Op,
 }
 
@@ -58,20 +61,22 @@ impl Pipeline {
         let Some(steps) = root.get("steps").and_then(Json::as_array) else {
             return Err(Error::bad_pipeline("pipeline needs \"steps\": an array of steps"));
         };
-        let requested = match root.get("limits") {
-            None => Map::new(),
+        let (requested, requested_names) = match root.get("limits") {
+            None => (Limits::UNLIMITED, Vec::new()),
             Some(Json::Object(m)) => check_requested_limits(m)?,
             Some(_) => return Err(Error::bad_pipeline("\"limits\" must be an object")),
         };
 
         let mut plan = Vec::with_capacity(steps.len() + 2);
+        let mut canonical = Vec::with_capacity(steps.len());
         let mut kind = Kind::Bytes;
         let mut last_image_step = None;
         for (index, step) in steps.iter().enumerate() {
-            let (spec, op) = check_step(step).map_err(|e| e.at_step(index))?;
+            let (spec, op, written) = check_step(step).map_err(|e| e.at_step(index))?;
             if spec.input == Kind::Image && kind == Kind::Bytes {
                 plan.push(Planned {
                     step: Some(index),
+                    spec: &op::DECODE,
                     op: Op::Decode { raw: None },
                 });
                 kind = Kind::Image;
@@ -89,11 +94,17 @@ impl Pipeline {
                 last_image_step = Some(index);
             }
             kind = spec.output;
-            plan.push(Planned { step: Some(index), op });
+            plan.push(Planned {
+                step: Some(index),
+                spec,
+                op,
+            });
+            canonical.push(written);
         }
         match kind {
             Kind::Image => plan.push(Planned {
                 step: last_image_step,
+                spec: &op::ENCODE,
                 op: Op::Encode {
                     format: None,
                     quality: 80,
@@ -102,6 +113,7 @@ impl Pipeline {
             }),
             Kind::Table => plan.push(Planned {
                 step: None,
+                spec: &op::TO_JSON,
                 op: Op::ToJson {
                     ndjson: false,
                     pretty: false,
@@ -109,20 +121,35 @@ impl Pipeline {
             }),
             Kind::Bytes => {}
         }
-        Ok(Pipeline { plan, requested })
+        Ok(Pipeline {
+            plan,
+            steps: canonical,
+            requested,
+            requested_names,
+        })
     }
 
     /// The limits in force: the host's, tightened by the pipeline's.
     pub fn limits(&self, host: &Limits) -> Limits {
-        let mut merged = serde_json::to_value(host).unwrap_or_default();
-        if let Some(m) = merged.as_object_mut() {
-            for (key, value) in &self.requested {
-                if let (Some(current), Some(wanted)) = (m.get(key).and_then(Json::as_u64), value.as_u64()) {
-                    m.insert(key.clone(), Json::from(current.min(wanted)));
-                }
-            }
+        host.tighten(&self.requested)
+    }
+
+    /// The canonical JSON form: `{"steps": [...]}` with every step as written and all
+    /// its parameters (defaults filled in, in the order of the op's definition), plus
+    /// `"limits"` when the pipeline tightens any. Checking it again gives the same plan.
+    pub fn to_json(&self) -> Json {
+        let mut root = Map::new();
+        root.insert("steps".into(), Json::Array(self.steps.clone()));
+        if !self.requested_names.is_empty() {
+            let all = serde_json::to_value(self.requested).unwrap_or_default();
+            let limits: Map<String, Json> = self
+                .requested_names
+                .iter()
+                .filter_map(|name| Some((name.clone(), all.get(name)?.clone())))
+                .collect();
+            root.insert("limits".into(), Json::Object(limits));
         }
-        serde_json::from_value(merged).unwrap_or(*host)
+        Json::Object(root)
     }
 }
 
@@ -134,79 +161,27 @@ fn article(kind: Kind) -> &'static str {
     }
 }
 
-fn check_requested_limits(m: &Map<String, Json>) -> Result<Map<String, Json>> {
-    let known = serde_json::to_value(Limits::default()).unwrap_or_default();
+/// The limits a pipeline asks for, each a non-negative integer naming a field of
+/// [`Limits`]; the fields it does not name stay unlimited.
+fn check_requested_limits(m: &Map<String, Json>) -> Result<(Limits, Vec<String>)> {
+    let mut requested = Limits::UNLIMITED;
     for (key, value) in m {
-        if known.get(key).is_none() {
-            return Err(Error::bad_pipeline(format!("unknown limit `{key}`")).with_param(key.clone()));
-        }
-        if value.as_u64().is_none() {
+        let Some(value) = value.as_u64() else {
             return Err(
                 Error::bad_pipeline(format!("limit `{key}` must be a non-negative integer, got {value}"))
                     .with_param(key.clone()),
             );
-        }
+        };
+        requested = requested
+            .with(key, value)
+            .ok_or_else(|| Error::bad_pipeline(format!("unknown limit `{key}`")).with_param(key.clone()))?;
     }
-    Ok(m.clone())
+    Ok((requested, m.keys().cloned().collect()))
 }
 
-/// A parameter value after checking, defaults filled in.
-#[derive(Debug, Clone)]
-enum Checked {
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Str(String),
-    Char(u8),
-    Numbers(Vec<f64>),
-    Names(Vec<String>),
-}
-
-/// The checked parameters of one step.
-struct Params {
-    values: Vec<(&'static str, Checked)>,
-}
-
-impl Params {
-    fn get(&self, name: &str) -> Option<&Checked> {
-        self.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
-    }
-    fn int(&self, name: &str) -> Option<i64> {
-        match self.get(name) {
-            Some(Checked::Int(v)) => Some(*v),
-            _ => None,
-        }
-    }
-    fn uint(&self, name: &str) -> Option<u32> {
-        self.int(name).and_then(|v| u32::try_from(v).ok())
-    }
-    fn float(&self, name: &str) -> f32 {
-        match self.get(name) {
-            Some(Checked::Float(v)) => *v as f32,
-            _ => 0.0,
-        }
-    }
-    fn bool(&self, name: &str) -> bool {
-        matches!(self.get(name), Some(Checked::Bool(true)))
-    }
-    fn str(&self, name: &str) -> &str {
-        match self.get(name) {
-            Some(Checked::Str(v)) => v,
-            _ => "",
-        }
-    }
-    fn char(&self, name: &str) -> u8 {
-        match self.get(name) {
-            Some(Checked::Char(v)) => *v,
-            _ => b',',
-        }
-    }
-    fn has(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-}
-
-fn check_step(step: &Json) -> Result<(&'static OpSpec, Op)> {
+/// Checks one step against its op's definition and builds the typed op; also returns
+/// the step in canonical form.
+fn check_step(step: &Json) -> Result<(&'static OpSpec, Op, Json)> {
     let Some(object) = step.as_object() else {
         return Err(Error::bad_pipeline(
             "a step must be an object like {\"op\": \"blur\", \"sigma\": 2}",
@@ -217,8 +192,8 @@ fn check_step(step: &Json) -> Result<(&'static OpSpec, Op)> {
         Some(other) => return Err(Error::bad_pipeline(format!("`op` must be a string, got {other}"))),
         None => return Err(Error::bad_pipeline("step has no `op`")),
     };
-    let Some(spec) = spec::op(name) else {
-        let names: Vec<&str> = spec::OPS.iter().map(|o| o.name).collect();
+    let Some(spec) = op::find(name) else {
+        let names: Vec<&str> = op::OPS.iter().map(|o| o.name).collect();
         return Err(Error::bad_pipeline(format!(
             "unknown op `{name}`; ops are: {}",
             names.join(", ")
@@ -237,25 +212,17 @@ fn check_step(step: &Json) -> Result<(&'static OpSpec, Op)> {
             );
         }
     }
-    let mut values = Vec::with_capacity(spec.params.len());
+    let mut params = Params::default();
     for param in spec.params {
         let checked = match object.get(param.name) {
-            Some(value) => Some(check_value(param.ty, value).map_err(|msg| {
+            Some(value) => Some(param.ty.check(value).map_err(|msg| {
                 Error::bad_pipeline(format!("`{name}` parameter `{}`: {msg}", param.name)).with_param(param.name)
             })?),
-            None => param.default.map(|d| match d {
-                spec::Default::Int(v) => Checked::Int(v),
-                spec::Default::Float(v) => Checked::Float(v),
-                spec::Default::Bool(v) => Checked::Bool(v),
-                spec::Default::Str(v) => match param.ty {
-                    ParamType::Char => Checked::Char(v.as_bytes().first().copied().unwrap_or(b',')),
-                    _ => Checked::Str(v.to_owned()),
-                },
-            }),
+            None => param.default_value(),
         };
         match checked {
-            Some(v) => values.push((param.name, v)),
-            None if spec::optional_without_default(name, param.name) => {}
+            Some(v) => params.values.push((param.name, v)),
+            None if !param.required => {}
             None => {
                 return Err(
                     Error::bad_pipeline(format!("`{name}` needs parameter `{}` ({})", param.name, param.doc))
@@ -264,217 +231,11 @@ fn check_step(step: &Json) -> Result<(&'static OpSpec, Op)> {
             }
         }
     }
-    let params = Params { values };
-    let op = build(name, &params)?;
-    Ok((spec, op))
-}
-
-fn check_value(ty: ParamType, value: &Json) -> std::result::Result<Checked, String> {
-    match ty {
-        ParamType::Int { min, max } => match value.as_i64() {
-            Some(v) if (min..=max).contains(&v) => Ok(Checked::Int(v)),
-            Some(v) => Err(format!("{v} is out of range {min}..={max}")),
-            None => Err(format!("expected an integer {min}..={max}, got {value}")),
-        },
-        ParamType::IntChoice(choices) => match value.as_i64() {
-            Some(v) if choices.contains(&v) => Ok(Checked::Int(v)),
-            _ => Err(format!("expected one of {choices:?}, got {value}")),
-        },
-        ParamType::Float {
-            min,
-            max,
-            exclusive_min,
-        } => match value.as_f64() {
-            Some(v) if v.is_finite() && v <= max && (v > min || (!exclusive_min && v == min)) => Ok(Checked::Float(v)),
-            Some(v) => Err(format!(
-                "{v} is out of range {}{min}..={max}",
-                if exclusive_min { "above " } else { "" }
-            )),
-            None => Err(format!("expected a number {min}..={max}, got {value}")),
-        },
-        ParamType::Bool => value
-            .as_bool()
-            .map(Checked::Bool)
-            .ok_or_else(|| format!("expected true or false, got {value}")),
-        ParamType::Choice(choices) => match value.as_str() {
-            Some(v) if choices.contains(&v) => Ok(Checked::Str(v.to_owned())),
-            _ => Err(format!("expected one of {}, got {value}", choices.join(" | "))),
-        },
-        ParamType::Char => match value.as_str() {
-            Some("\\t" | "tab") => Ok(Checked::Char(b'\t')),
-            Some(s) if s.len() == 1 && s.as_bytes()[0].is_ascii() && !matches!(s, "\n" | "\r") => {
-                Ok(Checked::Char(s.as_bytes()[0]))
-            }
-            _ => Err(format!("expected one ASCII character (or \\t), got {value}")),
-        },
-        ParamType::Text => match value.as_str() {
-            Some(s) if !s.trim().is_empty() => Ok(Checked::Str(s.to_owned())),
-            _ => Err(format!("expected a non-empty string, got {value}")),
-        },
-        ParamType::Numbers(lengths) => {
-            let numbers: Option<Vec<f64>> = value
-                .as_array()
-                .map(|a| a.iter().map(|n| n.as_f64().filter(|f| f.is_finite())).collect())
-                .unwrap_or(None);
-            match numbers {
-                Some(n) if lengths.contains(&n.len()) => Ok(Checked::Numbers(n)),
-                Some(n) => Err(format!("expected {lengths:?} numbers, got {}", n.len())),
-                None => Err(format!("expected a list of numbers, got {value}")),
-            }
-        }
-        ParamType::Names => {
-            let names: Option<Vec<String>> = value
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|n| n.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or(None);
-            match names {
-                Some(n) if !n.is_empty() => Ok(Checked::Names(n)),
-                _ => Err(format!("expected a non-empty list of names, got {value}")),
-            }
-        }
-    }
-}
-
-/// Builds the typed op from checked parameters, with the checks that span parameters.
-fn build(name: &str, p: &Params) -> Result<Op> {
-    let op = match name {
-        "decode" => {
-            let raw = p.str("format") == "rgba";
-            match (raw, p.uint("width"), p.uint("height")) {
-                (true, Some(w), Some(h)) => Op::Decode { raw: Some((w, h)) },
-                (true, _, _) => {
-                    return Err(Error::bad_pipeline("`decode format=rgba` needs width and height")
-                        .with_param(if p.has("width") { "height" } else { "width" }));
-                }
-                (false, None, None) => Op::Decode { raw: None },
-                (false, _, _) => {
-                    return Err(
-                        Error::bad_pipeline("`decode` takes width and height only with format=rgba")
-                            .with_param("format"),
-                    );
-                }
-            }
-        }
-        "resize" => {
-            let (width, height) = (p.uint("width"), p.uint("height"));
-            if width.is_none() && height.is_none() {
-                return Err(Error::bad_pipeline("`resize` needs width, height or both").with_param("width"));
-            }
-            Op::Resize {
-                width,
-                height,
-                fit: match p.str("fit") {
-                    "cover" => Fit::Cover,
-                    "fill" => Fit::Fill,
-                    _ => Fit::Contain,
-                },
-                filter: match p.str("filter") {
-                    "nearest" => ResizeFilter::Nearest,
-                    "bilinear" => ResizeFilter::Bilinear,
-                    "catmull_rom" => ResizeFilter::CatmullRom,
-                    _ => ResizeFilter::Lanczos3,
-                },
-            }
-        }
-        "crop" => Op::Crop {
-            x: p.uint("x").unwrap_or(0),
-            y: p.uint("y").unwrap_or(0),
-            width: p.uint("width").unwrap_or(1),
-            height: p.uint("height").unwrap_or(1),
-        },
-        "rotate" => Op::Rotate(p.uint("degrees").unwrap_or(90)),
-        "flip" => Op::Flip(if p.str("axis") == "vertical" {
-            Axis::Vertical
-        } else {
-            Axis::Horizontal
-        }),
-        "grayscale" => Op::Grayscale,
-        "blur" => Op::Blur {
-            sigma: p.float("sigma"),
-        },
-        "sharpen" => Op::Sharpen {
-            sigma: p.float("sigma"),
-            amount: p.float("amount"),
-        },
-        "brightness" => Op::Brightness(p.float("value")),
-        "contrast" => Op::Contrast(p.float("value")),
-        "gamma" => Op::Gamma(p.float("value")),
-        "invert" => Op::Invert,
-        "convolve" => Op::Convolve(match p.get("kernel") {
-            Some(Checked::Numbers(n)) => n.iter().map(|&v| v as f32).collect(),
-            _ => Vec::new(),
-        }),
-        "sobel" => Op::Sobel,
-        "encode" => Op::Encode {
-            format: Some(match p.str("format") {
-                "jpeg" => EncodeFormat::Jpeg,
-                "webp" => EncodeFormat::Webp,
-                "rgba" => EncodeFormat::Rgba,
-                _ => EncodeFormat::Png,
-            }),
-            quality: p.uint("quality").unwrap_or(80) as u8,
-            level: p.uint("level").unwrap_or(6) as u8,
-        },
-        "compress" => Op::Compress {
-            container: container(p.str("format")),
-            level: p.uint("level").unwrap_or(6),
-        },
-        "decompress" => Op::Decompress {
-            container: container(p.str("format")),
-        },
-        "json" => Op::Json(match p.str("mode") {
-            "minify" => JsonMode::Minify,
-            "pretty" => JsonMode::Pretty,
-            _ => JsonMode::Validate,
-        }),
-        "parse_csv" => {
-            let options = CsvOptions {
-                delimiter: p.char("delimiter"),
-                quote: p.char("quote"),
-                header: p.bool("header"),
-                infer: p.bool("infer"),
-            };
-            if options.delimiter == options.quote {
-                return Err(Error::bad_pipeline("`parse_csv` delimiter and quote must differ").with_param("quote"));
-            }
-            Op::ParseCsv(options)
-        }
-        "parse_json" => Op::ParseJson,
-        "select" => Op::Select(match p.get("columns") {
-            Some(Checked::Names(n)) => n.clone(),
-            _ => Vec::new(),
-        }),
-        "filter" => Op::Filter(
-            Predicate::parse(p.str("where"))
-                .map_err(|msg| Error::bad_pipeline(format!("`filter` parameter `where`: {msg}")).with_param("where"))?,
-        ),
-        "stats" => Op::Stats,
-        "to_json" => Op::ToJson {
-            ndjson: p.str("format") == "ndjson",
-            pretty: p.bool("pretty"),
-        },
-        "to_csv" => Op::ToCsv {
-            delimiter: p.char("delimiter"),
-        },
-        other => {
-            return Err(Error::internal(format!(
-                "op `{other}` is in the catalogue but not built"
-            )));
-        }
-    };
-    Ok(op)
-}
-
-fn container(name: &str) -> Container {
-    match name {
-        "zlib" => Container::Zlib,
-        "deflate" => Container::Deflate,
-        _ => Container::Gzip,
-    }
+    let op = (spec.build)(&params)?;
+    let mut written = Map::new();
+    written.insert("op".into(), Json::from(name));
+    written.extend(params.values.iter().map(|(n, v)| ((*n).to_owned(), v.to_json())));
+    Ok((spec, op, Json::Object(written)))
 }
 
 #[cfg(test)]
@@ -587,5 +348,27 @@ mod tests {
         assert_eq!(l.max_input_bytes, host.max_input_bytes);
         let p = Pipeline::parse("limits max_output_bytes=5 | compress").unwrap();
         assert_eq!(p.limits(&host).max_output_bytes, 5);
+    }
+
+    #[test]
+    fn canonical_form_fills_defaults_and_checks_to_the_same_plan() {
+        let p = Pipeline::parse("limits max_rows=5 | resize width=8 | blur sigma=2 | encode format=png").unwrap();
+        let canonical = p.to_json();
+        assert_eq!(
+            canonical,
+            serde_json::json!({"steps": [
+                {"op": "resize", "width": 8, "fit": "contain", "filter": "lanczos3"},
+                {"op": "blur", "sigma": 2.0},
+                {"op": "encode", "format": "png", "quality": 80, "level": 6}
+            ], "limits": {"max_rows": 5}})
+        );
+        let again = Pipeline::from_json(&canonical).unwrap();
+        assert_eq!(
+            again.plan.iter().map(|s| &s.op).collect::<Vec<_>>(),
+            p.plan.iter().map(|s| &s.op).collect::<Vec<_>>()
+        );
+        assert_eq!(again.to_json(), canonical);
+        let p = Pipeline::parse("parse_csv delimiter=\\t").unwrap();
+        assert_eq!(p.to_json()["steps"][0]["delimiter"], "\t");
     }
 }

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value as Json};
 
-use crate::spec::{self, ParamType};
+use crate::op::{self, ParamType};
 use crate::{Error, Result};
 
 /// Translates the text form to the JSON form `{"steps": [...], "limits": {...}}`.
@@ -25,7 +25,7 @@ pub fn to_json(text: &str) -> Result<Json> {
             return Err(Error::bad_pipeline(format!("step starts with `{op}`; expected an op name")).at_step(index));
         }
         let target = if op == "limits" { &mut limits } else { &mut Map::new() };
-        let spec = spec::op(&op);
+        let spec = op::find(&op);
         let mut step = Map::new();
         for word in words {
             let Some((key, value)) = word.split_once('=') else {

@@ -4,10 +4,16 @@
 //! so a 50 MB CSV becomes one string buffer and one flat cell vector, not millions of
 //! small allocations.
 
-pub mod csv;
-pub mod json;
+mod dialect;
+mod grid;
+mod infer;
+pub mod predicate;
 pub mod query;
+pub mod read_csv;
+pub mod read_json;
 pub mod stats;
+pub mod write_csv;
+pub mod write_json;
 
 /// A span of text in a table's arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

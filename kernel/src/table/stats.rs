@@ -133,7 +133,7 @@ fn compare_numbers(a: Cell, b: Cell) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::csv::tests::show;
+    use crate::table::read_csv::tests::show;
 
     #[test]
     fn summary_values() {

@@ -1,151 +1,15 @@
-//! Typed ops and the engine that runs a checked plan: one input, one output.
+//! The executor: runs a checked plan on one input and gives one output.
 
 use std::borrow::Cow;
 
-use crate::image::codec::{self, EncodeFormat, SourceFormat};
+use crate::image::codec::{self, SourceFormat};
 use crate::image::{self as img, Image};
+use crate::json_text::JsonMode;
+use crate::op::Op;
 use crate::output::{Meta, Output};
 use crate::pipeline::Pipeline;
-use crate::table::csv::CsvOptions;
-use crate::table::query::Predicate;
 use crate::table::{self, Table};
 use crate::{Error, Limits, Result, compress, json_text};
-
-/// How `resize` fits both width and height.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fit {
-    Contain,
-    Cover,
-    Fill,
-}
-
-/// The resampling filter of `resize`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResizeFilter {
-    Nearest,
-    Bilinear,
-    CatmullRom,
-    Lanczos3,
-}
-
-/// The mirror axis of `flip`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Axis {
-    Horizontal,
-    Vertical,
-}
-
-/// The container of `compress` / `decompress`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Container {
-    Gzip,
-    Zlib,
-    Deflate,
-}
-
-/// What `json` does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JsonMode {
-    Validate,
-    Minify,
-    Pretty,
-}
-
-/// One checked step with typed parameters.
-#[derive(Debug, Clone)]
-pub enum Op {
-    /// `raw`: width and height of raw RGBA8 input; `None`: sniff the format.
-    Decode {
-        raw: Option<(u32, u32)>,
-    },
-    Resize {
-        width: Option<u32>,
-        height: Option<u32>,
-        fit: Fit,
-        filter: ResizeFilter,
-    },
-    Crop {
-        x: u32,
-        y: u32,
-        width: u32,
-        height: u32,
-    },
-    Rotate(u32),
-    Flip(Axis),
-    Grayscale,
-    Blur {
-        sigma: f32,
-    },
-    Sharpen {
-        sigma: f32,
-        amount: f32,
-    },
-    Brightness(f32),
-    Contrast(f32),
-    Gamma(f32),
-    Invert,
-    Convolve(Vec<f32>),
-    Sobel,
-    /// `format: None`: the input's format (the implied final encode).
-    Encode {
-        format: Option<EncodeFormat>,
-        quality: u8,
-        level: u8,
-    },
-    Compress {
-        container: Container,
-        level: u32,
-    },
-    Decompress {
-        container: Container,
-    },
-    Json(JsonMode),
-    ParseCsv(CsvOptions),
-    ParseJson,
-    Select(Vec<String>),
-    Filter(Predicate),
-    Stats,
-    ToJson {
-        ndjson: bool,
-        pretty: bool,
-    },
-    ToCsv {
-        delimiter: u8,
-    },
-}
-
-impl Op {
-    /// The op's name as written in pipelines.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Op::Decode { .. } => "decode",
-            Op::Resize { .. } => "resize",
-            Op::Crop { .. } => "crop",
-            Op::Rotate(_) => "rotate",
-            Op::Flip(_) => "flip",
-            Op::Grayscale => "grayscale",
-            Op::Blur { .. } => "blur",
-            Op::Sharpen { .. } => "sharpen",
-            Op::Brightness(_) => "brightness",
-            Op::Contrast(_) => "contrast",
-            Op::Gamma(_) => "gamma",
-            Op::Invert => "invert",
-            Op::Convolve(_) => "convolve",
-            Op::Sobel => "sobel",
-            Op::Encode { .. } => "encode",
-            Op::Compress { .. } => "compress",
-            Op::Decompress { .. } => "decompress",
-            Op::Json(_) => "json",
-            Op::ParseCsv(_) => "parse_csv",
-            Op::ParseJson => "parse_json",
-            Op::Select(_) => "select",
-            Op::Filter(_) => "filter",
-            Op::Stats => "stats",
-            Op::ToJson { .. } => "to_json",
-            Op::ToCsv { .. } => "to_csv",
-        }
-    }
-}
 
 /// A value between steps.
 enum Value<'a> {
@@ -169,12 +33,12 @@ pub fn execute(pipeline: &Pipeline, input: &[u8], host: &Limits) -> Result<Outpu
     for planned in &pipeline.plan {
         let located = |e: Error| match planned.step {
             Some(step) => {
-                let message = format!("steps[{step}] ({}): {}", planned.op.name(), e.message);
+                let message = format!("steps[{step}] ({}): {}", planned.spec.name, e.message);
                 Error { message, ..e }.at_step(step)
             }
             None => e,
         };
-        value = apply(&planned.op, value, &limits, &mut source).map_err(located)?;
+        value = apply(&planned.op, planned.spec.name, value, &limits, &mut source).map_err(located)?;
     }
     let Value::Bytes(data, meta) = value else {
         return Err(Error::internal("the plan did not end in bytes"));
@@ -192,7 +56,7 @@ pub fn execute(pipeline: &Pipeline, input: &[u8], host: &Limits) -> Result<Outpu
     })
 }
 
-fn apply<'a>(op: &Op, value: Value<'a>, limits: &Limits, source: &mut SourceFormat) -> Result<Value<'a>> {
+fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mut SourceFormat) -> Result<Value<'a>> {
     Ok(match (op, value) {
         (Op::Decode { raw }, Value::Bytes(bytes, _)) => {
             let (image, format) = match raw {
@@ -208,7 +72,7 @@ fn apply<'a>(op: &Op, value: Value<'a>, limits: &Limits, source: &mut SourceForm
             Value::Bytes(Cow::Owned(codec::encode(image, format, *quality, *level)?), meta)
         }
         (op, Value::Image(mut image)) => {
-            image_op(op, &mut image, limits)?;
+            image_op(op, name, &mut image, limits)?;
             Value::Image(image)
         }
         (Op::Compress { container, level }, Value::Bytes(bytes, _)) => {
@@ -231,14 +95,14 @@ fn apply<'a>(op: &Op, value: Value<'a>, limits: &Limits, source: &mut SourceForm
             Value::Bytes(bytes, Meta::bytes("application/json"))
         }
         (Op::ParseCsv(options), Value::Bytes(bytes, _)) => {
-            Value::Table(table::csv::parse_csv(&bytes, options, limits)?)
+            Value::Table(table::read_csv::parse_csv(&bytes, options, limits)?)
         }
-        (Op::ParseJson, Value::Bytes(bytes, _)) => Value::Table(table::json::parse_json(&bytes, limits)?),
+        (Op::ParseJson, Value::Bytes(bytes, _)) => Value::Table(table::read_json::parse_json(&bytes, limits)?),
         (Op::Select(columns), Value::Table(t)) => Value::Table(table::query::select(t, columns)?),
         (Op::Filter(predicate), Value::Table(t)) => Value::Table(table::query::filter(t, predicate)?),
         (Op::Stats, Value::Table(t)) => Value::Table(table::stats::stats(&t)),
         (Op::ToJson { ndjson, pretty }, Value::Table(t)) => {
-            let data = table::json::to_json_with_limit(&t, *ndjson, *pretty, limits.max_output_bytes)?;
+            let data = table::write_json::to_json_with_limit(&t, *ndjson, *pretty, limits.max_output_bytes)?;
             let content_type = if *ndjson {
                 "application/x-ndjson"
             } else {
@@ -247,19 +111,14 @@ fn apply<'a>(op: &Op, value: Value<'a>, limits: &Limits, source: &mut SourceForm
             Value::Bytes(Cow::Owned(data), Meta::table(&t, content_type))
         }
         (Op::ToCsv { delimiter }, Value::Table(t)) => {
-            let data = table::csv::to_csv_with_limit(&t, *delimiter, limits.max_output_bytes)?;
+            let data = table::write_csv::to_csv_with_limit(&t, *delimiter, limits.max_output_bytes)?;
             Value::Bytes(Cow::Owned(data), Meta::table(&t, "text/csv"))
         }
-        (op, _) => {
-            return Err(Error::internal(format!(
-                "`{}` got a kind the plan did not check",
-                op.name()
-            )));
-        }
+        (_, _) => return Err(Error::internal(format!("`{name}` got a kind the plan did not check"))),
     })
 }
 
-fn image_op(op: &Op, image: &mut Image, limits: &Limits) -> Result<()> {
+fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits) -> Result<()> {
     match op {
         Op::Resize {
             width,
@@ -279,7 +138,7 @@ fn image_op(op: &Op, image: &mut Image, limits: &Limits) -> Result<()> {
         Op::Invert => img::color::invert(image),
         Op::Convolve(kernel) => img::convolve::convolve(image, kernel),
         Op::Sobel => img::convolve::sobel(image),
-        other => return Err(Error::internal(format!("`{}` is not an image op", other.name()))),
+        _ => return Err(Error::internal(format!("`{name}` is not an image op"))),
     }
     Ok(())
 }

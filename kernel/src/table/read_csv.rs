@@ -1,4 +1,4 @@
-//! CSV <-> table: `parse_csv` (RFC 4180, with type inference) and `to_csv`.
+//! `parse_csv`: CSV text (RFC 4180, with type inference) into a table.
 //!
 //! Parsing runs on the `csv` crate (one reused `ByteRecord`, `flexible(true)` so this
 //! module decides what ragged rows mean) and builds cells straight into the table's
@@ -6,32 +6,12 @@
 
 use std::collections::HashSet;
 
+pub use super::dialect::CsvOptions;
+use super::dialect::check_byte;
+use super::grid::Grid;
+use super::infer::{Scalar, infer};
 use super::{Cell, Table};
 use crate::{Error, Limits, Result};
-
-/// Options of `parse_csv`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CsvOptions {
-    /// The field delimiter (`,` by default): ASCII, not the quote, not `\r` or `\n`.
-    pub delimiter: u8,
-    /// The quote character (`"` by default): ASCII, not `\r` or `\n`.
-    pub quote: u8,
-    /// Whether the first record names the columns (default `true`).
-    pub header: bool,
-    /// Whether cells are typed by their text (default `true`); see [`parse_csv`].
-    pub infer: bool,
-}
-
-impl Default for CsvOptions {
-    fn default() -> CsvOptions {
-        CsvOptions {
-            delimiter: b',',
-            quote: b'"',
-            header: true,
-            infer: true,
-        }
-    }
-}
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -151,17 +131,6 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
     Ok(arena.into_derived_with_cells(columns, grid.finish()))
 }
 
-/// A delimiter or quote must be one ASCII character other than CR and LF.
-fn check_byte(byte: u8, param: &str) -> Result<()> {
-    if !byte.is_ascii() || matches!(byte, b'\r' | b'\n') {
-        return Err(Error::bad_pipeline(format!(
-            "the CSV {param} must be one ASCII character other than CR or LF"
-        ))
-        .with_param(param));
-    }
-    Ok(())
-}
-
 /// Reserves cells for the rows the input likely holds, judged by the first data row
 /// (`row_bytes` long); capped so an odd first row cannot reserve far more than needed.
 fn reserve_for(grid: &mut Grid, input_len: usize, row_bytes: usize) {
@@ -257,277 +226,11 @@ fn check_unclosed_quote(input: &[u8], last_start: u64, opts: &CsvOptions) -> Res
     Ok(())
 }
 
-/// A scalar inferred from text: the type rules of `parse_csv` (and of bare values in
-/// `filter` predicates).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Scalar {
-    /// Empty text.
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    /// Keep the text as a string.
-    Text,
-}
-
-/// Infers the type of a CSV cell: see [`parse_csv`].
-pub(crate) fn infer(text: &str) -> Scalar {
-    let bytes = text.as_bytes();
-    match bytes.first() {
-        None => Scalar::Null,
-        Some(b't' | b'T') if text.eq_ignore_ascii_case("true") => Scalar::Bool(true),
-        Some(b'f' | b'F') if text.eq_ignore_ascii_case("false") => Scalar::Bool(false),
-        Some(b'-' | b'0'..=b'9') => match json_number(bytes) {
-            Some(true) => match text.parse::<i64>() {
-                Ok(i) => Scalar::Int(i),
-                Err(_) => finite_float(text),
-            },
-            Some(false) => finite_float(text),
-            None => Scalar::Text,
-        },
-        Some(_) => Scalar::Text,
-    }
-}
-
-fn finite_float(text: &str) -> Scalar {
-    match text.parse::<f64>() {
-        Ok(f) if f.is_finite() => Scalar::Float(f),
-        _ => Scalar::Text,
-    }
-}
-
-/// Whether `b` is a number in JSON's grammar: `Some(true)` for an integer (no fraction,
-/// no exponent), `Some(false)` for other numbers, `None` if it is not a number.
-fn json_number(b: &[u8]) -> Option<bool> {
-    let digits = |mut i: usize| {
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        i
-    };
-    let mut i = usize::from(b.first() == Some(&b'-'));
-    i = match b.get(i) {
-        Some(b'0') => i + 1,
-        Some(b'1'..=b'9') => digits(i + 1),
-        _ => return None,
-    };
-    let mut integer = true;
-    if b.get(i) == Some(&b'.') {
-        if !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        i = digits(i + 1);
-        integer = false;
-    }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        if !b.get(i).is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        i = digits(i);
-        integer = false;
-    }
-    (i == b.len()).then_some(integer)
-}
-
-/// Row-major cells of a table being built whose width can grow between rows (CSV
-/// without a header, JSON rows with new keys). Rows are stored at the width current
-/// when they were added; [`Grid::finish`] pads them once, so widening is never
-/// quadratic.
-pub(super) struct Grid {
-    pub(super) cells: Vec<Cell>,
-    width: usize,
-    rows: usize,
-    /// Earlier stretches of rows stored narrower than `width`: (row count, width).
-    stretches: Vec<(usize, usize)>,
-    rows_at_width: usize,
-    max_rows: u64,
-    max_columns: u64,
-    max_cells: u64,
-}
-
-impl Grid {
-    /// A grid `width` columns wide, under `limits`.
-    pub(super) fn new(width: usize, limits: &Limits) -> Result<Grid> {
-        let mut grid = Grid::empty(limits);
-        grid.widen(width)?;
-        Ok(grid)
-    }
-
-    /// A grid with no columns yet, under `limits`.
-    pub(super) fn empty(limits: &Limits) -> Grid {
-        Grid {
-            cells: Vec::new(),
-            width: 0,
-            rows: 0,
-            stretches: Vec::new(),
-            rows_at_width: 0,
-            max_rows: limits.max_rows,
-            max_columns: u64::from(limits.max_columns),
-            max_cells: limits.max_input_bytes,
-        }
-    }
-
-    /// The current width.
-    pub(super) fn width(&self) -> usize {
-        self.width
-    }
-
-    /// Rows started so far.
-    pub(super) fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Widens the grid (between rows) to `width` columns.
-    pub(super) fn widen(&mut self, width: usize) -> Result<()> {
-        if width <= self.width {
-            return Ok(());
-        }
-        if width as u64 > self.max_columns {
-            return Err(Error::too_large(format!(
-                "the table has more than the limit of {} columns",
-                self.max_columns
-            )));
-        }
-        self.check_cells(self.rows, width)?;
-        if self.rows_at_width > 0 {
-            self.stretches.push((self.rows_at_width, self.width));
-        }
-        self.rows_at_width = 0;
-        self.width = width;
-        Ok(())
-    }
-
-    /// Counts a new row against the limits; push its cells, then call `finish_row`.
-    pub(super) fn start_row(&mut self) -> Result<()> {
-        if self.rows as u64 >= self.max_rows {
-            return Err(Error::too_large(format!(
-                "the table has more than the limit of {} rows",
-                self.max_rows
-            )));
-        }
-        self.check_cells(self.rows + 1, self.width)?;
-        self.rows += 1;
-        self.rows_at_width += 1;
-        Ok(())
-    }
-
-    fn check_cells(&self, rows: usize, width: usize) -> Result<()> {
-        let cells = (rows as u64).saturating_mul(width as u64);
-        if cells > self.max_cells {
-            return Err(Error::too_large(format!(
-                "the table would have {rows} rows x {width} columns, over the limit of {} cells \
-                 (the input byte limit)",
-                self.max_cells
-            )));
-        }
-        Ok(())
-    }
-
-    /// Pads the row just pushed (`pushed` cells) with `Null` to the current width.
-    pub(super) fn finish_row(&mut self, pushed: usize) {
-        let missing = self.width.saturating_sub(pushed);
-        self.cells.resize(self.cells.len() + missing, Cell::Null);
-    }
-
-    /// The cells laid out at the final width.
-    pub(super) fn finish(self) -> Vec<Cell> {
-        if self.stretches.is_empty() {
-            return self.cells;
-        }
-        let mut out = Vec::with_capacity(self.rows.saturating_mul(self.width));
-        let mut rest = self.cells.as_slice();
-        for &(rows, width) in &self.stretches {
-            for _ in 0..rows {
-                let (row, tail) = rest.split_at(width.min(rest.len()));
-                out.extend_from_slice(row);
-                out.resize(out.len() + self.width.saturating_sub(row.len()), Cell::Null);
-                rest = tail;
-            }
-        }
-        out.extend_from_slice(rest);
-        out
-    }
-}
-
-/// Writes a table as CSV: a header row, then one record per row.
-///
-/// Records end in `\n` (not RFC 4180's `\r\n`: what Unix tools and most peers write;
-/// `parse_csv` reads both). Fields are quoted only when needed (`QuoteStyle::Necessary`).
-/// `Null` is an empty field, `Bool` is `true`/`false`, `Int` is decimal, `Float` is the
-/// shortest text that reads back to the same value, exactly as `to_json` writes it
-/// (`1.5`, `1.0`, `1e+21`; a non-finite float, which a well-formed table never has, is
-/// empty), `Str` is its text and `Json` its JSON text. A table without columns is empty
-/// output. The delimiter is one ASCII character other than CR, LF and `"`
-/// (`bad_pipeline` otherwise).
-pub fn to_csv(table: &Table, delimiter: u8) -> Result<Vec<u8>> {
-    to_csv_with_limit(table, delimiter, u64::MAX)
-}
-
-/// [`to_csv`], failing with `too_large` once the output passes `max_bytes`.
-pub fn to_csv_with_limit(table: &Table, delimiter: u8, max_bytes: u64) -> Result<Vec<u8>> {
-    check_byte(delimiter, "delimiter")?;
-    if delimiter == b'"' {
-        return Err(Error::bad_pipeline("the CSV delimiter cannot be the quote '\"'").with_param("delimiter"));
-    }
-    if table.n_cols() == 0 {
-        return Ok(Vec::new());
-    }
-    let too_large = || Error::too_large(format!("the CSV output is over the limit of {max_bytes} bytes"));
-    let internal = |e: ::csv::Error| Error::internal(format!("writing CSV: {e}"));
-    // A lower bound of the output: every cell has at least its separator.
-    let estimate = table.n_rows().saturating_mul(table.n_cols());
-    let capacity = estimate.min(usize::try_from(max_bytes).unwrap_or(usize::MAX));
-    let mut writer = ::csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .quote_style(::csv::QuoteStyle::Necessary)
-        .terminator(::csv::Terminator::Any(b'\n'))
-        .flexible(true)
-        .from_writer(Vec::with_capacity(capacity));
-    writer.write_record(table.columns()).map_err(internal)?;
-    let mut scratch: Vec<u8> = Vec::with_capacity(32);
-    for row in table.rows() {
-        for &cell in row {
-            match cell {
-                Cell::Null => writer.write_field(b""),
-                Cell::Bool(true) => writer.write_field(b"true"),
-                Cell::Bool(false) => writer.write_field(b"false"),
-                Cell::Int(i) => {
-                    scratch.clear();
-                    super::json::push_i64(&mut scratch, i);
-                    writer.write_field(&scratch)
-                }
-                Cell::Float(f) if f.is_finite() => {
-                    scratch.clear();
-                    super::json::push_f64(&mut scratch, f);
-                    writer.write_field(&scratch)
-                }
-                Cell::Float(_) => writer.write_field(b""),
-                Cell::Str(span) | Cell::Json(span) => writer.write_field(table.text(span)),
-            }
-            .map_err(internal)?;
-        }
-        writer.write_record(std::iter::empty::<&[u8]>()).map_err(internal)?;
-        if writer.get_ref().len() as u64 > max_bytes {
-            return Err(too_large());
-        }
-    }
-    let out = writer
-        .into_inner()
-        .map_err(|e| Error::internal(format!("writing CSV: {e}")))?;
-    if out.len() as u64 > max_bytes {
-        return Err(too_large());
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::ErrorCode;
+    use crate::table::write_csv::{to_csv, to_csv_with_limit};
 
     /// The cells of a table as short strings: `null`, `true`, `i:3`, `f:1.5`, `s:abc`,
     /// `j:[1]`.
@@ -953,8 +656,8 @@ pub(crate) mod tests {
         assert_eq!(csv1, csv0);
 
         for (ndjson, pretty) in [(false, false), (false, true), (true, false)] {
-            let json = crate::table::json::to_json(&t1, ndjson, pretty);
-            let t2 = crate::table::json::parse_json(&json, &Limits::default()).unwrap();
+            let json = crate::table::write_json::to_json(&t1, ndjson, pretty);
+            let t2 = crate::table::read_json::parse_json(&json, &Limits::default()).unwrap();
             assert_eq!(show(&t2), show(&t1));
             assert_eq!(to_csv(&t2, b',').unwrap(), csv0);
         }

@@ -1,0 +1,530 @@
+//! The catalogue: every op of this kernel, each defined once — name, kinds, parameters
+//! (type, default, range, doc) and how its typed [`Op`] is built.
+
+use super::Op;
+use super::params::Params;
+use super::spec::{Default, Kind, OpSpec, ParamSpec, ParamType};
+use crate::choice::Choice;
+use crate::compress::Container;
+use crate::image::codec::{DecodeFormat, EncodeFormat};
+use crate::image::geometry::Axis;
+use crate::image::resize::{Fit, ResizeFilter};
+use crate::json_text::JsonMode;
+use crate::table::predicate::Predicate;
+use crate::table::read_csv::CsvOptions;
+use crate::table::write_json::JsonLayout;
+use crate::{Error, Result};
+
+/// Every op, in the order `describe()` lists them.
+pub const OPS: &[OpSpec] = &[
+    DECODE, RESIZE, CROP, ROTATE, FLIP, GRAYSCALE, BLUR, SHARPEN, BRIGHTNESS, CONTRAST, GAMMA, INVERT, CONVOLVE, SOBEL,
+    ENCODE, COMPRESS, DECOMPRESS, JSON, PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, TO_JSON, TO_CSV,
+];
+
+/// The definition of an op by name.
+pub fn find(name: &str) -> Option<&'static OpSpec> {
+    OPS.iter().find(|o| o.name == name)
+}
+
+/// A parameter with a default, or required when `default` is `None`.
+const fn p(name: &'static str, ty: ParamType, default: Option<Default>, doc: &'static str) -> ParamSpec {
+    ParamSpec {
+        name,
+        ty,
+        default,
+        required: default.is_none(),
+        doc,
+    }
+}
+
+/// A parameter that is neither defaulted nor required on its own (the builder checks
+/// the combination).
+const fn optional(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSpec {
+    ParamSpec {
+        name,
+        ty,
+        default: None,
+        required: false,
+        doc,
+    }
+}
+
+const fn float(min: f64, max: f64) -> ParamType {
+    ParamType::Float {
+        min,
+        max,
+        exclusive_min: false,
+    }
+}
+
+const fn int(min: i64, max: i64) -> ParamType {
+    ParamType::Int { min, max }
+}
+
+const DIM: ParamType = int(1, 65_535);
+const POS: ParamType = int(0, 65_535);
+
+/// An image -> image op without parameters.
+const fn plain_image_op(name: &'static str, doc: &'static str, build: fn(&Params) -> Result<Op>) -> OpSpec {
+    OpSpec {
+        name,
+        input: Kind::Image,
+        output: Kind::Image,
+        params: &[],
+        doc,
+        build,
+    }
+}
+
+pub const DECODE: OpSpec = OpSpec {
+    name: "decode",
+    input: Kind::Bytes,
+    output: Kind::Image,
+    doc: "Decodes PNG, JPEG, WebP, GIF (first frame), BMP or TIFF, sniffed from the bytes, with EXIF orientation applied; or raw RGBA8 with format=rgba and width/height. Implied before the first image op.",
+    params: &[
+        p(
+            "format",
+            ParamType::Choice(DecodeFormat::NAMES),
+            Some(Default::Str("auto")),
+            "auto: sniff the format; rgba: raw RGBA8 pixels",
+        ),
+        optional("width", DIM, "width of raw RGBA8 input (format=rgba only)"),
+        optional("height", DIM, "height of raw RGBA8 input (format=rgba only)"),
+    ],
+    build: |p| {
+        let raw = p.choice::<DecodeFormat>("format")? == DecodeFormat::Rgba;
+        match (raw, p.opt_u32("width"), p.opt_u32("height")) {
+            (true, Some(w), Some(h)) => Ok(Op::Decode { raw: Some((w, h)) }),
+            (true, _, _) => Err(Error::bad_pipeline("`decode format=rgba` needs width and height")
+                .with_param(if p.has("width") { "height" } else { "width" })),
+            (false, None, None) => Ok(Op::Decode { raw: None }),
+            (false, _, _) => {
+                Err(Error::bad_pipeline("`decode` takes width and height only with format=rgba").with_param("format"))
+            }
+        }
+    },
+};
+
+pub const RESIZE: OpSpec = OpSpec {
+    name: "resize",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Resizes. With only width or only height the aspect ratio is kept. fit=contain: as large as possible inside width x height, aspect kept; cover: fills width x height exactly, aspect kept, centre-cropped; fill: exactly width x height, stretched.",
+    params: &[
+        optional("width", DIM, "target width in pixels"),
+        optional("height", DIM, "target height in pixels"),
+        p(
+            "fit",
+            ParamType::Choice(Fit::NAMES),
+            Some(Default::Str("contain")),
+            "how to fit both width and height",
+        ),
+        p(
+            "filter",
+            ParamType::Choice(ResizeFilter::NAMES),
+            Some(Default::Str("lanczos3")),
+            "resampling filter",
+        ),
+    ],
+    build: |p| {
+        let (width, height) = (p.opt_u32("width"), p.opt_u32("height"));
+        if width.is_none() && height.is_none() {
+            return Err(Error::bad_pipeline("`resize` needs width, height or both").with_param("width"));
+        }
+        Ok(Op::Resize {
+            width,
+            height,
+            fit: p.choice("fit")?,
+            filter: p.choice("filter")?,
+        })
+    },
+};
+
+pub const CROP: OpSpec = OpSpec {
+    name: "crop",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Keeps the rectangle at x, y of width x height; it must lie inside the image.",
+    params: &[
+        p("x", POS, Some(Default::Int(0)), "left edge"),
+        p("y", POS, Some(Default::Int(0)), "top edge"),
+        p("width", DIM, None, "width of the rectangle"),
+        p("height", DIM, None, "height of the rectangle"),
+    ],
+    build: |p| {
+        Ok(Op::Crop {
+            x: p.u32("x")?,
+            y: p.u32("y")?,
+            width: p.u32("width")?,
+            height: p.u32("height")?,
+        })
+    },
+};
+
+pub const ROTATE: OpSpec = OpSpec {
+    name: "rotate",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Rotates clockwise by a multiple of 90 degrees.",
+    params: &[p(
+        "degrees",
+        ParamType::IntChoice(&[90, 180, 270]),
+        None,
+        "clockwise angle",
+    )],
+    build: |p| Ok(Op::Rotate(p.u32("degrees")?)),
+};
+
+pub const FLIP: OpSpec = OpSpec {
+    name: "flip",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Mirrors the image: horizontal swaps left and right, vertical swaps top and bottom.",
+    params: &[p(
+        "axis",
+        ParamType::Choice(Axis::NAMES),
+        Some(Default::Str("horizontal")),
+        "mirror axis",
+    )],
+    build: |p| Ok(Op::Flip(p.choice("axis")?)),
+};
+
+pub const GRAYSCALE: OpSpec = plain_image_op("grayscale", "Rec. 709 luma; alpha kept.", |_| Ok(Op::Grayscale));
+
+pub const BLUR: OpSpec = OpSpec {
+    name: "blur",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Gaussian blur; the cost per pixel does not grow with sigma (recursive filter for large sigma).",
+    params: &[p("sigma", float(0.1, 1000.0), None, "standard deviation in pixels")],
+    build: |p| Ok(Op::Blur { sigma: p.f32("sigma")? }),
+};
+
+pub const SHARPEN: OpSpec = OpSpec {
+    name: "sharpen",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Unsharp mask: out = in + amount x (in - blur(in, sigma)); alpha kept.",
+    params: &[
+        p(
+            "sigma",
+            float(0.1, 1000.0),
+            Some(Default::Float(1.0)),
+            "blur radius of the mask",
+        ),
+        p("amount", float(0.0, 10.0), Some(Default::Float(1.0)), "strength"),
+    ],
+    build: |p| {
+        Ok(Op::Sharpen {
+            sigma: p.f32("sigma")?,
+            amount: p.f32("amount")?,
+        })
+    },
+};
+
+pub const BRIGHTNESS: OpSpec = OpSpec {
+    name: "brightness",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Multiplies colour by value, like CSS brightness(): 1 is unchanged.",
+    params: &[p("value", float(0.0, 10.0), None, "factor")],
+    build: |p| Ok(Op::Brightness(p.f32("value")?)),
+};
+
+pub const CONTRAST: OpSpec = OpSpec {
+    name: "contrast",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Scales colour around mid-grey, like CSS contrast(): 1 is unchanged, 0 is grey.",
+    params: &[p("value", float(0.0, 10.0), None, "factor")],
+    build: |p| Ok(Op::Contrast(p.f32("value")?)),
+};
+
+pub const GAMMA: OpSpec = OpSpec {
+    name: "gamma",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "out = in^(1/value): values above 1 brighten mid-tones, 1 is unchanged.",
+    params: &[p(
+        "value",
+        ParamType::Float {
+            min: 0.0,
+            max: 10.0,
+            exclusive_min: true,
+        },
+        None,
+        "gamma",
+    )],
+    build: |p| Ok(Op::Gamma(p.f32("value")?)),
+};
+
+pub const INVERT: OpSpec = plain_image_op("invert", "Inverts colour; alpha kept.", |_| Ok(Op::Invert));
+
+pub const CONVOLVE: OpSpec = OpSpec {
+    name: "convolve",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Convolves colour with a 3x3 or 5x5 kernel (row-major), divided by the sum of its weights unless that is 0; edges clamped; alpha kept.",
+    params: &[p("kernel", ParamType::Numbers(&[9, 25]), None, "9 or 25 weights")],
+    build: |p| Ok(Op::Convolve(p.numbers("kernel")?.iter().map(|&v| v as f32).collect())),
+};
+
+pub const SOBEL: OpSpec = plain_image_op(
+    "sobel",
+    "Sobel edge magnitude of the luma, as an opaque grey image.",
+    |_| Ok(Op::Sobel),
+);
+
+pub const ENCODE: OpSpec = OpSpec {
+    name: "encode",
+    input: Kind::Image,
+    output: Kind::Bytes,
+    doc: "Encodes. Without it, the last image is encoded to the input's format (PNG when that format cannot be written).",
+    params: &[
+        p(
+            "format",
+            ParamType::Choice(EncodeFormat::NAMES),
+            None,
+            "png, jpeg, webp (lossless) or raw rgba",
+        ),
+        p("quality", int(1, 100), Some(Default::Int(80)), "JPEG quality"),
+        p("level", int(0, 9), Some(Default::Int(6)), "PNG compression level"),
+    ],
+    build: |p| {
+        Ok(Op::Encode {
+            format: Some(p.choice("format")?),
+            quality: p.u32("quality")? as u8,
+            level: p.u32("level")? as u8,
+        })
+    },
+};
+
+pub const COMPRESS: OpSpec = OpSpec {
+    name: "compress",
+    input: Kind::Bytes,
+    output: Kind::Bytes,
+    doc: "Compresses with DEFLATE in a gzip, zlib or raw container.",
+    params: &[
+        p(
+            "format",
+            ParamType::Choice(Container::NAMES),
+            Some(Default::Str("gzip")),
+            "container",
+        ),
+        p("level", int(0, 9), Some(Default::Int(6)), "0 stores, 9 compresses most"),
+    ],
+    build: |p| {
+        Ok(Op::Compress {
+            container: p.choice("format")?,
+            level: p.u32("level")?,
+        })
+    },
+};
+
+pub const DECOMPRESS: OpSpec = OpSpec {
+    name: "decompress",
+    input: Kind::Bytes,
+    output: Kind::Bytes,
+    doc: "Decompresses gzip (all members), zlib or raw DEFLATE; the output is bounded by max_decompressed_bytes.",
+    params: &[p(
+        "format",
+        ParamType::Choice(Container::NAMES),
+        Some(Default::Str("gzip")),
+        "container",
+    )],
+    build: |p| {
+        Ok(Op::Decompress {
+            container: p.choice("format")?,
+        })
+    },
+};
+
+pub const JSON: OpSpec = OpSpec {
+    name: "json",
+    input: Kind::Bytes,
+    output: Kind::Bytes,
+    doc: "Checks JSON text (RFC 8259). validate passes it through unchanged; minify and pretty rewrite only whitespace.",
+    params: &[p(
+        "mode",
+        ParamType::Choice(JsonMode::NAMES),
+        Some(Default::Str("validate")),
+        "what to do",
+    )],
+    build: |p| Ok(Op::Json(p.choice("mode")?)),
+};
+
+pub const PARSE_CSV: OpSpec = OpSpec {
+    name: "parse_csv",
+    input: Kind::Bytes,
+    output: Kind::Table,
+    doc: "Parses CSV (RFC 4180 quoting). With infer, empty is null, true/false are booleans and JSON-style numbers are numbers.",
+    params: &[
+        p(
+            "delimiter",
+            ParamType::Char,
+            Some(Default::Str(",")),
+            "field separator; \\t for tab",
+        ),
+        p("quote", ParamType::Char, Some(Default::Str("\"")), "quote character"),
+        p(
+            "header",
+            ParamType::Bool,
+            Some(Default::Bool(true)),
+            "first record names the columns",
+        ),
+        p(
+            "infer",
+            ParamType::Bool,
+            Some(Default::Bool(true)),
+            "infer nulls, booleans and numbers",
+        ),
+    ],
+    build: |p| {
+        let options = CsvOptions {
+            delimiter: p.char("delimiter")?,
+            quote: p.char("quote")?,
+            header: p.bool("header")?,
+            infer: p.bool("infer")?,
+        };
+        if options.delimiter == options.quote {
+            return Err(Error::bad_pipeline("`parse_csv` delimiter and quote must differ").with_param("quote"));
+        }
+        Ok(Op::ParseCsv(options))
+    },
+};
+
+pub const PARSE_JSON: OpSpec = OpSpec {
+    name: "parse_json",
+    input: Kind::Bytes,
+    output: Kind::Table,
+    doc: "Parses a JSON array of objects, or NDJSON (one object per line). Columns are the keys in first-seen order.",
+    params: &[],
+    build: |_| Ok(Op::ParseJson),
+};
+
+pub const SELECT: OpSpec = OpSpec {
+    name: "select",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "Keeps these columns, in this order.",
+    params: &[p("columns", ParamType::Names, None, "column names")],
+    build: |p| Ok(Op::Select(p.names("columns")?.to_vec())),
+};
+
+pub const FILTER: OpSpec = OpSpec {
+    name: "filter",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "Keeps rows where `COLUMN OP VALUE` holds; OP is == != < <= > >= contains starts_with ends_with.",
+    params: &[p("where", ParamType::Text, None, "predicate, e.g. \"age >= 18\"")],
+    build: |p| {
+        Predicate::parse(p.str("where")?)
+            .map(Op::Filter)
+            .map_err(|msg| Error::bad_pipeline(format!("`filter` parameter `where`: {msg}")).with_param("where"))
+    },
+};
+
+pub const STATS: OpSpec = OpSpec {
+    name: "stats",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "One row per column: column, count (non-null), nulls, min, max, mean.",
+    params: &[],
+    build: |_| Ok(Op::Stats),
+};
+
+pub const TO_JSON: OpSpec = OpSpec {
+    name: "to_json",
+    input: Kind::Table,
+    output: Kind::Bytes,
+    doc: "Writes a JSON array of objects or NDJSON. Without a final writer, a table is written as a JSON array.",
+    params: &[
+        p(
+            "format",
+            ParamType::Choice(JsonLayout::NAMES),
+            Some(Default::Str("array")),
+            "array or ndjson",
+        ),
+        p(
+            "pretty",
+            ParamType::Bool,
+            Some(Default::Bool(false)),
+            "indent the array form",
+        ),
+    ],
+    build: |p| {
+        Ok(Op::ToJson {
+            ndjson: p.choice::<JsonLayout>("format")? == JsonLayout::Ndjson,
+            pretty: p.bool("pretty")?,
+        })
+    },
+};
+
+pub const TO_CSV: OpSpec = OpSpec {
+    name: "to_csv",
+    input: Kind::Table,
+    output: Kind::Bytes,
+    doc: "Writes CSV with a header row, quoting only where needed, lines ending in \\n.",
+    params: &[p(
+        "delimiter",
+        ParamType::Char,
+        Some(Default::Str(",")),
+        "field separator; \\t for tab",
+    )],
+    build: |p| {
+        Ok(Op::ToCsv {
+            delimiter: p.char("delimiter")?,
+        })
+    },
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::params::Checked;
+
+    #[test]
+    fn names_are_unique_and_every_default_is_valid() {
+        let mut names: Vec<&str> = OPS.iter().map(|o| o.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), OPS.len());
+        for op in OPS {
+            for param in op.params {
+                if let Some(default) = param.default {
+                    let checked = param.ty.check(&default.to_json());
+                    assert!(checked.is_ok(), "{}.{}: {checked:?}", op.name, param.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_op_builds_from_its_defaults_and_required_values() {
+        // A sample value for each parameter type, for the parameters without a default.
+        for op in OPS {
+            let mut params = Params::default();
+            for param in op.params {
+                let value = match (param.default_value(), param.ty) {
+                    (Some(v), _) => Some(v),
+                    (None, ParamType::Int { min, .. }) => Some(Checked::Int(min.max(1))),
+                    (None, ParamType::IntChoice(c)) => Some(Checked::Int(c[0])),
+                    (None, ParamType::Float { max, .. }) => Some(Checked::Float(max / 2.0)),
+                    (None, ParamType::Choice(c)) => Some(Checked::Str(c[0].to_owned())),
+                    (None, ParamType::Numbers(n)) => Some(Checked::Numbers(vec![1.0; n[0]])),
+                    (None, ParamType::Names) => Some(Checked::Names(vec!["a".into()])),
+                    (None, ParamType::Text) => Some(Checked::Str("a == 1".into())),
+                    (None, _) => None,
+                };
+                if let Some(v) = value.filter(|_| param.required || param.default.is_some()) {
+                    params.values.push((param.name, v));
+                }
+            }
+            if op.name == "resize" {
+                params.values.push(("width", Checked::Int(8)));
+            }
+            let built = (op.build)(&params);
+            assert!(built.is_ok(), "{}: {built:?}", op.name);
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! The shape of an op's definition: the kinds it takes and gives, its parameters with
+//! type, default and range, and how its typed [`Op`] is built. The definitions
+//! themselves are the [catalogue](super::OPS).
+
+use serde_json::{Value as Json, json};
+
+use super::Op;
+use super::params::{Checked, Params};
+use crate::Result;
+
+/// The kind of value flowing between steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Opaque bytes (files, compressed data, JSON/CSV text).
+    Bytes,
+    /// RGBA8 pixels with width and height.
+    Image,
+    /// Rows of typed cells under named columns.
+    Table,
+}
+
+impl Kind {
+    /// The name used in `describe()` and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Bytes => "bytes",
+            Kind::Image => "image",
+            Kind::Table => "table",
+        }
+    }
+}
+
+/// The type and range of a parameter.
+#[derive(Debug, Clone, Copy)]
+pub enum ParamType {
+    /// An integer in `min..=max`.
+    Int { min: i64, max: i64 },
+    /// A finite number in `min..=max` (`exclusive_min`: strictly greater than `min`).
+    Float { min: f64, max: f64, exclusive_min: bool },
+    /// `true` or `false`.
+    Bool,
+    /// One of these names.
+    Choice(&'static [&'static str]),
+    /// One of these integers.
+    IntChoice(&'static [i64]),
+    /// One character (CSV delimiter and quote): a single ASCII byte.
+    Char,
+    /// Free text (a filter predicate).
+    Text,
+    /// A list of numbers whose length is one of these.
+    Numbers(&'static [usize]),
+    /// A non-empty list of names (column names).
+    Names,
+}
+
+/// A default value.
+#[derive(Debug, Clone, Copy)]
+pub enum Default {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(&'static str),
+}
+
+/// One parameter of an op.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub ty: ParamType,
+    /// The value when the step does not give one.
+    pub default: Option<Default>,
+    /// Whether a step must give it (a parameter may have neither a default nor be
+    /// required on its own: `resize` needs `width`, `height` or both).
+    pub required: bool,
+    pub doc: &'static str,
+}
+
+/// One op: its whole definition.
+#[derive(Debug, Clone, Copy)]
+pub struct OpSpec {
+    pub name: &'static str,
+    pub input: Kind,
+    pub output: Kind,
+    pub params: &'static [ParamSpec],
+    pub doc: &'static str,
+    /// Builds the typed op from checked parameters (defaults filled in), with the
+    /// checks that span parameters.
+    pub build: fn(&Params) -> Result<Op>,
+}
+
+impl ParamSpec {
+    /// The value a parameter takes when a step does not give it.
+    pub fn default_value(&self) -> Option<Checked> {
+        self.default.map(|d| match d {
+            Default::Int(v) => Checked::Int(v),
+            Default::Float(v) => Checked::Float(v),
+            Default::Bool(v) => Checked::Bool(v),
+            Default::Str(v) => match self.ty {
+                ParamType::Char => Checked::Char(v.as_bytes().first().copied().unwrap_or(b',')),
+                _ => Checked::Str(v.to_owned()),
+            },
+        })
+    }
+}
+
+impl OpSpec {
+    /// The spec of one parameter.
+    pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+impl ParamType {
+    /// Checks one JSON value against this type.
+    pub fn check(self, value: &Json) -> std::result::Result<Checked, String> {
+        match self {
+            ParamType::Int { min, max } => match value.as_i64() {
+                Some(v) if (min..=max).contains(&v) => Ok(Checked::Int(v)),
+                Some(v) => Err(format!("{v} is out of range {min}..={max}")),
+                None => Err(format!("expected an integer {min}..={max}, got {value}")),
+            },
+            ParamType::IntChoice(choices) => match value.as_i64() {
+                Some(v) if choices.contains(&v) => Ok(Checked::Int(v)),
+                _ => Err(format!("expected one of {choices:?}, got {value}")),
+            },
+            ParamType::Float {
+                min,
+                max,
+                exclusive_min,
+            } => match value.as_f64() {
+                Some(v) if v.is_finite() && v <= max && (v > min || (!exclusive_min && v == min)) => {
+                    Ok(Checked::Float(v))
+                }
+                Some(v) => Err(format!(
+                    "{v} is out of range {}{min}..={max}",
+                    if exclusive_min { "above " } else { "" }
+                )),
+                None => Err(format!("expected a number {min}..={max}, got {value}")),
+            },
+            ParamType::Bool => value
+                .as_bool()
+                .map(Checked::Bool)
+                .ok_or_else(|| format!("expected true or false, got {value}")),
+            ParamType::Choice(choices) => match value.as_str() {
+                Some(v) if choices.contains(&v) => Ok(Checked::Str(v.to_owned())),
+                _ => Err(format!("expected one of {}, got {value}", choices.join(" | "))),
+            },
+            ParamType::Char => match value.as_str() {
+                Some("\\t" | "tab") => Ok(Checked::Char(b'\t')),
+                Some(s) if s.len() == 1 && s.as_bytes()[0].is_ascii() && !matches!(s, "\n" | "\r") => {
+                    Ok(Checked::Char(s.as_bytes()[0]))
+                }
+                _ => Err(format!("expected one ASCII character (or \\t), got {value}")),
+            },
+            ParamType::Text => match value.as_str() {
+                Some(s) if !s.trim().is_empty() => Ok(Checked::Str(s.to_owned())),
+                _ => Err(format!("expected a non-empty string, got {value}")),
+            },
+            ParamType::Numbers(lengths) => {
+                let numbers: Option<Vec<f64>> = value
+                    .as_array()
+                    .map(|a| a.iter().map(|n| n.as_f64().filter(|f| f.is_finite())).collect())
+                    .unwrap_or(None);
+                match numbers {
+                    Some(n) if lengths.contains(&n.len()) => Ok(Checked::Numbers(n)),
+                    Some(n) => Err(format!("expected {lengths:?} numbers, got {}", n.len())),
+                    None => Err(format!("expected a list of numbers, got {value}")),
+                }
+            }
+            ParamType::Names => {
+                let names: Option<Vec<String>> = value
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|n| n.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or(None);
+                match names {
+                    Some(n) if !n.is_empty() => Ok(Checked::Names(n)),
+                    _ => Err(format!("expected a non-empty list of names, got {value}")),
+                }
+            }
+        }
+    }
+
+    /// The type name used in `describe()` and messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ParamType::Int { .. } => "integer",
+            ParamType::Float { .. } => "number",
+            ParamType::Bool => "boolean",
+            ParamType::Choice(_) => "choice",
+            ParamType::IntChoice(_) => "integer",
+            ParamType::Char => "character",
+            ParamType::Text => "string",
+            ParamType::Numbers(_) => "numbers",
+            ParamType::Names => "names",
+        }
+    }
+}
+
+impl Default {
+    /// The default as a JSON value.
+    pub fn to_json(self) -> Json {
+        match self {
+            Default::Int(v) => json!(v),
+            Default::Float(v) => json!(v),
+            Default::Bool(v) => json!(v),
+            Default::Str(v) => json!(v),
+        }
+    }
+}
+
+/// The catalogue as JSON, for `describe()`.
+pub fn ops_json() -> Json {
+    Json::Array(
+        super::OPS
+            .iter()
+            .map(|o| {
+                let params: Vec<Json> = o
+                    .params
+                    .iter()
+                    .map(|p| {
+                        let mut v = json!({"name": p.name, "type": p.ty.name(), "doc": p.doc});
+                        let m = v.as_object_mut().expect("literal object");
+                        m.insert("required".into(), json!(p.required));
+                        if let Some(d) = p.default {
+                            m.insert("default".into(), d.to_json());
+                        }
+                        match p.ty {
+                            ParamType::Int { min, max } => {
+                                m.insert("min".into(), json!(min));
+                                m.insert("max".into(), json!(max));
+                            }
+                            ParamType::Float {
+                                min,
+                                max,
+                                exclusive_min,
+                            } => {
+                                m.insert("min".into(), json!(min));
+                                m.insert("max".into(), json!(max));
+                                if exclusive_min {
+                                    m.insert("exclusive_min".into(), json!(true));
+                                }
+                            }
+                            ParamType::Choice(values) => {
+                                m.insert("values".into(), json!(values));
+                            }
+                            ParamType::IntChoice(values) => {
+                                m.insert("values".into(), json!(values));
+                            }
+                            ParamType::Numbers(lengths) => {
+                                m.insert("lengths".into(), json!(lengths));
+                            }
+                            _ => {}
+                        }
+                        v
+                    })
+                    .collect();
+                json!({
+                    "name": o.name,
+                    "input": o.input.as_str(),
+                    "output": o.output.as_str(),
+                    "doc": o.doc,
+                    "params": params,
+                })
+            })
+            .collect(),
+    )
+}

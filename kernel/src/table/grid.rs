@@ -1,0 +1,124 @@
+//! The cells of a table while it is built, its width growing between rows.
+
+use super::Cell;
+use crate::{Error, Limits, Result};
+
+/// Row-major cells of a table being built whose width can grow between rows (CSV
+/// without a header, JSON rows with new keys). Rows are stored at the width current
+/// when they were added; [`Grid::finish`] pads them once, so widening is never
+/// quadratic.
+pub(super) struct Grid {
+    pub(super) cells: Vec<Cell>,
+    width: usize,
+    rows: usize,
+    /// Earlier stretches of rows stored narrower than `width`: (row count, width).
+    stretches: Vec<(usize, usize)>,
+    rows_at_width: usize,
+    pub(super) max_rows: u64,
+    max_columns: u64,
+    max_cells: u64,
+}
+
+impl Grid {
+    /// A grid `width` columns wide, under `limits`.
+    pub(super) fn new(width: usize, limits: &Limits) -> Result<Grid> {
+        let mut grid = Grid::empty(limits);
+        grid.widen(width)?;
+        Ok(grid)
+    }
+
+    /// A grid with no columns yet, under `limits`.
+    pub(super) fn empty(limits: &Limits) -> Grid {
+        Grid {
+            cells: Vec::new(),
+            width: 0,
+            rows: 0,
+            stretches: Vec::new(),
+            rows_at_width: 0,
+            max_rows: limits.max_rows,
+            max_columns: u64::from(limits.max_columns),
+            max_cells: limits.max_input_bytes,
+        }
+    }
+
+    /// The current width.
+    pub(super) fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Rows started so far.
+    pub(super) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Widens the grid (between rows) to `width` columns.
+    pub(super) fn widen(&mut self, width: usize) -> Result<()> {
+        if width <= self.width {
+            return Ok(());
+        }
+        if width as u64 > self.max_columns {
+            return Err(Error::too_large(format!(
+                "the table has more than the limit of {} columns",
+                self.max_columns
+            )));
+        }
+        self.check_cells(self.rows, width)?;
+        if self.rows_at_width > 0 {
+            self.stretches.push((self.rows_at_width, self.width));
+        }
+        self.rows_at_width = 0;
+        self.width = width;
+        Ok(())
+    }
+
+    /// Counts a new row against the limits; push its cells, then call `finish_row`.
+    pub(super) fn start_row(&mut self) -> Result<()> {
+        if self.rows as u64 >= self.max_rows {
+            return Err(Error::too_large(format!(
+                "the table has more than the limit of {} rows",
+                self.max_rows
+            )));
+        }
+        self.check_cells(self.rows + 1, self.width)?;
+        self.rows += 1;
+        self.rows_at_width += 1;
+        Ok(())
+    }
+
+    fn check_cells(&self, rows: usize, width: usize) -> Result<()> {
+        let cells = (rows as u64).saturating_mul(width as u64);
+        if cells > self.max_cells {
+            return Err(Error::too_large(format!(
+                "the table would have {rows} rows x {width} columns, over the limit of {} cells \
+                 (the input byte limit)",
+                self.max_cells
+            )));
+        }
+        Ok(())
+    }
+
+    /// Pads the row just pushed (`pushed` cells) with `Null` to the current width.
+    pub(super) fn finish_row(&mut self, pushed: usize) {
+        let missing = self.width.saturating_sub(pushed);
+        self.cells.resize(self.cells.len() + missing, Cell::Null);
+    }
+
+    /// The cells laid out at the final width.
+    pub(super) fn finish(self) -> Vec<Cell> {
+        if self.stretches.is_empty() {
+            return self.cells;
+        }
+        let mut out = Vec::with_capacity(self.rows.saturating_mul(self.width));
+        let mut rest = self.cells.as_slice();
+        for &(rows, width) in &self.stretches {
+            for _ in 0..rows {
+                let (row, tail) = rest.split_at(width.min(rest.len()));
+                out.extend_from_slice(row);
+                out.resize(out.len() + self.width.saturating_sub(row.len()), Cell::Null);
+                rest = tail;
+            }
+        }
+        out.extend_from_slice(rest);
+        out
+    }
+}
