@@ -114,7 +114,7 @@ async fn read_capped(mut stream: ByteStream, length: Option<&str>) -> Result<Vec
 
 fn output(out: kiln_kernel::Output) -> worker::Result<Response> {
     let headers = Headers::new();
-    headers.set("content-type", out.meta.content_type)?;
+    headers.set("content-type", &out.meta.content_type)?;
     headers.set("kiln-meta", &out.meta.to_json())?;
     Ok(ResponseBuilder::new().with_headers(headers).fixed(out.data))
 }
@@ -175,7 +175,7 @@ async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env
     drop(source);
     let (cache_control, storable) = proxy::cache_control(origin_cc.as_deref());
     let headers = Headers::new();
-    headers.set("content-type", out.meta.content_type)?;
+    headers.set("content-type", &out.meta.content_type)?;
     headers.set("kiln-meta", &out.meta.to_json())?;
     headers.set("etag", &proxy::etag(&out.data))?;
     headers.set("cache-control", &cache_control)?;

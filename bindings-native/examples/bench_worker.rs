@@ -17,7 +17,9 @@ use std::io::{BufRead, Write};
 use std::time::Instant;
 
 use kiln_kernel::Limits;
-use kiln_native::{Kernel, SandboxConfig};
+use kiln_native::Kernel;
+use kiln_native::signing::Trust;
+use kiln_sandbox::SandboxConfig;
 
 #[path = "../../kernel/benches/inputs/mod.rs"]
 mod inputs;
@@ -62,7 +64,7 @@ fn main() -> anyhow::Result<()> {
     for (name, bytes) in &files {
         std::fs::write(dir.join(name), bytes)?;
     }
-    let wasm = Kernel::wasm(None, &kiln_native::Trust::default(), SandboxConfig::default())?;
+    let wasm = Kernel::wasm(None, &Trust::default(), SandboxConfig::default())?;
     let native = Kernel::Native;
     let pools: HashMap<usize, rayon::ThreadPool> = [1, 2]
         .into_iter()

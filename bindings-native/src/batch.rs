@@ -205,7 +205,7 @@ fn one(
     let out = kernel
         .run(pipeline, &input, limits)
         .map_err(|e| fail(e.code.as_str(), e.message))?;
-    let target = item.stem.with_extension(crate::extension(&out.meta));
+    let target = item.stem.with_extension(extension(&out.meta));
     if !claimed
         .lock()
         .map_err(|_| fail("internal", "lock poisoned".into()))?
@@ -216,29 +216,23 @@ fn one(
             format!("output {} would overwrite another input's output", target.display()),
         ));
     }
-    write_atomically(&target, &out.data).map_err(|e| fail("io", format!("{}: {e}", target.display())))?;
+    crate::fs::write_atomically(&target, &out.data).map_err(|e| fail("io", format!("{}: {e}", target.display())))?;
     bytes_out.fetch_add(out.data.len() as u64, Ordering::Relaxed);
     Ok(())
 }
 
-/// Writes `data` to a temporary file beside `target` and renames it into place, so a
-/// reader never sees half a file. A target that exists and is not a regular file (a
-/// FIFO, `/dev/null`, a terminal) is written in place instead: renaming over it would
-/// replace the device with a file.
-pub fn write_atomically(target: &Path, data: &[u8]) -> std::io::Result<()> {
-    if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .open(target)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, data));
+/// The file extension for an output, from its meta.
+pub fn extension(meta: &kiln_kernel::Meta) -> &'static str {
+    match (meta.format.as_deref(), meta.content_type.as_str()) {
+        (Some("jpeg"), _) => "jpg",
+        (Some("png"), _) => "png",
+        (Some("webp"), _) => "webp",
+        (Some("rgba"), _) => "rgba",
+        (_, "application/json") => "json",
+        (_, "application/x-ndjson") => "ndjson",
+        (_, "text/csv") => "csv",
+        (_, "application/gzip") => "gz",
+        (_, "application/zlib") => "zz",
+        _ => "bin",
     }
-    let dir = target.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = target.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.kiln-{}.tmp", std::process::id()));
-    let written = std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, target));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }

@@ -16,10 +16,11 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use kiln_kernel::{Error, ErrorCode, Limits, Output};
 
-use crate::engine::Sandbox;
 use crate::metrics::{JobLabels, KernelLabels, Metrics};
 use crate::signing::{self, Trust};
-use crate::{Kernel, WasmKernel};
+use kiln_sandbox::{Sandbox, WasmKernel};
+
+use crate::Kernel;
 
 /// A kernel ready to serve, with what names it.
 pub struct Loaded {
@@ -37,10 +38,9 @@ pub struct Loaded {
 impl Loaded {
     /// Describes `kernel` under `limits`; a kernel that cannot is refused.
     pub fn new(kernel: Kernel, limits: &Limits) -> anyhow::Result<Loaded> {
-        let json = kernel
+        let describe = kernel
             .describe(limits)
             .map_err(|e| anyhow::anyhow!("the kernel's describe() failed: {e}"))?;
-        let describe: serde_json::Value = serde_json::from_str(&json)?;
         let version = describe["version"]
             .as_str()
             .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic() && b != b';'))
@@ -286,7 +286,7 @@ impl Live {
 
     /// [`Live::install`] of the kernel file at `path` and its `path.sig` (if any).
     pub fn install_file(&self, path: &Path, as_canary: Option<u32>) -> Result<(), LoadError> {
-        let (bytes, signature) = read_kernel_file(path).map_err(LoadError::Invalid)?;
+        let (bytes, signature) = signing::read_kernel_file(path).map_err(LoadError::Invalid)?;
         self.install(&bytes, signature.as_deref(), &path.display().to_string(), as_canary)
     }
 
@@ -528,18 +528,6 @@ fn event(kind: &str, source: &str, loaded: &Loaded, detail: Option<String>) -> s
     })
 }
 
-/// A kernel file and its signature file's content (`None` when there is none).
-pub fn read_kernel_file(path: &Path) -> Result<(Vec<u8>, Option<String>), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("reading kernel {}: {e}", path.display()))?;
-    let sig_path = signing::signature_path(path);
-    let signature = match std::fs::read_to_string(&sig_path) {
-        Ok(s) => Some(s),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("reading signature {}: {e}", sig_path.display())),
-    };
-    Ok((bytes, signature))
-}
-
 /// The kernel file of a watched directory.
 pub fn watched_kernel(dir: &Path) -> PathBuf {
     dir.join("kernel.wasm")
@@ -563,7 +551,7 @@ pub async fn watch(live: Arc<Live>, dir: PathBuf, every: Duration) {
         }
         let (live, path) = (live.clone(), kernel.clone());
         let outcome = tokio::task::spawn_blocking(move || {
-            let (bytes, signature) = read_kernel_file(&path)?;
+            let (bytes, signature) = signing::read_kernel_file(&path)?;
             if signing::sha256_hex(&bytes) == live.primary().sha256 {
                 return Ok(Ok(()));
             }

@@ -252,7 +252,9 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
         Ok(out) => {
             let mut response = Response::new(Body::from(out.data));
             let h = response.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(out.meta.content_type));
+            if let Ok(v) = HeaderValue::from_str(&out.meta.content_type) {
+                h.insert(header::CONTENT_TYPE, v);
+            }
             if let Ok(v) = HeaderValue::from_str(&out.meta.to_json()) {
                 h.insert("kiln-meta", v);
             }

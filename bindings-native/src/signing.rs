@@ -25,7 +25,7 @@ pub fn message(sha256_hex: &str) -> String {
 
 /// The sha256 of `bytes`, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    crate::engine::hex(&Sha256::digest(bytes))
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// The detached signature's path for a kernel file: `PATH.sig`.
@@ -71,7 +71,7 @@ pub fn sign(kernel: &Path, key: &Path) -> anyhow::Result<PathBuf> {
     );
     let signature = key.sign(message(&sha256_hex(&bytes)).as_bytes());
     let path = signature_path(kernel);
-    crate::batch::write_atomically(&path, format!("{}\n", BASE64.encode(signature.to_bytes())).as_bytes())
+    crate::fs::write_atomically(&path, format!("{}\n", BASE64.encode(signature.to_bytes())).as_bytes())
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     Ok(path)
 }
@@ -196,6 +196,18 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     file.write_all(bytes)
         .and_then(|_| file.sync_all())
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))
+}
+
+/// A kernel file and its signature file's content (`None` when there is none).
+pub fn read_kernel_file(path: &Path) -> Result<(Vec<u8>, Option<String>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("reading kernel {}: {e}", path.display()))?;
+    let sig_path = signature_path(path);
+    let signature = match std::fs::read_to_string(&sig_path) {
+        Ok(s) => Some(s),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("reading signature {}: {e}", sig_path.display())),
+    };
+    Ok((bytes, signature))
 }
 
 #[cfg(test)]

@@ -21,56 +21,59 @@ pub struct Output {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Meta {
     /// `image` (an encoded image), `table` (a written table) or `bytes`.
-    pub kind: &'static str,
+    pub kind: String,
     /// The MIME type of the bytes.
-    pub content_type: &'static str,
+    pub content_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
     /// `png`, `jpeg`, `webp` or `rgba`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub format: Option<&'static str>,
+    pub format: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub columns: Option<u64>,
-    /// The kernel version.
-    pub version: &'static str,
+    /// The version of the kernel that made the output.
+    pub version: String,
 }
 
 impl Meta {
-    pub(crate) fn bytes(content_type: &'static str) -> Meta {
+    pub(crate) fn bytes(content_type: &str) -> Meta {
         Meta {
-            kind: "bytes",
-            content_type,
+            kind: "bytes".into(),
+            content_type: content_type.into(),
             width: None,
             height: None,
             format: None,
             rows: None,
             columns: None,
-            version: crate::VERSION,
+            version: crate::VERSION.into(),
         }
     }
 
     pub(crate) fn image(image: &Image, format: EncodeFormat) -> Meta {
         Meta {
-            kind: "image",
-            content_type: format.content_type(),
             width: Some(image.width()),
             height: Some(image.height()),
-            format: Some(format.name()),
-            ..Meta::bytes("")
+            format: Some(format.name().into()),
+            ..Meta::of_kind("image", format.content_type())
         }
     }
 
-    pub(crate) fn table(table: &Table, content_type: &'static str) -> Meta {
+    pub(crate) fn table(table: &Table, content_type: &str) -> Meta {
         Meta {
-            kind: "table",
-            content_type,
             rows: Some(table.n_rows() as u64),
             columns: Some(table.n_cols() as u64),
-            ..Meta::bytes("")
+            ..Meta::of_kind("table", content_type)
+        }
+    }
+
+    fn of_kind(kind: &str, content_type: &str) -> Meta {
+        Meta {
+            kind: kind.into(),
+            ..Meta::bytes(content_type)
         }
     }
 

@@ -120,7 +120,7 @@ fn encodes_every_format_and_reads_it_back() {
     let raw = img.as_raw();
     for (format, lossless) in [("png", true), ("webp", true), ("jpeg", false), ("rgba", true)] {
         let out = run(&raw_pipeline(&img, &format!("encode format={format}")), raw).unwrap();
-        assert_eq!(out.meta.format, Some(format));
+        assert_eq!(out.meta.format.as_deref(), Some(format));
         if format == "rgba" {
             assert_eq!(&out.data, raw);
             continue;

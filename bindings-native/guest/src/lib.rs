@@ -1,7 +1,7 @@
 //! The kernel as a WebAssembly component exporting `kernel/wit/kiln.wit`.
 //!
 //! Built for `wasm32-unknown-unknown` (simd128 on, see `.cargo/config.toml`) by
-//! kiln-native's build script, which turns the core module into a component. It
+//! kiln-sandbox's build script, which turns the core module into a component. It
 //! imports nothing: the kernel needs no clock, no file, no randomness.
 
 mod bindings {
@@ -10,7 +10,7 @@ mod bindings {
     wit_bindgen::generate!({ world: "kiln", path: "../../kernel/wit" });
 }
 
-use bindings::{Error, Guest, Limits, Output};
+use bindings::{Error, ErrorCode, Guest, Limits, Meta, Output};
 
 struct Kernel;
 
@@ -31,24 +31,46 @@ fn limits(l: Limits) -> kiln_kernel::Limits {
     }
 }
 
+fn error(e: kiln_kernel::Error) -> Error {
+    Error {
+        code: match e.code {
+            kiln_kernel::ErrorCode::BadPipeline => ErrorCode::BadPipeline,
+            kiln_kernel::ErrorCode::BadInput => ErrorCode::BadInput,
+            kiln_kernel::ErrorCode::Unsupported => ErrorCode::Unsupported,
+            kiln_kernel::ErrorCode::TooLarge => ErrorCode::TooLarge,
+            kiln_kernel::ErrorCode::Internal => ErrorCode::Internal,
+        },
+        message: e.message,
+        step: e.step.map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
+        param: e.param,
+    }
+}
+
 impl Guest for Kernel {
     fn run(pipeline: String, input: Vec<u8>, l: Limits) -> Result<Output, Error> {
         #[cfg(feature = "fault-injection")]
         if input.starts_with(FAULT_TRIGGER) {
             panic!("fault-injection build: input starts with KILN-FAULT");
         }
-        match kiln_kernel::run_with_limits(&pipeline, &input, &limits(l)) {
-            Ok(out) => Ok(Output {
-                data: out.data,
-                meta: out.meta.to_json(),
-            }),
-            Err(e) => Err(Error {
-                code: e.code.as_str().to_owned(),
-                message: e.message,
-                step: e.step.map(|s| s as u32),
-                param: e.param,
-            }),
-        }
+        let out = kiln_kernel::run_with_limits(&pipeline, &input, &limits(l)).map_err(error)?;
+        let m = out.meta;
+        Ok(Output {
+            data: out.data,
+            meta: Meta {
+                kind: m.kind,
+                content_type: m.content_type,
+                width: m.width,
+                height: m.height,
+                format: m.format,
+                rows: m.rows,
+                columns: m.columns,
+                version: m.version,
+            },
+        })
+    }
+
+    fn check(pipeline: String) -> Result<String, Error> {
+        kiln_kernel::check(&pipeline).map_err(error)
     }
 
     fn describe(l: Limits) -> String {

@@ -3,7 +3,7 @@
 //! clients run jobs whose bytes are checked against the native kernel. The second
 //! kernel is a real, different build: the guest with its `fault-injection` feature.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -91,7 +91,7 @@ fn token_file(dir: &TempDir) -> String {
 fn only_kernels_signed_by_a_trusted_key_load() {
     let keys = Keys::new();
     let other = Keys::new();
-    let kernel = keys.signed("kernel.wasm", kiln_native::EMBEDDED_KERNEL);
+    let kernel = keys.signed("kernel.wasm", kiln_sandbox::EMBEDDED_KERNEL);
     let trust = keys.public();
     let (k, t) = (kernel.as_os_str(), trust.as_os_str());
 
@@ -99,11 +99,11 @@ fn only_kernels_signed_by_a_trusted_key_load() {
     let (code, stdout, stderr) = ops(&["--kernel".as_ref(), k, "--trust".as_ref(), t]);
     assert_eq!(code, 0, "{stderr}");
     let json: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(json["kernel"]["sha256"], sha256(kiln_native::EMBEDDED_KERNEL));
+    assert_eq!(json["kernel"]["sha256"], sha256(kiln_sandbox::EMBEDDED_KERNEL));
     // The signature verifies with openssl too: it is plain ed25519 over a documented message.
     let message = keys.dir.put(
         "message",
-        kiln_native::signing::message(&sha256(kiln_native::EMBEDDED_KERNEL)).as_bytes(),
+        kiln_native::signing::message(&sha256(kiln_sandbox::EMBEDDED_KERNEL)).as_bytes(),
     );
     let raw = keys.dir.put("sig.bin", &base64_decode(&keys.signature(&kernel)));
     let openssl = Command::new("openssl")
@@ -150,7 +150,7 @@ fn only_kernels_signed_by_a_trusted_key_load() {
     assert_eq!(code, 0, "{stderr}");
 
     // Tampered: one byte changed after signing.
-    let mut tampered_bytes = kiln_native::EMBEDDED_KERNEL.to_vec();
+    let mut tampered_bytes = kiln_sandbox::EMBEDDED_KERNEL.to_vec();
     let middle = tampered_bytes.len() / 2;
     tampered_bytes[middle] ^= 1;
     let tampered = keys.dir.put("tampered.wasm", &tampered_bytes);
@@ -160,7 +160,7 @@ fn only_kernels_signed_by_a_trusted_key_load() {
     assert!(stderr.contains("refused") && stderr.contains("tampered"), "{stderr}");
 
     // Unsigned: no .sig file.
-    let unsigned = keys.dir.put("unsigned.wasm", kiln_native::EMBEDDED_KERNEL);
+    let unsigned = keys.dir.put("unsigned.wasm", kiln_sandbox::EMBEDDED_KERNEL);
     let (code, _, stderr) = ops(&["--kernel".as_ref(), unsigned.as_os_str(), "--trust".as_ref(), t]);
     assert_eq!(code, 70);
     assert!(stderr.contains("unsigned"), "{stderr}");
@@ -240,7 +240,7 @@ fn the_admin_api_refuses_what_it_must_and_changes_nothing() {
     let fault = keys.signed("fault.wasm", fault_injection_kernel());
     let fault_sig = keys.signature(&fault);
     let fault_bytes = fault_injection_kernel();
-    let embedded = sha256(kiln_native::EMBEDDED_KERNEL);
+    let embedded = sha256(kiln_sandbox::EMBEDDED_KERNEL);
 
     // No token, a wrong token: 401 before the body is read (a large body is left
     // unread and the connection closed, so these send a small one).
@@ -379,8 +379,8 @@ fn kernels_swap_under_load_without_failing_a_request() {
         None,
     ));
     let a = (
-        kiln_native::EMBEDDED_KERNEL,
-        keys.signed("a.wasm", kiln_native::EMBEDDED_KERNEL),
+        kiln_sandbox::EMBEDDED_KERNEL,
+        keys.signed("a.wasm", kiln_sandbox::EMBEDDED_KERNEL),
     );
     let b = (
         fault_injection_kernel(),
@@ -519,7 +519,7 @@ fn a_canary_takes_its_share_of_jobs() {
     const JOBS: usize = 10_000;
     const CLIENTS: usize = 8;
     let canary_label = format!("{}; role=canary", label(fault_injection_kernel()));
-    let primary_label = label(kiln_native::EMBEDDED_KERNEL);
+    let primary_label = label(kiln_sandbox::EMBEDDED_KERNEL);
     let expected = native("json mode=minify", b"[1, 2, 3]").data;
     let counts: Vec<(usize, usize)> = (0..CLIENTS)
         .map(|_| {

@@ -1,3 +1,5 @@
+//! # kiln-sandbox
+//!
 //! The kernel component in wasmtime: one Engine (a [`Sandbox`]) for the life of the
 //! process, a Linker and `InstancePre` per kernel loaded on it, and a fresh Store and
 //! instance per job, so nothing crosses from one job to the next (wasmtime's
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kiln_kernel::{Error, Limits, Meta, Output};
+use kiln_kernel::{Error, ErrorCode, Limits, Meta, Output};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{
@@ -22,7 +24,7 @@ use wasmtime::{
 };
 
 mod bindings {
-    wasmtime::component::bindgen!({ world: "kiln", path: "../kernel/wit" });
+    wasmtime::component::bindgen!({ world: "kiln", path: "../../kernel/wit" });
 }
 
 /// The kernel component built by `build.rs`, embedded in the binary.
@@ -164,7 +166,7 @@ impl WasmKernel {
             sandbox: sandbox.clone(),
             pre,
             code_source,
-            sha256: hex(&digest),
+            sha256: format!("{digest:x}"),
         })
     }
 
@@ -213,15 +215,23 @@ impl WasmKernel {
             .and_then(|kiln| kiln.call_run(&mut store, pipeline, input, wit_limits(limits)));
         match result {
             Ok(Ok(out)) => Ok(Output {
-                meta: parse_meta(&out.meta)?,
+                meta: meta(out.meta),
                 data: out.data,
             }),
-            Ok(Err(e)) => Err(Error {
-                code: kiln_kernel::ErrorCode::from_name(&e.code).unwrap_or(kiln_kernel::ErrorCode::Internal),
-                message: e.message,
-                step: e.step.map(|s| s as usize),
-                param: e.param,
-            }),
+            Ok(Err(e)) => Err(error(e)),
+            Err(trap) => Err(self.trap_error(&store, &trap)),
+        }
+    }
+
+    /// `check()` in a fresh instance: the pipeline's canonical JSON form, or why not.
+    pub fn check(&self, pipeline: &str) -> Result<String, Error> {
+        let mut store = self.store();
+        match self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|kiln| kiln.call_check(&mut store, pipeline))
+        {
+            Ok(result) => result.map_err(error),
             Err(trap) => Err(self.trap_error(&store, &trap)),
         }
     }
@@ -254,75 +264,37 @@ impl WasmKernel {
     }
 }
 
-/// The meta crosses the boundary as JSON; rebuild the kernel's `Meta` from it.
-fn parse_meta(json: &str) -> Result<Meta, Error> {
-    #[derive(serde::Deserialize)]
-    struct Raw {
-        kind: String,
-        content_type: String,
-        width: Option<u32>,
-        height: Option<u32>,
-        format: Option<String>,
-        rows: Option<u64>,
-        columns: Option<u64>,
-        version: Option<String>,
+/// The kernel's `Meta` from the boundary's record (the same fields).
+fn meta(m: bindings::Meta) -> Meta {
+    Meta {
+        kind: m.kind,
+        content_type: m.content_type,
+        width: m.width,
+        height: m.height,
+        format: m.format,
+        rows: m.rows,
+        columns: m.columns,
+        version: m.version,
     }
-    let raw: Raw = serde_json::from_str(json).map_err(|e| Error::internal(format!("kernel meta: {e}")))?;
-    Ok(Meta {
-        kind: intern(&raw.kind),
-        content_type: intern(&raw.content_type),
-        width: raw.width,
-        height: raw.height,
-        format: raw.format.as_deref().map(intern),
-        rows: raw.rows,
-        columns: raw.columns,
-        // The version of the kernel that ran the job, which after a swap may not be
-        // this host's.
-        version: raw.version.as_deref().map_or(kiln_kernel::VERSION, intern),
-    })
 }
 
-/// Meta strings come from a small set; map them to statics. Strings a kernel other
-/// than this host's introduces (a new format, its version) are leaked once each, up to
-/// [`INTERNED_MAX`] of them; past that they read as `unknown`.
-fn intern(s: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        kiln_kernel::VERSION,
-        "image",
-        "table",
-        "bytes",
-        "image/png",
-        "image/jpeg",
-        "image/webp",
-        "application/octet-stream",
-        "application/gzip",
-        "application/zlib",
-        "application/json",
-        "application/x-ndjson",
-        "text/csv",
-        "png",
-        "jpeg",
-        "webp",
-        "rgba",
-    ];
-    static INTERNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    if let Some(k) = KNOWN.iter().find(|k| **k == s) {
-        return k;
+/// The kernel's `Error` from the boundary's record.
+fn error(e: bindings::Error) -> Error {
+    use bindings::ErrorCode as Wit;
+    let code = match e.code {
+        Wit::BadPipeline => ErrorCode::BadPipeline,
+        Wit::BadInput => ErrorCode::BadInput,
+        Wit::Unsupported => ErrorCode::Unsupported,
+        Wit::TooLarge => ErrorCode::TooLarge,
+        Wit::Internal => ErrorCode::Internal,
+    };
+    Error {
+        code,
+        message: e.message,
+        step: e.step.map(|s| s as usize),
+        param: e.param,
     }
-    let mut interned = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(k) = interned.iter().find(|k| **k == s) {
-        return k;
-    }
-    if interned.len() >= INTERNED_MAX || s.len() > 128 {
-        return "unknown";
-    }
-    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    interned.push(leaked);
-    leaked
 }
-
-/// The most meta strings [`intern`] leaks.
-const INTERNED_MAX: usize = 256;
 
 fn wit_limits(l: &Limits) -> bindings::Limits {
     bindings::Limits {
@@ -380,7 +352,7 @@ fn load_component(
     let mut hasher = ShaHasher(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hasher.0.update(digest);
-    let key = hex(&hasher.0.finalize()[..16]);
+    let key: String = format!("{:x}", hasher.0.finalize()).chars().take(32).collect();
     let path = dir.join(format!("kernel-{key}.cwasm"));
     // Compiled code runs as is: the cache is trusted like this binary, past any kernel
     // signature. A cache file or folder others may write is not used.
@@ -422,11 +394,6 @@ fn writable_by_others(path: &Path) -> bool {
         let _ = path;
         false
     }
-}
-
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct ShaHasher(Sha256);

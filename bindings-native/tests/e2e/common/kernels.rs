@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use super::TempDir;
 
-#[path = "../../guest_build.rs"]
+#[path = "../../../sandbox/guest_build.rs"]
 pub mod guest_build;
 
 /// The `kiln-guest` component built with its `fault-injection` feature: every job runs

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let workspace = manifest_dir
-        .parent()
-        .expect("bindings-native sits in the workspace")
+        .ancestors()
+        .nth(2)
+        .expect("bindings-native/sandbox sits in the workspace")
         .to_path_buf();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     for watched in [

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::server::{
     Reply, Server, agent, assert_same_as_native, get, metric, read, run_header, run_query, url_encode, wait_in_flight,
 };
@@ -483,7 +483,7 @@ fn past_slots_and_queue_requests_get_503_busy_at_once() {
     assert_eq!(ready.status, 200, "ready again once the slot is free");
     assert_eq!(
         ready.json()["kernel"]["sha256"],
-        kiln_native::signing::sha256_hex(kiln_native::EMBEDDED_KERNEL)
+        kiln_native::signing::sha256_hex(kiln_sandbox::EMBEDDED_KERNEL)
     );
     let text = get(&agent(), &server.url("/metrics")).text();
     assert_eq!(metric(&text, r#"kiln_errors_total{code="busy"}"#), Some(1.0), "{text}");

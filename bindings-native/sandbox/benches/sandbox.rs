@@ -1,4 +1,4 @@
-//! `cargo bench -p kiln-native --bench sandbox`: what a fresh sandbox costs per job.
+//! `cargo bench -p kiln-sandbox --bench sandbox`: what a fresh sandbox costs per job.
 //!
 //! Times N whole jobs (new Store + instantiate from the pooling allocator + a tiny gzip
 //! job + drop) after a warm-up, and prints p50/p99/max, next to the same job on the
@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use kiln_kernel::Limits;
-use kiln_native::{EMBEDDED_KERNEL, SandboxConfig, WasmKernel};
+use kiln_sandbox::{EMBEDDED_KERNEL, SandboxConfig, WasmKernel};
 
 fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration, Duration) {
     times.sort();

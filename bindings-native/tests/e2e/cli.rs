@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::{TempDir, data, data_path, native};
 
 /// Deadline of every child process.
@@ -485,7 +485,7 @@ fn ops_prints_every_op() {
     // The sandbox names the component it runs by its sha256, as `sha256sum` computes it.
     let dir = TempDir::new("ops-sha");
     let component = dir.join("kernel.wasm");
-    std::fs::write(&component, kiln_native::EMBEDDED_KERNEL).unwrap();
+    std::fs::write(&component, kiln_sandbox::EMBEDDED_KERNEL).unwrap();
     let sum = Command::new("sha256sum")
         .arg(&component)
         .output()

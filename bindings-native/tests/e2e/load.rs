@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::data;
 use common::server::{Server, agent, get, metric, url_encode, wait_in_flight};
 
@@ -76,17 +76,18 @@ fn job(name: &str, pipeline: &str, input: Vec<u8>) -> Job {
     }
 }
 
-/// The hostile corpus (common::error_cases), each with the native kernel's own answer.
+/// The hostile corpus (every error case of tests/cases), each with the native kernel's
+/// own answer.
 fn hostile_cases() -> Vec<Job> {
-    common::error_cases()
+    kiln_case_format::kiln_error_cases()
         .into_iter()
         .map(|c| {
+            let code = c.expected_error().unwrap_or_default().to_owned();
             let j = job(&c.name, &c.pipeline, c.input);
             assert!(
-                matches!(j.expect, Expect::Error(_, code) if code == c.code),
-                "{}: the native kernel does not give {}",
+                matches!(j.expect, Expect::Error(_, got) if got == code),
+                "{}: the native kernel does not give {code}",
                 c.name,
-                c.code
             );
             j
         })

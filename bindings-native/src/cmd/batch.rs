@@ -1,0 +1,68 @@
+//! `kiln batch`: one pipeline over many files, in parallel.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use kiln_native::batch;
+
+use super::{EngineArgs, report};
+
+#[derive(Args)]
+pub struct BatchArgs {
+    /// Pipeline, text form or JSON.
+    pub pipeline: String,
+    /// Files, folders (walked recursively) and glob patterns.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Output folder; outputs keep their relative paths and get the extension of
+    /// their format.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Files processed at once (default: one per core).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
+    let (pipeline, engine) = (args.pipeline.as_str(), &args.engine);
+    // Check the pipeline, with the kernel that will run it, before touching a file.
+    let kernel = engine.kernel()?;
+    if let Err(e) = kernel.check(pipeline) {
+        return Ok(report(&e));
+    }
+    let items = match batch::expand(&args.inputs, &args.out) {
+        Ok(items) => items,
+        Err(e) => {
+            eprintln!("kiln: {e}");
+            return Ok(ExitCode::from(66));
+        }
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let jobs = jobs.clamp(1, kernel.max_jobs());
+    // The first SIGINT/SIGTERM stops the batch starting files; the files in flight finish
+    // and are written whole. A second one exits at once (shutdown is armed by the first;
+    // it must be registered before the flag, see signal_hook::flag).
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())?;
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    let summary = batch::run(&kernel, pipeline, &items, &engine.limits(), jobs, &stop);
+    for f in &summary.failed {
+        eprintln!("failed: {}: {}: {}", f.input.display(), f.code, f.message);
+    }
+    eprintln!("batch ({} engine, {jobs} jobs): {summary}", kernel.name());
+    Ok(if summary.interrupted {
+        ExitCode::from(130)
+    } else if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,87 @@
+//! Where jobs run: the kernel component in the sandbox, or the kernel linked in.
+
+use std::path::Path;
+
+use kiln_kernel::{Error, Limits, Output};
+use kiln_sandbox::{EMBEDDED_KERNEL, Sandbox, SandboxConfig, WasmKernel};
+
+use crate::signing::{self, Trust};
+
+/// Where jobs run.
+pub enum Kernel {
+    /// The kernel component in wasmtime, one fresh instance per job (the default).
+    Wasm(WasmKernel),
+    /// The kernel linked into this binary, with threads: faster, not sandboxed.
+    Native,
+}
+
+impl Kernel {
+    /// The sandboxed kernel: the embedded component (trusted: it is part of this
+    /// binary), or the one at `path`, which `trust` must accept (its signature is
+    /// `path.sig`).
+    pub fn wasm(path: Option<&Path>, trust: &Trust, config: SandboxConfig) -> anyhow::Result<Kernel> {
+        let sandbox = &Sandbox::new(config)?;
+        let kernel = match path {
+            Some(p) => {
+                let (bytes, signature) = signing::read_kernel_file(p).map_err(anyhow::Error::msg)?;
+                trust
+                    .admit(&bytes, signature.as_deref(), &p.display().to_string())
+                    .map_err(|e| anyhow::anyhow!("kernel {} refused: {e}", p.display()))?;
+                WasmKernel::load(sandbox, &bytes)?
+            }
+            None => WasmKernel::load(sandbox, EMBEDDED_KERNEL)?,
+        };
+        Ok(Kernel::Wasm(kernel))
+    }
+
+    /// Runs one job.
+    pub fn run(&self, pipeline: &str, input: &[u8], limits: &Limits) -> Result<Output, Error> {
+        match self {
+            Kernel::Wasm(k) => k.run(pipeline, input, limits),
+            Kernel::Native => kiln_kernel::run_with_limits(pipeline, input, limits),
+        }
+    }
+
+    /// Checks a pipeline with this kernel: its canonical JSON form, or why not.
+    pub fn check(&self, pipeline: &str) -> Result<String, Error> {
+        match self {
+            Kernel::Wasm(k) => k.check(pipeline),
+            Kernel::Native => kiln_kernel::check(pipeline),
+        }
+    }
+
+    /// `describe()` under `limits`, parsed, plus `"kernel"`: the engine and, for the
+    /// sandbox, the sha256 of the component that runs the jobs.
+    pub fn describe(&self, limits: &Limits) -> Result<serde_json::Value, Error> {
+        let (json, kernel) = match self {
+            Kernel::Wasm(k) => (
+                k.describe(limits)?,
+                serde_json::json!({ "engine": "wasm", "sha256": k.sha256 }),
+            ),
+            Kernel::Native => (
+                kiln_kernel::describe_with_limits(limits),
+                serde_json::json!({ "engine": "native" }),
+            ),
+        };
+        let mut value: serde_json::Value =
+            serde_json::from_str(&json).map_err(|e| Error::internal(format!("describe() is not JSON: {e}")))?;
+        value["kernel"] = kernel;
+        Ok(value)
+    }
+
+    /// Jobs that may run at once.
+    pub fn max_jobs(&self) -> usize {
+        match self {
+            Kernel::Wasm(k) => k.config().max_jobs as usize,
+            Kernel::Native => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+
+    /// "wasm" or "native".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kernel::Wasm(_) => "wasm",
+            Kernel::Native => "native",
+        }
+    }
+}
