@@ -43,7 +43,8 @@ fi
 # wasm-pack and wasm-bindgen-cli (bindings-web). wasm-pack runs the wasm-bindgen on
 # PATH when its version is the one in Cargo.lock (otherwise it would try to download
 # one), so the CLI is pinned to the lock. Both take minutes to build: only when missing.
-export PATH="$HOME/.cargo/bin:$PATH"
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+export PATH="$cargo_bin:$PATH"
 if ! command -v wasm-pack >/dev/null; then
     log "cargo install wasm-pack (a few minutes, once)"
     cargo install --locked wasm-pack
@@ -62,6 +63,11 @@ if ! worker-build --version 2>/dev/null | grep -q '^0\.8\.'; then
     log "cargo install worker-build@^0.8 (a few minutes, once)"
     cargo install --locked worker-build@^0.8
 fi
+# Every crate of Cargo.lock, for every platform and target: cargo deny reads the whole
+# graph offline (crates of other platforms — windows-*, the Worker's wasm-only crates —
+# are never fetched by a build on this machine). Cheap when the cache has them.
+log "cargo fetch --locked (every crate of Cargo.lock)"
+(cd "$root" && cargo fetch --locked --quiet)
 # Supply-chain and fuzz tools for scripts/test.sh: cargo-deny (licences, bans,
 # duplicate versions, sources; deny.toml) and cargo-fuzz (libFuzzer on nightly, which
 # this machine kind has installed; fuzz/).

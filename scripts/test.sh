@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$PWD/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 step() { printf '\n\033[1;32m== %s\033[0m\n' "$*" >&2; }
 # A full run builds ~4 GB in target/ (and ~1 GB in fuzz/target/); a disk that fills up shows as a linker crash
