@@ -5,13 +5,15 @@
 //!
 //! ## HTTP API v1, identical to `kiln serve`
 //!
-//! For the same request the Worker gives the same status, `content-type`, `kiln-meta`
-//! and body as `kiln serve` (bindings-native/src/server.rs) started with
-//! `--max-input-mib 16 --www <none>`: `POST /v1/run`, `GET /v1/ops`,
+//! HTTP API v1 is owned by `kiln-http-api` (paths, request pipeline, body limits,
+//! errors, limit profiles, OpenAPI); this crate is its workers-rs glue. For the same
+//! request the Worker gives the same status, `content-type`, `kiln-meta` and body as
+//! `kiln serve` (bindings-native/src/server.rs) started with
+//! `--max-input-mib 16 --www <none>`: `POST /v1/run`, `POST /v1/check`, `GET /v1/ops`,
 //! `GET /v1/openapi.json`, `GET /healthz`, `/`, 404 and 405 alike; errors are
 //! `{"error": {"code", "message", "step", "param"}}`. The differences, all deliberate:
 //!
-//! - the limits ([`api::limits`]) are capped so one job fits a 128 MB isolate, so
+//! - the limits ([`kiln_http_api::profiles::worker`]) are capped so one job fits a 128 MB isolate, so
 //!   `GET /v1/ops` reports other `limits`, and an input the server accepts may be
 //!   `too_large` here;
 //! - no `/metrics` (Workers Analytics does that) and no demo page;
@@ -44,7 +46,6 @@
 //! requests this isolate has served), used by the tests to measure peak memory and to
 //! tell that one isolate lived through them; leave it off in production.
 
-pub mod api;
 pub mod proxy;
 
 #[cfg(target_arch = "wasm32")]

@@ -5,6 +5,7 @@
 //! the `KILN_ALLOWED_ORIGINS` var), runs the pipeline on it and caches the result with
 //! the Cache API. The flow lives in `worker.rs`; every decision it makes is here.
 
+use kiln_http_api::{ApiError, HostCode};
 use kiln_kernel::Error;
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -46,42 +47,18 @@ impl AllowList {
     }
 }
 
-/// Proxy errors are the API's JSON errors; `code` is one of the kernel's codes, or
-/// `forbidden` (403) / `bad_gateway` (502), which only the proxy returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProxyError {
-    /// A kernel-coded error (bad `src` is `bad_pipeline`, a source over the input
-    /// limit is `too_large`, ...).
-    Kernel(Error),
-    /// 403: origin not in the allow-list, or a redirect leaving it.
-    Forbidden(String),
-    /// 502: the origin could not be reached or did not answer 2xx.
-    BadGateway(String),
-}
-
-impl From<Error> for ProxyError {
-    fn from(e: Error) -> ProxyError {
-        ProxyError::Kernel(e)
-    }
-}
-
-impl ProxyError {
-    /// Status and body, in the shape of every other error of the API.
-    pub fn body(&self) -> (u16, String) {
-        let (status, code, message) = match self {
-            ProxyError::Kernel(e) => return crate::api::error_body(e),
-            ProxyError::Forbidden(m) => (403, "forbidden", m),
-            ProxyError::BadGateway(m) => (502, "bad_gateway", m),
-        };
-        let body = serde_json::json!({
-            "error": {"code": code, "message": message, "step": null, "param": "src"}
-        });
-        (status, body.to_string())
+/// A proxy error (403 `forbidden`, 502 `bad_gateway`: the host codes only the proxy
+/// gives) naming `src`.
+pub fn proxy_error(code: HostCode, message: impl Into<String>) -> ApiError {
+    ApiError::Host {
+        code,
+        message: message.into(),
+        param: Some("src"),
     }
 }
 
 /// Parses and checks `src` before anything is fetched.
-pub fn check_src(src: &str, allow: &AllowList) -> Result<Url, ProxyError> {
+pub fn check_src(src: &str, allow: &AllowList) -> Result<Url, ApiError> {
     let url = Url::parse(src)
         .map_err(|e| Error::bad_pipeline(format!("src is not an absolute URL: {e}")).with_param("src"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -94,42 +71,55 @@ pub fn check_src(src: &str, allow: &AllowList) -> Result<Url, ProxyError> {
 }
 
 /// 403 unless `url`'s origin is allowed.
-pub fn check_origin(url: &Url, allow: &AllowList) -> Result<(), ProxyError> {
+pub fn check_origin(url: &Url, allow: &AllowList) -> Result<(), ApiError> {
     if allow.allows(url) {
         Ok(())
     } else if allow.is_empty() {
-        Err(ProxyError::Forbidden(
-            "proxy mode is off: no origins in KILN_ALLOWED_ORIGINS".into(),
+        Err(proxy_error(
+            HostCode::Forbidden,
+            "proxy mode is off: no origins in KILN_ALLOWED_ORIGINS",
         ))
     } else {
-        Err(ProxyError::Forbidden(format!(
-            "origin {} is not in KILN_ALLOWED_ORIGINS",
-            url.origin().ascii_serialization()
-        )))
+        Err(proxy_error(
+            HostCode::Forbidden,
+            format!(
+                "origin {} is not in KILN_ALLOWED_ORIGINS",
+                url.origin().ascii_serialization()
+            ),
+        ))
     }
 }
 
 /// Where a redirect from `from` goes: the resolved `location`, still inside the
 /// allow-list, or an error.
-pub fn follow(from: &Url, location: Option<&str>, allow: &AllowList) -> Result<Url, ProxyError> {
-    let location = location.ok_or_else(|| ProxyError::BadGateway("origin redirected without a location".into()))?;
-    let next = from
-        .join(location)
-        .map_err(|e| ProxyError::BadGateway(format!("origin redirected to a bad location: {e}")))?;
+pub fn follow(from: &Url, location: Option<&str>, allow: &AllowList) -> Result<Url, ApiError> {
+    let location = location.ok_or_else(|| proxy_error(HostCode::BadGateway, "origin redirected without a location"))?;
+    let next = from.join(location).map_err(|e| {
+        proxy_error(
+            HostCode::BadGateway,
+            format!("origin redirected to a bad location: {e}"),
+        )
+    })?;
     if !allow.allows(&next) {
-        return Err(ProxyError::Forbidden(format!(
-            "origin redirected to {}, which is not in KILN_ALLOWED_ORIGINS",
-            next.origin().ascii_serialization()
-        )));
+        return Err(proxy_error(
+            HostCode::Forbidden,
+            format!(
+                "origin redirected to {}, which is not in KILN_ALLOWED_ORIGINS",
+                next.origin().ascii_serialization()
+            ),
+        ));
     }
     Ok(next)
 }
 
 /// The source was larger than the input limit.
-pub fn source_too_large() -> ProxyError {
-    Error::too_large(format!("source exceeds the limit of {} bytes", crate::api::MAX_BODY))
-        .with_param("src")
-        .into()
+pub fn source_too_large() -> ApiError {
+    Error::too_large(format!(
+        "source exceeds the limit of {} bytes",
+        kiln_http_api::profiles::WORKER_MAX_BODY
+    ))
+    .with_param("src")
+    .into()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -207,16 +197,16 @@ mod tests {
     fn src_and_redirects() {
         let a = AllowList::parse("http://127.0.0.1:9000");
         assert!(check_src("http://127.0.0.1:9000/x.png", &a).is_ok());
-        let (status, body) = check_src("http://127.0.0.1:9001/x.png", &a).unwrap_err().body();
+        let e = check_src("http://127.0.0.1:9001/x.png", &a).unwrap_err();
+        let (status, body) = (e.status(), e.body());
         assert_eq!(status, 403);
         assert!(body.contains(r#""code":"forbidden""#), "{body}");
-        assert_eq!(check_src("/x.png", &a).unwrap_err().body().0, 400);
-        assert_eq!(check_src("file:///etc/passwd", &a).unwrap_err().body().0, 400);
+        assert_eq!(check_src("/x.png", &a).unwrap_err().status(), 400);
+        assert_eq!(check_src("file:///etc/passwd", &a).unwrap_err().status(), 400);
         assert_eq!(
             check_src("http://127.0.0.1:9000/x", &AllowList::default())
                 .unwrap_err()
-                .body()
-                .0,
+                .status(),
             403
         );
         let from = Url::parse("http://127.0.0.1:9000/a/b").unwrap();
@@ -224,9 +214,9 @@ mod tests {
             follow(&from, Some("c"), &a).unwrap().as_str(),
             "http://127.0.0.1:9000/a/c"
         );
-        assert_eq!(follow(&from, Some("http://evil.test/"), &a).unwrap_err().body().0, 403);
-        assert_eq!(follow(&from, None, &a).unwrap_err().body().0, 502);
-        assert_eq!(source_too_large().body().0, 413);
+        assert_eq!(follow(&from, Some("http://evil.test/"), &a).unwrap_err().status(), 403);
+        assert_eq!(follow(&from, None, &a).unwrap_err().status(), 502);
+        assert_eq!(source_too_large().status(), 413);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use worker::{
     ResponseBuilder, event,
 };
 
-use crate::api::{self, Route};
-use crate::proxy::{self, AllowList, ProxyError};
+use crate::proxy::{self, AllowList};
+use kiln_http_api::{self as api, ApiError, BodyLimit, HostCode, Route, profiles};
 
 /// Requests this instance has served: reset only by a new isolate, so the tests can tell
 /// that one isolate lived through a hostile corpus (`GET /_kiln/memory`, debug only).
@@ -20,7 +20,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     match handle(req, &env).await {
         Ok(response) => Ok(response),
         // A JS exception inside the runtime glue: report it like any other bug.
-        Err(e) => error(&kiln_kernel::Error::internal(format!("worker: {e}"))),
+        Err(e) => error(&kiln_kernel::Error::internal(format!("worker: {e}")).into()),
     }
 }
 
@@ -33,8 +33,11 @@ async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     let method = req.inner().method();
     let query = match api::RunQuery::parse(url.query()) {
         Ok(q) => q,
-        // kiln serve's axum `Query` rejection, byte for byte (only /v1/run reads a query).
-        Err(api::QueryRejection(text)) if url.path() == "/v1/run" && method == "POST" => {
+        // The query rejection of kiln serve, byte for byte (only POST /v1/run and
+        // /v1/check read a query).
+        Err(api::QueryRejection(text))
+            if matches!(url.path(), api::paths::RUN | api::paths::CHECK) && method == "POST" =>
+        {
             return text_response(400, "text/plain; charset=utf-8", text.into_bytes());
         }
         Err(_) => api::RunQuery::default(),
@@ -45,8 +48,16 @@ async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
             Ok(out) => output(out),
             Err(e) => error(&e),
         },
+        Route::Check => match check(&req, query.pipeline) {
+            Ok(canonical) => text_response(200, "application/json", canonical.into_bytes()),
+            Err(e) => error(&e),
+        },
         Route::Proxy => proxy(&req, &url, query, env).await,
-        Route::Ops => text_response(200, "application/json", api::describe().into_bytes()),
+        Route::Ops => text_response(
+            200,
+            "application/json",
+            kiln_kernel::describe_with_limits(&profiles::worker()).into_bytes(),
+        ),
         Route::OpenApi => text_response(200, "application/json", api::OPENAPI.as_bytes().to_vec()),
         Route::Healthz => text_response(200, "application/json", api::HEALTHZ.as_bytes().to_vec()),
         Route::Home => text_response(200, "text/html; charset=utf-8", api::HOME_HTML.as_bytes().to_vec()),
@@ -74,37 +85,59 @@ fn wasm_memory_bytes() -> usize {
     core::arch::wasm32::memory_size(0) * 65_536
 }
 
+/// The pipeline of a request: `?pipeline=`, else the `kiln-pipeline` header.
+fn request_pipeline(req: &Request, query_pipeline: Option<String>) -> Result<String, ApiError> {
+    let header = req.headers().get(api::paths::PIPELINE_HEADER).ok().flatten();
+    api::pipeline(query_pipeline.as_deref(), header.as_deref().map(str::as_bytes))
+}
+
+/// The Worker's body limit.
+fn body_limit() -> BodyLimit {
+    BodyLimit::new(profiles::WORKER_MAX_BODY, &profiles::worker())
+}
+
+/// `POST /v1/check`: the canonical pipeline, or why not.
+fn check(req: &Request, query_pipeline: Option<String>) -> Result<String, ApiError> {
+    let pipeline = request_pipeline(req, query_pipeline)?;
+    Ok(kiln_kernel::check(&pipeline)?)
+}
+
 /// `POST /v1/run`, in `kiln serve`'s order of checks: pipeline, declared length, body.
-async fn run(req: &mut Request, query_pipeline: Option<String>) -> Result<kiln_kernel::Output, kiln_kernel::Error> {
-    let header = req.headers().get("kiln-pipeline").ok().flatten();
-    let pipeline = api::pipeline(query_pipeline.as_deref(), header.as_deref())?;
+async fn run(req: &mut Request, query_pipeline: Option<String>) -> Result<kiln_kernel::Output, ApiError> {
+    let pipeline = request_pipeline(req, query_pipeline)?;
     let length = req.headers().get("content-length").ok().flatten();
-    if api::content_length_too_large(length.as_deref()) {
-        return Err(api::body_too_large());
-    }
+    body_limit().check_declared(length.as_deref())?;
     let input = match req.inner().body() {
         None => Vec::new(),
         Some(_) => {
             let stream = req
                 .stream()
                 .map_err(|e| kiln_kernel::Error::internal(format!("request body: {e}")))?;
-            read_capped(stream, length.as_deref())
+            let limit = body_limit();
+            read_capped(stream, length.as_deref(), limit)
                 .await
-                .map_err(|e| e.unwrap_or_else(api::body_too_large))?
+                .map_err(|e| match e {
+                    Some(message) => ApiError::from(kiln_kernel::Error::internal(message)),
+                    None => limit.too_large(),
+                })?
         }
     };
-    kiln_kernel::run_with_limits(&pipeline, &input, &api::limits())
+    Ok(kiln_kernel::run_with_limits(&pipeline, &input, &profiles::worker())?)
 }
 
-/// Reads a body of at most [`api::MAX_BODY`] bytes. `Err(None)`: over the limit.
-/// `length` (a declared content-length) sizes the buffer once: growing by doubling would
-/// raise the wasm memory high-water mark by up to twice the body.
-async fn read_capped(mut stream: ByteStream, length: Option<&str>) -> Result<Vec<u8>, Option<kiln_kernel::Error>> {
+/// Reads a body of at most `limit` bytes: `Err(None)` past it, `Err(Some(why))` when
+/// the stream fails. `length` (a declared content-length) sizes the buffer once: growing
+/// by doubling would raise the wasm memory high-water mark by up to twice the body.
+async fn read_capped(
+    mut stream: ByteStream,
+    length: Option<&str>,
+    limit: BodyLimit,
+) -> Result<Vec<u8>, Option<String>> {
     let hint = length.and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
-    let mut data = Vec::with_capacity(hint.min(api::MAX_BODY));
+    let mut data = Vec::with_capacity(hint.min(limit.0));
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Some(kiln_kernel::Error::internal(format!("reading a body: {e}"))))?;
-        if data.len() + chunk.len() > api::MAX_BODY {
+        let chunk = chunk.map_err(|e| Some(format!("reading a body: {e}")))?;
+        if limit.exceeded_by(data.len() + chunk.len()) {
             return Err(None);
         }
         data.extend_from_slice(&chunk);
@@ -115,7 +148,7 @@ async fn read_capped(mut stream: ByteStream, length: Option<&str>) -> Result<Vec
 fn output(out: kiln_kernel::Output) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", &out.meta.content_type)?;
-    headers.set("kiln-meta", &out.meta.to_json())?;
+    headers.set(api::paths::META_HEADER, &out.meta.to_json())?;
     Ok(ResponseBuilder::new().with_headers(headers).fixed(out.data))
 }
 
@@ -128,32 +161,33 @@ fn text_response(status: u16, content_type: &str, body: Vec<u8>) -> worker::Resu
         .fixed(body))
 }
 
-fn error(e: &kiln_kernel::Error) -> worker::Result<Response> {
-    let (status, body) = api::error_body(e);
-    text_response(status, "application/json", body.into_bytes())
-}
-
-fn proxy_error(e: &ProxyError) -> worker::Result<Response> {
-    let (status, body) = e.body();
-    text_response(status, "application/json", body.into_bytes())
+fn error(e: &ApiError) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    for (name, value) in e.headers() {
+        headers.set(name, value)?;
+    }
+    Ok(ResponseBuilder::new()
+        .with_status(e.status())
+        .with_headers(headers)
+        .fixed(e.body().into_bytes()))
 }
 
 /// `GET /v1/run?src=...`: check everything, answer from the cache when we can, else
 /// fetch (manual redirects, each hop re-checked), run, cache, answer.
 async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env) -> worker::Result<Response> {
-    let header = req.headers().get("kiln-pipeline").ok().flatten();
-    let pipeline = match api::pipeline(query.pipeline.as_deref(), header.as_deref()) {
+    let pipeline = match request_pipeline(req, query.pipeline.clone()) {
         Ok(p) => p,
         Err(e) => return error(&e),
     };
     // A bad pipeline is refused before anything is fetched.
     if let Err(e) = kiln_kernel::Pipeline::parse(&pipeline) {
-        return error(&e);
+        return error(&e.into());
     }
     let allow = AllowList::parse(&var(env, "KILN_ALLOWED_ORIGINS"));
     let src = match proxy::check_src(query.src.as_deref().unwrap_or_default(), &allow) {
         Ok(src) => src,
-        Err(e) => return proxy_error(&e),
+        Err(e) => return error(&e),
     };
     let if_none_match = req.headers().get("if-none-match").ok().flatten();
     let cache = Cache::default();
@@ -166,17 +200,17 @@ async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env
 
     let (source, origin_cc) = match fetch_source(src, &allow).await? {
         Ok(found) => found,
-        Err(e) => return proxy_error(&e),
-    };
-    let out = match kiln_kernel::run_with_limits(&pipeline, &source, &api::limits()) {
-        Ok(out) => out,
         Err(e) => return error(&e),
+    };
+    let out = match kiln_kernel::run_with_limits(&pipeline, &source, &profiles::worker()) {
+        Ok(out) => out,
+        Err(e) => return error(&e.into()),
     };
     drop(source);
     let (cache_control, storable) = proxy::cache_control(origin_cc.as_deref());
     let headers = Headers::new();
     headers.set("content-type", &out.meta.content_type)?;
-    headers.set("kiln-meta", &out.meta.to_json())?;
+    headers.set(api::paths::META_HEADER, &out.meta.to_json())?;
     headers.set("etag", &proxy::etag(&out.data))?;
     headers.set("cache-control", &cache_control)?;
     if storable {
@@ -222,14 +256,19 @@ fn answer(
 type Source = (Vec<u8>, Option<String>);
 
 /// Fetches the source: `Ok(Err(..))` is a refusal for the client, `Err` a runtime failure.
-async fn fetch_source(mut at: worker::Url, allow: &AllowList) -> worker::Result<Result<Source, ProxyError>> {
+async fn fetch_source(mut at: worker::Url, allow: &AllowList) -> worker::Result<Result<Source, ApiError>> {
     for _ in 0..=proxy::MAX_REDIRECTS {
         let mut init = RequestInit::new();
         init.with_method(Method::Get).with_redirect(RequestRedirect::Manual);
         let request = Request::new_with_init(at.as_str(), &init)?;
         let mut response = match Fetch::Request(request).send().await {
             Ok(r) => r,
-            Err(e) => return Ok(Err(ProxyError::BadGateway(format!("fetching the source failed: {e}")))),
+            Err(e) => {
+                return Ok(Err(proxy::proxy_error(
+                    HostCode::BadGateway,
+                    format!("fetching the source failed: {e}"),
+                )));
+            }
         };
         let status = response.status_code();
         if (300..400).contains(&status) && status != 304 {
@@ -241,26 +280,29 @@ async fn fetch_source(mut at: worker::Url, allow: &AllowList) -> worker::Result<
             continue;
         }
         if !(200..300).contains(&status) {
-            return Ok(Err(ProxyError::BadGateway(format!("origin answered {status}"))));
+            return Ok(Err(proxy::proxy_error(
+                HostCode::BadGateway,
+                format!("origin answered {status}"),
+            )));
         }
         let length = response.headers().get("content-length")?;
-        if api::content_length_too_large(length.as_deref()) {
+        if body_limit().check_declared(length.as_deref()).is_err() {
             return Ok(Err(proxy::source_too_large()));
         }
         let cache_control = response.headers().get("cache-control")?;
         let data = match response.stream() {
-            Ok(stream) => match read_capped(stream, length.as_deref()).await {
+            Ok(stream) => match read_capped(stream, length.as_deref(), body_limit()).await {
                 Ok(d) => d,
                 Err(None) => return Ok(Err(proxy::source_too_large())),
-                Err(Some(e)) => return Ok(Err(ProxyError::BadGateway(e.message))),
+                Err(Some(why)) => return Ok(Err(proxy::proxy_error(HostCode::BadGateway, why))),
             },
             // A body the runtime already holds (or none).
             Err(_) => response.bytes().await?,
         };
         return Ok(Ok((data, cache_control)));
     }
-    Ok(Err(ProxyError::BadGateway(format!(
-        "more than {} redirects",
-        proxy::MAX_REDIRECTS
-    ))))
+    Ok(Err(proxy::proxy_error(
+        HostCode::BadGateway,
+        format!("more than {} redirects", proxy::MAX_REDIRECTS),
+    )))
 }

@@ -74,6 +74,12 @@ const requests = [
   ['implied jpeg', `/v1/run${q('blur sigma=2')}`, { method: 'POST', body: data('photo.jpg') }, 200],
   ['csv stats', `/v1/run${q('parse_csv | stats')}`, { method: 'POST', body: data('people.csv') }, 200],
   ['ndjson', `/v1/run${q('parse_json | filter where="id >= 2" | to_csv')}`, { method: 'POST', body: data('people.ndjson') }, 200],
+  ['check', `/v1/check${q('resize width=64 | encode format=png')}`, { method: 'POST' }, 200],
+  ['check by header', '/v1/check', { method: 'POST', body: 'x', headers: { 'kiln-pipeline': 'parse_csv delimiter=";" | stats' } }, 200],
+  ['check with limits', `/v1/check${q('{"steps":[{"op":"json"}],"limits":{"max_json_depth":4}}')}`, { method: 'POST' }, 200],
+  ['check a bad pipeline', `/v1/check${q('blur sigma=0')}`, { method: 'POST' }, 400],
+  ['check without pipeline', '/v1/check', { method: 'POST' }, 400],
+  ['GET /v1/check', '/v1/check', {}, 405],
 ];
 
 for (const [name, path, init, status] of requests) {

@@ -1,8 +1,11 @@
-//! `kiln serve`: HTTP API v1 of DESIGN.md on tokio + axum.
+//! `kiln serve`: HTTP API v1 of DESIGN.md on tokio + axum. What the API is (paths,
+//! request pipeline, body limits, errors and statuses, OpenAPI) is `kiln-http-api`'s;
+//! this module is its I/O: admission, job slots, bodies, headers.
 //!
 //! - `POST /v1/run` — body: input; pipeline in `?pipeline=` or the `kiln-pipeline`
 //!   header. 200 with the output, its content type and a `kiln-meta` header; errors as
 //!   `{"error": {"code", "message", "step", "param"}}` with the status of the code.
+//! - `POST /v1/check` — the pipeline's canonical JSON, checked by the primary kernel.
 //! - `GET /v1/ops` — `describe()`; `GET /v1/openapi.json`; `GET /healthz` (alive);
 //!   `GET /readyz` (ready: 503 while at capacity); `GET /metrics`.
 //! - with an admin token: `/v1/admin/...` to swap the kernel and run a canary ([`admin`]).
@@ -26,11 +29,13 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Query, Request, State};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Uri;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use kiln_http_api::{self as api, ApiError, BodyLimit, paths};
 use kiln_kernel::Error;
 use tokio::sync::Semaphore;
 use tower_http::services::ServeDir;
@@ -41,9 +46,6 @@ use crate::live::{Live, Role};
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 
 mod admin;
-
-/// The OpenAPI document of HTTP API v1, kept in the repo.
-pub const OPENAPI: &str = include_str!("../../kernel/api/openapi.json");
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -69,7 +71,7 @@ struct App {
     /// Requests admitted (uploading, waiting for a slot or running): at most
     /// `max_jobs + max_queue`.
     admitted: Arc<Semaphore>,
-    max_body: usize,
+    body_limit: BodyLimit,
     metrics: Arc<Metrics>,
     admin_token: Option<String>,
 }
@@ -82,21 +84,19 @@ pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> 
         admitted: Arc::new(Semaphore::new(
             (max_jobs + config.max_queue).min(Semaphore::MAX_PERMITS),
         )),
-        // The body limit is the tighter of the server's and the jobs' input limit.
-        max_body: config
-            .max_body
-            .min(usize::try_from(live.limits().max_input_bytes).unwrap_or(usize::MAX)),
+        body_limit: BodyLimit::new(config.max_body, live.limits()),
         live,
         metrics,
         admin_token: config.admin_token.clone(),
     });
     let mut router = Router::new()
-        .route("/v1/run", post(run))
-        .route("/v1/ops", get(ops))
-        .route("/v1/openapi.json", get(openapi))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(render_metrics));
+        .route(paths::RUN, post(run))
+        .route(paths::CHECK, post(check))
+        .route(paths::OPS, get(ops))
+        .route(paths::OPENAPI, get(openapi))
+        .route(paths::HEALTHZ, get(healthz))
+        .route(paths::READYZ, get(readyz))
+        .route(paths::METRICS, get(render_metrics));
     if app.admin_token.is_some() {
         router = router.merge(admin::routes(app.clone()));
     }
@@ -147,47 +147,34 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing jobs in flight");
 }
 
-#[derive(serde::Deserialize)]
-struct RunQuery {
-    pipeline: Option<String>,
-}
-
 /// A 200 with a JSON body.
 fn json(value: serde_json::Value) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
-/// An error of the host (not of a job): `{"error": {"code", "message", "step": null}}`.
-fn host_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code, "message": message, "step": null } });
-    let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-fn error_response(e: &Error) -> Response {
-    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::json!({ "error": e.to_json() }).to_string();
-    let mut response = (status, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+/// An error of HTTP API v1: its status, JSON body and extra headers.
+fn error_response(e: &ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, e.body()).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in e.headers() {
+        h.insert(*name, HeaderValue::from_static(value));
+    }
     response
 }
 
-/// 503 `busy`: every slot taken and the queue full.
-fn busy() -> Response {
-    let mut response = host_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "busy",
-        "the server is at capacity (every job slot taken, the wait queue full); retry shortly",
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    response
+/// The query of `/v1/run` and `/v1/check`; a query that cannot be read is answered 400
+/// as text, like a rejected axum extractor.
+fn run_query(uri: &Uri) -> Result<api::RunQuery, Response> {
+    api::RunQuery::parse(uri.query()).map_err(|api::QueryRejection(text)| {
+        (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            text,
+        )
+            .into_response()
+    })
 }
 
 /// The most a shed request's body is drained: small bodies only, so shedding stays
@@ -231,19 +218,18 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
-async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers: HeaderMap, body: Body) -> Response {
-    let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
-        app.metrics.count_error("busy");
-        // Undrained, the body is dropped and hyper closes the connection after the answer.
-        if drainable(&headers, DRAIN_MAX) {
-            drain(body, DRAIN_MAX).await;
-        }
-        return busy();
+async fn run(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let query = match run_query(&uri) {
+        Ok(q) => q,
+        Err(rejected) => return rejected,
     };
-    let input = match read_body(&headers, body, app.max_body).await {
+    let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
+        return shed(&app, &headers, body).await;
+    };
+    let input = match read_body(&headers, body, app.body_limit).await {
         Ok(input) => input,
         Err(e) => {
-            app.metrics.count_error(e.code.as_str());
+            app.metrics.count_error(e.code());
             return error_response(&e);
         }
     };
@@ -256,12 +242,12 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
                 h.insert(header::CONTENT_TYPE, v);
             }
             if let Ok(v) = HeaderValue::from_str(&out.meta.to_json()) {
-                h.insert("kiln-meta", v);
+                h.insert(paths::META_HEADER, v);
             }
             response
         }
         Err(e) => {
-            app.metrics.count_error(e.code.as_str());
+            app.metrics.count_error(e.code());
             error_response(&e)
         }
     };
@@ -271,26 +257,37 @@ async fn run(State(app): State<Arc<App>>, Query(query): Query<RunQuery>, headers
     response
 }
 
-/// The request body, up to `max` bytes; a larger one is `too_large`, refused from its
+/// 503 `busy`: the request is not admitted. A small body is drained first so the
+/// connection stays usable; a larger one is dropped unread and hyper closes the
+/// connection after the answer.
+async fn shed(app: &App, headers: &HeaderMap, body: Body) -> Response {
+    app.metrics.count_error("busy");
+    if drainable(headers, DRAIN_MAX) {
+        drain(body, DRAIN_MAX).await;
+    }
+    error_response(&ApiError::busy())
+}
+
+/// The request body, within `limit`; a larger one is `too_large`, refused from its
 /// `content-length` before a byte is read (a client that sent `Expect: 100-continue`
 /// never sends it).
-async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, Error> {
-    let too_large = || Error::too_large(format!("request body exceeds the limit of {max} bytes"));
-    if content_length(headers).is_some_and(|n| n > max as u64) {
+async fn read_body(headers: &HeaderMap, body: Body, limit: BodyLimit) -> Result<Bytes, ApiError> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    if let Err(e) = limit.check_declared(declared) {
         // Answer at once; read the upload meanwhile (bounded) so the client, still
         // sending, gets the 413 rather than a reset.
         if drainable(headers, LINGER_MAX) {
             tokio::spawn(tokio::time::timeout(LINGER, drain(body, LINGER_MAX)));
         }
-        return Err(too_large());
+        return Err(e);
     }
-    axum::body::to_bytes(body, max).await.map_err(|e| {
+    axum::body::to_bytes(body, limit.0).await.map_err(|e| {
         let over = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
             .any(|e| e.is::<http_body_util::LengthLimitError>());
         if over {
-            too_large()
+            limit.too_large()
         } else {
-            Error::bad_input(format!("the request body could not be read: {e}"))
+            Error::bad_input(format!("the request body could not be read: {e}")).into()
         }
     })
 }
@@ -299,16 +296,16 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes,
 /// when a kernel ran it.
 async fn run_job(
     app: &Arc<App>,
-    query: RunQuery,
+    query: api::RunQuery,
     headers: &HeaderMap,
     input: Bytes,
-) -> (Result<kiln_kernel::Output, Error>, Option<String>) {
-    let pipeline = match pipeline(query, headers) {
+) -> (Result<kiln_kernel::Output, ApiError>, Option<String>) {
+    let pipeline = match request_pipeline(query, headers) {
         Ok(p) => p,
         Err(e) => return (Err(e), None),
     };
     let Ok(slot) = app.slots.clone().acquire_owned().await else {
-        return (Err(Error::internal("job slots closed")), None);
+        return (Err(Error::internal("job slots closed").into()), None);
     };
     // The kernel is picked once, here: the whole job runs on it, whatever swaps happen.
     let pick = app.live.pick();
@@ -328,25 +325,51 @@ async fn run_job(
     })
     .await;
     let result = job.unwrap_or_else(|e| Err(Error::internal(format!("job thread failed: {e}"))));
-    (result, Some(label))
+    (result.map_err(ApiError::from), Some(label))
 }
 
 /// The pipeline of a request: `?pipeline=`, else the `kiln-pipeline` header.
-fn pipeline(query: RunQuery, headers: &HeaderMap) -> Result<String, Error> {
-    Ok(match (query.pipeline, headers.get("kiln-pipeline")) {
-        (Some(p), _) => p,
-        (None, Some(h)) => h
-            .to_str()
-            .map_err(|_| {
-                Error::bad_pipeline("the kiln-pipeline header must be visible ASCII; use ?pipeline= for more")
-            })?
-            .to_owned(),
-        (None, None) => {
-            return Err(Error::bad_pipeline(
-                "no pipeline: give ?pipeline= (URL-encoded) or the kiln-pipeline header",
-            ));
+fn request_pipeline(query: api::RunQuery, headers: &HeaderMap) -> Result<String, ApiError> {
+    let header = headers.get(paths::PIPELINE_HEADER).map(HeaderValue::as_bytes);
+    api::pipeline(query.pipeline.as_deref(), header)
+}
+
+/// `POST /v1/check`: the pipeline checked by the primary kernel (in a job slot, like a
+/// job, since it runs in a sandbox instance). The body is not read.
+async fn check(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let query = match run_query(&uri) {
+        Ok(q) => q,
+        Err(rejected) => return rejected,
+    };
+    let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
+        return shed(&app, &headers, body).await;
+    };
+    if drainable(&headers, DRAIN_MAX) {
+        drain(body, DRAIN_MAX).await;
+    }
+    let result = match request_pipeline(query, &headers) {
+        Err(e) => Err(e),
+        Ok(pipeline) => match app.slots.clone().acquire_owned().await {
+            Err(_) => Err(Error::internal("job slots closed").into()),
+            Ok(slot) => {
+                let kernel = app.live.primary();
+                tokio::task::spawn_blocking(move || {
+                    let _slot = slot;
+                    kernel.kernel.check(&pipeline)
+                })
+                .await
+                .unwrap_or_else(|e| Err(Error::internal(format!("job thread failed: {e}"))))
+                .map_err(ApiError::from)
+            }
+        },
+    };
+    match result {
+        Ok(canonical) => ([(header::CONTENT_TYPE, "application/json")], canonical).into_response(),
+        Err(e) => {
+            app.metrics.count_error(e.code());
+            error_response(&e)
         }
-    })
+    }
 }
 
 async fn ops(State(app): State<Arc<App>>) -> Response {
@@ -354,18 +377,18 @@ async fn ops(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], api::OPENAPI).into_response()
 }
 
 async fn healthz() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], api::HEALTHZ).into_response()
 }
 
 /// Ready while a request would be admitted: 503 `busy` when every job slot and queue
 /// place is taken, so a load balancer sends the next request elsewhere.
 async fn readyz(State(app): State<Arc<App>>) -> Response {
     if app.admitted.available_permits() == 0 {
-        return busy();
+        return error_response(&ApiError::busy());
     }
     let primary = app.live.primary();
     let body = serde_json::json!({
@@ -385,12 +408,9 @@ async fn render_metrics(State(app): State<Arc<App>>) -> Response {
 
 async fn no_page(request: Request) -> Response {
     if request.uri().path() == "/" {
-        let html = "<!doctype html><title>kiln</title><h1>kiln</h1><p>The demo page is not built \
-                    (www/dist). The API is at <a href=\"/v1/ops\">/v1/ops</a>, \
-                    <a href=\"/v1/openapi.json\">/v1/openapi.json</a>.</p>";
-        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], api::HOME_HTML).into_response()
     } else {
-        (StatusCode::NOT_FOUND, "not found\n").into_response()
+        (StatusCode::NOT_FOUND, api::NOT_FOUND).into_response()
     }
 }
 

@@ -66,6 +66,16 @@ pub fn run(pipeline: JsValue, input: JsValue) -> Result<JsValue, JsValue> {
     Ok(result.into())
 }
 
+/// Checks a pipeline without running it: its canonical form (`kiln_kernel::check`) as
+/// an object, or a `KilnError`.
+#[wasm_bindgen]
+pub fn check(pipeline: JsValue) -> Result<JsValue, JsValue> {
+    let pipeline = pipeline_text(&pipeline)?;
+    let canonical = kiln_kernel::check(&pipeline)
+        .map_err(|e| kiln_error(e.code.as_str(), &e.message, e.step, e.param.as_deref()))?;
+    JSON::parse(&canonical)
+}
+
 /// The kernel's self-description (`kiln_kernel::describe()`) as an object.
 #[wasm_bindgen]
 pub fn describe() -> Result<JsValue, JsValue> {

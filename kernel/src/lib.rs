@@ -33,6 +33,8 @@
 //! assert_eq!(out.meta.content_type, "application/octet-stream");
 //! ```
 
+#![warn(missing_docs)]
+
 mod choice;
 pub mod compress;
 mod error;

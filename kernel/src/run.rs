@@ -97,6 +97,7 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mu
         (Op::ParseCsv(options), Value::Bytes(bytes, _)) => {
             Value::Table(table::read_csv::parse_csv(&bytes, options, limits)?)
         }
+        (Op::Echo, bytes @ Value::Bytes(..)) => bytes,
         (Op::ParseJson, Value::Bytes(bytes, _)) => Value::Table(table::read_json::parse_json(&bytes, limits)?),
         (Op::Select(columns), Value::Table(t)) => Value::Table(table::query::select(t, columns)?),
         (Op::Filter(predicate), Value::Table(t)) => Value::Table(table::query::filter(t, predicate)?),

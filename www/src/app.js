@@ -107,73 +107,6 @@ let steps = []; // [{op, ...params}]
 let imageInput = null; // {bytes, name, type}
 let imageBitmap = null;
 
-function paramSpec(op, name) {
-  return spec[op]?.params.find((p) => p.name === name);
-}
-
-/** A small reader of the text form, only to mirror it in the controls. The kernel's
- *  parser is the authority: the text runs as written, whatever this makes of it. */
-function parseText(text) {
-  const out = [];
-  const parts = [];
-  let cur = '';
-  let q = null;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (q) {
-      if (c === '\\' && q === '"' && i + 1 < text.length) cur += c + text[++i];
-      else {
-        if (c === q) q = null;
-        cur += c;
-      }
-    } else if (c === "'" || c === '"') {
-      q = c;
-      cur += c;
-    } else if (c === '|') {
-      parts.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  if (q) return null;
-  parts.push(cur);
-  for (const part of parts) {
-    const words = part.match(/(?:[^\s'"]+|'[^']*'|"(?:\\.|[^"\\])*")+/g);
-    if (!words) return null;
-    const [op, ...kvs] = words;
-    if (!spec[op] || op === 'limits') return null;
-    const step = { op };
-    for (const kv of kvs) {
-      const at = kv.indexOf('=');
-      if (at < 1) return null;
-      const key = kv.slice(0, at);
-      let value = kv.slice(at + 1);
-      if (/^'.*'$/.test(value)) value = value.slice(1, -1);
-      else if (/^".*"$/.test(value)) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
-      const p = paramSpec(op, key);
-      if (!p) return null;
-      step[key] = typed(p, value);
-    }
-    out.push(step);
-  }
-  return out;
-}
-
-function typed(p, value) {
-  switch (p.type) {
-    case 'integer':
-    case 'number':
-      return value === '' || Number.isNaN(Number(value)) ? value : Number(value);
-    case 'boolean':
-      return value === 'true' ? true : value === 'false' ? false : value;
-    case 'numbers':
-      return value.split(',').map((v) => Number(v.trim()));
-    case 'names':
-      return value.split(',').map((v) => v.trim());
-    default:
-      return value;
-  }
-}
-
 function setText(text) {
   $('pipeline-text').value = text;
 }
@@ -272,14 +205,39 @@ function markBadStep(step) {
   for (let i = 0; i < items.length; i++) items[i].classList.toggle('bad', i === step);
 }
 
-function loadPipeline(text) {
+/** A control's text as the parameter's type (the kernel checks it when the job runs). */
+function typed(p, value) {
+  switch (p.type) {
+    case 'integer':
+    case 'number':
+      return value === '' || Number.isNaN(Number(value)) ? value : Number(value);
+    case 'boolean':
+      return value === 'true' ? true : value === 'false' ? false : value;
+    case 'numbers':
+      return value.split(',').map((v) => Number(v.trim()));
+    case 'names':
+      return value.split(',').map((v) => v.trim());
+    default:
+      return value;
+  }
+}
+
+/** Mirrors a pipeline's text in the controls. The kernel that runs the jobs (in the
+ *  worker) reads it with check(): its canonical steps are what the controls show. */
+async function loadPipeline(text) {
   setText(text);
-  const parsed = parseText(text);
-  if (parsed) {
-    steps = parsed;
+  let canonical = null;
+  try {
+    canonical = await kiln.check(text);
+  } catch {
+    // Not a pipeline the kernel accepts: running it shows why.
+  }
+  const shown = canonical && spec && !canonical.limits && canonical.steps.every((s) => spec[s.op]);
+  if (shown) {
+    steps = canonical.steps;
     renderSteps();
   }
-  $('text-note').hidden = !!parsed;
+  $('text-note').hidden = !!shown;
   $('text-note').textContent = 'The controls cannot show this pipeline; the text form runs as written.';
 }
 

@@ -18,15 +18,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{App, host_error, json};
+use super::{App, error_response, json};
 use crate::live::LoadError;
+use kiln_http_api::{ApiError, HostCode};
 
 /// The largest kernel accepted (kiln's is ~2 MB).
 const MAX_KERNEL: usize = 64 << 20;
@@ -54,15 +55,10 @@ async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) ->
     // length leaks through timing.
     let same = Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes()));
     if expected.is_empty() || !bool::from(same) {
-        let mut response = host_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+        return error_response(&ApiError::host(
+            HostCode::Unauthorized,
             "the admin API needs `authorization: Bearer <token>` with the server's admin token",
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        return response;
+        ));
     }
     next.run(request).await
 }
@@ -78,11 +74,10 @@ async fn install(app: &Arc<App>, headers: &HeaderMap, body: Bytes, as_canary: Op
         None => None,
         Some(Ok(s)) => Some(s.to_owned()),
         Some(Err(_)) => {
-            return host_error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
+            return error_response(&ApiError::host(
+                HostCode::BadRequest,
                 "kiln-signature must be the base64 .sig file",
-            );
+            ));
         }
     };
     let live = app.live.clone();
@@ -91,15 +86,15 @@ async fn install(app: &Arc<App>, headers: &HeaderMap, body: Bytes, as_canary: Op
     match installed {
         Ok(Ok(())) => json(app.live.state()),
         Ok(Err(e)) => {
-            let (status, code) = match &e {
-                LoadError::Untrusted(_) => (StatusCode::FORBIDDEN, "untrusted"),
-                LoadError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_input"),
-                LoadError::Unsupported(_) => (StatusCode::CONFLICT, "unsupported"),
+            let code = match &e {
+                LoadError::Untrusted(_) => HostCode::Untrusted,
+                LoadError::Invalid(_) => HostCode::KernelInvalid,
+                LoadError::Unsupported(_) => HostCode::KernelUnsupported,
             };
             tracing::warn!("admin: kernel not installed: {e}");
-            host_error(status, code, &e.to_string())
+            error_response(&ApiError::host(code, e.to_string()))
         }
-        Err(e) => host_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &e.to_string()),
+        Err(e) => error_response(&ApiError::host(HostCode::Internal, e.to_string())),
     }
 }
 
@@ -119,17 +114,16 @@ async fn canary(
     body: Bytes,
 ) -> Response {
     let Some(percent) = query.percent.and_then(|p| p.parse::<u32>().ok()).filter(|p| *p <= 100) else {
-        return host_error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+        return error_response(&ApiError::host(
+            HostCode::BadRequest,
             "give ?percent=N, a whole number from 0 to 100",
-        );
+        ));
     };
     install(&app, &headers, body, Some(percent)).await
 }
 
 fn no_canary() -> Response {
-    host_error(StatusCode::NOT_FOUND, "not_found", "no canary is running")
+    error_response(&ApiError::host(HostCode::NotFound, "no canary is running"))
 }
 
 async fn stop_canary(State(app): State<Arc<App>>) -> Response {

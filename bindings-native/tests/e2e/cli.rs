@@ -749,3 +749,39 @@ fn batch_interrupted_finishes_files_in_flight_and_leaves_no_partial_output() {
         assert!(bytes == expected, "{f}: not the whole output");
     }
 }
+
+/// `kiln run` and `kiln batch` check a pipeline with the kernel that will run it: a
+/// kernel whose catalogue has the extra op `echo` (the fault-injection test build) runs
+/// it, while the embedded kernel refuses it before reading any input.
+#[test]
+fn run_and_batch_check_pipelines_with_the_kernel_they_run() {
+    let dir = TempDir::new("check-kernel");
+    let kernel = dir.put("test-kernel.wasm", common::kernels::fault_injection_kernel());
+    let kernel = kernel.to_str().expect("a UTF-8 path");
+
+    run_kiln(&["run", "echo"], b"hello").expect_error(2, "bad_pipeline");
+    let other = run_kiln(&["run", "--kernel", kernel, "--allow-unsigned", "echo"], b"hello");
+    assert_eq!(other.code(), 0, "{}", other.stderr);
+    assert_eq!(other.stdout, b"hello");
+
+    dir.put("in/a.txt", b"abc");
+    let (inputs, out) = (dir.join("in"), dir.join("out"));
+    let (inputs, out) = (inputs.to_str().unwrap(), out.to_str().unwrap());
+    run_kiln(&["batch", "echo", inputs, "--out", out], b"").expect_error(2, "bad_pipeline");
+    assert!(!Path::new(out).exists(), "a refused batch writes nothing");
+    let batch = run_kiln(
+        &[
+            "batch",
+            "--kernel",
+            kernel,
+            "--allow-unsigned",
+            "echo",
+            inputs,
+            "--out",
+            out,
+        ],
+        b"",
+    );
+    assert_eq!(batch.code(), 0, "{}", batch.stderr);
+    assert_eq!(std::fs::read(dir.join("out/a.bin")).unwrap(), b"abc");
+}

@@ -160,6 +160,38 @@ fn get_routes_ops_healthz_metrics_and_page() {
     );
 }
 
+/// `POST /v1/check`: the kernel's canonical form of a pipeline, from the query or the
+/// header, without running anything; a bad pipeline is the same 400 as `/v1/run`'s.
+#[test]
+fn check_gives_the_canonical_pipeline_or_the_error() {
+    let server = Server::start(&[], None);
+    let agent = agent();
+    let pipeline = "resize width=64 | encode format=png";
+    let want = kiln_kernel::check(pipeline).unwrap();
+    let by_query = server.url(&format!("/v1/check?pipeline={}", url_encode(pipeline)));
+    let reply = read(agent.post(&by_query).send(&b""[..]).expect("POST /v1/check"));
+    assert_eq!((reply.status, reply.content_type()), (200, "application/json"));
+    assert_eq!(reply.text(), want);
+    assert_eq!(reply.json()["steps"][0]["filter"], "lanczos3", "defaults filled in");
+    let by_header = read(
+        agent
+            .post(&server.url("/v1/check"))
+            .header("kiln-pipeline", pipeline)
+            .send(&b"ignored"[..])
+            .expect("POST /v1/check"),
+    );
+    assert_eq!(by_header.text(), want);
+    let bad = server.url(&format!("/v1/check?pipeline={}", url_encode("blur sigma=0")));
+    let e = read(agent.post(&bad).send(&b""[..]).expect("POST")).error(400, "bad_pipeline");
+    assert_eq!(
+        (&e["step"], &e["param"]),
+        (&Value::from(0), &Value::from("sigma")),
+        "{e}"
+    );
+    let get_check = read(agent.get(&server.url("/v1/check")).call().expect("GET"));
+    assert_eq!(get_check.status, 405);
+}
+
 #[test]
 fn openapi_document_describes_run() {
     let server = Server::start(&[], None);
@@ -168,10 +200,9 @@ fn openapi_document_describes_run() {
     assert_eq!(reply.content_type(), "application/json");
     let doc = reply.json();
     assert!(doc["openapi"].is_string(), "no `openapi` version in {doc}");
-    assert!(
-        doc["paths"].get("/v1/run").is_some(),
-        "no /v1/run in the paths of {doc}"
-    );
+    for path in ["/v1/run", "/v1/check", "/v1/ops"] {
+        assert!(doc["paths"].get(path).is_some(), "no {path} in the paths of {doc}");
+    }
 }
 
 /// Every error code a client can cause, with its status and JSON body. The fifth code,

@@ -12,7 +12,12 @@
 // and workerd, run() and describe() also load synchronously on first use; in a browser
 // they need `await init()` first (or use the builder, whose run() awaits it).
 
-import initGlue, { initSync as initGlueSync, run as rawRun, describe as rawDescribe } from './kiln.js';
+import initGlue, {
+  initSync as initGlueSync,
+  run as rawRun,
+  check as rawCheck,
+  describe as rawDescribe,
+} from './kiln.js';
 import { Job } from './builder.js';
 
 /**
@@ -129,6 +134,14 @@ export function api({ init, loadSync }) {
       throw wrap(err);
     }
   };
+  const check = (pipeline) => {
+    ensure();
+    try {
+      return rawCheck(pipeline);
+    } catch (err) {
+      throw wrap(err);
+    }
+  };
   const runner = {
     async run(pipeline, input) {
       if (!ready) await init();
@@ -138,6 +151,7 @@ export function api({ init, loadSync }) {
   };
   return {
     run,
+    check,
     describe,
     image: (input) => new Job(input, [], 'image', runner),
     bytes: (input) => new Job(input, [], 'bytes', runner),

@@ -1,73 +1,11 @@
-// Types of @kiln/kernel. Op names and parameters mirror kernel/src/spec.rs exactly
-// (checked by bindings-web/npm/test/types.test.ts and the describe() test), so a typo
-// in a pipeline object or a builder call fails type-checking.
+// Types of @kiln/kernel. Op names and parameters (ops.d.ts) are generated at build time
+// from the kernel's describe() (gen-types.mjs), so a typo in a pipeline object or a
+// builder call fails type-checking and the types cannot drift from the kernel.
 
 /** A compression container. */
-export type Compression = 'gzip' | 'zlib' | 'deflate';
-/** An integer 0..=9. */
-export type Level = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-/** One ASCII character (CSV delimiter or quote); `'\t'` or `'tab'` for a tab. */
-export type Char = string;
+import type { ErrorCode, OpName, OpParams } from './ops.js';
 
-/** Every op and its parameters (the JSON form). Ranges are in the comments. */
-export interface OpParams {
-  /** bytes -> image. Sniffs PNG, JPEG, WebP, GIF, BMP, TIFF; or raw RGBA8 with width and height. */
-  decode: { format?: 'auto' } | { format: 'rgba'; /** 1..=65535 */ width: number; /** 1..=65535 */ height: number };
-  /** image -> image. Width, height or both (1..=65535). */
-  resize: ({ width: number; height?: number } | { width?: number; height: number }) & {
-    fit?: 'contain' | 'cover' | 'fill';
-    filter?: 'nearest' | 'bilinear' | 'catmull_rom' | 'lanczos3';
-  };
-  /** image -> image. x, y 0..=65535 (default 0); width, height 1..=65535. */
-  crop: { x?: number; y?: number; width: number; height: number };
-  /** image -> image, clockwise. */
-  rotate: { degrees: 90 | 180 | 270 };
-  /** image -> image. */
-  flip: { axis?: 'horizontal' | 'vertical' };
-  /** image -> image (Rec. 709 luma). */
-  grayscale: {};
-  /** image -> image. sigma 0.1..=1000. */
-  blur: { sigma: number };
-  /** image -> image. sigma 0.1..=1000 (default 1), amount 0..=10 (default 1). */
-  sharpen: { sigma?: number; amount?: number };
-  /** image -> image. value 0..=10, 1 is unchanged. */
-  brightness: { value: number };
-  /** image -> image. value 0..=10, 1 is unchanged. */
-  contrast: { value: number };
-  /** image -> image. value above 0, up to 10; 1 is unchanged. */
-  gamma: { value: number };
-  /** image -> image (colour, not alpha). */
-  invert: {};
-  /** image -> image. 9 (3x3) or 25 (5x5) weights, row-major. */
-  convolve: { kernel: readonly number[] };
-  /** image -> image: Sobel edge magnitude of the luma. */
-  sobel: {};
-  /** image -> bytes. quality 1..=100 (JPEG, default 80); level 0..=9 (PNG, default 6). */
-  encode: { format: 'png' | 'jpeg' | 'webp' | 'rgba'; quality?: number; level?: Level };
-  /** bytes -> bytes. */
-  compress: { format?: Compression; level?: Level };
-  /** bytes -> bytes. */
-  decompress: { format?: Compression };
-  /** bytes -> bytes. */
-  json: { mode?: 'validate' | 'minify' | 'pretty' };
-  /** bytes -> table. */
-  parse_csv: { delimiter?: Char; quote?: Char; header?: boolean; infer?: boolean };
-  /** bytes -> table: a JSON array of objects, or NDJSON. */
-  parse_json: {};
-  /** table -> table. */
-  select: { columns: readonly string[] };
-  /** table -> table. `COLUMN OP VALUE`, OP one of == != < <= > >= contains starts_with ends_with. */
-  filter: { where: string };
-  /** table -> table: one row per column: column, count, nulls, min, max, mean. */
-  stats: {};
-  /** table -> bytes. */
-  to_json: { format?: 'array' | 'ndjson'; pretty?: boolean };
-  /** table -> bytes. */
-  to_csv: { delimiter?: Char };
-}
-
-/** Every op name. */
-export type OpName = keyof OpParams;
+export type { ErrorCode, OpName, OpParams } from './ops.js';
 
 /** One step of the JSON form: `{ op: 'blur', sigma: 1.5 }`. */
 export type Step = { [K in OpName]: { op: K } & OpParams[K] }[OpName];
@@ -126,8 +64,6 @@ export interface Output {
 }
 
 /** The stable error codes. */
-export type ErrorCode = 'bad_pipeline' | 'bad_input' | 'unsupported' | 'too_large' | 'internal';
-
 /** An error of the kernel (or of the input given to it). */
 export declare class KilnError extends Error {
   constructor(code: ErrorCode, message: string, step?: number | null, param?: string | null, options?: { cause?: unknown });
@@ -184,6 +120,9 @@ export function isReady(): boolean;
 /** Runs a whole pipeline on one input, in one call. Throws KilnError. */
 export function run(pipeline: Pipeline, input: Input): Output;
 /** Every op with its parameters, the kinds, the error codes and the limits in force. */
+/** Checks a pipeline without running it: its canonical form (every step as written,
+ *  all its parameters with defaults filled in), or throws a KilnError. */
+export function check(pipeline: Pipeline): PipelineObject;
 export function describe(): Description;
 /** Writes steps in the text form. */
 export function toText(steps: readonly Step[]): string;

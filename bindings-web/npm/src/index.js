@@ -24,6 +24,8 @@ export function initSync(source) {
 const kiln = api({ init, loadSync: null });
 /** Runs a whole pipeline on one input in one call: `{ data, meta }`, or throws a KilnError. */
 export const run = kiln.run;
+/** Checks a pipeline without running it: its canonical form, or throws a KilnError. */
+export const check = kiln.check;
 /** The kernel's self-description. */
 export const describe = kiln.describe;
 /** Typed builders: `image(bytes).resize({ width: 800 }).encode('webp').run()`. */

@@ -3,7 +3,7 @@
 // transferred back, never copied. The first message may carry `wasm`: where to load
 // the kernel from (default: next to this file).
 
-import { init, run, describe, KilnError } from './index.js';
+import { init, run, check, describe, KilnError } from './index.js';
 
 let loaded = null;
 
@@ -14,6 +14,10 @@ self.onmessage = async (event) => {
     await loaded;
     if (type === 'describe') {
       self.postMessage({ id, ok: true, value: describe() });
+      return;
+    }
+    if (type === 'check') {
+      self.postMessage({ id, ok: true, value: check(pipeline) });
       return;
     }
     const { data, meta } = run(pipeline, input);

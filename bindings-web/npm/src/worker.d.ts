@@ -1,4 +1,4 @@
-import type { Description, Input, Output, Pipeline } from './index.js';
+import type { Description, Input, Output, Pipeline, PipelineObject } from './index.js';
 
 export interface KilnWorkerOptions {
   /** The worker script (default: this package's worker-entry.js, as a module worker). */
@@ -17,6 +17,8 @@ export declare class KilnWorker {
    * is transferred when it is a whole, non-shared buffer (and is then detached here).
    */
   run(pipeline: Pipeline, input: Input, options?: { transfer?: boolean }): Promise<Output>;
+  /** Checks a pipeline with the worker's kernel: its canonical form. */
+  check(pipeline: Pipeline): Promise<PipelineObject>;
   describe(): Promise<Description>;
   /** Stops the worker; pending jobs fail with KilnError `internal`. */
   terminate(): void;

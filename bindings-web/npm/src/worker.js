@@ -92,6 +92,12 @@ export class KilnWorker {
     return this._post({ type: 'run', pipeline: p, input: payload }, transferList);
   }
 
+  /** Checks a pipeline in the worker's kernel: its canonical form, or a KilnError. */
+  check(pipeline) {
+    const p = typeof pipeline === 'string' ? pipeline : JSON.parse(JSON.stringify(pipeline));
+    return this._post({ type: 'check', pipeline: p }, []);
+  }
+
   /** The kernel's self-description, from the worker. */
   describe() {
     return this._post({ type: 'describe' }, []);

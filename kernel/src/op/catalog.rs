@@ -16,9 +16,17 @@ use crate::table::write_json::JsonLayout;
 use crate::{Error, Result};
 
 /// Every op, in the order `describe()` lists them.
-pub const OPS: &[OpSpec] = &[
+pub const OPS: &[OpSpec] = if cfg!(feature = "test-ops") {
+    &CATALOGUE
+} else {
+    CATALOGUE.split_at(CATALOGUE.len() - 1).0
+};
+
+/// The catalogue with the test-only op last (`OPS` leaves it out unless the `test-ops`
+/// feature is on).
+const CATALOGUE: [OpSpec; 26] = [
     DECODE, RESIZE, CROP, ROTATE, FLIP, GRAYSCALE, BLUR, SHARPEN, BRIGHTNESS, CONTRAST, GAMMA, INVERT, CONVOLVE, SOBEL,
-    ENCODE, COMPRESS, DECOMPRESS, JSON, PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, TO_JSON, TO_CSV,
+    ENCODE, COMPRESS, DECOMPRESS, JSON, PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, TO_JSON, TO_CSV, ECHO,
 ];
 
 /// The definition of an op by name.
@@ -33,19 +41,34 @@ const fn p(name: &'static str, ty: ParamType, default: Option<Default>, doc: &'s
         ty,
         default,
         required: default.is_none(),
+        only_with: None,
         doc,
     }
 }
 
-/// A parameter that is neither defaulted nor required on its own (the builder checks
-/// the combination).
+/// A parameter that is neither defaulted nor required on its own (the op's
+/// `needs_one_of` may require it with others).
 const fn optional(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSpec {
     ParamSpec {
         name,
         ty,
         default: None,
         required: false,
+        only_with: None,
         doc,
+    }
+}
+
+/// A parameter given exactly when parameter `other` is `value`.
+const fn only_with(
+    name: &'static str,
+    ty: ParamType,
+    (other, value): (&'static str, &'static str),
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        only_with: Some((other, value)),
+        ..optional(name, ty, doc)
     }
 }
 
@@ -71,6 +94,7 @@ const fn plain_image_op(name: &'static str, doc: &'static str, build: fn(&Params
         input: Kind::Image,
         output: Kind::Image,
         params: &[],
+        needs_one_of: &[],
         doc,
         build,
     }
@@ -88,20 +112,26 @@ pub const DECODE: OpSpec = OpSpec {
             Some(Default::Str("auto")),
             "auto: sniff the format; rgba: raw RGBA8 pixels",
         ),
-        optional("width", DIM, "width of raw RGBA8 input (format=rgba only)"),
-        optional("height", DIM, "height of raw RGBA8 input (format=rgba only)"),
+        only_with(
+            "width",
+            DIM,
+            ("format", "rgba"),
+            "width of raw RGBA8 input (format=rgba only)",
+        ),
+        only_with(
+            "height",
+            DIM,
+            ("format", "rgba"),
+            "height of raw RGBA8 input (format=rgba only)",
+        ),
     ],
+    needs_one_of: &[],
     build: |p| {
-        let raw = p.choice::<DecodeFormat>("format")? == DecodeFormat::Rgba;
-        match (raw, p.opt_u32("width"), p.opt_u32("height")) {
-            (true, Some(w), Some(h)) => Ok(Op::Decode { raw: Some((w, h)) }),
-            (true, _, _) => Err(Error::bad_pipeline("`decode format=rgba` needs width and height")
-                .with_param(if p.has("width") { "height" } else { "width" })),
-            (false, None, None) => Ok(Op::Decode { raw: None }),
-            (false, _, _) => {
-                Err(Error::bad_pipeline("`decode` takes width and height only with format=rgba").with_param("format"))
-            }
-        }
+        let raw = match p.choice::<DecodeFormat>("format")? {
+            DecodeFormat::Rgba => Some((p.u32("width")?, p.u32("height")?)),
+            DecodeFormat::Auto => None,
+        };
+        Ok(Op::Decode { raw })
     },
 };
 
@@ -126,14 +156,11 @@ pub const RESIZE: OpSpec = OpSpec {
             "resampling filter",
         ),
     ],
+    needs_one_of: &["width", "height"],
     build: |p| {
-        let (width, height) = (p.opt_u32("width"), p.opt_u32("height"));
-        if width.is_none() && height.is_none() {
-            return Err(Error::bad_pipeline("`resize` needs width, height or both").with_param("width"));
-        }
         Ok(Op::Resize {
-            width,
-            height,
+            width: p.opt_u32("width"),
+            height: p.opt_u32("height"),
             fit: p.choice("fit")?,
             filter: p.choice("filter")?,
         })
@@ -151,6 +178,7 @@ pub const CROP: OpSpec = OpSpec {
         p("width", DIM, None, "width of the rectangle"),
         p("height", DIM, None, "height of the rectangle"),
     ],
+    needs_one_of: &[],
     build: |p| {
         Ok(Op::Crop {
             x: p.u32("x")?,
@@ -172,6 +200,7 @@ pub const ROTATE: OpSpec = OpSpec {
         None,
         "clockwise angle",
     )],
+    needs_one_of: &[],
     build: |p| Ok(Op::Rotate(p.u32("degrees")?)),
 };
 
@@ -186,6 +215,7 @@ pub const FLIP: OpSpec = OpSpec {
         Some(Default::Str("horizontal")),
         "mirror axis",
     )],
+    needs_one_of: &[],
     build: |p| Ok(Op::Flip(p.choice("axis")?)),
 };
 
@@ -197,6 +227,7 @@ pub const BLUR: OpSpec = OpSpec {
     output: Kind::Image,
     doc: "Gaussian blur; the cost per pixel does not grow with sigma (recursive filter for large sigma).",
     params: &[p("sigma", float(0.1, 1000.0), None, "standard deviation in pixels")],
+    needs_one_of: &[],
     build: |p| Ok(Op::Blur { sigma: p.f32("sigma")? }),
 };
 
@@ -214,6 +245,7 @@ pub const SHARPEN: OpSpec = OpSpec {
         ),
         p("amount", float(0.0, 10.0), Some(Default::Float(1.0)), "strength"),
     ],
+    needs_one_of: &[],
     build: |p| {
         Ok(Op::Sharpen {
             sigma: p.f32("sigma")?,
@@ -228,6 +260,7 @@ pub const BRIGHTNESS: OpSpec = OpSpec {
     output: Kind::Image,
     doc: "Multiplies colour by value, like CSS brightness(): 1 is unchanged.",
     params: &[p("value", float(0.0, 10.0), None, "factor")],
+    needs_one_of: &[],
     build: |p| Ok(Op::Brightness(p.f32("value")?)),
 };
 
@@ -237,6 +270,7 @@ pub const CONTRAST: OpSpec = OpSpec {
     output: Kind::Image,
     doc: "Scales colour around mid-grey, like CSS contrast(): 1 is unchanged, 0 is grey.",
     params: &[p("value", float(0.0, 10.0), None, "factor")],
+    needs_one_of: &[],
     build: |p| Ok(Op::Contrast(p.f32("value")?)),
 };
 
@@ -255,6 +289,7 @@ pub const GAMMA: OpSpec = OpSpec {
         None,
         "gamma",
     )],
+    needs_one_of: &[],
     build: |p| Ok(Op::Gamma(p.f32("value")?)),
 };
 
@@ -266,6 +301,7 @@ pub const CONVOLVE: OpSpec = OpSpec {
     output: Kind::Image,
     doc: "Convolves colour with a 3x3 or 5x5 kernel (row-major), divided by the sum of its weights unless that is 0; edges clamped; alpha kept.",
     params: &[p("kernel", ParamType::Numbers(&[9, 25]), None, "9 or 25 weights")],
+    needs_one_of: &[],
     build: |p| Ok(Op::Convolve(p.numbers("kernel")?.iter().map(|&v| v as f32).collect())),
 };
 
@@ -290,6 +326,7 @@ pub const ENCODE: OpSpec = OpSpec {
         p("quality", int(1, 100), Some(Default::Int(80)), "JPEG quality"),
         p("level", int(0, 9), Some(Default::Int(6)), "PNG compression level"),
     ],
+    needs_one_of: &[],
     build: |p| {
         Ok(Op::Encode {
             format: Some(p.choice("format")?),
@@ -313,6 +350,7 @@ pub const COMPRESS: OpSpec = OpSpec {
         ),
         p("level", int(0, 9), Some(Default::Int(6)), "0 stores, 9 compresses most"),
     ],
+    needs_one_of: &[],
     build: |p| {
         Ok(Op::Compress {
             container: p.choice("format")?,
@@ -332,6 +370,7 @@ pub const DECOMPRESS: OpSpec = OpSpec {
         Some(Default::Str("gzip")),
         "container",
     )],
+    needs_one_of: &[],
     build: |p| {
         Ok(Op::Decompress {
             container: p.choice("format")?,
@@ -350,6 +389,7 @@ pub const JSON: OpSpec = OpSpec {
         Some(Default::Str("validate")),
         "what to do",
     )],
+    needs_one_of: &[],
     build: |p| Ok(Op::Json(p.choice("mode")?)),
 };
 
@@ -379,6 +419,7 @@ pub const PARSE_CSV: OpSpec = OpSpec {
             "infer nulls, booleans and numbers",
         ),
     ],
+    needs_one_of: &[],
     build: |p| {
         let options = CsvOptions {
             delimiter: p.char("delimiter")?,
@@ -399,6 +440,7 @@ pub const PARSE_JSON: OpSpec = OpSpec {
     output: Kind::Table,
     doc: "Parses a JSON array of objects, or NDJSON (one object per line). Columns are the keys in first-seen order.",
     params: &[],
+    needs_one_of: &[],
     build: |_| Ok(Op::ParseJson),
 };
 
@@ -408,6 +450,7 @@ pub const SELECT: OpSpec = OpSpec {
     output: Kind::Table,
     doc: "Keeps these columns, in this order.",
     params: &[p("columns", ParamType::Names, None, "column names")],
+    needs_one_of: &[],
     build: |p| Ok(Op::Select(p.names("columns")?.to_vec())),
 };
 
@@ -417,6 +460,7 @@ pub const FILTER: OpSpec = OpSpec {
     output: Kind::Table,
     doc: "Keeps rows where `COLUMN OP VALUE` holds; OP is == != < <= > >= contains starts_with ends_with.",
     params: &[p("where", ParamType::Text, None, "predicate, e.g. \"age >= 18\"")],
+    needs_one_of: &[],
     build: |p| {
         Predicate::parse(p.str("where")?)
             .map(Op::Filter)
@@ -430,6 +474,7 @@ pub const STATS: OpSpec = OpSpec {
     output: Kind::Table,
     doc: "One row per column: column, count (non-null), nulls, min, max, mean.",
     params: &[],
+    needs_one_of: &[],
     build: |_| Ok(Op::Stats),
 };
 
@@ -452,6 +497,7 @@ pub const TO_JSON: OpSpec = OpSpec {
             "indent the array form",
         ),
     ],
+    needs_one_of: &[],
     build: |p| {
         Ok(Op::ToJson {
             ndjson: p.choice::<JsonLayout>("format")? == JsonLayout::Ndjson,
@@ -471,11 +517,24 @@ pub const TO_CSV: OpSpec = OpSpec {
         Some(Default::Str(",")),
         "field separator; \\t for tab",
     )],
+    needs_one_of: &[],
     build: |p| {
         Ok(Op::ToCsv {
             delimiter: p.char("delimiter")?,
         })
     },
+};
+
+/// Only with the `test-ops` feature: passes bytes through. It gives tests a kernel
+/// build whose catalogue differs from the default one.
+pub const ECHO: OpSpec = OpSpec {
+    name: "echo",
+    input: Kind::Bytes,
+    output: Kind::Bytes,
+    doc: "Passes the bytes through unchanged (test builds only).",
+    params: &[],
+    needs_one_of: &[],
+    build: |_| Ok(Op::Echo),
 };
 
 #[cfg(test)]

@@ -82,4 +82,6 @@ pub enum Op {
     ToCsv {
         delimiter: u8,
     },
+    /// The `test-ops` feature's pass-through.
+    Echo,
 }

@@ -72,6 +72,9 @@ pub struct ParamSpec {
     /// Whether a step must give it (a parameter may have neither a default nor be
     /// required on its own: `resize` needs `width`, `height` or both).
     pub required: bool,
+    /// `(other, value)`: this parameter is given exactly when parameter `other` is
+    /// `value` (`decode`'s `width` and `height` with `format=rgba`).
+    pub only_with: Option<(&'static str, &'static str)>,
     pub doc: &'static str,
 }
 
@@ -82,6 +85,8 @@ pub struct OpSpec {
     pub input: Kind,
     pub output: Kind,
     pub params: &'static [ParamSpec],
+    /// Parameters of which a step must give at least one (`resize`: width, height).
+    pub needs_one_of: &'static [&'static str],
     pub doc: &'static str,
     /// Builds the typed op from checked parameters (defaults filled in), with the
     /// checks that span parameters.
@@ -225,6 +230,9 @@ pub fn ops_json() -> Json {
                         let mut v = json!({"name": p.name, "type": p.ty.name(), "doc": p.doc});
                         let m = v.as_object_mut().expect("literal object");
                         m.insert("required".into(), json!(p.required));
+                        if let Some((other, value)) = p.only_with {
+                            m.insert("only_with".into(), json!({ other: value }));
+                        }
                         if let Some(d) = p.default {
                             m.insert("default".into(), d.to_json());
                         }
@@ -258,13 +266,17 @@ pub fn ops_json() -> Json {
                         v
                     })
                     .collect();
-                json!({
+                let mut op = json!({
                     "name": o.name,
                     "input": o.input.as_str(),
                     "output": o.output.as_str(),
                     "doc": o.doc,
                     "params": params,
-                })
+                });
+                if !o.needs_one_of.is_empty() {
+                    op["needs_one_of"] = json!(o.needs_one_of);
+                }
+                op
             })
             .collect(),
     )

@@ -153,6 +153,39 @@ impl Pipeline {
     }
 }
 
+/// The rules of a definition that span parameters: `needs_one_of` and `only_with`.
+fn check_combinations(spec: &OpSpec, params: &Params) -> Result<()> {
+    let name = spec.name;
+    if let Some(first) = spec.needs_one_of.first()
+        && !spec.needs_one_of.iter().any(|p| params.has(p))
+    {
+        let names = spec.needs_one_of.join(", ");
+        return Err(Error::bad_pipeline(format!("`{name}` needs {names} or both")).with_param(*first));
+    }
+    for param in spec.params {
+        let Some((other, value)) = param.only_with else {
+            continue;
+        };
+        let active = params.get(other).is_some_and(|v| v.to_json() == value);
+        match (params.has(param.name), active) {
+            (true, false) => {
+                return Err(
+                    Error::bad_pipeline(format!("`{name}` takes {} only with {other}={value}", param.name))
+                        .with_param(other),
+                );
+            }
+            (false, true) => {
+                return Err(
+                    Error::bad_pipeline(format!("`{name} {other}={value}` needs {}", param.name))
+                        .with_param(param.name),
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn article(kind: Kind) -> &'static str {
     match kind {
         Kind::Bytes => "bytes",
@@ -231,6 +264,7 @@ fn check_step(step: &Json) -> Result<(&'static OpSpec, Op, Json)> {
             }
         }
     }
+    check_combinations(spec, &params)?;
     let op = (spec.build)(&params)?;
     let mut written = Map::new();
     written.insert("op".into(), Json::from(name));

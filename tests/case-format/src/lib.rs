@@ -21,6 +21,8 @@
 //! A top-level `skip = "why"` keeps a case in the matrix as skipped on every target
 //! (for a defect in a public suite's own expectation, say), never silently.
 
+#![warn(missing_docs)]
+
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
