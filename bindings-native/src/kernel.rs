@@ -73,7 +73,7 @@ impl Kernel {
     pub fn max_jobs(&self) -> usize {
         match self {
             Kernel::Wasm(k) => k.config().max_jobs as usize,
-            Kernel::Native => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            Kernel::Native => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
         }
     }
 

@@ -135,7 +135,7 @@ struct Tally {
 impl Tally {
     fn add(&self, fault: bool) -> (u64, u64) {
         let jobs = self.jobs.fetch_add(1, Ordering::Relaxed) + 1;
-        let faults = self.faults.fetch_add(fault as u64, Ordering::Relaxed) + fault as u64;
+        let faults = self.faults.fetch_add(u64::from(fault), Ordering::Relaxed) + u64::from(fault);
         (jobs, faults)
     }
 
@@ -275,7 +275,10 @@ impl Live {
         source: &str,
         as_canary: Option<u32>,
     ) -> Result<(), LoadError> {
-        let _one_at_a_time = self.installing.lock().unwrap_or_else(|e| e.into_inner());
+        let _one_at_a_time = self
+            .installing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let loaded = self.load(bytes, signature, source)?;
         match as_canary {
             Some(percent) => self.start_canary(loaded, percent, source),
@@ -332,7 +335,7 @@ impl Live {
         let result = pick.loaded.kernel.run(pipeline, input, &self.limits);
         let fault = matches!(&result, Err(e) if e.code == ErrorCode::Internal);
         pick.loaded.jobs.fetch_add(1, Ordering::Relaxed);
-        pick.loaded.faults.fetch_add(fault as u64, Ordering::Relaxed);
+        pick.loaded.faults.fetch_add(u64::from(fault), Ordering::Relaxed);
         self.metrics
             .jobs
             .get_or_create(&JobLabels {
@@ -476,7 +479,7 @@ impl Live {
     }
 
     fn lock_changes(&self) -> std::sync::MutexGuard<'_, Vec<serde_json::Value>> {
-        self.changes.lock().unwrap_or_else(|e| e.into_inner())
+        self.changes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Makes `primary` and `canary` what serves, with their `/v1/ops`, sets the

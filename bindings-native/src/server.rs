@@ -164,17 +164,15 @@ fn error_response(e: &ApiError) -> Response {
     response
 }
 
-/// The query of `/v1/run` and `/v1/check`; a query that cannot be read is answered 400
-/// as text, like a rejected axum extractor.
-fn run_query(uri: &Uri) -> Result<api::RunQuery, Response> {
-    api::RunQuery::parse(uri.query()).map_err(|api::QueryRejection(text)| {
-        (
-            StatusCode::BAD_REQUEST,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            text,
-        )
-            .into_response()
-    })
+/// A query of `/v1/run` or `/v1/check` that cannot be read: 400 as text, like a
+/// rejected axum extractor.
+fn rejected(api::QueryRejection(text): api::QueryRejection) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
 }
 
 /// The most a shed request's body is drained: small bodies only, so shedding stays
@@ -204,7 +202,7 @@ async fn drain(mut body: Body, max: usize) {
     while let Some(frame) = body.frame().await {
         match frame {
             Ok(f) => {
-                seen += f.data_ref().map_or(0, |d| d.len());
+                seen += f.data_ref().map_or(0, Bytes::len);
                 if seen > max {
                     return;
                 }
@@ -219,9 +217,9 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 async fn run(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let query = match run_query(&uri) {
+    let query = match api::RunQuery::parse(uri.query()) {
         Ok(q) => q,
-        Err(rejected) => return rejected,
+        Err(e) => return rejected(e),
     };
     let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
         return shed(&app, &headers, body).await;
@@ -283,7 +281,7 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: BodyLimit) -> Result<
     }
     axum::body::to_bytes(body, limit.0).await.map_err(|e| {
         let over = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
-            .any(|e| e.is::<http_body_util::LengthLimitError>());
+            .any(<dyn std::error::Error + 'static>::is::<http_body_util::LengthLimitError>);
         if over {
             limit.too_large()
         } else {
@@ -337,9 +335,9 @@ fn request_pipeline(query: api::RunQuery, headers: &HeaderMap) -> Result<String,
 /// `POST /v1/check`: the pipeline checked by the primary kernel (in a job slot, like a
 /// job, since it runs in a sandbox instance). The body is not read.
 async fn check(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let query = match run_query(&uri) {
+    let query = match api::RunQuery::parse(uri.query()) {
         Ok(q) => q,
-        Err(rejected) => return rejected,
+        Err(e) => return rejected(e),
     };
     let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
         return shed(&app, &headers, body).await;

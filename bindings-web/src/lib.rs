@@ -142,7 +142,7 @@ fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
 
 fn dimension(value: &JsValue, name: &str) -> Result<u32, JsValue> {
     match value.as_f64() {
-        Some(v) if v.fract() == 0.0 && (1.0..=u32::MAX as f64).contains(&v) => Ok(v as u32),
+        Some(v) if v.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&v) => Ok(v as u32),
         _ => Err(bad_input(&format!(
             "pixel input needs `{name}` as a positive integer (got {})",
             value.as_string().unwrap_or_else(|| format!("{value:?}"))

@@ -109,6 +109,7 @@ pub enum Route {
     /// `GET /_kiln/memory`: wasm memory high-water mark and requests served by this
     /// isolate, only with `KILN_DEBUG = "1"` (the Worker).
     Memory,
+    /// Any other path: 404.
     NotFound,
 }
 
@@ -136,7 +137,9 @@ pub fn route(method: &str, path: &str, has_src: bool, debug: bool) -> Route {
 /// The query parameters of `/v1/run` and `/v1/check`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RunQuery {
+    /// `?pipeline=`.
     pub pipeline: Option<String>,
+    /// `?src=` (the Worker's image proxy).
     pub src: Option<String>,
 }
 
@@ -296,8 +299,11 @@ pub enum ApiError {
     /// A host error: body `{"error": {"code", "message", "step": null}}`, plus `"param"`
     /// when one is at fault.
     Host {
+        /// The code.
         code: HostCode,
+        /// What went wrong, for people.
         message: String,
+        /// The parameter at fault, if any.
         param: Option<&'static str>,
     },
 }

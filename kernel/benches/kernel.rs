@@ -32,7 +32,7 @@ fn benches(c: &mut Criterion) {
                 black_box(&jpeg),
             )
             .unwrap()
-        })
+        });
     });
 
     let square = photo(2000, 2000);
@@ -44,7 +44,7 @@ fn benches(c: &mut Criterion) {
                 black_box(&square),
             )
             .unwrap()
-        })
+        });
     });
     g.bench_function("grayscale_2000x2000", |b| {
         b.iter(|| {
@@ -53,23 +53,23 @@ fn benches(c: &mut Criterion) {
                 black_box(&square),
             )
             .unwrap()
-        })
+        });
     });
 
     let text = mixed_text(16 << 20);
     let gz = kiln_kernel::run("compress level=6", &text).unwrap().data;
     g.throughput(Throughput::Bytes(text.len() as u64));
     g.bench_function("gzip_l6_16MiB_text", |b| {
-        b.iter(|| kiln_kernel::run("compress format=gzip level=6", black_box(&text)).unwrap())
+        b.iter(|| kiln_kernel::run("compress format=gzip level=6", black_box(&text)).unwrap());
     });
     g.bench_function("gunzip_16MiB_text", |b| {
-        b.iter(|| kiln_kernel::run("decompress format=gzip", black_box(&gz)).unwrap())
+        b.iter(|| kiln_kernel::run("decompress format=gzip", black_box(&gz)).unwrap());
     });
 
     let table = csv(50_000_000);
     g.throughput(Throughput::Bytes(table.len() as u64));
     g.bench_function("csv_50MB_to_json", |b| {
-        b.iter(|| kiln_kernel::run("parse_csv | to_json", black_box(&table)).unwrap())
+        b.iter(|| kiln_kernel::run("parse_csv | to_json", black_box(&table)).unwrap());
     });
     g.finish();
 }

@@ -21,7 +21,7 @@ macro_rules! choices {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         $vis enum $name {
-            $($(#[$vmeta])* $variant),+
+            $(#[doc = concat!("`", $text, "`")] $(#[$vmeta])* $variant),+
         }
 
         impl $crate::choice::Choice for $name {

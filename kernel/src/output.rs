@@ -24,15 +24,19 @@ pub struct Meta {
     pub kind: String,
     /// The MIME type of the bytes.
     pub content_type: String,
+    /// An image's width.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
+    /// An image's height.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
     /// `png`, `jpeg`, `webp` or `rgba`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    /// A table's rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,
+    /// A table's columns.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub columns: Option<u64>,
     /// The version of the kernel that made the output.

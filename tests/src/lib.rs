@@ -368,7 +368,7 @@ impl Target for Js {
             Err(e) => return Outcome::Crash(e),
         };
         let text = |k: &str| reply.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-        match reply.get("ok").and_then(|v| v.as_bool()) {
+        match reply.get("ok").and_then(serde_json::Value::as_bool) {
             Some(true) => match base64::engine::general_purpose::STANDARD.decode(text("data")) {
                 Ok(data) => Outcome::Ok(data, reply.get("meta").cloned().unwrap_or_default()),
                 Err(e) => Outcome::Crash(format!("bad base64 from the driver: {e}")),

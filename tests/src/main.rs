@@ -19,7 +19,7 @@ const USAGE: &str =
 
 fn main() -> ExitCode {
     let mut dirs: Vec<PathBuf> = Vec::new();
-    let mut targets: Vec<String> = kiln_cases::TARGETS.iter().map(|t| t.to_string()).collect();
+    let mut targets: Vec<String> = kiln_cases::TARGETS.iter().map(ToString::to_string).collect();
     let mut verbose = false;
     let mut print_sha = false;
     let mut args = std::env::args().skip(1);
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
                         .split(',')
                         .map(|s| s.trim().to_owned())
                         .filter(|s| !s.is_empty())
-                        .collect()
+                        .collect();
                 }
                 None => return usage("--targets needs a list"),
             },

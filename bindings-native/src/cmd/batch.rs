@@ -43,7 +43,7 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     };
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
     let jobs = jobs.clamp(1, kernel.max_jobs());
     // The first SIGINT/SIGTERM stops the batch starting files; the files in flight finish
     // and are written whole. A second one exits at once (shutdown is armed by the first;

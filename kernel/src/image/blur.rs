@@ -518,7 +518,7 @@ mod tests {
 
     /// Direct Gaussian convolution in f64, radius 6 sigma, edges clamped (opaque only).
     fn reference_blur(img: &Image, sigma: f64) -> Image {
-        let (w, h) = (img.width() as i64, img.height() as i64);
+        let (w, h) = (i64::from(img.width()), i64::from(img.height()));
         let r = (6.0 * sigma).ceil() as i64;
         let k: Vec<f64> = (-r..=r)
             .map(|j| libm::exp(-((j * j) as f64) / (2.0 * sigma * sigma)))

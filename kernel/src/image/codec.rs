@@ -17,13 +17,21 @@ use crate::{Error, Limits, Result};
 /// The format an image was decoded from; decides the implied final encode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceFormat {
+    /// Nothing decoded yet.
     Unknown,
+    /// PNG.
     Png,
+    /// JPEG.
     Jpeg,
+    /// WebP.
     Webp,
+    /// GIF (its first frame).
     Gif,
+    /// BMP.
     Bmp,
+    /// TIFF.
     Tiff,
+    /// Raw RGBA8 pixels.
     Rgba,
 }
 

@@ -49,7 +49,7 @@ pub fn contrast(img: &mut Image, value: f32) {
 /// brightens the mid-tones, below 1 darkens them). Black and white stay put.
 pub fn gamma(img: &mut Image, value: f32) {
     let exponent = 1.0 / f64::from(value);
-    apply_table(img, &table(|v| 255.0 * libm::pow(v / 255.0, exponent)))
+    apply_table(img, &table(|v| 255.0 * libm::pow(v / 255.0, exponent)));
 }
 
 /// Inverts R, G and B (`255 - c`); alpha is kept.

@@ -102,11 +102,11 @@ fn target_size(sw: u32, sh: u32, width: Option<u32>, height: Option<u32>, fit: F
                 Fit::Contain => plain(scale(sw64, h64, sh64).min(w), h),
                 Fit::Cover => {
                     let crop = if sw64 * h64 > sh64 * w64 {
-                        let cw = sh as f64 * w as f64 / h as f64;
-                        ((sw as f64 - cw) / 2.0, 0.0, cw, sh as f64)
+                        let cw = f64::from(sh) * f64::from(w) / f64::from(h);
+                        ((f64::from(sw) - cw) / 2.0, 0.0, cw, f64::from(sh))
                     } else if sw64 * h64 < sh64 * w64 {
-                        let ch = sw as f64 * h as f64 / w as f64;
-                        (0.0, (sh as f64 - ch) / 2.0, sw as f64, ch)
+                        let ch = f64::from(sw) * f64::from(h) / f64::from(w);
+                        (0.0, (f64::from(sh) - ch) / 2.0, f64::from(sw), ch)
                     } else {
                         return plain(w, h);
                     };

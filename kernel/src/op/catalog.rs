@@ -100,6 +100,7 @@ const fn plain_image_op(name: &'static str, doc: &'static str, build: fn(&Params
     }
 }
 
+/// `decode` (also implied before the first image op).
 pub const DECODE: OpSpec = OpSpec {
     name: "decode",
     input: Kind::Bytes,
@@ -311,6 +312,7 @@ pub const SOBEL: OpSpec = plain_image_op(
     |_| Ok(Op::Sobel),
 );
 
+/// `encode` (also the implied final encode).
 pub const ENCODE: OpSpec = OpSpec {
     name: "encode",
     input: Kind::Image,
@@ -478,6 +480,7 @@ pub const STATS: OpSpec = OpSpec {
     build: |_| Ok(Op::Stats),
 };
 
+/// `to_json` (also the implied final writer of a table).
 pub const TO_JSON: OpSpec = OpSpec {
     name: "to_json",
     input: Kind::Table,

@@ -21,65 +21,110 @@ use crate::json_text::JsonMode;
 use crate::table::predicate::Predicate;
 use crate::table::read_csv::CsvOptions;
 
-/// One checked step with typed parameters.
+/// One checked step with typed parameters: what the executor runs. Each variant is
+/// built by its op's definition in the catalogue, whose doc says what it does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
-    /// `raw`: width and height of raw RGBA8 input; `None`: sniff the format.
+    /// `decode`. `raw`: width and height of raw RGBA8 input; `None`: sniff the format.
     Decode {
+        /// Raw RGBA8 input of this size.
         raw: Option<(u32, u32)>,
     },
+    /// `resize` to `width` and/or `height`.
     Resize {
+        /// Target width, if given.
         width: Option<u32>,
+        /// Target height, if given.
         height: Option<u32>,
+        /// How both fit.
         fit: Fit,
+        /// The resampling filter.
         filter: ResizeFilter,
     },
+    /// `crop` the `width` x `height` rectangle at (`x`, `y`).
     Crop {
+        /// Left edge.
         x: u32,
+        /// Top edge.
         y: u32,
+        /// Rectangle width.
         width: u32,
+        /// Rectangle height.
         height: u32,
     },
+    /// `rotate` clockwise by these degrees (90, 180 or 270).
     Rotate(u32),
+    /// `flip` about this axis.
     Flip(Axis),
+    /// `grayscale`.
     Grayscale,
+    /// `blur` with this standard deviation.
     Blur {
+        /// Standard deviation in pixels.
         sigma: f32,
     },
+    /// `sharpen` (unsharp mask).
     Sharpen {
+        /// Blur radius of the mask.
         sigma: f32,
+        /// Strength.
         amount: f32,
     },
+    /// `brightness` factor.
     Brightness(f32),
+    /// `contrast` factor.
     Contrast(f32),
+    /// `gamma`.
     Gamma(f32),
+    /// `invert` colour.
     Invert,
+    /// `convolve` with this 3x3 or 5x5 kernel, row-major.
     Convolve(Vec<f32>),
+    /// `sobel` edge magnitude.
     Sobel,
-    /// `format: None`: the input's format (the implied final encode).
+    /// `encode`; `format: None` is the input's format (the implied final encode).
     Encode {
+        /// The format to write.
         format: Option<EncodeFormat>,
+        /// JPEG quality.
         quality: u8,
+        /// PNG compression level.
         level: u8,
     },
+    /// `compress`.
     Compress {
+        /// The container.
         container: Container,
+        /// 0 stores, 9 compresses most.
         level: u32,
     },
+    /// `decompress`.
     Decompress {
+        /// The container.
         container: Container,
     },
+    /// `json`: validate, minify or pretty-print.
     Json(JsonMode),
+    /// `parse_csv`.
     ParseCsv(CsvOptions),
+    /// `parse_json`.
     ParseJson,
+    /// `select` these columns, in this order.
     Select(Vec<String>),
+    /// `filter` rows by this predicate.
     Filter(Predicate),
+    /// `stats` of every column.
     Stats,
+    /// `to_json`.
     ToJson {
+        /// NDJSON rather than one array.
         ndjson: bool,
+        /// Indent the array form.
         pretty: bool,
     },
+    /// `to_csv`.
     ToCsv {
+        /// The field separator.
         delimiter: u8,
     },
     /// The `test-ops` feature's pass-through.

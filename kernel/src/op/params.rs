@@ -9,12 +9,19 @@ use crate::{Error, Result};
 /// A parameter value after checking.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Checked {
+    /// An integer (also an integer choice).
     Int(i64),
+    /// A finite number.
     Float(f64),
+    /// A boolean.
     Bool(bool),
+    /// A choice's name or free text.
     Str(String),
+    /// One ASCII character.
     Char(u8),
+    /// A list of numbers.
     Numbers(Vec<f64>),
+    /// A list of names.
     Names(Vec<String>),
 }
 

@@ -34,9 +34,21 @@ impl Kind {
 #[derive(Debug, Clone, Copy)]
 pub enum ParamType {
     /// An integer in `min..=max`.
-    Int { min: i64, max: i64 },
+    Int {
+        /// Smallest value.
+        min: i64,
+        /// Largest value.
+        max: i64,
+    },
     /// A finite number in `min..=max` (`exclusive_min`: strictly greater than `min`).
-    Float { min: f64, max: f64, exclusive_min: bool },
+    Float {
+        /// Smallest value.
+        min: f64,
+        /// Largest value.
+        max: f64,
+        /// Whether `min` itself is out of range.
+        exclusive_min: bool,
+    },
     /// `true` or `false`.
     Bool,
     /// One of these names.
@@ -56,16 +68,22 @@ pub enum ParamType {
 /// A default value.
 #[derive(Debug, Clone, Copy)]
 pub enum Default {
+    /// An integer.
     Int(i64),
+    /// A number.
     Float(f64),
+    /// A boolean.
     Bool(bool),
+    /// A name or a character.
     Str(&'static str),
 }
 
 /// One parameter of an op.
 #[derive(Debug, Clone, Copy)]
 pub struct ParamSpec {
+    /// The name in pipelines.
     pub name: &'static str,
+    /// Its type and range.
     pub ty: ParamType,
     /// The value when the step does not give one.
     pub default: Option<Default>,
@@ -75,18 +93,24 @@ pub struct ParamSpec {
     /// `(other, value)`: this parameter is given exactly when parameter `other` is
     /// `value` (`decode`'s `width` and `height` with `format=rgba`).
     pub only_with: Option<(&'static str, &'static str)>,
+    /// What it means, for `describe()`.
     pub doc: &'static str,
 }
 
 /// One op: its whole definition.
 #[derive(Debug, Clone, Copy)]
 pub struct OpSpec {
+    /// The name in pipelines.
     pub name: &'static str,
+    /// The kind it takes.
     pub input: Kind,
+    /// The kind it gives.
     pub output: Kind,
+    /// Its parameters, in the order `describe()` and the canonical form list them.
     pub params: &'static [ParamSpec],
     /// Parameters of which a step must give at least one (`resize`: width, height).
     pub needs_one_of: &'static [&'static str],
+    /// What it does, for `describe()`.
     pub doc: &'static str,
     /// Builds the typed op from checked parameters (defaults filled in), with the
     /// checks that span parameters.

@@ -110,7 +110,7 @@ pub struct Predicate {
 
 impl Predicate {
     /// Parses `COLUMN OP VALUE`; the error says what is wrong, for people.
-    pub fn parse(text: &str) -> std::result::Result<Predicate, String> {
+    pub fn parse(text: &str) -> Result<Predicate, String> {
         let rest = text.trim_start();
         if rest.trim_end().is_empty() {
             return Err("empty predicate; expected COLUMN OP VALUE, e.g. `age >= 18`".to_owned());
@@ -243,7 +243,7 @@ impl fmt::Display for Predicate {
 }
 
 /// Reads a quoted string at the start of `s`; returns it (unescaped) and the rest.
-fn quoted(s: &str) -> std::result::Result<(String, &str), String> {
+fn quoted(s: &str) -> Result<(String, &str), String> {
     let mut chars = s.char_indices();
     let Some((_, quote)) = chars.next() else {
         return Err("expected a quoted string".to_owned());
@@ -266,7 +266,7 @@ fn quoted(s: &str) -> std::result::Result<(String, &str), String> {
 }
 
 /// Reads the operator at the start of `s`; returns it and the rest.
-fn operator(s: &str) -> std::result::Result<(Op, &str), String> {
+fn operator(s: &str) -> Result<(Op, &str), String> {
     const SYMBOLS: [(&str, Op); 7] = [
         ("==", Op::Eq),
         ("!=", Op::Ne),

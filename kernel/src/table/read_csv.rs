@@ -63,7 +63,7 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
         .read_byte_record(&mut record)
         .map_err(|e| Error::bad_input(format!("CSV: {e}")))?
     {
-        let start = record.position().map_or(last_start, |p| p.byte());
+        let start = record.position().map_or(last_start, csv::Position::byte);
         last_start = start;
         let width = record.len();
         if width == 0 {
@@ -99,7 +99,7 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
         if grid.rows() == 1 {
             reserve_for(grid, input.len(), record.as_slice().len() + width);
         }
-        for field in record.iter() {
+        for field in &record {
             let Ok(text) = std::str::from_utf8(field) else {
                 return Err(Error::bad_input(format!(
                     "CSV record at line {} is not valid UTF-8",

@@ -44,10 +44,15 @@ struct CaseFile {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// The output's sha256, hex.
     pub sha256: Option<String>,
+    /// The error code.
     pub error: Option<String>,
+    /// A file (beside the case) whose JSON the output equals.
     pub json: Option<String>,
+    /// The output as UTF-8 text.
     pub text: Option<String>,
+    /// Meta fields the output must have.
     pub meta: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -56,9 +61,13 @@ pub struct Expect {
 pub struct Case {
     /// Path relative to its cases folder, without `.toml`.
     pub name: String,
+    /// The case file.
     pub path: PathBuf,
+    /// The pipeline, as written.
     pub pipeline: String,
+    /// The input bytes.
     pub input: Vec<u8>,
+    /// What it expects.
     pub expect: Expect,
     /// Parsed `expect.json` file, if any.
     pub expect_json: Option<serde_json::Value>,
