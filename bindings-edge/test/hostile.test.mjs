@@ -6,40 +6,34 @@
 // isolate must live through it all: its count of requests served (GET /_kiln/memory,
 // KILN_DEBUG=1) covers every request sent, which a restarted isolate's would not, and
 // valid jobs still give the native kernel's bytes afterwards. Needs the built Worker
-// (scripts/build-edge.sh).
+// (scripts/build-edge.sh) and target/debug/kiln-cases, whose `--list` loads the cases
+// (kiln-case-format: the one loader every test uses).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { parse } from 'smol-toml';
 import { startWorker, root, MAX_BODY } from './lib.mjs';
 
 const STATUS = { bad_pipeline: 400, bad_input: 422, unsupported: 415, too_large: 413 };
 const casesDir = resolve(root, 'tests/cases');
 
+/** Every case of tests/cases, as kiln-case-format loads it: { name, pipeline, input, expect }. */
+function loadCases() {
+  const bin = process.env.KILN_CASES_BIN ?? resolve(root, 'target/debug/kiln-cases');
+  if (!existsSync(bin)) throw new Error(`${bin} missing: cargo build -p kiln-cases`);
+  const lines = execFileSync(bin, ['--list', '--cases', casesDir], { maxBuffer: 1 << 30 }).toString().trim().split('\n');
+  return lines.map((line) => {
+    const c = JSON.parse(line);
+    return { name: c.name, pipeline: c.pipeline, input: Buffer.from(c.input_base64, 'base64'), expect: c.expect, skip: c.skip };
+  });
+}
+const allCases = loadCases();
+
 /** Every error case: { name, pipeline, input, code }. */
 function hostileCases() {
-  const files = [];
-  const walk = (dir) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith('.toml')) files.push(path);
-    }
-  };
-  walk(casesDir);
-  const cases = [];
-  for (const file of files) {
-    const c = parse(readFileSync(file, 'utf8'));
-    if (!c.expect?.error) continue;
-    let input = Buffer.alloc(0);
-    if (c.input) input = readFileSync(resolve(dirname(file), c.input));
-    else if (c.input_text !== undefined) input = Buffer.from(c.input_text, 'utf8');
-    else if (c.input_base64) input = Buffer.from(c.input_base64, 'base64');
-    cases.push({ name: relative(casesDir, file), pipeline: c.pipeline, input, code: c.expect.error });
-  }
-  return cases;
+  return allCases.filter((c) => c.expect.error && !c.skip).map((c) => ({ ...c, code: c.expect.error }));
 }
 
 let mf;
@@ -83,13 +77,11 @@ async function expectError(res, what) {
 
 /** Valid jobs with pinned outputs (a sha256 or an exact text). */
 function validCases() {
-  return ['image/resize-lanczos3.toml', 'compress/gzip-level6.toml', 'table/ndjson-to-csv.toml']
-    .map((f) => resolve(casesDir, f))
-    .map((file) => {
-      const c = parse(readFileSync(file, 'utf8'));
-      const input = readFileSync(resolve(dirname(file), c.input));
-      return { name: file, pipeline: c.pipeline, input, sha256: c.expect.sha256, text: c.expect.text };
-    });
+  return ['image/resize-lanczos3', 'compress/gzip-level6', 'table/ndjson-to-csv'].map((name) => {
+    const c = allCases.find((k) => k.name === name);
+    assert.ok(c, `case ${name} not found`);
+    return { name, pipeline: c.pipeline, input: c.input, sha256: c.expect.sha256, text: c.expect.text };
+  });
 }
 
 test('every error case of tests/cases, 3 rounds, 16 at a time: clean errors, one isolate throughout', async () => {

@@ -2,6 +2,8 @@
 //!
 //! Runs conformance cases on each target and prints a case x target matrix. Exits 1 if
 //! any cell is not a pass or a listed skip, 2 on bad arguments or unreadable cases.
+//! `--list` prints the loaded cases as JSON lines instead (the Worker's hostile test
+//! reads the corpus that way, through the one loader).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,19 +11,22 @@ use std::process::ExitCode;
 use kiln_cases::{load_cases, run_matrix, target};
 
 const USAGE: &str =
-    "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native,wasmtime,node,chromium,workerd] [--verbose] [--print-sha256]
+    "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native,wasmtime,node,chromium,workerd] [--verbose] [--print-sha256] [--list]
   --cases DIR    a folder of *.toml cases (repeatable; default tests/cases)
   --targets LIST comma-separated targets: native, wasmtime, node, chromium, workerd (default:
                  all; node and chromium need the built npm package: scripts/build-web.sh;
                  workerd the built Worker: scripts/build-edge.sh)
   --verbose      list passing cases too
-  --print-sha256 print the native sha256 of each sha256 case (to write new cases)";
+  --print-sha256 print the native sha256 of each sha256 case (to write new cases)
+  --list         print every loaded case as one JSON line (name, pipeline, input_base64,
+                 expect, skip) and run nothing";
 
 fn main() -> ExitCode {
     let mut dirs: Vec<PathBuf> = Vec::new();
     let mut targets: Vec<String> = kiln_cases::TARGETS.iter().map(ToString::to_string).collect();
     let mut verbose = false;
     let mut print_sha = false;
+    let mut list = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
             },
             "--verbose" | "-v" => verbose = true,
             "--print-sha256" => print_sha = true,
+            "--list" => list = true,
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -60,6 +66,12 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if list {
+        for case in &cases {
+            println!("{}", case.to_json());
+        }
+        return ExitCode::SUCCESS;
     }
     if print_sha {
         for case in &cases {

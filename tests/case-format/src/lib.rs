@@ -26,7 +26,7 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One case file, as written.
 #[derive(Debug, Deserialize)]
@@ -41,7 +41,7 @@ struct CaseFile {
 }
 
 /// What a case expects.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The output's sha256, hex.
@@ -172,5 +172,25 @@ impl Case {
     /// The error code the case expects, if it expects one.
     pub fn expected_error(&self) -> Option<&str> {
         self.expect.error.as_deref()
+    }
+
+    /// The loaded case as one JSON object — `name`, `pipeline`, `input_base64`, `expect`
+    /// (absent fields omitted; `json` is the expected JSON itself), `skip` — for tools in
+    /// other languages (`kiln-cases --list`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut expect = serde_json::to_value(&self.expect).unwrap_or_default();
+        if let Some(map) = expect.as_object_mut() {
+            map.retain(|_, v| !v.is_null());
+            if let Some(json) = &self.expect_json {
+                map.insert("json".into(), json.clone());
+            }
+        }
+        serde_json::json!({
+            "name": self.name,
+            "pipeline": self.pipeline,
+            "input_base64": base64::engine::general_purpose::STANDARD.encode(&self.input),
+            "expect": expect,
+            "skip": self.skip,
+        })
     }
 }
