@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-export PATH="$root/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$root/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 log() { printf '\033[1;34m[build-web]\033[0m %s\n' "$*" >&2; }
 
@@ -46,6 +46,8 @@ wasm-opt -O3 \
 cp "$raw/kiln.js" "$dist/kiln.js"
 cp bindings-web/npm/src/*.js bindings-web/npm/src/*.d.ts "$dist/"
 cp bindings-web/npm/package.json bindings-web/npm/README.md "$dist/"
+# The op and parameter types, from the built kernel's own describe().
+node bindings-web/npm/gen-types.mjs "$dist"
 
 size=$(stat -c %s "$dist/kiln_bg.wasm")
 gz=$(gzip -9 -c "$dist/kiln_bg.wasm" | wc -c)

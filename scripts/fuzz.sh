@@ -10,7 +10,7 @@
 # than 10 s or one past 2 GB; its log is in target/fuzz-logs/TARGET.log. A finding becomes a case in tests/cases/fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 seconds=600
 jobs=1

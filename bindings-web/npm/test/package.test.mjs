@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 
 const dist = new URL('../dist/', import.meta.url);
 const kiln = await import(new URL('node.js', dist));
-const { run, describe, init, initSync, isReady, image, bytes, csv, KilnError, toText } = kiln;
+const { run, check, describe, init, initSync, isReady, image, bytes, csv, KilnError, toText } = kiln;
 const data = (name) => readFileSync(new URL(`../../../tests/data/${name}`, import.meta.url));
 
 test('run() loads the kernel synchronously on first use in Node', () => {
@@ -119,6 +119,25 @@ test('builder: bytes and tables', async () => {
   assert.equal(toText([{ op: 'parse_csv', delimiter: '\t' }]), 'parse_csv delimiter=\\t');
 });
 
+test('check() gives the canonical pipeline or a KilnError, and runs nothing', () => {
+  assert.deepEqual(check('blur sigma=2 | encode format=png'), {
+    steps: [
+      { op: 'blur', sigma: 2 },
+      { op: 'encode', format: 'png', quality: 80, level: 6 },
+    ],
+  });
+  const canonical = check({ steps: [{ op: 'parse_csv', delimiter: ';' }], limits: { max_rows: 5 } });
+  assert.deepEqual(canonical, {
+    steps: [{ op: 'parse_csv', delimiter: ';', quote: '"', header: true, infer: true }],
+    limits: { max_rows: 5 },
+  });
+  assert.deepEqual(check(canonical), canonical);
+  assert.throws(
+    () => check('resize fit=cover'),
+    (e) => e instanceof KilnError && e.code === 'bad_pipeline' && e.step === 0 && e.param === 'width',
+  );
+});
+
 test('describe() matches the op catalogue', () => {
   const d = describe();
   assert.equal(d.name, 'kiln');
@@ -129,8 +148,9 @@ test('describe() matches the op catalogue', () => {
   assert.equal(typeof d.limits.max_pixels, 'number');
 });
 
-test('index.d.ts names exactly the ops and parameters describe() gives', () => {
-  const dts = readFileSync(new URL('index.d.ts', dist), 'utf8');
+test('ops.d.ts (generated at build time) names exactly the ops and parameters describe() gives', () => {
+  const dts = readFileSync(new URL('ops.d.ts', dist), 'utf8');
+  assert.match(readFileSync(new URL('index.d.ts', dist), 'utf8'), /from '\.\/ops\.js'/);
   const body = dts.slice(dts.indexOf('export interface OpParams'), dts.indexOf('/** Every op name. */'));
   for (const op of describe().ops) {
     const at = body.indexOf(`\n  ${op.name}: `);
