@@ -16,7 +16,7 @@ out=$PWD/target/bench-native
 mkdir -p "$out"
 
 echo "== per-job overhead of a fresh instance"
-cargo bench --locked -q -p kiln-native --bench sandbox
+cargo bench --locked -q -p kiln-sandbox --bench sandbox
 
 echo "== start-up, throughput, RSS"
 python3 bench/native_server.py "$out"

@@ -40,7 +40,7 @@ cargo deny --offline --locked check licenses bans sources
 step "tests"
 cargo test --workspace --locked
 
-step "deployment: Kubernetes manifests (kubernetes-validate), the Containerfile, the Deployment's kiln serve flags"
+step "deployment: yamllint, kubernetes-validate, hadolint, kiln's own rules (check-deploy-rules.py)"
 ./scripts/check-deploy.sh
 
 step "kernel tests without rayon"

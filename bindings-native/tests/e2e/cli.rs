@@ -683,6 +683,7 @@ fn help_describes_the_commands() {
 /// was done and what was not started (exit 130, as a shell reports SIGINT).
 #[test]
 fn batch_interrupted_finishes_files_in_flight_and_leaves_no_partial_output() {
+    let _heavy = common::heavy();
     const FILES: usize = 40;
     // ~0.2-0.5 s a file in the sandbox here: the batch takes several seconds in all.
     const SLOW_PNG: &str = "resize width=1600 | blur sigma=2 | encode format=png";

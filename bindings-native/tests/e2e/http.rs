@@ -302,6 +302,7 @@ fn every_client_error_code_has_its_status_and_json_body() {
 
 #[test]
 fn concurrent_requests_all_get_their_own_correct_bytes() {
+    let _heavy = common::heavy();
     const THREADS: usize = 16;
     const PER_THREAD: usize = 4;
     let server = Server::start(&["--max-jobs", "4"], None);
@@ -346,6 +347,7 @@ fn concurrent_requests_all_get_their_own_correct_bytes() {
 /// slot is given back.
 #[test]
 fn runaway_job_is_stopped_by_the_cpu_deadline() {
+    let _heavy = common::heavy();
     // Alone, this job takes ~15 s in the sandbox on the dev machine (2 shared cores), ~75
     // times the 200 ms budget, and fits the default 1 GiB of memory: only the deadline can
     // stop it. The bound below leaves room for a busy machine (a stopped job was seen to
@@ -429,6 +431,7 @@ fn server_is_healthy_after_memory_traps() {
 /// then the process exits with status 0.
 #[test]
 fn sigterm_finishes_jobs_in_flight_then_exits_zero() {
+    let _heavy = common::heavy();
     // ~1 s in the sandbox on the dev machine; small output.
     const SLOW: &str = "resize width=4000 | blur sigma=40 | encode format=jpeg";
     const IN_FLIGHT: usize = 2;
@@ -491,6 +494,7 @@ fn sigterm_finishes_jobs_in_flight_then_exits_zero() {
 /// `busy` and `Retry-After`, on a connection that stays usable.
 #[test]
 fn past_slots_and_queue_requests_get_503_busy_at_once() {
+    let _heavy = common::heavy();
     const SLOW: &str = "resize width=4000 | blur sigma=40 | encode format=jpeg";
     let server = Server::start(&["--max-jobs", "1", "--max-queue", "0"], None);
     let png = data("photo.png");

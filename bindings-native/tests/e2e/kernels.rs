@@ -360,6 +360,7 @@ fn swap_jobs() -> Vec<(String, Vec<u8>, Vec<u8>)> {
 
 #[test]
 fn kernels_swap_under_load_without_failing_a_request() {
+    let _heavy = common::heavy();
     let keys = Keys::new();
     let dir = TempDir::new("swap");
     let watched = dir.join("kernels");
@@ -499,6 +500,7 @@ fn kernels_swap_under_load_without_failing_a_request() {
 
 #[test]
 fn a_canary_takes_its_share_of_jobs() {
+    let _heavy = common::heavy();
     let keys = Keys::new();
     let canary = keys.signed("canary.wasm", fault_injection_kernel());
     let server = Arc::new(Server::start(
@@ -581,6 +583,7 @@ fn a_canary_takes_its_share_of_jobs() {
 
 #[test]
 fn a_faulty_canary_is_rolled_back() {
+    let _heavy = common::heavy();
     let keys = Keys::new();
     let dir = TempDir::new("rollback");
     let token = token_file(&dir);

@@ -372,6 +372,7 @@ fn load_secs() -> u64 {
 
 #[test]
 fn a_minute_of_mixed_hostile_load_at_64_connections() {
+    let _heavy = common::heavy();
     let _serial = serial();
     const CLIENTS: usize = 64;
     let (jobs, n_valid) = mix();
@@ -445,6 +446,7 @@ fn a_minute_of_mixed_hostile_load_at_64_connections() {
 /// deadline, while small jobs on the other slots keep their latency.
 #[test]
 fn runaway_job_is_cut_at_its_deadline_while_small_jobs_keep_their_latency() {
+    let _heavy = common::heavy();
     let _serial = serial();
     const DEADLINE_MS: u64 = 1500;
     // 8192 x 8192 = 64 Mi px, the default max_pixels; each recursive blur pass over it
@@ -515,6 +517,7 @@ fn runaway_job_is_cut_at_its_deadline_while_small_jobs_keep_their_latency() {
 /// exits 0.
 #[test]
 fn sigterm_under_load_finishes_requests_in_flight_and_refuses_new_ones() {
+    let _heavy = common::heavy();
     let _serial = serial();
     const CLIENTS: usize = 16;
     let mut server = Server::start(&[], None);

@@ -5,6 +5,16 @@ pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// Held by the tests that load the machine or time what they see (load, deadlines,
+/// signals, canary shares): they run one at a time, while the light tests run beside
+/// them. (Each test file was its own binary, run one after another, before the
+/// end-to-end tests became one binary.)
+pub fn heavy() -> MutexGuard<'static, ()> {
+    static HEAVY: Mutex<()> = Mutex::new(());
+    HEAVY.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// A sample file of tests/data.
 pub fn data_path(name: &str) -> PathBuf {
