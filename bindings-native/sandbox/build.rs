@@ -1,5 +1,5 @@
 //! Builds the kernel guest (`kiln-guest`) for wasm32-unknown-unknown and turns it into
-//! a component, embedded in the `kiln` binary (how: guest_build.rs). The guest is never
+//! a component, embedded as `kiln_sandbox::EMBEDDED_KERNEL` (how: guest_build.rs). The guest is never
 //! committed: this is the one place the embedded kernel is made.
 
 #[path = "guest_build.rs"]
@@ -32,7 +32,7 @@ fn main() {
         Some(path) => PathBuf::from(path),
         None => guest_build::build_core(&workspace, ""),
     };
-    // tests/common/kernels.rs builds the guest's `fault-injection` variant into the same
+    // bindings-native/tests/e2e/common/kernels.rs builds the guest's `fault-injection` variant into the same
     // folder: never embed that one.
     let module = std::fs::read(&core).unwrap_or_else(|e| panic!("reading {}: {e}", core.display()));
     assert!(

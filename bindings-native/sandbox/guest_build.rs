@@ -1,5 +1,5 @@
 //! How the kernel guest is built and made a component: shared by build.rs (the embedded
-//! kernel) and tests/common/kernels.rs (its `fault-injection` variant), so both build
+//! kernel) and bindings-native/tests/e2e/common/kernels.rs (its `fault-injection` variant), so both build
 //! it the same way.
 //!
 //! The nested cargo uses its own target folder (`target/guest`) so it never waits on

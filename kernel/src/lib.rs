@@ -6,14 +6,19 @@
 //!
 //! ## The boundary
 //!
-//! Every target exposes exactly two calls:
+//! Every target exposes exactly three calls (DESIGN.md, "The one boundary"):
 //!
 //! - [`run`]`(pipeline, input)` — runs a whole pipeline on one input and returns the
 //!   output bytes and a small [`Meta`], or an [`Error`] with a stable [`ErrorCode`], the
 //!   step at fault and, for pipeline checks, the parameter. [`run_with_limits`] is the
 //!   same under a host's [`Limits`].
+//! - [`check`]`(pipeline)` — the pipeline checked without running it: its canonical
+//!   JSON form, or the same error `run` would give before any work.
 //! - [`describe`]`()` — JSON: kernel version, every op with its parameters (type,
 //!   default, range), the data kinds, the error codes and the limits in force.
+//!
+//! Each op is defined once, in the catalogue ([`op::OPS`]): the checker, `describe()`
+//! and the executor all read that definition.
 //!
 //! A pipeline is JSON (`{"steps": [{"op": "resize", "width": 800}, ...]}`) or the
 //! equivalent text (`resize width=800 | blur sigma=1.5 | encode format=webp`); both go

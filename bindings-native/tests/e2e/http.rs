@@ -1,5 +1,5 @@
 //! HTTP API v1 end to end: a real `kiln serve` child process on 127.0.0.1, driven by a
-//! blocking client (tests/common/server.rs). Every test starts its own server; every
+//! blocking client (common/server.rs). Every test starts its own server; every
 //! request has a deadline and every loop a bound.
 //!
 //! Outputs are checked byte for byte against the native kernel (`kiln_kernel::run`): the

@@ -13,8 +13,9 @@ use crate::{Error, Limits, Result};
 pub struct Pipeline {
     /// The steps to run, implied ones included.
     pub(crate) plan: Vec<Planned>,
-    /// The steps as written, in canonical JSON (every parameter, defaults filled in).
-    steps: Vec<Json>,
+    /// The steps as written, checked (every parameter, defaults filled in): the
+    /// canonical form, made into JSON only when asked for.
+    steps: Vec<(&'static OpSpec, Params)>,
     /// Limits requested by the pipeline (only ever tightening the host's); fields it
     /// does not name are unlimited.
     requested: Limits,
@@ -72,7 +73,7 @@ impl Pipeline {
         let mut kind = Kind::Bytes;
         let mut last_image_step = None;
         for (index, step) in steps.iter().enumerate() {
-            let (spec, op, written) = check_step(step).map_err(|e| e.at_step(index))?;
+            let (spec, op, params) = check_step(step).map_err(|e| e.at_step(index))?;
             if spec.input == Kind::Image && kind == Kind::Bytes {
                 plan.push(Planned {
                     step: Some(index),
@@ -99,7 +100,7 @@ impl Pipeline {
                 spec,
                 op,
             });
-            canonical.push(written);
+            canonical.push((spec, params));
         }
         match kind {
             Kind::Image => plan.push(Planned {
@@ -139,7 +140,13 @@ impl Pipeline {
     /// `"limits"` when the pipeline tightens any. Checking it again gives the same plan.
     pub fn to_json(&self) -> Json {
         let mut root = Map::new();
-        root.insert("steps".into(), Json::Array(self.steps.clone()));
+        let steps = self.steps.iter().map(|(spec, params)| {
+            let mut step = Map::new();
+            step.insert("op".into(), Json::from(spec.name));
+            step.extend(params.values.iter().map(|(n, v)| ((*n).to_owned(), v.to_json())));
+            Json::Object(step)
+        });
+        root.insert("steps".into(), steps.collect());
         if !self.requested_names.is_empty() {
             let all = serde_json::to_value(self.requested).unwrap_or_default();
             let limits: Map<String, Json> = self
@@ -213,8 +220,8 @@ fn check_requested_limits(m: &Map<String, Json>) -> Result<(Limits, Vec<String>)
 }
 
 /// Checks one step against its op's definition and builds the typed op; also returns
-/// the step in canonical form.
-fn check_step(step: &Json) -> Result<(&'static OpSpec, Op, Json)> {
+/// its checked parameters (the step in canonical form).
+fn check_step(step: &Json) -> Result<(&'static OpSpec, Op, Params)> {
     let Some(object) = step.as_object() else {
         return Err(Error::bad_pipeline(
             "a step must be an object like {\"op\": \"blur\", \"sigma\": 2}",
@@ -266,10 +273,7 @@ fn check_step(step: &Json) -> Result<(&'static OpSpec, Op, Json)> {
     }
     check_combinations(spec, &params)?;
     let op = (spec.build)(&params)?;
-    let mut written = Map::new();
-    written.insert("op".into(), Json::from(name));
-    written.extend(params.values.iter().map(|(n, v)| ((*n).to_owned(), v.to_json())));
-    Ok((spec, op, Json::Object(written)))
+    Ok((spec, op, params))
 }
 
 #[cfg(test)]
