@@ -1,4 +1,4 @@
-//! The Worker: workers-rs glue around [`crate::api`] and [`crate::proxy`]. Only built for
+//! The Worker: workers-rs glue around `kiln_http_api` and [`crate::proxy`]. Only built for
 //! wasm32 (worker-build); every decision it makes lives in those host-tested modules.
 
 use futures_util::StreamExt;
@@ -31,7 +31,7 @@ fn var(env: &Env, name: &str) -> String {
 async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     let url = req.url()?;
     let method = req.inner().method();
-    let query = match api::RunQuery::parse(url.query()) {
+    let query = match api::RunQuery::parse(url.query(), true) {
         Ok(q) => q,
         // The query rejection of kiln serve, byte for byte (only POST /v1/run and
         // /v1/check read a query).

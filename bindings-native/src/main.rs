@@ -1,5 +1,5 @@
-//! `kiln`: serve HTTP API v1, run one pipeline, describe the ops, batch-process files,
-//! and sign kernels. Each subcommand is a file of src/cmd/.
+//! `kiln`: serve HTTP API v1, run or check one pipeline, describe the ops, batch-process
+//! files, and sign kernels. Each subcommand is a file of src/cmd/.
 
 mod cmd;
 
@@ -22,6 +22,9 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Run one pipeline: INPUT (default stdin) -> OUTPUT (default stdout).
     Run(cmd::run::RunArgs),
+    /// Check a pipeline without running it: its canonical JSON (every parameter, defaults
+    /// filled in) on stdout, or the error (exit 2).
+    Check(cmd::check::CheckArgs),
     /// Print describe(): every op with its parameters, and the limits in force.
     Ops {
         #[command(flatten)]
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::serve(args),
         Command::Run(args) => cmd::run::run(&args),
+        Command::Check(args) => cmd::check::check(&args),
         Command::Ops { engine } => cmd::ops::ops(&engine),
         Command::Batch(args) => cmd::batch::batch(&args),
         Command::Keygen(args) => cmd::keygen::keygen(&args),

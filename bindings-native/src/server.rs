@@ -213,11 +213,11 @@ async fn drain(mut body: Body, max: usize) {
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+    api::declared_length(headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()))
 }
 
 async fn run(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let query = match api::RunQuery::parse(uri.query()) {
+    let query = match api::RunQuery::parse(uri.query(), false) {
         Ok(q) => q,
         Err(e) => return rejected(e),
     };
@@ -236,9 +236,10 @@ async fn run(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bo
         Ok(out) => {
             let mut response = Response::new(Body::from(out.data));
             let h = response.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&out.meta.content_type) {
-                h.insert(header::CONTENT_TYPE, v);
-            }
+            // A content type that is not a header value (from another kernel) is no type.
+            let content_type = HeaderValue::from_str(&out.meta.content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            h.insert(header::CONTENT_TYPE, content_type);
             if let Ok(v) = HeaderValue::from_str(&out.meta.to_json()) {
                 h.insert(paths::META_HEADER, v);
             }
@@ -335,7 +336,7 @@ fn request_pipeline(query: api::RunQuery, headers: &HeaderMap) -> Result<String,
 /// `POST /v1/check`: the pipeline checked by the primary kernel (in a job slot, like a
 /// job, since it runs in a sandbox instance). The body is not read.
 async fn check(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let query = match api::RunQuery::parse(uri.query()) {
+    let query = match api::RunQuery::parse(uri.query(), false) {
         Ok(q) => q,
         Err(e) => return rejected(e),
     };

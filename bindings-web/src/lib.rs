@@ -5,7 +5,7 @@
 //! (`.cargo/config.toml`), the same target and flags as the wasmtime guest, so it gives
 //! the same bytes as the native kernel.
 //!
-//! ## The boundary (the wasm module exports exactly these two functions)
+//! ## The boundary (the wasm module exports exactly these three functions)
 //!
 //! - `run(pipeline, input) -> { data: Uint8Array, meta: object }`
 //!   - `pipeline`: the text form (`"resize width=800 | encode format=webp"`) or the JSON
@@ -19,6 +19,8 @@
 //!     `step` (number or null) and `param` (string or null); the npm package re-throws
 //!     them as its `KilnError` class. An input of the wrong type is `bad_input`, a
 //!     pipeline that is neither a string nor an object is `bad_pipeline`.
+//! - `check(pipeline) -> object`: the pipeline checked without running it, in canonical
+//!   form (`kiln_kernel::check`), or a thrown `KilnError`.
 //! - `describe() -> object`: the kernel's self-description (version, ops, limits).
 //!
 //! ## Copies

@@ -151,12 +151,14 @@ pub struct QueryRejection(pub String);
 impl RunQuery {
     /// Parses `application/x-www-form-urlencoded` pairs (`+` is a space) as
     /// serde_urlencoded does: unknown keys ignored, a repeated known key rejected.
-    pub fn parse(query: Option<&str>) -> Result<RunQuery, QueryRejection> {
+    /// `src` is a known key only on a host with the image proxy (`with_src`); elsewhere
+    /// it is ignored like any unknown key.
+    pub fn parse(query: Option<&str>, with_src: bool) -> Result<RunQuery, QueryRejection> {
         let mut q = RunQuery::default();
         for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             let slot = match k.as_ref() {
                 "pipeline" => &mut q.pipeline,
-                "src" => &mut q.src,
+                "src" if with_src => &mut q.src,
                 _ => continue,
             };
             if slot.is_some() {
@@ -187,6 +189,11 @@ pub fn pipeline(query: Option<&str>, header: Option<&[u8]>) -> Result<String, Ap
     }
 }
 
+/// A `content-length` header's value as a number (`None` when absent or not a number).
+pub fn declared_length(content_length: Option<&str>) -> Option<u64> {
+    content_length.and_then(|v| v.trim().parse().ok())
+}
+
 /// The request body limit of a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyLimit(pub usize);
@@ -199,7 +206,7 @@ impl BodyLimit {
 
     /// `too_large`, decided from a declared `content-length` before a byte is read.
     pub fn check_declared(self, content_length: Option<&str>) -> Result<(), ApiError> {
-        match content_length.and_then(|v| v.trim().parse::<u64>().ok()) {
+        match declared_length(content_length) {
             Some(len) if len > self.0 as u64 => Err(self.too_large()),
             _ => Ok(()),
         }
@@ -402,18 +409,22 @@ mod tests {
 
     #[test]
     fn query_like_serde_urlencoded() {
-        let q = RunQuery::parse(Some("pipeline=json+mode%3Dminify&x=1")).unwrap();
+        let q = RunQuery::parse(Some("pipeline=json+mode%3Dminify&x=1"), true).unwrap();
         assert_eq!(q.pipeline.as_deref(), Some("json mode=minify"));
         assert_eq!(q.src, None);
-        let q = RunQuery::parse(Some("pipelin%65=%ZZ")).unwrap();
+        let q = RunQuery::parse(Some("pipelin%65=%ZZ"), true).unwrap();
         assert_eq!(q.pipeline.as_deref(), Some("%ZZ"));
         assert_eq!(
-            RunQuery::parse(Some("pipeline=a&pipeline=b")),
+            RunQuery::parse(Some("pipeline=a&pipeline=b"), true),
             Err(QueryRejection(
                 "Failed to deserialize query string: duplicate field `pipeline`".into()
             ))
         );
-        assert_eq!(RunQuery::parse(None).unwrap(), RunQuery::default());
+        assert_eq!(RunQuery::parse(None, true).unwrap(), RunQuery::default());
+        // Without the proxy, `src` is any other key: ignored, even twice.
+        let q = RunQuery::parse(Some("pipeline=json&src=a&src=b"), false).unwrap();
+        assert_eq!((q.pipeline.as_deref(), q.src), (Some("json"), None));
+        assert!(RunQuery::parse(Some("src=a&src=b"), true).is_err());
     }
 
     #[test]

@@ -40,11 +40,6 @@ impl ErrorCode {
         }
     }
 
-    /// Parses the snake_case name.
-    pub fn from_name(name: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
-    }
-
     /// The HTTP status of HTTP API v1.
     pub fn http_status(self) -> u16 {
         match self {

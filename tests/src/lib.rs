@@ -398,11 +398,12 @@ impl Drop for Js {
 /// The Cloudflare Worker (`bindings-edge/build`, from `scripts/build-edge.sh`) in workerd
 /// through Miniflare: every job is a real `POST /v1/run?pipeline=` request, over the same
 /// JSON lines as [`Js`] (driver: `bindings-edge/test/workerd-target.mjs`). Jobs run under
-/// the Worker's limits (`kiln_edge::api::limits`), so inputs over its 16 MiB are skipped.
+/// the Worker's limits (`kiln_http_api::profiles::worker`), so inputs over its 16 MiB are
+/// skipped.
 pub struct Workerd(Js);
 
-/// The Worker's input limit (bindings-edge/src/api.rs, `MAX_BODY`).
-const WORKERD_MAX_INPUT: usize = 16 << 20;
+/// The Worker's input limit.
+const WORKERD_MAX_INPUT: usize = kiln_http_api::profiles::WORKER_MAX_BODY;
 
 impl Workerd {
     pub fn spawn() -> Result<Workerd, String> {

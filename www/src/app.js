@@ -185,16 +185,27 @@ function control(step, p) {
   return label;
 }
 
+/** The text form of the controls' steps, leaving out parameters at their default (the
+ *  steps from check() have every default filled in). */
+function stepsText() {
+  const given = steps.map((step) =>
+    Object.fromEntries(
+      Object.entries(step).filter(([k, v]) => k === 'op' || JSON.stringify(v) !== JSON.stringify(spec[step.op]?.params.find((p) => p.name === k)?.default)),
+    ),
+  );
+  return toText(given);
+}
+
 function set(step, p, value) {
   if (value === undefined) delete step[p.name];
   else step[p.name] = value;
-  setText(toText(steps));
+  setText(stepsText());
   $('text-note').hidden = true;
   runImageSoon();
 }
 
 function changed() {
-  setText(toText(steps));
+  setText(stepsText());
   $('text-note').hidden = true;
   renderSteps();
   runImageSoon();

@@ -2,6 +2,7 @@
 //! ([`EngineArgs`]) and how a kernel error is reported.
 
 pub mod batch;
+pub mod check;
 pub mod export_kernel;
 pub mod keygen;
 pub mod ops;
@@ -97,10 +98,7 @@ impl EngineArgs {
     }
 
     pub fn limits(&self) -> Limits {
-        Limits {
-            max_input_bytes: self.max_input_mib << 20,
-            ..Limits::default()
-        }
+        kiln_http_api::profiles::server(self.max_input_mib)
     }
 }
 

@@ -652,7 +652,7 @@ fn help_describes_the_commands() {
     let done = run_kiln(&["--help"], b"");
     assert_eq!(done.code(), 0, "{}", done.stderr);
     let help = done.stdout_text();
-    for command in ["serve", "run", "ops", "batch"] {
+    for command in ["serve", "run", "check", "ops", "batch"] {
         assert!(help.contains(command), "{command} in\n{help}");
     }
     let done = run_kiln(&["batch", "--help"], b"");
@@ -761,6 +761,15 @@ fn run_and_batch_check_pipelines_with_the_kernel_they_run() {
     let kernel = kernel.to_str().expect("a UTF-8 path");
 
     run_kiln(&["run", "echo"], b"hello").expect_error(2, "bad_pipeline");
+    run_kiln(&["check", "echo"], b"").expect_error(2, "bad_pipeline");
+    let checked = run_kiln(&["check", "--kernel", kernel, "--allow-unsigned", "echo"], b"");
+    assert_eq!(checked.code(), 0, "{}", checked.stderr);
+    assert_eq!(checked.stdout_text().trim(), r#"{"steps":[{"op":"echo"}]}"#);
+    let canonical = run_kiln(&["check", "blur sigma=2"], b"");
+    assert_eq!(
+        canonical.stdout_text().trim(),
+        kiln_kernel::check("blur sigma=2").unwrap()
+    );
     let other = run_kiln(&["run", "--kernel", kernel, "--allow-unsigned", "echo"], b"hello");
     assert_eq!(other.code(), 0, "{}", other.stderr);
     assert_eq!(other.stdout, b"hello");

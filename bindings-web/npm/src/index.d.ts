@@ -63,7 +63,6 @@ export interface Output {
   meta: Meta;
 }
 
-/** The stable error codes. */
 /** An error of the kernel (or of the input given to it). */
 export declare class KilnError extends Error {
   constructor(code: ErrorCode, message: string, step?: number | null, param?: string | null, options?: { cause?: unknown });
@@ -119,10 +118,10 @@ export function isReady(): boolean;
 
 /** Runs a whole pipeline on one input, in one call. Throws KilnError. */
 export function run(pipeline: Pipeline, input: Input): Output;
-/** Every op with its parameters, the kinds, the error codes and the limits in force. */
 /** Checks a pipeline without running it: its canonical form (every step as written,
  *  all its parameters with defaults filled in), or throws a KilnError. */
 export function check(pipeline: Pipeline): PipelineObject;
+/** Every op with its parameters, the kinds, the error codes and the limits in force. */
 export function describe(): Description;
 /** Writes steps in the text form. */
 export function toText(steps: readonly Step[]): string;

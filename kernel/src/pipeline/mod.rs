@@ -206,15 +206,16 @@ fn article(kind: Kind) -> &'static str {
 fn check_requested_limits(m: &Map<String, Json>) -> Result<(Limits, Vec<String>)> {
     let mut requested = Limits::UNLIMITED;
     for (key, value) in m {
+        if requested.with(key, 0).is_none() {
+            return Err(Error::bad_pipeline(format!("unknown limit `{key}`")).with_param(key.clone()));
+        }
         let Some(value) = value.as_u64() else {
             return Err(
                 Error::bad_pipeline(format!("limit `{key}` must be a non-negative integer, got {value}"))
                     .with_param(key.clone()),
             );
         };
-        requested = requested
-            .with(key, value)
-            .ok_or_else(|| Error::bad_pipeline(format!("unknown limit `{key}`")).with_param(key.clone()))?;
+        requested = requested.with(key, value).unwrap_or(requested);
     }
     Ok((requested, m.keys().cloned().collect()))
 }
@@ -408,5 +409,26 @@ mod tests {
         assert_eq!(again.to_json(), canonical);
         let p = Pipeline::parse("parse_csv delimiter=\\t").unwrap();
         assert_eq!(p.to_json()["steps"][0]["delimiter"], "\t");
+    }
+
+    #[test]
+    fn implied_steps_are_their_ops_at_their_defaults() {
+        use crate::op::{Checked, ParamSpec};
+        let default = |spec: &OpSpec, name: &str| spec.param(name).and_then(ParamSpec::default_value);
+        let p = Pipeline::parse("grayscale").unwrap();
+        let Op::Encode { quality, level, .. } = p.plan.last().unwrap().op else {
+            panic!("no implied encode");
+        };
+        assert_eq!(default(&op::ENCODE, "quality"), Some(Checked::Int(quality.into())));
+        assert_eq!(default(&op::ENCODE, "level"), Some(Checked::Int(level.into())));
+        let p = Pipeline::parse("parse_csv").unwrap();
+        let Op::ToJson { ndjson, pretty } = p.plan.last().unwrap().op else {
+            panic!("no implied writer");
+        };
+        assert_eq!(
+            default(&op::TO_JSON, "format"),
+            Some(Checked::Str(if ndjson { "ndjson" } else { "array" }.into()))
+        );
+        assert_eq!(default(&op::TO_JSON, "pretty"), Some(Checked::Bool(pretty)));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! kiln's test cases as data (DESIGN.md, "Tests as data"): loads `tests/cases/**/*.toml`
 //! into [`Case`]s. No host crate: the conformance runner (`kiln-cases`), the native
-//! end-to-end and sandbox tests, and (through `kiln-cases --list-errors`) the Worker's
+//! end-to-end and sandbox tests, and (through `kiln-cases --list`) the Worker's
 //! hostile test all read cases through this one loader.
 //!
 //! A case:
