@@ -122,7 +122,7 @@ async fn run(req: &mut Request, query_pipeline: Option<String>) -> Result<kiln_k
                 })?
         }
     };
-    Ok(kiln_kernel::run_with_limits(&pipeline, &input, &profiles::worker())?)
+    Ok(kiln_kernel::run_with_limits(&pipeline, input, &profiles::worker())?)
 }
 
 /// Reads a body of at most `limit` bytes: `Err(None)` past it, `Err(Some(why))` when
@@ -202,11 +202,11 @@ async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env
         Ok(found) => found,
         Err(e) => return error(&e),
     };
-    let out = match kiln_kernel::run_with_limits(&pipeline, &source, &profiles::worker()) {
+    // Owned: the kernel drops (or reuses) the source as it goes.
+    let out = match kiln_kernel::run_with_limits(&pipeline, source, &profiles::worker()) {
         Ok(out) => out,
         Err(e) => return error(&e.into()),
     };
-    drop(source);
     let (cache_control, storable) = proxy::cache_control(origin_cc.as_deref());
     let headers = Headers::new();
     headers.set("content-type", &out.meta.content_type)?;

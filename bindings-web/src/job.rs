@@ -8,15 +8,18 @@
 //! always refer to the pipeline they wrote. An error in the injected step (say, pixel
 //! bytes that are not `width x height x 4`) has no step.
 
+use std::borrow::Cow;
+
 use kiln_kernel::{Error, Limits, Output};
 
-/// What a job runs on.
-#[derive(Debug, Clone, Copy)]
+/// What a job runs on: borrowed, or owned (the bytes copied in from JS), which the
+/// kernel reuses instead of copying again.
+#[derive(Debug, Clone)]
 pub enum Input<'a> {
     /// Encoded or opaque bytes (an image file, CSV, gzip, ...).
-    Bytes(&'a [u8]),
+    Bytes(Cow<'a, [u8]>),
     /// Raw RGBA8 pixels, row-major, `width x height x 4` bytes (canvas `ImageData`).
-    Rgba { pixels: &'a [u8], width: u32, height: u32 },
+    Rgba { pixels: Cow<'a, [u8]>, width: u32, height: u32 },
 }
 
 /// Runs one job with the kernel's default [`Limits`] (a pipeline may tighten them).
@@ -95,7 +98,7 @@ mod tests {
             let raw = run(
                 pipeline,
                 Input::Rgba {
-                    pixels: &px,
+                    pixels: Cow::Borrowed(&px),
                     width: 5,
                     height: 4,
                 },
@@ -108,7 +111,7 @@ mod tests {
         let same = run(
             "",
             Input::Rgba {
-                pixels: &px,
+                pixels: Cow::Borrowed(&px),
                 width: 5,
                 height: 4,
             },
@@ -122,20 +125,20 @@ mod tests {
     fn steps_refer_to_the_callers_pipeline() {
         let px = pixels(2, 2);
         let input = Input::Rgba {
-            pixels: &px,
+            pixels: Cow::Borrowed(&px),
             width: 2,
             height: 2,
         };
-        let e = run("invert | blur sigma=0", input).unwrap_err();
+        let e = run("invert | blur sigma=0", input.clone()).unwrap_err();
         assert_eq!(
             (e.code, e.step, e.param.as_deref()),
             (ErrorCode::BadPipeline, Some(1), Some("sigma"))
         );
-        let e = run(r#"{"steps":[{"op":"blurr"}]}"#, input).unwrap_err();
+        let e = run(r#"{"steps":[{"op":"blurr"}]}"#, input.clone()).unwrap_err();
         assert_eq!((e.code, e.step), (ErrorCode::BadPipeline, Some(0)));
         // Wrong pixel count: the injected step is at fault, so there is no step.
         let bad = Input::Rgba {
-            pixels: &px[..15],
+            pixels: Cow::Borrowed(&px[..15]),
             width: 2,
             height: 2,
         };
@@ -148,7 +151,7 @@ mod tests {
 
     #[test]
     fn bytes_are_passed_through() {
-        let out = run("compress level=9 | decompress", Input::Bytes(b"hello")).unwrap();
+        let out = run("compress level=9 | decompress", Input::Bytes(Cow::Borrowed(b"hello"))).unwrap();
         assert_eq!(out.data, b"hello");
     }
 }

@@ -49,11 +49,11 @@ use job::Input;
 pub fn run(pipeline: JsValue, input: JsValue) -> Result<JsValue, JsValue> {
     let pipeline = pipeline_text(&pipeline)?;
     let output = match RawInput::from_js(&input)? {
-        RawInput::Bytes(bytes) => job::run(&pipeline, Input::Bytes(&bytes)),
+        RawInput::Bytes(bytes) => job::run(&pipeline, Input::Bytes(bytes.into())),
         RawInput::Rgba { pixels, width, height } => job::run(
             &pipeline,
             Input::Rgba {
-                pixels: &pixels,
+                pixels: pixels.into(),
                 width,
                 height,
             },

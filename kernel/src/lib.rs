@@ -52,6 +52,8 @@ mod pipeline;
 mod run;
 pub mod table;
 
+use std::borrow::Cow;
+
 pub use choice::Choice;
 pub use compress::Container;
 pub use error::{Error, ErrorCode, Result};
@@ -67,15 +69,18 @@ pub use pipeline::Pipeline;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Runs `pipeline` (JSON or text form) on `input` with the default [`Limits`].
-pub fn run(pipeline: &str, input: &[u8]) -> Result<Output> {
+///
+/// `input` is borrowed (`&[u8]`) or owned (`Vec<u8>`): an owned buffer is reused where a
+/// step would otherwise copy it (raw pixels become the image; bytes pass through).
+pub fn run<'a>(pipeline: &str, input: impl Into<Cow<'a, [u8]>>) -> Result<Output> {
     run_with_limits(pipeline, input, &Limits::default())
 }
 
 /// Runs `pipeline` on `input` under the host's `limits`, which the pipeline may only
-/// tighten.
-pub fn run_with_limits(pipeline: &str, input: &[u8], limits: &Limits) -> Result<Output> {
+/// tighten. `input` as in [`run`].
+pub fn run_with_limits<'a>(pipeline: &str, input: impl Into<Cow<'a, [u8]>>, limits: &Limits) -> Result<Output> {
     let pipeline = Pipeline::parse(pipeline)?;
-    run::execute(&pipeline, input, limits)
+    run::execute(&pipeline, input.into(), limits)
 }
 
 /// Checks `pipeline` (JSON or text form) without running it and returns its canonical

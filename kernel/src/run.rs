@@ -19,7 +19,7 @@ enum Value<'a> {
 }
 
 /// Runs a checked pipeline on `input` under `host` limits (tightened by the pipeline).
-pub fn execute(pipeline: &Pipeline, input: &[u8], host: &Limits) -> Result<Output> {
+pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Result<Output> {
     let limits = pipeline.limits(host);
     if input.len() as u64 > limits.max_input_bytes {
         return Err(Error::too_large(format!(
@@ -29,7 +29,7 @@ pub fn execute(pipeline: &Pipeline, input: &[u8], host: &Limits) -> Result<Outpu
         )));
     }
     let mut source = SourceFormat::Unknown;
-    let mut value = Value::Bytes(Cow::Borrowed(input), Meta::bytes("application/octet-stream"));
+    let mut value = Value::Bytes(input, Meta::bytes("application/octet-stream"));
     for planned in &pipeline.plan {
         let located = |e: Error| match planned.step {
             Some(step) => {

@@ -52,7 +52,7 @@ impl Guest for Kernel {
         if input.starts_with(FAULT_TRIGGER) {
             panic!("fault-injection build: input starts with KILN-FAULT");
         }
-        let out = kiln_kernel::run_with_limits(&pipeline, &input, &limits(l)).map_err(error)?;
+        let out = kiln_kernel::run_with_limits(&pipeline, input, &limits(l)).map_err(error)?;
         let m = out.meta;
         Ok(Output {
             data: out.data,

@@ -144,3 +144,27 @@ fn describe_reports_the_host_limits() {
     assert_eq!(d["limits"]["max_pixels"], 1234);
     assert_eq!(d["version"], kiln_kernel::VERSION);
 }
+
+#[test]
+fn an_output_at_the_output_limit_crosses_the_boundary() {
+    // 8192 x 8192 RGBA is exactly the default 256 MiB output limit (and 64 Mpx); wasmtime's
+    // default hostcall fuel (128 MiB) used to refuse it as `internal`.
+    let limits = Limits::default();
+    let side = 8192u64;
+    assert_eq!(side * side * 4, limits.max_output_bytes);
+    let png = kiln_kernel::run("decode format=rgba width=1 height=1 | encode format=png", &[9, 8, 7, 255])
+        .unwrap()
+        .data;
+    let pipeline = format!("resize width={side} height={side} fit=fill filter=nearest | encode format=rgba");
+    let kernel = sandbox(SandboxConfig::default());
+    let out = kernel.run(&pipeline, &png, &limits).expect("a legal output is returned");
+    assert_eq!(out.data.len() as u64, limits.max_output_bytes);
+    assert!(out.data.chunks_exact(4).all(|px| px == [9, 8, 7, 255]));
+    // One byte more than the limit allows is `too_large`, from the kernel, not a trap.
+    let tighter = Limits {
+        max_output_bytes: limits.max_output_bytes - 1,
+        ..limits
+    };
+    let err = kernel.run(&pipeline, &png, &tighter).unwrap_err();
+    assert_eq!(err.code, ErrorCode::TooLarge, "{err}");
+}
