@@ -29,7 +29,7 @@ fn inputs() -> Result<Vec<(&'static str, Vec<u8>)>, kiln_kernel::Error> {
     let (w, h) = (2725, 2225);
     let jpeg = kiln_kernel::run(
         &format!("decode format=rgba width={w} height={h} | encode format=jpeg quality=92"),
-        &inputs::photo(w, h),
+        inputs::photo(w, h),
     )?
     .data;
     // A real RGBA PNG: the photo with an alpha ramp from opaque (top) to half (bottom).
@@ -45,7 +45,7 @@ fn inputs() -> Result<Vec<(&'static str, Vec<u8>)>, kiln_kernel::Error> {
     .data;
     let text = inputs::mixed_text(16 << 20);
     let gz = kiln_kernel::run("compress level=6", &text)?.data;
-    let json = kiln_kernel::run("parse_csv | to_json", &inputs::csv(20_000_000))?.data;
+    let json = kiln_kernel::run("parse_csv | to_json", inputs::csv(20_000_000))?.data;
     Ok(vec![
         ("photo.jpg", jpeg),
         ("photo.png", png),

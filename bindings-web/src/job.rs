@@ -19,7 +19,11 @@ pub enum Input<'a> {
     /// Encoded or opaque bytes (an image file, CSV, gzip, ...).
     Bytes(Cow<'a, [u8]>),
     /// Raw RGBA8 pixels, row-major, `width x height x 4` bytes (canvas `ImageData`).
-    Rgba { pixels: Cow<'a, [u8]>, width: u32, height: u32 },
+    Rgba {
+        pixels: Cow<'a, [u8]>,
+        width: u32,
+        height: u32,
+    },
 }
 
 /// Runs one job with the kernel's default [`Limits`] (a pipeline may tighten them).

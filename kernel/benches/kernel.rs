@@ -20,7 +20,7 @@ fn benches(c: &mut Criterion) {
     let (w, h) = (2725, 2225);
     let jpeg = kiln_kernel::run(
         &format!("decode format=rgba width={w} height={h} | encode format=jpeg quality=92"),
-        &photo(w, h),
+        photo(w, h),
     )
     .unwrap()
     .data;

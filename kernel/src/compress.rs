@@ -1,11 +1,11 @@
-//! `compress` and `decompress`: DEFLATE in gzip, zlib or raw containers, on flate2's
-//! zlib-rs backend (pure Rust, fast, and the same bytes on every target).
+//! `compress` and `decompress`: DEFLATE in gzip, zlib or raw containers, with zlib-rs
+//! (pure Rust, fast, and the same bytes on every target): compression directly, to
+//! choose its level-6 strategy; decompression through flate2's readers.
 
-use std::io::{Read, Write};
+use std::io::Read;
 
-use flate2::Compression;
 use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
-use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
+use zlib_rs::{Deflate, DeflateError, DeflateFlush, Status};
 
 use crate::choice::choices;
 use crate::{Error, Result};
@@ -28,27 +28,87 @@ pub fn content_type(container: Container) -> &'static str {
     }
 }
 
-/// Compresses at `level` 0..=9. The gzip header carries no name and no time
-/// (mtime 0), so output depends on the input alone.
+/// Compresses at `level` 0..=9 with zlib-rs. The container framing is written here, so
+/// the bytes are the same on every target (zlib-rs's own gzip header records the build
+/// target's OS); the gzip header carries no name and no time (mtime 0), so output
+/// depends on the input alone.
 pub fn compress(input: &[u8], container: Container, level: u32) -> Result<Vec<u8>> {
-    let level = Compression::new(level.min(9));
+    let level = level.min(9);
     // Text compresses ~3-4x at level 6: start there to skip most regrowth.
-    let out = Vec::with_capacity(input.len() / 3 + 64);
-    let written = match container {
+    let mut out = Vec::with_capacity(input.len() / 3 + 64);
+    match container {
         Container::Gzip => {
-            let mut e = GzEncoder::new(out, level);
-            e.write_all(input).and_then(|_| e.finish())
+            // ID, CM = deflate, FLG = 0, MTIME = 0, XFL (2: slowest, 4: fastest), OS = unknown.
+            let xfl = match level {
+                9 => 2,
+                0 | 1 => 4,
+                _ => 0,
+            };
+            out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
         }
-        Container::Zlib => {
-            let mut e = ZlibEncoder::new(out, level);
-            e.write_all(input).and_then(|_| e.finish())
+        Container::Zlib => out.extend_from_slice(&zlib_header(level)),
+        Container::Deflate => {}
+    }
+    deflate(input, level, &mut out)?;
+    match container {
+        Container::Gzip => {
+            out.extend_from_slice(&zlib_rs::crc32::crc32(0, input).to_le_bytes());
+            // ISIZE: the input's length mod 2^32 (RFC 1952).
+            out.extend_from_slice(&(input.len() as u32).to_le_bytes());
         }
-        Container::Deflate => {
-            let mut e = DeflateEncoder::new(out, level);
-            e.write_all(input).and_then(|_| e.finish())
-        }
+        Container::Zlib => out.extend_from_slice(&zlib_rs::adler32::adler32(1, input).to_be_bytes()),
+        Container::Deflate => {}
+    }
+    Ok(out)
+}
+
+/// zlib-rs follows zlib-ng, whose level 6 ("medium" matching) writes 2-4% more than
+/// zlib's level 6. kiln's level 6 is zlib's instead: lazy matching (zlib-rs's level 7
+/// strategy) with zlib's level-6 parameters, and a longer chain (192 candidates, zlib:
+/// 128) so it is no larger than zlib's level 6 on text, JSON, CSV and binary data
+/// (`deflateTune`: `good, lazy, nice, chain`; see third_party/zlib-rs/KILN-PATCH.md).
+const LEVEL_6: (i32, [usize; 4]) = (7, [8, 16, 128, 192]);
+
+/// Raw DEFLATE of `input` at `level`, appended to `out`.
+fn deflate(input: &[u8], level: u32, out: &mut Vec<u8>) -> Result<()> {
+    let mut d = if level == 6 {
+        let (strategy, [good, lazy, nice, chain]) = LEVEL_6;
+        let mut d = Deflate::new(strategy, false, 15);
+        d.tune(good, lazy, nice, chain);
+        d
+    } else {
+        Deflate::new(level as i32, false, 15)
     };
-    written.map_err(|e| Error::internal(format!("compressor failed: {e}")))
+    let failed = |e: DeflateError| Error::internal(format!("compressor failed: {e:?}"));
+    let mut rest = input;
+    loop {
+        if out.capacity() - out.len() < 4096 {
+            out.reserve(out.capacity().max(64 << 10));
+        }
+        let start = out.len();
+        out.resize(out.capacity(), 0);
+        let (read, written) = (d.total_in(), d.total_out());
+        let status = d
+            .compress(rest, &mut out[start..], DeflateFlush::Finish)
+            .map_err(failed)?;
+        rest = &rest[(d.total_in() - read) as usize..];
+        out.truncate(start + (d.total_out() - written) as usize);
+        if status == Status::StreamEnd {
+            return Ok(());
+        }
+    }
+}
+
+/// The two-byte zlib header (RFC 1950) for a 32 KiB window, with zlib's level hint.
+fn zlib_header(level: u32) -> [u8; 2] {
+    let hint: u16 = match level {
+        0 | 1 => 0,
+        2..=5 => 1,
+        6 => 2,
+        _ => 3,
+    };
+    let header = (0x78u16 << 8) | (hint << 6);
+    (header + (31 - header % 31)).to_be_bytes()
 }
 
 /// Decompresses; every member of a multi-member gzip file. Stops with `too_large` as

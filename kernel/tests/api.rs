@@ -101,16 +101,16 @@ fn decodes_every_format_upright() {
         ("small.tiff", 80, 60),
         ("oriented6.jpg", 20, 40),
     ] {
-        let out = run("encode format=rgba", &data(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let out = run("encode format=rgba", data(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!((out.meta.width, out.meta.height), (Some(w), Some(h)), "{file}");
         assert_eq!(out.data.len(), (w * h * 4) as usize, "{file}");
     }
     // EXIF orientation 6: stored left-black/right-white, displayed top-black/bottom-white.
-    let out = run("encode format=rgba", &data("oriented6.jpg")).unwrap();
+    let out = run("encode format=rgba", data("oriented6.jpg")).unwrap();
     let img = image::RgbaImage::from_raw(20, 40, out.data).unwrap();
     assert!(img.get_pixel(10, 3).0[0] < 30 && img.get_pixel(10, 36).0[0] > 225);
     // GIF: the first frame (red), not the second (blue).
-    let out = run("encode format=rgba", &data("anim.gif")).unwrap();
+    let out = run("encode format=rgba", data("anim.gif")).unwrap();
     assert_eq!(&out.data[..4], &[255, 0, 0, 255]);
 }
 

@@ -112,7 +112,7 @@ fn png_claiming_100000_square_is_refused_before_allocating() {
 #[test]
 fn gzip_bomb_stops_at_the_limit() {
     // 30 members of 10 MiB of zeros: 300 MiB out of ~300 KB, past the 256 MiB default.
-    let member = run("compress level=9", &vec![0u8; 10 << 20]).unwrap().data;
+    let member = run("compress level=9", vec![0u8; 10 << 20]).unwrap().data;
     let bomb: Vec<u8> = member.iter().copied().cycle().take(member.len() * 30).collect();
     assert!(bomb.len() < 1 << 20);
     assert_eq!(code("decompress", &bomb), ErrorCode::TooLarge);

@@ -152,12 +152,17 @@ fn an_output_at_the_output_limit_crosses_the_boundary() {
     let limits = Limits::default();
     let side = 8192u64;
     assert_eq!(side * side * 4, limits.max_output_bytes);
-    let png = kiln_kernel::run("decode format=rgba width=1 height=1 | encode format=png", &[9, 8, 7, 255])
-        .unwrap()
-        .data;
+    let png = kiln_kernel::run(
+        "decode format=rgba width=1 height=1 | encode format=png",
+        &[9, 8, 7, 255],
+    )
+    .unwrap()
+    .data;
     let pipeline = format!("resize width={side} height={side} fit=fill filter=nearest | encode format=rgba");
     let kernel = sandbox(SandboxConfig::default());
-    let out = kernel.run(&pipeline, &png, &limits).expect("a legal output is returned");
+    let out = kernel
+        .run(&pipeline, &png, &limits)
+        .expect("a legal output is returned");
     assert_eq!(out.data.len() as u64, limits.max_output_bytes);
     assert!(out.data.chunks_exact(4).all(|px| px == [9, 8, 7, 255]));
     // One byte more than the limit allows is `too_large`, from the kernel, not a trap.
