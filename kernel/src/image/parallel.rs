@@ -6,13 +6,14 @@
 /// Below this many bytes of image, threads cost more than they save.
 const PARALLEL_MIN_BYTES: usize = 1 << 18;
 
-/// Calls `f(y, row)` for every row of `buf`, a buffer of rows of `stride` bytes.
-pub fn for_each_row<F>(buf: &mut [u8], stride: usize, f: F)
+/// Calls `f(y, row)` for every row of `buf`, a buffer of rows of `stride` values.
+pub fn for_each_row<T, F>(buf: &mut [T], stride: usize, f: F)
 where
-    F: Fn(usize, &mut [u8]) + Sync + Send,
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync + Send,
 {
     #[cfg(feature = "rayon")]
-    if buf.len() >= PARALLEL_MIN_BYTES {
+    if size_of_val(buf) >= PARALLEL_MIN_BYTES {
         use rayon::prelude::*;
         buf.par_chunks_exact_mut(stride)
             .enumerate()
