@@ -140,6 +140,40 @@ fn finish(v: [u32; 4], opaque: bool) -> [u8; 4] {
     [unpremultiply(v[0]), unpremultiply(v[1]), unpremultiply(v[2]), alpha]
 }
 
+/// Defines `$name` as `$body` (an `#[inline(always)]` fn with the same arguments),
+/// compiled for AVX2 when the CPU has it (x86-64): the same operations on wider
+/// vectors, so the same bits.
+macro_rules! best_simd {
+    ($name:ident => $body:ident ($($arg:ident: $ty:ty),*)) => {
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                // SAFETY: the CPU has AVX2 (checked just above).
+                return unsafe { avx2($($arg),*) };
+            }
+            $body($($arg),*)
+        }
+    };
+    ($name:ident => $body:ident <$t:ident: $bound:ident> ($($arg:ident: $ty:ty),*)) => {
+        fn $name<$t: $bound>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2<$t: $bound>($($arg: $ty),*) {
+                    $body::<$t>($($arg),*)
+                }
+                // SAFETY: the CPU has AVX2 (checked just above).
+                return unsafe { avx2::<$t>($($arg),*) };
+            }
+            $body::<$t>($($arg),*)
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------
 // Exact kernel (sigma < 3)
 // ---------------------------------------------------------------------------------------
@@ -162,58 +196,60 @@ fn exact_kernel(sigma: f64) -> Vec<u32> {
 
 fn exact_blur(img: &mut Image, w: usize, h: usize, sigma: f64, opaque: bool) {
     let weights = exact_kernel(sigma);
-    let radius = weights.len() - 1;
-    let stride = w * 4;
-    // Horizontal pass: working values, 16 bits each (little-endian), rounded.
-    let mut mid = vec![0u8; w * h * 8];
-    {
-        let src = img.as_raw();
-        let weights = &weights;
-        for_each_row(&mut mid, w * 8, |y, out| {
-            let row = &src[y * stride..][..stride];
-            let mut padded = Vec::with_capacity((w + 2 * radius) * 4);
-            for i in 0..w + 2 * radius {
-                let x = i.saturating_sub(radius).min(w - 1);
-                padded.extend_from_slice(&working(&row[x * 4..x * 4 + 4]));
-            }
-            let centre = &padded[radius * 4..][..stride];
-            let mut acc: Vec<u32> = centre.iter().map(|&v| v * weights[0]).collect();
-            for (k, &wk) in weights.iter().enumerate().skip(1) {
-                let left = &padded[(radius - k) * 4..][..stride];
-                let right = &padded[(radius + k) * 4..][..stride];
-                for ((a, &l), &r) in acc.iter_mut().zip(left).zip(right) {
-                    *a += wk * (l + r);
-                }
-            }
-            for (o, &a) in out.chunks_exact_mut(2).zip(&acc) {
-                o.copy_from_slice(&(((a + KERNEL_HALF) >> KERNEL_BITS) as u16).to_le_bytes());
-            }
-        });
-    }
-    // Vertical pass: each output row reads 2r+1 whole rows of `mid`.
-    let mid = &mid;
-    let mid_row = |y: usize| &mid[y * w * 8..][..w * 8];
-    let weights = &weights;
-    let buf: &mut [u8] = img;
-    for_each_row(buf, stride, |y, out| {
-        let mut acc: Vec<u32> = mid_row(y)
-            .chunks_exact(2)
-            .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]])) * weights[0])
-            .collect();
-        for (k, &wk) in weights.iter().enumerate().skip(1) {
-            let up = mid_row(y.saturating_sub(k));
-            let down = mid_row((y + k).min(h - 1));
-            for ((a, u), d) in acc.iter_mut().zip(up.chunks_exact(2)).zip(down.chunks_exact(2)) {
-                let u = u32::from(u16::from_le_bytes([u[0], u[1]]));
-                let d = u32::from(u16::from_le_bytes([d[0], d[1]]));
-                *a += wk * (u + d);
-            }
-        }
-        for (px, a) in out.chunks_exact_mut(4).zip(acc.chunks_exact(4)) {
-            let v = [0, 1, 2, 3].map(|c| (a[c] + KERNEL_HALF) >> KERNEL_BITS);
-            px.copy_from_slice(&finish(v, opaque));
-        }
+    // Horizontal pass: working values, 16 bits each, rounded.
+    let mut mid = vec![0u16; w * h * 4];
+    let src = img.as_raw();
+    for_each_row(&mut mid, w * 4, |y, out| {
+        exact_row(&src[y * w * 4..][..w * 4], out, &weights)
     });
+    // Vertical pass: each output row reads 2r+1 whole rows of `mid`.
+    let buf: &mut [u8] = img;
+    for_each_row(buf, w * 4, |y, out| exact_column(&mid, h, y, out, &weights, opaque));
+}
+
+best_simd!(exact_row => exact_row_any(row: &[u8], out: &mut [u16], weights: &[u32]));
+best_simd!(exact_column => exact_column_any(mid: &[u16], h: usize, y: usize, out: &mut [u8], weights: &[u32], opaque: bool));
+
+/// One row of the horizontal pass: `row` (RGBA bytes) blurred into `out` (working values).
+#[inline(always)]
+fn exact_row_any(row: &[u8], out: &mut [u16], weights: &[u32]) {
+    let (radius, w) = (weights.len() - 1, row.len() / 4);
+    let mut padded = vec![0u32; (w + 2 * radius) * 4];
+    for (i, p) in padded.chunks_exact_mut(4).enumerate() {
+        let x = i.saturating_sub(radius).min(w - 1);
+        p.copy_from_slice(&working(&row[x * 4..x * 4 + 4]));
+    }
+    let centre = &padded[radius * 4..][..w * 4];
+    let mut acc: Vec<u32> = centre.iter().map(|&v| v * weights[0]).collect();
+    for (k, &wk) in weights.iter().enumerate().skip(1) {
+        let left = &padded[(radius - k) * 4..][..w * 4];
+        let right = &padded[(radius + k) * 4..][..w * 4];
+        for ((a, &l), &r) in acc.iter_mut().zip(left).zip(right) {
+            *a += wk * (l + r);
+        }
+    }
+    for (o, &a) in out.iter_mut().zip(&acc) {
+        *o = ((a + KERNEL_HALF) >> KERNEL_BITS) as u16;
+    }
+}
+
+/// Output row `y` of the vertical pass over `mid` (`h` rows of working values).
+#[inline(always)]
+fn exact_column_any(mid: &[u16], h: usize, y: usize, out: &mut [u8], weights: &[u32], opaque: bool) {
+    let n = out.len();
+    let mid_row = |y: usize| &mid[y * n..][..n];
+    let mut acc: Vec<u32> = mid_row(y).iter().map(|&v| u32::from(v) * weights[0]).collect();
+    for (k, &wk) in weights.iter().enumerate().skip(1) {
+        let up = mid_row(y.saturating_sub(k));
+        let down = mid_row((y + k).min(h - 1));
+        for ((a, &u), &d) in acc.iter_mut().zip(up).zip(down) {
+            *a += wk * (u32::from(u) + u32::from(d));
+        }
+    }
+    for (px, a) in out.chunks_exact_mut(4).zip(acc.chunks_exact(4)) {
+        let v = [0, 1, 2, 3].map(|c| (a[c] + KERNEL_HALF) >> KERNEL_BITS);
+        px.copy_from_slice(&finish(v, opaque));
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -513,26 +549,6 @@ struct Strips {
     sw: usize,
     /// 16-bit values per strip: `h` rows of `sw` pixels.
     strip_len: usize,
-}
-
-/// Defines `$name` as `$body` (an `#[inline(always)]` fn with the same arguments),
-/// compiled for AVX2 when the CPU has it (x86-64): the same operations on wider
-/// vectors, so the same bits.
-macro_rules! best_simd {
-    ($name:ident => $body:ident <$t:ident: $bound:ident> ($($arg:ident: $ty:ty),*)) => {
-        fn $name<$t: $bound>($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            if std::is_x86_feature_detected!("avx2") {
-                #[target_feature(enable = "avx2")]
-                unsafe fn avx2<$t: $bound>($($arg: $ty),*) {
-                    $body::<$t>($($arg),*)
-                }
-                // SAFETY: the CPU has AVX2 (checked just above).
-                return unsafe { avx2::<$t>($($arg),*) };
-            }
-            $body::<$t>($($arg),*)
-        }
-    };
 }
 
 best_simd!(vertical_strip => vertical_strip_any<T: Sample>(src: &[u8], at: &Strips, s: usize, strip: &mut [u16], filter: &Recursive));
