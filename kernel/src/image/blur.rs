@@ -200,7 +200,7 @@ fn exact_blur(img: &mut Image, w: usize, h: usize, sigma: f64, opaque: bool) {
     let mut mid = vec![0u16; w * h * 4];
     let src = img.as_raw();
     for_each_row(&mut mid, w * 4, |y, out| {
-        exact_row(&src[y * w * 4..][..w * 4], out, &weights)
+        exact_row(&src[y * w * 4..][..w * 4], out, &weights);
     });
     // Vertical pass: each output row reads 2r+1 whole rows of `mid`.
     let buf: &mut [u8] = img;
