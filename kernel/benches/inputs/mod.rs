@@ -2,6 +2,9 @@
 //! bench and the comparison with peers (bindings-native/examples/bench_worker.rs), so
 //! both time exactly the same bytes.
 
+// Each bench uses a part of this module.
+#![allow(dead_code)]
+
 /// xorshift32: a fixed-seed generator, so inputs are the same on every run.
 struct Rng(u32);
 impl Rng {
@@ -97,4 +100,50 @@ pub fn csv(bytes: usize) -> Vec<u8> {
         out.extend_from_slice(line.as_bytes());
     }
     out
+}
+
+/// One timed job: a name, a pipeline and its input.
+pub struct Task {
+    pub name: String,
+    pub pipeline: String,
+    pub input: Vec<u8>,
+}
+
+/// The jobs whose cost must not grow with a parameter, or that show where a target
+/// loses time: blur per sigma, resize per filter, JPEG decode, inflate, CSV scan. Shared
+/// by the native bench (`cargo bench -p kiln-kernel --bench scaling`) and the same jobs
+/// in wasmtime (`cargo bench -p kiln-sandbox --bench scaling`), so the two compare.
+pub fn scaling_tasks() -> Vec<Task> {
+    let (w, h) = (1000, 1000);
+    let raw = format!("decode format=rgba width={w} height={h}");
+    let square = photo(w, h);
+    let mut tasks = Vec::new();
+    let mut task = |name: String, pipeline: String, input: &[u8]| {
+        tasks.push(Task {
+            name,
+            pipeline,
+            input: input.to_vec(),
+        });
+    };
+    for sigma in [1, 4, 20, 100] {
+        task(
+            format!("blur_sigma{sigma}_1000x1000"),
+            format!("{raw} | blur sigma={sigma} | encode format=rgba"),
+            &square,
+        );
+    }
+    for filter in ["nearest", "bilinear", "catmull_rom", "lanczos3"] {
+        task(
+            format!("resize_{filter}_1000x1000_to_250"),
+            format!("{raw} | resize width=250 filter={filter} | encode format=rgba"),
+            &square,
+        );
+    }
+    let run = |pipeline: &str, input: &[u8]| kiln_kernel::run(pipeline, input).expect("bench input").data;
+    let jpeg = run(&format!("{raw} | encode format=jpeg quality=90"), &square);
+    task("jpeg_decode_1000x1000".into(), "encode format=rgba".into(), &jpeg);
+    let gz = run("compress level=6", &mixed_text(4 << 20));
+    task("inflate_4MiB_text".into(), "decompress".into(), &gz);
+    task("csv_scan_8MB_stats".into(), "parse_csv | stats".into(), &csv(8_000_000));
+    tasks
 }
