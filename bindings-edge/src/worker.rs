@@ -17,11 +17,15 @@ static SERVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     SERVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    match handle(req, &env).await {
-        Ok(response) => Ok(response),
+    let mut response = match handle(req, &env).await {
+        Ok(response) => response,
         // A JS exception inside the runtime glue: report it like any other bug.
-        Err(e) => error(&kiln_kernel::Error::internal(format!("worker: {e}")).into()),
+        Err(e) => error(&kiln_kernel::Error::internal(format!("worker: {e}")).into())?,
+    };
+    for (name, value) in api::RESPONSE_HEADERS {
+        response.headers_mut().set(name, value)?;
     }
+    Ok(response)
 }
 
 fn var(env: &Env, name: &str) -> String {

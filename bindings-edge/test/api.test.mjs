@@ -1,5 +1,5 @@
 // HTTP API v1 in workerd: every route and error status, each answer compared with
-// `kiln serve`'s for the same request (status, content-type, kiln-meta, body; `allow`
+// `kiln serve`'s for the same request (status, content-type, kiln-meta, nosniff, body; `allow`
 // on 405). Needs the built Worker (scripts/build-edge.sh) and target/debug/kiln.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,6 +90,8 @@ for (const [name, path, init, status] of requests) {
     assert.equal(w.contentType, n.contentType);
     assert.equal(w.meta, n.meta);
     if (status === 405) assert.equal(w.allow, n.allow);
+    assert.equal(w.nosniff, 'nosniff');
+    assert.equal(n.nosniff, 'nosniff');
     assert.ok(w.body.equals(n.body), `bodies differ:\n  workerd ${w.body.toString().slice(0, 300)}\n  native  ${n.body.toString().slice(0, 300)}`);
   });
 }

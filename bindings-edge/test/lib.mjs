@@ -57,6 +57,7 @@ export async function snapshot(res) {
     contentType: res.headers.get('content-type'),
     meta: res.headers.get('kiln-meta'),
     allow: res.headers.get('allow'),
+    nosniff: res.headers.get('x-content-type-options'),
     body: Buffer.from(await res.arrayBuffer()),
   };
 }

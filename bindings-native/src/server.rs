@@ -423,6 +423,9 @@ async fn observe(State(app): State<Arc<App>>, request: Request, next: Next) -> R
         .to_owned();
     let started = Instant::now();
     let mut response = next.run(request).await;
+    for (name, value) in api::RESPONSE_HEADERS {
+        response.headers_mut().insert(name, HeaderValue::from_static(value));
+    }
     if !response.headers().contains_key(KERNEL_HEADER)
         && let Ok(v) = HeaderValue::from_str(&app.live.primary().label())
     {

@@ -36,6 +36,10 @@ pub mod paths {
     pub const META_HEADER: &str = "kiln-meta";
 }
 
+/// Headers on every response of every host: `nosniff`, so a browser never renders an
+/// output (an SVG, HTML inside a "CSV") as something other than its content type.
+pub const RESPONSE_HEADERS: [(&str, &str); 1] = [("x-content-type-options", "nosniff")];
+
 /// `GET /healthz`.
 pub const HEALTHZ: &str = r#"{"status":"ok"}"#;
 

@@ -272,7 +272,16 @@ impl WasmKernel {
                 "job exceeded its CPU time budget of {} ms",
                 self.sandbox.config.job_timeout.as_millis()
             )),
-            _ => Error::internal(format!("kernel trapped: {e:?}")),
+            // The client gets the trap's kind; the wasm backtrace (the kernel's
+            // internals) goes to the log only.
+            Some(trap) => {
+                tracing::error!("kernel trapped: {e:?}");
+                Error::internal(format!("kernel trapped: {trap}"))
+            }
+            None => {
+                tracing::error!("kernel call failed: {e:?}");
+                Error::internal("kernel trapped")
+            }
         }
     }
 }

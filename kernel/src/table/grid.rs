@@ -19,16 +19,23 @@ pub(super) struct Grid {
     max_cells: u64,
 }
 
+/// Cells a table may have beyond one per input byte: the padding of short rows under a
+/// wide header, or of records missing keys (24 MiB of `Null`s).
+const PADDING_CELLS: u64 = 1 << 20;
+
 impl Grid {
-    /// A grid `width` columns wide, under `limits`.
-    pub(super) fn new(width: usize, limits: &Limits) -> Result<Grid> {
-        let mut grid = Grid::empty(limits);
+    /// A grid `width` columns wide, under `limits`, for an input of `input_len` bytes.
+    pub(super) fn new(width: usize, limits: &Limits, input_len: usize) -> Result<Grid> {
+        let mut grid = Grid::empty(limits, input_len);
         grid.widen(width)?;
         Ok(grid)
     }
 
-    /// A grid with no columns yet, under `limits`.
-    pub(super) fn empty(limits: &Limits) -> Grid {
+    /// A grid with no columns yet, under `limits`, for an input of `input_len` bytes.
+    /// Every real cell costs at least one byte of input, so cells are capped at the
+    /// input's size plus [`PADDING_CELLS`] (and `max_input_bytes`): a few kilobytes of
+    /// short rows under a wide header cannot pad out to gigabytes.
+    pub(super) fn empty(limits: &Limits, input_len: usize) -> Grid {
         Grid {
             cells: Vec::new(),
             width: 0,
@@ -37,7 +44,7 @@ impl Grid {
             rows_at_width: 0,
             max_rows: limits.max_rows,
             max_columns: u64::from(limits.max_columns),
-            max_cells: limits.max_input_bytes,
+            max_cells: limits.max_input_bytes.min(input_len as u64 + PADDING_CELLS),
         }
     }
 

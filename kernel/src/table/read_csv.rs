@@ -4,7 +4,7 @@
 //! module decides what ragged rows mean) and builds cells straight into the table's
 //! arena: no `String` per cell.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 pub use super::dialect::CsvOptions;
 use super::dialect::check_byte;
@@ -31,9 +31,10 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 ///   `Float` (finite); anything else (`007`, `+1`, ` 1`, `NaN`, `1.`, `1e400`) -> `Str`.
 ///   `infer=false`: every field is `Str` (an empty field is an empty `Str`).
 /// - Limits (`too_large`): more than `max_rows` data rows, more than `max_columns`
-///   fields in a record, or more cells (rows x columns, padding included) than
-///   `max_input_bytes` (no real input reaches that: every field costs at least one
-///   byte; it stops a few short rows under a wide header from padding out to gigabytes).
+///   fields in a record, or more cells (rows x columns, padding included) than the
+///   input has bytes plus 2^20, or than `max_input_bytes` (every real field costs at
+///   least one byte; it stops a few short rows under a wide header from padding out to
+///   gigabytes).
 /// - Empty input is a table with no columns and no rows.
 ///
 /// A delimiter or quote that is not ASCII, is `\r`/`\n`, or a delimiter equal to the
@@ -80,10 +81,10 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
             Some(grid) => grid,
             None if opts.header => {
                 columns = Some(header_names(&record, input, start)?);
-                grid = Some(Grid::new(width, limits)?);
+                grid = Some(Grid::new(width, limits, input.len())?);
                 continue;
             }
-            None => grid.insert(Grid::new(width, limits)?),
+            None => grid.insert(Grid::new(width, limits, input.len())?),
         };
         if width > grid.width() {
             if opts.header {
@@ -146,6 +147,9 @@ fn reserve_for(grid: &mut Grid, input_len: usize, row_bytes: usize) {
 /// Column names from a header record: empty -> `column{N}`, repeats -> `_2`, `_3`, ...
 fn header_names(record: &::csv::ByteRecord, input: &[u8], start: u64) -> Result<Vec<String>> {
     let mut seen: HashSet<String> = HashSet::with_capacity(record.len());
+    // Per name, the next suffix to try: 16384 copies of one name cost linear time, not
+    // quadratic.
+    let mut next: HashMap<String, u64> = HashMap::new();
     let mut names = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
         let Ok(name) = std::str::from_utf8(field) else {
@@ -159,12 +163,18 @@ fn header_names(record: &::csv::ByteRecord, input: &[u8], start: u64) -> Result<
         } else {
             name.to_owned()
         };
-        let mut unique = base.clone();
-        let mut n = 2u64;
-        while seen.contains(&unique) {
-            unique = format!("{base}_{n}");
-            n += 1;
-        }
+        let unique = if seen.contains(&base) {
+            let n = next.entry(base.clone()).or_insert(2);
+            loop {
+                let candidate = format!("{base}_{n}");
+                *n += 1;
+                if !seen.contains(&candidate) {
+                    break candidate;
+                }
+            }
+        } else {
+            base
+        };
         seen.insert(unique.clone());
         names.push(unique);
     }
@@ -341,6 +351,15 @@ pub(crate) mod tests {
             to_csv(&Table::new(vec!["a".into()]), b'"').unwrap_err().code,
             ErrorCode::BadPipeline
         );
+    }
+
+    #[test]
+    fn header_names_of_many_copies_are_linear() {
+        // 16384 copies of one name (issue 18: the suffix search was quadratic).
+        let input = vec!["a"; 16384].join(",") + "\n";
+        let t = parse(&input);
+        assert_eq!(t.columns()[16383], "a_16384");
+        assert_eq!(t.columns().iter().collect::<HashSet<_>>().len(), 16384);
     }
 
     #[test]
@@ -542,6 +561,16 @@ pub(crate) mod tests {
         input.push_str("x\n");
         let e = parse_csv(input.as_bytes(), &CsvOptions::default(), &limits).unwrap_err();
         assert_eq!(e.code, ErrorCode::TooLarge);
+        // Issue 18: 64 KB (8192 names, then 8192 lines of `1`) used to pad out to 67 M
+        // cells (1 GB) under the default limits; cells are capped by the input's size.
+        let names: Vec<String> = (0..8192).map(|i| format!("c{i}")).collect();
+        let input = names.join(",") + "\n" + &"1\n".repeat(8192);
+        let e = parse_csv(input.as_bytes(), &CsvOptions::default(), &Limits::default()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
+        // Padding up to 2^20 cells beyond the input's size is still a table.
+        let input = names[..1000].join(",") + "\n" + &"1\n".repeat(1000);
+        let t = parse_csv(input.as_bytes(), &CsvOptions::default(), &Limits::default()).unwrap();
+        assert_eq!((t.n_rows(), t.n_cols()), (1000, 1000));
     }
 
     #[test]

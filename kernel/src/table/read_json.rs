@@ -31,14 +31,15 @@ pub const MAX_DEPTH: u32 = 127;
 /// Errors: invalid JSON -> `bad_input` with serde_json's line and column; a row that
 /// is not an object -> `bad_input` naming the row (1-based); nesting deeper than
 /// `max_json_depth` (capped at [`MAX_DEPTH`]), more than `max_rows` rows,
-/// more than `max_columns` keys, or more cells than `max_input_bytes` -> `too_large`.
+/// more than `max_columns` keys, or more cells (missing keys padded) than the input has
+/// bytes plus 2^20, or than `max_input_bytes` -> `too_large`.
 /// Empty input (or only whitespace) and `[]` are an empty table.
 pub fn parse_json(input: &[u8], limits: &Limits) -> Result<Table> {
     let Some(first) = input.iter().position(|b| !is_ws(*b)) else {
         return Ok(Table::default());
     };
     json_text::check_depth(input, limits.max_json_depth.min(MAX_DEPTH))?;
-    let mut builder = Builder::new(limits);
+    let mut builder = Builder::new(limits, input.len());
     if input.get(first) == Some(&b'[') {
         let mut de = serde_json::Deserializer::from_slice(input);
         let parsed = RowsSeed(&mut builder).deserialize(&mut de).and_then(|()| de.end());
@@ -76,12 +77,12 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(limits: &Limits) -> Builder {
+    fn new(limits: &Limits, input_len: usize) -> Builder {
         Builder {
             arena: Table::new(Vec::new()),
             columns: Vec::new(),
             index: HashMap::new(),
-            grid: Grid::empty(limits),
+            grid: Grid::empty(limits, input_len),
             row: Vec::new(),
             rows: 0,
             max_columns: usize::try_from(limits.max_columns).unwrap_or(usize::MAX),
@@ -339,6 +340,17 @@ impl<'de> Visitor<'de> for ValVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_keys_cannot_pad_out_to_gigabytes() {
+        // 4096 records with a key each of their own: 16 M cells from 60 KB.
+        let input: String = (0..4096).map(|i| format!("{{\"k{i}\":1}}\n")).collect();
+        let e = parse_json(input.as_bytes(), &Limits::default()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
+        let input: String = (0..500).map(|i| format!("{{\"k{i}\":1}}\n")).collect();
+        let t = parse_json(input.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!((t.n_rows(), t.n_cols()), (500, 500));
+    }
     use crate::ErrorCode;
     use crate::table::read_csv::tests::show;
     use crate::table::write_json::{push_f64, push_json_str, to_json, to_json_with_limit};
