@@ -123,12 +123,6 @@ fn get_routes_ops_healthz_metrics_and_page() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["status"], "ok");
 
-    // Every answer, the demo page and a 404 among them, says nosniff.
-    for path in ["/v1/ops", "/healthz", "/", "/no/such/page"] {
-        let reply = get(&agent, &server.url(path));
-        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{path}");
-    }
-
     // GET /: the demo page from --www.
     let reply = get(&agent, &server.url("/"));
     assert_eq!(reply.status, 200);
@@ -164,6 +158,12 @@ fn get_routes_ops_healthz_metrics_and_page() {
         text.contains("# TYPE kiln_request_duration_seconds histogram"),
         "{text}"
     );
+
+    // Every answer, the demo page and a 404 among them, says nosniff.
+    for path in ["/v1/ops", "/healthz", "/", "/no/such/page"] {
+        let reply = get(&agent, &server.url(path));
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{path}");
+    }
 }
 
 /// `POST /v1/check`: the kernel's canonical form of a pipeline, from the query or the
