@@ -15,12 +15,15 @@
 //! sha256=…`, plus `role=canary` for a canary's job); responses no job made name the
 //! primary. The kernels live in [`Live`].
 //!
-//! Jobs run on blocking threads; a semaphore admits at most `max_jobs` at once. At most
-//! `max_jobs + max_queue` requests are admitted in all (uploading, waiting for a slot or
-//! running: this also bounds the memory held by request bodies). Past that the server
-//! sheds load: 503 with `Retry-After` and the host-level code `busy`, without reading
-//! more than a small body (drained so the connection stays usable; a larger one is
-//! left unread, and hyper closes the connection after the answer).
+//! Jobs run on blocking threads; a semaphore admits at most `max_jobs` at once. A body
+//! is read before its request is admitted, within `body_timeout` (408 past it) and a
+//! byte budget of `(max_jobs + max_queue) x max_body` for all bodies held at once, so
+//! slow or idle uploads take no job slot and do not make the server unready. At most
+//! `max_jobs + max_queue` requests whose body has arrived are admitted (waiting for a
+//! slot or running). Past either bound the server sheds load: 503 with `Retry-After`
+//! and the host-level code `busy`, without reading more than a small body (drained so
+//! the connection stays usable; a larger one is left unread, and hyper closes the
+//! connection after the answer).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -54,6 +57,8 @@ pub struct ServerConfig {
     pub max_body: usize,
     /// Whole-request deadline (waiting for a slot included).
     pub request_timeout: Duration,
+    /// Deadline for receiving a request body, before the request is admitted.
+    pub body_timeout: Duration,
     /// The built demo page, served at `/`.
     pub www: Option<PathBuf>,
     /// Requests that may wait for a job slot; more are answered 503 `busy`.
@@ -68,9 +73,13 @@ pub const KERNEL_HEADER: &str = "kiln-kernel";
 struct App {
     live: Arc<Live>,
     slots: Arc<Semaphore>,
-    /// Requests admitted (uploading, waiting for a slot or running): at most
+    /// Requests admitted (body received; waiting for a slot or running): at most
     /// `max_jobs + max_queue`.
     admitted: Arc<Semaphore>,
+    /// KiB of request bodies held at once (uploading or admitted), reserved from the
+    /// declared length before a byte is read: `(max_jobs + max_queue) x max_body`.
+    body_budget: Arc<Semaphore>,
+    body_timeout: Duration,
     body_limit: BodyLimit,
     metrics: Arc<Metrics>,
     admin_token: Option<String>,
@@ -84,6 +93,10 @@ pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> 
         admitted: Arc::new(Semaphore::new(
             (max_jobs + config.max_queue).min(Semaphore::MAX_PERMITS),
         )),
+        body_budget: Arc::new(Semaphore::new(
+            ((max_jobs + config.max_queue).saturating_mul(config.max_body.div_ceil(1024))).min(Semaphore::MAX_PERMITS),
+        )),
+        body_timeout: config.body_timeout,
         body_limit: BodyLimit::new(config.max_body, live.limits()),
         live,
         metrics,
@@ -221,15 +234,32 @@ async fn run(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bo
         Ok(q) => q,
         Err(e) => return rejected(e),
     };
-    let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
+    // The body's bytes are reserved from its declared length (the whole limit when it
+    // has none); the reservation is held as long as the body.
+    let declared = api::declared_length(headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()));
+    let kib = declared
+        .unwrap_or(u64::MAX)
+        .min(app.body_limit.0 as u64)
+        .div_ceil(1024)
+        .max(1);
+    let Ok(_reserved) = app
+        .body_budget
+        .clone()
+        .try_acquire_many_owned(u32::try_from(kib).unwrap_or(u32::MAX))
+    else {
         return shed(&app, &headers, body).await;
     };
-    let input = match read_body(&headers, body, app.body_limit).await {
-        Ok(input) => input,
-        Err(e) => {
+    let input = match tokio::time::timeout(app.body_timeout, read_body(&headers, body, app.body_limit)).await {
+        Ok(Ok(input)) => input,
+        Ok(Err(e)) => {
             app.metrics.count_error(e.code());
             return error_response(&e);
         }
+        Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
+    };
+    let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
+        app.metrics.count_error("busy");
+        return error_response(&ApiError::busy());
     };
     let (result, kernel) = run_job(&app, query, &headers, input).await;
     let mut response = match result {

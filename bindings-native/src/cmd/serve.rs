@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// Whole-request deadline, in seconds.
     #[arg(long, default_value_t = 60)]
     pub request_timeout_s: u64,
+    /// Deadline for receiving a request body, in seconds: an upload slower than that is
+    /// answered 408. Bodies are read before their request takes a place in the queue.
+    #[arg(long, default_value_t = 30)]
+    pub body_timeout_s: u64,
     /// Requests that may wait for a job slot (default: 8 per slot); more get 503 busy.
     #[arg(long)]
     pub max_queue: Option<usize>,
@@ -110,6 +114,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = server::ServerConfig {
         max_body: usize::try_from(engine.max_input_mib << 20).unwrap_or(usize::MAX),
         request_timeout: Duration::from_secs(args.request_timeout_s),
+        body_timeout: Duration::from_secs(args.body_timeout_s),
         www: Some(args.www.clone()),
         max_queue: args.max_queue.unwrap_or(max_jobs * 8),
         admin_token,

@@ -6,6 +6,8 @@
 //! server runs the kernel as a wasm component, and DESIGN.md promises the same bytes
 //! everywhere.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -494,6 +496,43 @@ fn sigterm_finishes_jobs_in_flight_then_exits_zero() {
     // Nothing listens any more.
     let refused = agent().get(server.url("/healthz")).call();
     assert!(refused.is_err(), "still answering after exit");
+}
+
+/// Slow or idle uploads take no place (issue 18): 12 connections that announce a 1 MB
+/// body, send 3 bytes of it and then nothing leave the server ready and its jobs
+/// answered (with one slot and one queue place); past the body deadline each gets 408.
+#[test]
+fn idle_uploads_take_no_slot_and_time_out() {
+    let server = Server::start(&["--max-jobs", "1", "--max-queue", "1", "--body-timeout-s", "2"], None);
+    let addr = server.url("").trim_start_matches("http://").to_owned();
+    let head = format!("POST /v1/run?pipeline=compress HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 1000000\r\n\r\nabc");
+    let mut idle: Vec<TcpStream> = (0..12)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).expect("connect");
+            s.write_all(head.as_bytes()).expect("send the head");
+            s
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    let agent = agent();
+    assert_eq!(
+        get(&agent, &server.url("/readyz")).status,
+        200,
+        "idle uploads do not make it unready"
+    );
+    for _ in 0..3 {
+        assert_same_as_native(
+            &run_query(&agent, &server, RESIZE_PNG, &data("photo.jpg")),
+            RESIZE_PNG,
+            &data("photo.jpg"),
+        );
+    }
+    for s in &mut idle {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut answer = [0u8; 12];
+        s.read_exact(&mut answer).expect("an answer within the body deadline");
+        assert_eq!(&answer, b"HTTP/1.1 408", "{}", String::from_utf8_lossy(&answer));
+    }
 }
 
 /// Past its slots and its wait queue the server sheds load at once: 503 with the code
