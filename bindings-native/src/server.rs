@@ -79,6 +79,8 @@ struct App {
     /// KiB of request bodies held at once (uploading or admitted), reserved from the
     /// declared length before a byte is read: `(max_jobs + max_queue) x max_body`.
     body_budget: Arc<Semaphore>,
+    /// KiB of the largest body (one full reservation).
+    body_kib: u32,
     body_timeout: Duration,
     body_limit: BodyLimit,
     metrics: Arc<Metrics>,
@@ -88,14 +90,18 @@ struct App {
 /// Builds the router on the live kernels `live` (whose limits every job runs under).
 pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> anyhow::Result<Router> {
     let max_jobs = live.max_jobs();
+    let body_kib = u32::try_from(config.max_body.div_ceil(1024)).unwrap_or(u32::MAX).max(1);
     let app = Arc::new(App {
         slots: Arc::new(Semaphore::new(max_jobs)),
         admitted: Arc::new(Semaphore::new(
             (max_jobs + config.max_queue).min(Semaphore::MAX_PERMITS),
         )),
         body_budget: Arc::new(Semaphore::new(
-            ((max_jobs + config.max_queue).saturating_mul(config.max_body.div_ceil(1024))).min(Semaphore::MAX_PERMITS),
+            (max_jobs + config.max_queue)
+                .saturating_mul(body_kib as usize)
+                .min(Semaphore::MAX_PERMITS),
         )),
+        body_kib,
         body_timeout: config.body_timeout,
         body_limit: BodyLimit::new(config.max_body, live.limits()),
         live,
@@ -236,18 +242,18 @@ async fn run(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bo
     };
     // The body's bytes are reserved from its declared length (the whole limit when it
     // has none); the reservation is held as long as the body.
-    let declared = api::declared_length(headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()));
-    let kib = declared
-        .unwrap_or(u64::MAX)
-        .min(app.body_limit.0 as u64)
-        .div_ceil(1024)
-        .max(1);
-    let Ok(_reserved) = app
-        .body_budget
-        .clone()
-        .try_acquire_many_owned(u32::try_from(kib).unwrap_or(u32::MAX))
-    else {
-        return shed(&app, &headers, body).await;
+    // A body declared over the limit is not reserved: `read_body` answers 413 at once.
+    let content_length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    let _reserved = if app.body_limit.check_declared(content_length).is_ok() {
+        let kib = api::declared_length(content_length).map_or(app.body_kib, |n| {
+            u32::try_from(n.div_ceil(1024)).map_or(app.body_kib, |k| k.clamp(1, app.body_kib))
+        });
+        match app.body_budget.clone().try_acquire_many_owned(kib) {
+            Ok(permits) => Some(permits),
+            Err(_) => return shed(&app, &headers, body).await,
+        }
+    } else {
+        None
     };
     let input = match tokio::time::timeout(app.body_timeout, read_body(&headers, body, app.body_limit)).await {
         Ok(Ok(input)) => input,
@@ -416,7 +422,10 @@ async fn healthz() -> Response {
 /// Ready while a request would be admitted: 503 `busy` when every job slot and queue
 /// place is taken, so a load balancer sends the next request elsewhere.
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    if app.admitted.available_permits() == 0 {
+    // Not ready when no request would be admitted, or the body budget could not take
+    // one more body of the largest size (large uploads filling it); small idle uploads
+    // do neither.
+    if app.admitted.available_permits() == 0 || app.body_budget.available_permits() < app.body_kib as usize {
         return error_response(&ApiError::busy());
     }
     let primary = app.live.primary();

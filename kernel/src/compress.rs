@@ -67,7 +67,7 @@ pub fn compress(input: &[u8], container: Container, level: u32) -> Result<Vec<u8
 /// strategy) with zlib's level-6 parameters, and a longer chain (192 candidates, zlib:
 /// 128) so it is no larger than zlib's level 6 on text, JSON, CSV and binary data
 /// (`deflateTune`: `good, lazy, nice, chain`; see third_party/zlib-rs/KILN-PATCH.md).
-const LEVEL_6: (i32, [usize; 4]) = (7, [8, 16, 128, 192]);
+const LEVEL_6: (i32, [u16; 4]) = (7, [8, 16, 128, 192]);
 
 /// Raw DEFLATE of `input` at `level`, appended to `out`.
 fn deflate(input: &[u8], level: u32, out: &mut Vec<u8>) -> Result<()> {
@@ -88,13 +88,21 @@ fn deflate(input: &[u8], level: u32, out: &mut Vec<u8>) -> Result<()> {
         let start = out.len();
         out.resize(out.capacity(), 0);
         let (read, written) = (d.total_in(), d.total_out());
-        let status = d
-            .compress(rest, &mut out[start..], DeflateFlush::Finish)
-            .map_err(failed)?;
-        rest = &rest[(d.total_in() - read) as usize..];
-        out.truncate(start + (d.total_out() - written) as usize);
-        if status == Status::StreamEnd {
-            return Ok(());
+        // One call takes at most 4 GiB of input: finish only once the rest fits in it.
+        let flush = if rest.len() > u32::MAX as usize {
+            DeflateFlush::NoFlush
+        } else {
+            DeflateFlush::Finish
+        };
+        let status = d.compress(rest, &mut out[start..], flush).map_err(failed)?;
+        let (took, wrote) = ((d.total_in() - read) as usize, (d.total_out() - written) as usize);
+        rest = &rest[took..];
+        out.truncate(start + wrote);
+        match status {
+            Status::StreamEnd if rest.is_empty() => return Ok(()),
+            Status::StreamEnd => return Err(Error::internal("compressor ended before its input")),
+            _ if took == 0 && wrote == 0 => return Err(Error::internal("compressor made no progress")),
+            _ => {}
         }
     }
 }

@@ -97,7 +97,7 @@ impl Grid {
         if cells > self.max_cells {
             return Err(Error::too_large(format!(
                 "the table would have {rows} rows x {width} columns, over the limit of {} cells \
-                 (the input byte limit)",
+                 (the input's bytes plus 1048576, at most max_input_bytes)",
                 self.max_cells
             )));
         }

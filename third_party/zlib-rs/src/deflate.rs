@@ -825,6 +825,8 @@ pub fn tune(
     stream.state.max_lazy_match = max_lazy as u16;
     stream.state.nice_match = nice_length as u16;
     stream.state.max_chain_length = max_chain as u16;
+    // kiln: the hash follows the chain length, as a level change sets it.
+    stream.state.hash_calc_variant = HashCalcVariant::for_max_chain_length(stream.state.max_chain_length);
 
     ReturnCode::Ok
 }

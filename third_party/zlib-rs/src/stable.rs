@@ -394,9 +394,17 @@ impl Deflate {
 
     /// Fine-tunes the match finder, as zlib's `deflateTune`: `good_length` (matches this
     /// long shorten the lazy search), `max_lazy`, `nice_length` (stop searching at a match
-    /// this long) and `max_chain` (candidates per position). Call before compressing.
-    pub fn tune(&mut self, good_length: usize, max_lazy: usize, nice_length: usize, max_chain: usize) {
-        crate::deflate::tune(&mut self.inner, good_length, max_lazy, nice_length, max_chain);
+    /// this long; at most 258) and `max_chain` (candidates per position). Call before
+    /// compressing; the level's strategy (fast, medium, lazy) stays.
+    pub fn tune(&mut self, good_length: u16, max_lazy: u16, nice_length: u16, max_chain: u16) {
+        let nice_length = nice_length.min(258);
+        crate::deflate::tune(
+            &mut self.inner,
+            usize::from(good_length),
+            usize::from(max_lazy),
+            usize::from(nice_length),
+            usize::from(max_chain),
+        );
     }
 
     /// Dynamically updates the compression level.
