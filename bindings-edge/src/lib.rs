@@ -24,13 +24,15 @@
 //!
 //! ## Image proxy
 //!
-//! `GET /v1/run?src=<url>&pipeline=<pipeline>` (pipeline also in `kiln-pipeline`):
+//! `GET /v1/run?src=<url>&pipeline=<pipeline>` (the pipeline in the URL only: it is the
+//! cache key; `kiln-pipeline` is 400 here):
 //!
-//! 1. the pipeline is checked first (400 without fetching anything);
+//! 1. the pipeline is checked first (400 without fetching anything), and `src` with
+//!    credentials (user:password@) is 400;
 //! 2. `src` must be an http(s) URL whose origin is listed in the `KILN_ALLOWED_ORIGINS`
 //!    var (comma-separated; empty = proxy off) — else `403 forbidden`;
-//! 3. the Cache API is asked first, keyed by SHA-256 of (kernel version, `src`,
-//!    pipeline) on the Worker's own origin: a new kernel never serves stale results;
+//! 3. the Cache API is asked first, keyed by SHA-256 of (kernel version, `src` without
+//!    its fragment, the pipeline's canonical form) on the Worker's own origin: a new kernel never serves stale results;
 //! 4. on a miss the source is fetched with manual redirects: at most 5, each target
 //!    re-checked against the allow-list (leaving it: 403); a non-2xx origin is
 //!    `502 bad_gateway`; more than 16 MiB is `413 too_large`;

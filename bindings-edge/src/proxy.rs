@@ -57,17 +57,29 @@ pub fn proxy_error(code: HostCode, message: impl Into<String>) -> ApiError {
     }
 }
 
-/// Parses and checks `src` before anything is fetched.
+/// Parses and checks `src` before anything is fetched. The fragment is dropped (it is
+/// never sent to the origin, so it must not make another cache entry).
 pub fn check_src(src: &str, allow: &AllowList) -> Result<Url, ApiError> {
-    let url = Url::parse(src)
+    let mut url = Url::parse(src)
         .map_err(|e| Error::bad_pipeline(format!("src is not an absolute URL: {e}")).with_param("src"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::bad_pipeline("src must be an http or https URL")
             .with_param("src")
             .into());
     }
+    if has_credentials(&url) {
+        // fetch() refuses such a URL; say so as the client's error, not a 500.
+        return Err(Error::bad_pipeline("src must not carry credentials (user:password@)")
+            .with_param("src")
+            .into());
+    }
+    url.set_fragment(None);
     check_origin(&url, allow)?;
     Ok(url)
+}
+
+fn has_credentials(url: &Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
 }
 
 /// 403 unless `url`'s origin is allowed.
@@ -100,6 +112,12 @@ pub fn follow(from: &Url, location: Option<&str>, allow: &AllowList) -> Result<U
             format!("origin redirected to a bad location: {e}"),
         )
     })?;
+    if has_credentials(&next) {
+        return Err(proxy_error(
+            HostCode::BadGateway,
+            "origin redirected to a URL with credentials (user:password@)",
+        ));
+    }
     if !allow.allows(&next) {
         return Err(proxy_error(
             HostCode::Forbidden,
@@ -203,6 +221,17 @@ mod tests {
         assert!(body.contains(r#""code":"forbidden""#), "{body}");
         assert_eq!(check_src("/x.png", &a).unwrap_err().status(), 400);
         assert_eq!(check_src("file:///etc/passwd", &a).unwrap_err().status(), 400);
+        // Credentials are the client's error (fetch() would refuse the URL), and a
+        // fragment is not part of what is fetched or cached.
+        for src in ["http://u:p@127.0.0.1:9000/x.png", "http://u@127.0.0.1:9000/x.png"] {
+            let e = check_src(src, &a).unwrap_err();
+            assert_eq!(e.status(), 400, "{src}");
+            assert!(e.body().contains("credentials"), "{}", e.body());
+        }
+        assert_eq!(
+            check_src("http://127.0.0.1:9000/x.png#frag", &a).unwrap().as_str(),
+            "http://127.0.0.1:9000/x.png"
+        );
         assert_eq!(
             check_src("http://127.0.0.1:9000/x", &AllowList::default())
                 .unwrap_err()
@@ -216,6 +245,12 @@ mod tests {
         );
         assert_eq!(follow(&from, Some("http://evil.test/"), &a).unwrap_err().status(), 403);
         assert_eq!(follow(&from, None, &a).unwrap_err().status(), 502);
+        assert_eq!(
+            follow(&from, Some("http://u:p@127.0.0.1:9000/"), &a)
+                .unwrap_err()
+                .status(),
+            502
+        );
         assert_eq!(source_too_large().status(), 413);
     }
 

@@ -180,14 +180,20 @@ fn error(e: &ApiError) -> worker::Result<Response> {
 /// `GET /v1/run?src=...`: check everything, answer from the cache when we can, else
 /// fetch (manual redirects, each hop re-checked), run, cache, answer.
 async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env) -> worker::Result<Response> {
-    let pipeline = match request_pipeline(req, query.pipeline.clone()) {
-        Ok(p) => p,
-        Err(e) => return error(&e),
-    };
-    // A bad pipeline is refused before anything is fetched.
-    if let Err(e) = kiln_kernel::Pipeline::parse(&pipeline) {
+    // The URL is the cache key and what `cache-control` is about: the pipeline must be
+    // in it, not in a header.
+    let Some(pipeline) = query.pipeline.clone() else {
+        let e = kiln_kernel::Error::bad_pipeline(
+            "a proxied request (GET ?src=) takes its pipeline in ?pipeline=, not the kiln-pipeline header: the URL is the cache key",
+        );
         return error(&e.into());
-    }
+    };
+    // A bad pipeline is refused before anything is fetched; the cache key holds its
+    // canonical form, so two spellings of one pipeline share an entry.
+    let canonical = match kiln_kernel::check(&pipeline) {
+        Ok(c) => c,
+        Err(e) => return error(&e.into()),
+    };
     let allow = AllowList::parse(&var(env, "KILN_ALLOWED_ORIGINS"));
     let src = match proxy::check_src(query.src.as_deref().unwrap_or_default(), &allow) {
         Ok(src) => src,
@@ -195,7 +201,7 @@ async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env
     };
     let if_none_match = req.headers().get("if-none-match").ok().flatten();
     let cache = Cache::default();
-    let key = proxy::cache_key(&url.origin().ascii_serialization(), &src, &pipeline);
+    let key = proxy::cache_key(&url.origin().ascii_serialization(), &src, &canonical);
 
     if let Some(mut hit) = cache.get(key.as_str(), false).await? {
         let data = hit.bytes().await?;

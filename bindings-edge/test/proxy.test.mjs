@@ -176,11 +176,27 @@ test('the origin\'s no-store is kept and nothing is cached', async () => {
   assert.equal(allowed.hits['/nostore.jpg'], 2);
 });
 
-test('pipeline in the kiln-pipeline header', async () => {
+test('a proxied pipeline must be in the URL (the cache key), not the kiln-pipeline header', async () => {
+  const before = allowed.hits['/photo.jpg'] ?? 0;
   const res = await proxied(`${allowed.url}/photo.jpg`, undefined, { 'kiln-pipeline': 'resize width=8 | encode format=png' });
-  assert.equal(res.status, 200);
-  assert.equal(JSON.parse(res.headers.get('kiln-meta')).width, 8);
-  await res.arrayBuffer();
+  const error = await errorOf(res, 400, 'bad_pipeline');
+  assert.match(error.message, /\?pipeline=/);
+  assert.equal(allowed.hits['/photo.jpg'] ?? 0, before, 'nothing fetched');
+});
+
+test('two spellings of one pipeline share a cache entry; a fragment is not part of the key', async () => {
+  const first = await proxied(`${allowed.url}/photo.jpg`, 'resize width=24 | encode format=png');
+  assert.equal(first.headers.get('kiln-cache'), 'miss');
+  const a = Buffer.from(await first.arrayBuffer());
+  const second = await proxied(`${allowed.url}/photo.jpg#top`, '{"steps": [{"op": "resize", "width": 24}, {"op": "encode", "format": "png"}]}');
+  assert.equal(second.headers.get('kiln-cache'), 'hit');
+  assert.ok(Buffer.from(await second.arrayBuffer()).equals(a));
+});
+
+test('src with credentials is 400, not 500', async () => {
+  const src = allowed.url.replace('http://', 'http://user:secret@') + '/photo.jpg';
+  const error = await errorOf(await proxied(src, 'grayscale'), 400, 'bad_pipeline');
+  assert.match(error.message, /credentials/);
 });
 
 test('proxy mode off (no KILN_ALLOWED_ORIGINS): 403', async () => {
