@@ -37,7 +37,7 @@ const pageErrors = [];
 before(async () => {
   assert.ok(kilnBin, 'no kiln binary: cargo build -p kiln-native (or set KILN_BIN)');
   assert.ok(existsSync(join(root, 'www/dist/index.html')), 'www/dist is not built: scripts/build-web.sh');
-  server = spawn(kilnBin, ['serve', '--engine', 'native', '--addr', '127.0.0.1:0', '--www', join(root, 'www/dist')], {
+  server = spawn(kilnBin, ['serve', '--engine', 'native', '--unsandboxed', '--addr', '127.0.0.1:0', '--www', join(root, 'www/dist')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, RUST_LOG: 'warn' },
   });

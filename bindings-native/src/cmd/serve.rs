@@ -12,7 +12,7 @@ use kiln_native::live::{self, CanaryPolicy, Live, Loaded};
 use kiln_native::metrics::Metrics;
 use kiln_native::{Kernel, server};
 
-use super::EngineArgs;
+use super::{EngineArgs, EngineKind};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// one is there at start, it is the primary.
     #[arg(long, value_name = "DIR")]
     pub kernel_dir: Option<PathBuf>,
+    /// Allow `--engine native` here: jobs then run in this process with no CPU deadline
+    /// and no memory cap. Without it, `serve --engine native` refuses to start.
+    #[arg(long)]
+    pub unsandboxed: bool,
     /// A second kernel (signature: PATH.sig) that takes --canary-percent of the jobs.
     #[arg(long, value_name = "PATH", requires = "canary_percent")]
     pub canary: Option<PathBuf>,
@@ -69,6 +73,11 @@ fn percentage_points(text: &str) -> Result<f64, String> {
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let engine = &args.engine;
+    if matches!(engine.engine, EngineKind::Native) && !args.unsandboxed {
+        anyhow::bail!(
+            "--engine native gives a server's jobs no CPU deadline and no memory cap; add --unsandboxed to serve with it anyway"
+        );
+    }
     // The primary: the watched directory's kernel if there is one, else --kernel, else
     // the embedded one. A kernel that is refused stops the start.
     let watched = args.kernel_dir.as_deref().map(live::watched_kernel);

@@ -456,6 +456,14 @@ fn errors_exit_with_their_code_and_leave_no_output() {
     run_kiln(&["run", "nope"], b"x").expect_error(EXIT_BAD_PIPELINE, "bad_pipeline");
 }
 
+/// A server without sandbox budgets is a choice, not a typo (issue 18).
+#[test]
+fn serve_refuses_the_native_engine_without_unsandboxed() {
+    let done = run_kiln(&["serve", "--engine", "native", "--addr", "127.0.0.1:0"], b"");
+    assert_ne!(done.code(), 0, "{}", done.stderr);
+    assert!(done.stderr.contains("--unsandboxed"), "{}", done.stderr);
+}
+
 #[test]
 fn ops_prints_every_op() {
     for engine in ["wasm", "native"] {
