@@ -13,7 +13,7 @@ import { chromium } from 'playwright-core';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const runs = Number(process.argv[2] ?? 5);
 const bin = [`${root}target/release/kiln`, `${root}target/debug/kiln`].find((p) => existsSync(p));
-const server = spawn(bin, ['serve', '--engine', 'native', '--addr', '127.0.0.1:0', '--www', `${root}www/dist`], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(bin, ['serve', '--engine', 'native', '--unsandboxed', '--addr', '127.0.0.1:0', '--www', `${root}www/dist`], { stdio: ['ignore', 'pipe', 'inherit'] });
 const base = await new Promise((resolve) => {
   let text = '';
   server.stdout.on('data', (c) => {
