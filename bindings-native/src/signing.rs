@@ -198,21 +198,80 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))
 }
 
-/// A kernel file and its signature file's content (`None` when there is none).
+/// Largest kernel file read (kernels are ~2 MB).
+pub const MAX_KERNEL_BYTES: u64 = 64 << 20;
+
+/// Largest signature file read (one base64 line).
+const MAX_SIGNATURE_BYTES: u64 = 4 << 10;
+
+/// A kernel file and its signature file's content (`None` when there is none). Only
+/// regular files are read (a FIFO or a device would block or never end), each within
+/// its size cap.
 pub fn read_kernel_file(path: &Path) -> Result<(Vec<u8>, Option<String>), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("reading kernel {}: {e}", path.display()))?;
+    let bytes = read_regular(path, MAX_KERNEL_BYTES).map_err(|e| format!("reading kernel {}: {e}", path.display()))?;
     let sig_path = signature_path(path);
-    let signature = match std::fs::read_to_string(&sig_path) {
-        Ok(s) => Some(s),
+    let signature = match read_regular(&sig_path, MAX_SIGNATURE_BYTES) {
+        Ok(s) => Some(String::from_utf8(s).map_err(|_| format!("signature {} is not text", sig_path.display()))?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(format!("reading signature {}: {e}", sig_path.display())),
     };
     Ok((bytes, signature))
 }
 
+/// The bytes of a regular file of at most `cap` bytes; anything else is an error.
+fn read_regular(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let not_regular = || Error::new(ErrorKind::InvalidInput, "not a regular file");
+    // Checked before opening too: opening a FIFO for reading blocks until a writer comes.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    if meta.len() > cap {
+        return Err(Error::new(ErrorKind::InvalidInput, format!("larger than {cap} bytes")));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The file may grow while it is read: never past the cap.
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(Error::new(ErrorKind::InvalidInput, format!("larger than {cap} bytes")));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_files_are_regular_and_capped() {
+        let dir = std::env::temp_dir().join(format!("kiln-read-kernel-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = dir.join("ok.wasm");
+        std::fs::write(&ok, b"\0asm").unwrap();
+        assert_eq!(read_kernel_file(&ok).unwrap(), (b"\0asm".to_vec(), None));
+        // Over the cap (a sparse file: no disk used).
+        let big = dir.join("big.wasm");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_KERNEL_BYTES + 1)
+            .unwrap();
+        assert!(read_kernel_file(&big).unwrap_err().contains("larger than"));
+        // A directory, and (on unix) a FIFO, which would block a plain read forever.
+        assert!(read_kernel_file(&dir).unwrap_err().contains("not a regular file"));
+        #[cfg(unix)]
+        {
+            let fifo = dir.join("fifo.wasm");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+            assert!(made.success());
+            assert!(read_kernel_file(&fifo).unwrap_err().contains("not a regular file"));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn pair() -> (SigningKey, Trust) {
         let key = SigningKey::from_bytes(&[7; 32]);
