@@ -240,9 +240,9 @@ async fn run(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bo
         Ok(q) => q,
         Err(e) => return rejected(e),
     };
-    // The body's bytes are reserved from its declared length (the whole limit when it
-    // has none); the reservation is held as long as the body.
-    // A body declared over the limit is not reserved: `read_body` answers 413 at once.
+    // The body's KiB are reserved from its declared length (the whole limit when it has
+    // none) and held as long as the body; one declared over the limit is not reserved
+    // (`read_body` answers 413 at once).
     let content_length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     let _reserved = if app.body_limit.check_declared(content_length).is_ok() {
         let kib = api::declared_length(content_length).map_or(app.body_kib, |n| {
