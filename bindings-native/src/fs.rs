@@ -1,25 +1,78 @@
 //! File writes that never leave half a file.
 
+use std::ffi::OsStr;
+use std::io::Write;
 use std::path::Path;
 
-/// Writes `data` to a temporary file beside `target` and renames it into place, so a
-/// reader never sees half a file. A target that exists and is not a regular file (a
-/// FIFO, `/dev/null`, a terminal) is written in place instead: renaming over it would
-/// replace the device with a file.
+/// Writes `data` to a temporary file beside `target` (created new: never through a
+/// link planted there), syncs it, renames it into place and syncs the folder, so a
+/// reader never sees half a file, nor an empty one after a crash. A target that exists
+/// and is not a regular file (a FIFO, `/dev/null`, a terminal) is written in place
+/// instead: renaming over it would replace the device with a file.
 pub fn write_atomically(target: &Path, data: &[u8]) -> std::io::Result<()> {
     if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
         return std::fs::OpenOptions::new()
             .write(true)
             .open(target)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, data));
+            .and_then(|mut f| f.write_all(data));
     }
-    let dir = target.parent().unwrap_or(Path::new("."));
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = target.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.kiln-{}.tmp", std::process::id()));
-    let written = std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, target));
+    let tmp = dir.join(format!(".{name}{TEMP_MARK}{}.tmp", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(data).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, target));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
+        return written;
     }
-    written
+    // The rename is durable once the folder is synced (not every platform can open a
+    // folder for that; the file's own data is synced already).
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// What names a temporary file of [`write_atomically`]: `.NAME.kiln-PID.tmp`.
+const TEMP_MARK: &str = ".kiln-";
+
+/// The process that wrote the temporary file named `name`, if it is one.
+pub fn temporary_owner(name: &OsStr) -> Option<u32> {
+    let name = name.to_str()?;
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (_, pid) = rest.rsplit_once(TEMP_MARK)?;
+    pid.parse().ok()
+}
+
+/// Whether process `pid` is running (on Linux, from `/proc`; elsewhere it is assumed to
+/// be, so nothing of a live process is removed).
+pub fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_give_their_process() {
+        assert_eq!(temporary_owner(OsStr::new(".a.png.kiln-123.tmp")), Some(123));
+        assert_eq!(temporary_owner(OsStr::new(".x.kiln-y.kiln-7.tmp")), Some(7));
+        for other in ["a.png", ".a.png.tmp", ".a.kiln-.tmp", "a.kiln-1.tmp", ".a.kiln-1x.tmp"] {
+            assert_eq!(temporary_owner(OsStr::new(other)), None, "{other}");
+        }
+        assert!(process_alive(std::process::id()));
+    }
 }

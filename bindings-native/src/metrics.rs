@@ -1,6 +1,7 @@
 //! `/metrics` in Prometheus text format: requests by route and status, errors by code,
 //! a latency histogram, jobs in flight, and per kernel: jobs by outcome, which kernels
-//! serve, swaps and canary rollbacks.
+//! serve, swaps and canary rollbacks; output bytes held by responses and responses
+//! dropped before their client took them.
 
 use std::sync::atomic::AtomicI64;
 
@@ -36,6 +37,13 @@ pub struct JobLabels {
     pub outcome: &'static str,
 }
 
+/// Why a response was dropped before its client took it all: `send_timeout` (the client
+/// took nothing for the send timeout) or `stalled` (aborted to free memory for others).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DroppedLabels {
+    pub reason: &'static str,
+}
+
 /// A kernel serving now, and its role (`primary` or `canary`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KernelLabels {
@@ -55,6 +63,9 @@ pub struct Metrics {
     pub kernels: Family<KernelLabels, Gauge>,
     pub swaps: Counter,
     pub rollbacks: Counter,
+    pub dropped: Family<DroppedLabels, Counter>,
+    /// Bytes of outputs held by responses not yet sent.
+    pub outputs_held: Gauge<i64, AtomicI64>,
 }
 
 impl Metrics {
@@ -70,6 +81,8 @@ impl Metrics {
         let jobs = Family::<JobLabels, Counter>::default();
         let kernels = Family::<KernelLabels, Gauge>::default();
         let (swaps, rollbacks) = (Counter::default(), Counter::default());
+        let dropped = Family::<DroppedLabels, Counter>::default();
+        let outputs_held = Gauge::<i64, AtomicI64>::default();
         registry.register("requests", "HTTP requests by route and status", requests.clone());
         registry.register("errors", "Job errors by stable error code", errors.clone());
         registry.register("request_duration_seconds", "HTTP request latency", latency.clone());
@@ -86,6 +99,16 @@ impl Metrics {
             "Canaries rolled back for faulting",
             rollbacks.clone(),
         );
+        registry.register(
+            "responses_dropped",
+            "Responses dropped before their client took them, by reason",
+            dropped.clone(),
+        );
+        registry.register(
+            "output_held_bytes",
+            "Bytes of outputs held by responses not yet sent",
+            outputs_held.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -96,6 +119,8 @@ impl Metrics {
             kernels,
             swaps,
             rollbacks,
+            dropped,
+            outputs_held,
         }
     }
 

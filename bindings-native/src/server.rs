@@ -24,6 +24,18 @@
 //! and the host-level code `busy`, without reading more than a small body (drained so
 //! the connection stays usable; a larger one is left unread, and hyper closes the
 //! connection after the answer).
+//!
+//! Uploads must also keep a minimum rate (`min_upload_rate` bytes/s after a grace of
+//! [`UPLOAD_GRACE`]), so a trickling client holds its reservation for seconds, not the
+//! whole body deadline.
+//!
+//! An output is held by its response until the client has taken it, within a budget of
+//! `max_jobs x max_output_bytes` for all responses at once ([`Outputs`]). A response
+//! whose client takes nothing for `send_timeout` is dropped with its connection
+//! ([`conn`]); when an output does not fit the budget, responses stalled for
+//! [`STALL_EVICT`] are dropped to make room, and if that is not enough within
+//! [`OUTPUT_WAIT`] the job is answered 503 `busy`. A client that never reads pins
+//! nothing for long, and cannot hold memory that valid jobs need.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -32,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::Uri;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -49,6 +61,9 @@ use crate::live::{Live, Role};
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 
 mod admin;
+pub mod conn;
+
+use conn::{Conn, Watch};
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -65,6 +80,10 @@ pub struct ServerConfig {
     pub max_queue: usize,
     /// Enables `/v1/admin/...` for requests with `authorization: Bearer <token>`.
     pub admin_token: Option<String>,
+    /// A response whose client takes nothing for this long is dropped.
+    pub send_timeout: Duration,
+    /// Slowest upload accepted past [`UPLOAD_GRACE`], in bytes per second.
+    pub min_upload_rate: u64,
 }
 
 /// The response header naming the kernel.
@@ -83,6 +102,8 @@ struct App {
     body_kib: u32,
     body_timeout: Duration,
     body_limit: BodyLimit,
+    min_upload_rate: u64,
+    outputs: Outputs,
     metrics: Arc<Metrics>,
     admin_token: Option<String>,
 }
@@ -104,6 +125,11 @@ pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> 
         body_kib,
         body_timeout: config.body_timeout,
         body_limit: BodyLimit::new(config.max_body, live.limits()),
+        min_upload_rate: config.min_upload_rate.max(1),
+        outputs: Outputs::new(
+            (max_jobs as u64).saturating_mul(live.limits().max_output_bytes),
+            metrics.clone(),
+        ),
         live,
         metrics,
         admin_token: config.admin_token.clone(),
@@ -136,11 +162,13 @@ pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> 
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: conn::WatchedListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router.into_make_service_with_connect_info::<Conn>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Resolves on SIGTERM or ctrl-c.
@@ -235,7 +263,13 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
     api::declared_length(headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()))
 }
 
-async fn run(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn run(
+    State(app): State<Arc<App>>,
+    ConnectInfo(Conn(conn)): ConnectInfo<Conn>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let query = match api::RunQuery::parse(uri.query(), false) {
         Ok(q) => q,
         Err(e) => return rejected(e),
@@ -255,28 +289,28 @@ async fn run(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bo
     } else {
         None
     };
-    let input = match tokio::time::timeout(app.body_timeout, read_body(&headers, body, app.body_limit)).await {
-        Ok(Ok(input)) => input,
-        Ok(Err(e)) => {
+    let input = match read_body(&headers, body, app.body_limit, app.body_timeout, app.min_upload_rate).await {
+        Ok(input) => input,
+        Err(Unread::Api(e)) => {
             app.metrics.count_error(e.code());
             return error_response(&e);
         }
-        Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
+        Err(Unread::Slow) => return StatusCode::REQUEST_TIMEOUT.into_response(),
     };
     let Ok(_admitted) = app.admitted.clone().try_acquire_owned() else {
         app.metrics.count_error("busy");
         return error_response(&ApiError::busy());
     };
-    let (result, kernel) = run_job(&app, query, &headers, input).await;
+    let (result, kernel) = run_job(&app, query, &headers, input, &conn).await;
     let mut response = match result {
-        Ok(out) => {
-            let mut response = Response::new(Body::from(out.data));
+        Ok((data, meta)) => {
+            let mut response = Response::new(Body::from(data));
             let h = response.headers_mut();
             // A content type that is not a header value (from another kernel) is no type.
-            let content_type = HeaderValue::from_str(&out.meta.content_type)
+            let content_type = HeaderValue::from_str(&meta.content_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));
             h.insert(header::CONTENT_TYPE, content_type);
-            if let Ok(v) = HeaderValue::from_str(&out.meta.to_json()) {
+            if let Ok(v) = HeaderValue::from_str(&meta.to_json()) {
                 h.insert(paths::META_HEADER, v);
             }
             response
@@ -303,10 +337,34 @@ async fn shed(app: &App, headers: &HeaderMap, body: Body) -> Response {
     error_response(&ApiError::busy())
 }
 
+/// How long an upload may take before [`ServerConfig::min_upload_rate`] applies.
+pub const UPLOAD_GRACE: Duration = Duration::from_secs(5);
+
+/// Why a body was not read: an error of the API, or the client was too slow (408).
+enum Unread {
+    Api(ApiError),
+    Slow,
+}
+
+impl From<ApiError> for Unread {
+    fn from(e: ApiError) -> Unread {
+        Unread::Api(e)
+    }
+}
+
 /// The request body, within `limit`; a larger one is `too_large`, refused from its
 /// `content-length` before a byte is read (a client that sent `Expect: 100-continue`
-/// never sends it).
-async fn read_body(headers: &HeaderMap, body: Body, limit: BodyLimit) -> Result<Bytes, ApiError> {
+/// never sends it). Each part must arrive within `timeout` of the start and before the
+/// time `min_rate` would have taken for the bytes received so far, after
+/// [`UPLOAD_GRACE`]; otherwise the client is [`Unread::Slow`].
+async fn read_body(
+    headers: &HeaderMap,
+    mut body: Body,
+    limit: BodyLimit,
+    timeout: Duration,
+    min_rate: u64,
+) -> Result<Bytes, Unread> {
+    use http_body_util::BodyExt;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     if let Err(e) = limit.check_declared(declared) {
         // Answer at once; read the upload meanwhile (bounded) so the client, still
@@ -314,17 +372,124 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: BodyLimit) -> Result<
         if drainable(headers, LINGER_MAX) {
             tokio::spawn(tokio::time::timeout(LINGER, drain(body, LINGER_MAX)));
         }
-        return Err(e);
+        return Err(e.into());
     }
-    axum::body::to_bytes(body, limit.0).await.map_err(|e| {
-        let over = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
-            .any(<dyn std::error::Error + 'static>::is::<http_body_util::LengthLimitError>);
-        if over {
-            limit.too_large()
-        } else {
-            Error::bad_input(format!("the request body could not be read: {e}")).into()
+    let started = tokio::time::Instant::now();
+    let end = started + timeout;
+    // Capacity from the declared length, which is within the limit.
+    let capacity = api::declared_length(declared).map_or(0, |n| usize::try_from(n).unwrap_or(0));
+    let mut input = Vec::with_capacity(capacity);
+    loop {
+        let earned = Duration::from_secs_f64(input.len() as f64 / min_rate as f64);
+        let due = end.min(started + UPLOAD_GRACE + earned);
+        let frame = match tokio::time::timeout_at(due, body.frame()).await {
+            Err(_) => return Err(Unread::Slow),
+            Ok(None) => return Ok(Bytes::from(input)),
+            Ok(Some(Err(e))) => {
+                return Err(
+                    ApiError::from(Error::bad_input(format!("the request body could not be read: {e}"))).into(),
+                );
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Some(data) = frame.data_ref() {
+            if input.len() + data.len() > limit.0 {
+                return Err(limit.too_large().into());
+            }
+            input.extend_from_slice(data);
         }
-    })
+    }
+}
+
+/// Responses whose client has not stalled this long are never dropped to make room.
+pub const STALL_EVICT: Duration = Duration::from_secs(1);
+
+/// How long an output waits for room in the budget before its job is answered `busy`.
+pub const OUTPUT_WAIT: Duration = Duration::from_secs(5);
+
+/// The budget of output bytes held by responses (in KiB), and the connections holding
+/// them, so stalled ones can be dropped to make room.
+struct Outputs {
+    kib: Arc<Semaphore>,
+    holders: std::sync::Mutex<Vec<std::sync::Weak<Watch>>>,
+    metrics: Arc<Metrics>,
+}
+
+/// An output and its share of the budget: both go when the last reference to the
+/// bytes does, after hyper has written them (or dropped the connection).
+struct Held {
+    data: Vec<u8>,
+    _kib: tokio::sync::OwnedSemaphorePermit,
+    metrics: Arc<Metrics>,
+}
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.metrics.outputs_held.dec_by(self.data.len() as i64);
+    }
+}
+
+impl Outputs {
+    fn new(max_bytes: u64, metrics: Arc<Metrics>) -> Outputs {
+        let kib = usize::try_from(max_bytes.div_ceil(1024)).unwrap_or(usize::MAX);
+        Outputs {
+            kib: Arc::new(Semaphore::new(kib.clamp(1, Semaphore::MAX_PERMITS))),
+            holders: std::sync::Mutex::default(),
+            metrics,
+        }
+    }
+
+    /// `data` as a response body counted in the budget, held by the connection `conn`;
+    /// `None` when no room was made within [`OUTPUT_WAIT`].
+    async fn hold(&self, data: Vec<u8>, conn: &Arc<Watch>) -> Option<Bytes> {
+        let need = u32::try_from(data.len().div_ceil(1024)).ok()?;
+        let waited = tokio::time::Instant::now();
+        let permit = loop {
+            if let Ok(p) = self.kib.clone().try_acquire_many_owned(need) {
+                break p;
+            }
+            self.drop_stalled();
+            let left = OUTPUT_WAIT.saturating_sub(waited.elapsed());
+            if left.is_zero() {
+                return None;
+            }
+            // Woken as soon as enough is freed; tried again (with new stalls) after a
+            // stall period.
+            if let Ok(Ok(p)) =
+                tokio::time::timeout(left.min(STALL_EVICT), self.kib.clone().acquire_many_owned(need)).await
+            {
+                break p;
+            }
+        };
+        {
+            let mut holders = self.holders.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            holders.retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(conn)));
+            holders.push(Arc::downgrade(conn));
+        }
+        self.metrics.outputs_held.inc_by(data.len() as i64);
+        Some(Bytes::from_owner(Held {
+            data,
+            _kib: permit,
+            metrics: self.metrics.clone(),
+        }))
+    }
+
+    /// Aborts the connections that have held a response for [`STALL_EVICT`] without
+    /// their client taking a byte.
+    fn drop_stalled(&self) {
+        let holders = self.holders.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for watch in holders.iter().filter_map(std::sync::Weak::upgrade) {
+            if watch.stalled_for().is_some_and(|d| d >= STALL_EVICT) {
+                watch.abort();
+            }
+        }
+    }
 }
 
 /// Runs the job on the kernel picked for it; returns its `kiln-kernel` header value
@@ -334,7 +499,8 @@ async fn run_job(
     query: api::RunQuery,
     headers: &HeaderMap,
     input: Bytes,
-) -> (Result<kiln_kernel::Output, ApiError>, Option<String>) {
+    conn: &Arc<Watch>,
+) -> (Result<(Bytes, kiln_kernel::Meta), ApiError>, Option<String>) {
     let pipeline = match request_pipeline(query, headers) {
         Ok(p) => p,
         Err(e) => return (Err(e), None),
@@ -350,17 +516,25 @@ async fn run_job(
     };
     let (live, metrics) = (app.live.clone(), app.metrics.clone());
     // The slot goes with the job: a request dropped by its deadline does not free it
-    // while the job still runs, so at most `max_jobs` instances are ever in use.
+    // while the job still runs, so at most `max_jobs` instances are ever in use. It
+    // comes back with the output and is kept until the output has a place in the
+    // budget, so at most `max_jobs` outputs wait for one.
     let job = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
         metrics.in_flight.inc();
         let result = live.run(&pick, &pipeline, &input);
         metrics.in_flight.dec();
-        result
+        (result, slot)
     })
     .await;
-    let result = job.unwrap_or_else(|e| Err(Error::internal(format!("job thread failed: {e}"))));
-    (result.map_err(ApiError::from), Some(label))
+    let result = match job {
+        Err(e) => Err(Error::internal(format!("job thread failed: {e}")).into()),
+        Ok((Err(e), _slot)) => Err(ApiError::from(e)),
+        Ok((Ok(out), _slot)) => match app.outputs.hold(out.data, conn).await {
+            Some(data) => Ok((data, out.meta)),
+            None => Err(ApiError::busy()),
+        },
+    };
+    (result, Some(label))
 }
 
 /// The pipeline of a request: `?pipeline=`, else the `kiln-pipeline` header.

@@ -55,10 +55,12 @@ pub const NOT_FOUND: &str = "not found\n";
 pub mod profiles {
     use kiln_kernel::Limits;
 
-    /// `kiln serve` and the CLI: the kernel's server defaults with `max_input_mib` in.
-    pub fn server(max_input_mib: u64) -> Limits {
+    /// `kiln serve` and the CLI: the kernel's server defaults with `max_input_mib` in
+    /// and `max_output_mib` out.
+    pub fn server(max_input_mib: u64, max_output_mib: u64) -> Limits {
         Limits {
             max_input_bytes: max_input_mib << 20,
+            max_output_bytes: max_output_mib << 20,
             ..Limits::default()
         }
     }
@@ -456,7 +458,10 @@ mod tests {
         assert!(body.check_declared(Some("16777216")).is_ok());
         assert!(body.check_declared(Some("bogus")).is_ok());
         assert!(kiln_kernel::describe_with_limits(&l).contains("\"max_pixels\":12582912"));
-        assert_eq!(BodyLimit::new(64 << 20, &profiles::server(16)), BodyLimit(16 << 20));
+        assert_eq!(
+            BodyLimit::new(64 << 20, &profiles::server(16, 256)),
+            BodyLimit(16 << 20)
+        );
     }
 
     #[test]

@@ -20,6 +20,11 @@ pub struct BatchArgs {
     /// their format.
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Follow symbolic links inside folders and pattern matches (each folder is entered
+    /// once, so a loop ends). Without it they are skipped; links named as arguments are
+    /// always followed.
+    #[arg(long)]
+    pub follow_symlinks: bool,
     /// Files processed at once (default: one per core).
     #[arg(long, short)]
     pub jobs: Option<usize>,
@@ -34,8 +39,13 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = kernel.check(pipeline) {
         return Ok(report(&e));
     }
-    let items = match batch::expand(&args.inputs, &args.out) {
-        Ok(items) => items,
+    // Before the walk, so an output folder inside the inputs gives no stale inputs.
+    let cleaned = batch::clean_temporaries(&args.out);
+    if cleaned > 0 {
+        eprintln!("kiln: removed {cleaned} temporary file(s) an earlier batch left");
+    }
+    let found = match batch::expand(&args.inputs, &args.out, args.follow_symlinks) {
+        Ok(found) => found,
         Err(e) => {
             eprintln!("kiln: {e}");
             return Ok(ExitCode::from(66));
@@ -53,7 +63,13 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())?;
         signal_hook::flag::register(signal, stop.clone())?;
     }
-    let summary = batch::run(&kernel, pipeline, &items, &engine.limits(), jobs, &stop);
+    if found.skipped_links > 0 {
+        eprintln!(
+            "kiln: skipped {} symbolic link(s) (--follow-symlinks follows them)",
+            found.skipped_links
+        );
+    }
+    let summary = batch::run(&kernel, pipeline, &found, &engine.limits(), jobs, &stop);
     for f in &summary.failed {
         eprintln!("failed: {}: {}: {}", f.input.display(), f.code, f.message);
     }

@@ -56,6 +56,10 @@ pub struct EngineArgs {
     /// Largest input, in MiB.
     #[arg(long, default_value_t = 256)]
     pub max_input_mib: u64,
+    /// Largest output of a job, in MiB. `kiln serve` holds at most `--max-jobs` times
+    /// this in responses not yet sent.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_output_mib: u64,
     /// A public key (PEM, from `kiln keygen`) whose signatures are trusted; repeatable.
     /// A kernel loaded from a file must be signed by one of them (`KERNEL.sig`). The
     /// embedded kernel is part of this binary and needs no signature.
@@ -103,7 +107,7 @@ impl EngineArgs {
     }
 
     pub fn limits(&self) -> Limits {
-        kiln_http_api::profiles::server(self.max_input_mib)
+        kiln_http_api::profiles::server(self.max_input_mib, self.max_output_mib)
     }
 }
 

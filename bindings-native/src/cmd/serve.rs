@@ -29,6 +29,14 @@ pub struct ServeArgs {
     /// answered 408. Bodies are read before their request takes a place in the queue.
     #[arg(long, default_value_t = 30)]
     pub body_timeout_s: u64,
+    /// A response whose client takes nothing for this many seconds is dropped with its
+    /// connection (so a client that never reads cannot pin its output).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub send_timeout_s: u64,
+    /// Slowest upload accepted, in KiB per second, after a grace of 5 s: a slower one is
+    /// answered 408 without waiting for the body deadline.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_upload_kib_s: u64,
     /// Requests that may wait for a job slot (default: 8 per slot); more get 503 busy.
     #[arg(long)]
     pub max_queue: Option<usize>,
@@ -127,16 +135,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         www: Some(args.www.clone()),
         max_queue: args.max_queue.unwrap_or(max_jobs * 8),
         admin_token,
+        send_timeout: Duration::from_secs(args.send_timeout_s),
+        min_upload_rate: args.min_upload_kib_s << 10,
     };
-    let router = server::router(live.clone(), metrics, &config)?;
+    let router = server::router(live.clone(), metrics.clone(), &config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         if let Some(dir) = args.kernel_dir.clone() {
             tracing::info!(dir = %dir.display(), "watching for kernel.wasm");
             tokio::spawn(live::watch(live, dir, Duration::from_secs(1)));
         }
-        let listener = tokio::net::TcpListener::bind(args.addr).await?;
-        let addr = listener.local_addr()?;
+        let tcp = tokio::net::TcpListener::bind(args.addr).await?;
+        let addr = tcp.local_addr()?;
+        let listener = server::conn::WatchedListener::new(tcp, config.send_timeout, metrics);
         // The one line on stdout: scripts and tests read the address from it.
         println!("kiln listening on http://{addr}");
         let _ = std::io::stdout().flush();

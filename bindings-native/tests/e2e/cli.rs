@@ -59,7 +59,8 @@ const OPS: [&str; 25] = [
     "to_csv",
 ];
 
-/// Every file and folder under `dir`, as `/`-separated relative paths.
+/// Every file, folder and link under `dir`, as `/`-separated relative paths (links are
+/// not followed).
 fn tree(dir: &Path) -> BTreeSet<String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -70,7 +71,7 @@ fn tree(dir: &Path) -> BTreeSet<String> {
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>();
             out.insert(rel.join("/"));
-            if path.is_dir() {
+            if path.symlink_metadata().unwrap().is_dir() {
                 walk(root, &path, out);
             }
         }
@@ -653,6 +654,87 @@ fn batch_over_a_glob_with_the_native_engine() {
     assert_eq!(done.code(), EXIT_NO_INPUT, "{}", done.stderr);
     assert!(done.stderr.contains("no files match"), "{}", done.stderr);
     assert_eq!(tree(out2.path()), BTreeSet::new());
+}
+
+/// A batch never writes over its inputs (its output folder is its input folder; `a.jpg`
+/// would become the input `a.png`), walks folders without following symbolic links
+/// (a loop does not hang it, a link out of the tree is not read) unless
+/// `--follow-symlinks`, and removes the temporary files a batch that died left.
+#[test]
+fn batch_keeps_its_inputs_and_links_and_cleans_up_after_a_dead_batch() {
+    let inputs = TempDir::new("batch-safe");
+    inputs.put("a.jpg", &data("photo.jpg"));
+    inputs.put("a.png", &data("photo.png"));
+    inputs.put("sub/c.bmp", &data("small.bmp"));
+    let outside = TempDir::new("batch-outside");
+    outside.put("secret.jpg", &data("photo.jpg"));
+    std::os::unix::fs::symlink(outside.join("secret.jpg"), inputs.join("secret.jpg")).unwrap();
+    std::os::unix::fs::symlink(inputs.path(), inputs.join("sub/loop")).unwrap();
+    std::os::unix::fs::symlink(inputs.join("gone"), inputs.join("dangling.jpg")).unwrap();
+    // A temporary file of a batch whose process is gone (pids stop below 2^22).
+    inputs.put("sub/.c.png.kiln-999999999.tmp", b"half a file");
+    let arg = |p: &Path| p.as_os_str().to_owned();
+    let done = run_kiln(
+        &[
+            "batch".into(),
+            RESIZE_PNG.into(),
+            arg(inputs.path()),
+            "--out".into(),
+            arg(inputs.path()),
+        ],
+        b"",
+    );
+    assert_eq!(done.code(), 1, "{}", done.stderr);
+    assert_eq!(
+        std::fs::read(inputs.join("a.png")).unwrap(),
+        data("photo.png"),
+        "the input a.png is intact"
+    );
+    assert!(done.stderr.contains("is an input of this batch"), "{}", done.stderr);
+    assert!(done.stderr.contains("skipped 3 symbolic link(s)"), "{}", done.stderr);
+    assert!(done.stderr.contains("removed 1 temporary file(s)"), "{}", done.stderr);
+    assert!(done.stderr.contains("1 ok, 2 failed"), "{}", done.stderr);
+    check_batch_outputs(inputs.path(), inputs.path(), &[("sub/c.bmp", "sub/c.png")]);
+    assert_eq!(
+        tree(inputs.path()),
+        set(&[
+            "a.jpg",
+            "a.png",
+            "dangling.jpg",
+            "secret.jpg",
+            "sub",
+            "sub/c.bmp",
+            "sub/c.png",
+            "sub/loop"
+        ]),
+    );
+    std::fs::remove_file(inputs.join("sub/c.png")).unwrap();
+    // Following links: the loop is entered once, the link out of the tree is read.
+    let out = TempDir::new("batch-follow");
+    let done = run_kiln(
+        &[
+            "batch".into(),
+            RESIZE_PNG.into(),
+            arg(inputs.path()),
+            "--out".into(),
+            arg(out.path()),
+            "--follow-symlinks".into(),
+        ],
+        b"",
+    );
+    // a.jpg and a.png both make a.png: one of them fails.
+    assert_eq!(done.code(), 1, "{}", done.stderr);
+    assert!(
+        done.stderr.contains("would overwrite another input's output"),
+        "{}",
+        done.stderr
+    );
+    check_batch_outputs(
+        inputs.path(),
+        out.path(),
+        &[("secret.jpg", "secret.png"), ("sub/c.bmp", "sub/c.png")],
+    );
+    assert_eq!(tree(out.path()), set(&["a.png", "secret.png", "sub", "sub/c.png"]));
 }
 
 #[test]

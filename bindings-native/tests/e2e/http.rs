@@ -535,6 +535,145 @@ fn idle_uploads_take_no_slot_and_time_out() {
     }
 }
 
+/// An upload slower than `--min-upload-kib-s` (after its 5 s of grace) is answered 408
+/// long before the body deadline, so a trickling client holds its reservation for
+/// seconds.
+#[test]
+fn trickling_uploads_are_cut_at_the_minimum_rate() {
+    let server = Server::start(&["--body-timeout-s", "60", "--min-upload-kib-s", "16"], None);
+    let addr = server.url("").trim_start_matches("http://").to_owned();
+    let mut s = TcpStream::connect(&addr).expect("connect");
+    let started = Instant::now();
+    s.write_all(
+        format!("POST /v1/run?pipeline=compress HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 1000000\r\n\r\n")
+            .as_bytes(),
+    )
+    .expect("send the head");
+    let mut writer = s.try_clone().unwrap();
+    // One byte every 200 ms: far below 16 KiB/s.
+    let trickle = thread::spawn(move || {
+        while writer.write_all(b"x").is_ok() && started.elapsed() < Duration::from_secs(20) {
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut answer = [0u8; 12];
+    s.read_exact(&mut answer).expect("an answer before the body deadline");
+    let took = started.elapsed();
+    assert_eq!(&answer, b"HTTP/1.1 408", "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        (Duration::from_millis(4500)..Duration::from_secs(9)).contains(&took),
+        "answered after {took:?}"
+    );
+    drop(s);
+    trickle.join().unwrap();
+    // A client at a normal rate is not affected.
+    assert_same_as_native(
+        &run_query(&agent(), &server, RESIZE_PNG, &data("photo.jpg")),
+        RESIZE_PNG,
+        &data("photo.jpg"),
+    );
+}
+
+/// Clients that send a job with a 64 MiB output and never read it pin at most the
+/// output budget (`--max-jobs` x `--max-output-mib`): stalled responses are dropped to
+/// make room for other outputs, the rest after the send timeout; jobs of a reading
+/// client are answered meanwhile.
+#[test]
+fn clients_that_never_read_pin_at_most_the_output_budget() {
+    let _heavy = common::heavy();
+    const BIG: &str = "resize width=4096 height=4096 fit=fill filter=nearest | encode format=rgba";
+    let server = Server::start(
+        &["--max-jobs", "1", "--max-output-mib", "64", "--send-timeout-s", "4"],
+        None,
+    );
+    let agent = agent();
+    let png = data("gray.png");
+    // The same job once, read: the server's memory after a 64 MiB output came and went.
+    let warm = run_query(&agent, &server, BIG, &png);
+    assert_eq!((warm.status, warm.body.len()), (200, 64 << 20));
+    let rss_before = rss_kib(&server);
+    let addr = server.url("").trim_start_matches("http://").to_owned();
+    let head = format!(
+        "POST /v1/run?pipeline={} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n\r\n",
+        url_encode(BIG),
+        png.len()
+    );
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (mut silent, (peak, held)) = thread::scope(|scope| {
+        // RSS and output bytes held, sampled from the first silent job on.
+        let sampler = scope.spawn(|| {
+            let (mut peak, mut held) = (0, 0.0f64);
+            let agent = common::server::agent();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib(&server));
+                let text = get(&agent, &server.url("/metrics")).text();
+                held = held.max(metric(&text, "kiln_output_held_bytes").unwrap());
+                thread::sleep(Duration::from_millis(50));
+            }
+            (peak, held)
+        });
+        let silent: Vec<TcpStream> = (0..6)
+            .map(|_| {
+                let mut s = TcpStream::connect(&addr).expect("connect");
+                s.write_all(head.as_bytes())
+                    .and_then(|()| s.write_all(&png))
+                    .expect("send the job");
+                s
+            })
+            .collect();
+        // Jobs of a reading client are answered while the silent ones hold outputs.
+        for _ in 0..3 {
+            assert_same_as_native(
+                &run_query(&agent, &server, RESIZE_PNG, &data("photo.jpg")),
+                RESIZE_PNG,
+                &data("photo.jpg"),
+            );
+        }
+        thread::sleep(Duration::from_secs(1));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (silent, sampler.join().unwrap())
+    });
+    eprintln!("RSS {rss_before} KiB before, {peak} KiB at most; {held} output bytes held at most");
+    assert!(held > 0.0, "an output was held");
+    assert!(held <= f64::from(64 << 20), "{held} bytes held past the budget");
+    // Six 64 MiB outputs would be 384 MiB; the budget is 64 (more may sit in socket
+    // buffers, which are the kernel's).
+    assert!(
+        peak < rss_before + (160 << 10),
+        "RSS went from {rss_before} KiB to {peak} KiB"
+    );
+    // Past the send timeout every silent response is gone and the memory with it.
+    thread::sleep(Duration::from_secs(5));
+    let text = get(&agent, &server.url("/metrics")).text();
+    assert_eq!(metric(&text, "kiln_output_held_bytes"), Some(0.0), "{text}");
+    let dropped = metric(&text, r#"kiln_responses_dropped_total{reason="stalled"}"#).unwrap_or(0.0)
+        + metric(&text, r#"kiln_responses_dropped_total{reason="send_timeout"}"#).unwrap_or(0.0);
+    assert_eq!(dropped, 6.0, "{text}");
+    for s in &mut silent {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut got = Vec::new();
+        // The connection was closed before all of the answer was sent.
+        let _ = s.read_to_end(&mut got);
+        assert!(
+            got.starts_with(b"HTTP/1.1 200") || got.starts_with(b"HTTP/1.1 503"),
+            "{:?}",
+            &got[..got.len().min(40)]
+        );
+        assert!(got.len() < 64 << 20, "a dropped response was sent whole");
+    }
+}
+
+/// The resident memory of the server process, in KiB.
+fn rss_kib(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).expect("read /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc status")
+}
+
 /// Past its slots and its wait queue the server sheds load at once: 503 with the code
 /// `busy` and `Retry-After`, on a connection that stays usable.
 #[test]
