@@ -28,6 +28,8 @@ use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
 };
 
+mod cache;
+
 mod bindings {
     wasmtime::component::bindgen!({ world: "kiln", path: "../../kernel/wit" });
 }
@@ -376,47 +378,28 @@ fn load_component(
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hasher.0.update(digest);
     let key: String = format!("{:x}", hasher.0.finalize()).chars().take(32).collect();
-    let path = dir.join(format!("kernel-{key}.cwasm"));
-    // Compiled code runs as is: the cache is trusted like this binary, past any kernel
-    // signature. A cache file or folder others may write is not used.
-    if path.exists() && !writable_by_others(dir) && !writable_by_others(&path) {
+    let name = format!("kernel-{key}.cwasm");
+    // Compiled code runs as is: it is used only from a cache no one else could write
+    // ([`cache`]).
+    if let Some(code) = cache::load(dir, &name) {
         // SAFETY: the file was written by `precompile_component` below, in a cache folder
         // of this user that no one else may write, under a key that pins the engine and
         // the component; wasmtime also checks the header and refuses mismatched code.
-        match unsafe { Component::deserialize_file(engine, &path) } {
+        match unsafe { Component::deserialize(engine, &code) } {
             Ok(c) => return Ok((c, "cache")),
-            Err(e) => tracing::warn!("ignoring unusable cached kernel {}: {e:?}", path.display()),
+            Err(e) => tracing::warn!("ignoring unusable cached kernel {name} in {}: {e:?}", dir.display()),
         }
     }
     let compiled = engine.precompile_component(bytes).map_err(wt)?;
-    // Write then rename, so a concurrent start never reads half a file.
-    if std::fs::create_dir_all(dir).is_ok() {
-        let tmp = dir.join(format!(".kernel-{key}.{}.tmp", std::process::id()));
-        if std::fs::write(&tmp, &compiled)
-            .and_then(|_| std::fs::rename(&tmp, &path))
-            .is_err()
-        {
-            let _ = std::fs::remove_file(&tmp);
-            tracing::warn!("could not cache compiled kernel in {}", dir.display());
-        }
+    if !cache::store(dir, &name, &compiled) {
+        tracing::warn!(
+            "not caching the compiled kernel: {} is not a folder of this user that only it may write",
+            dir.display()
+        );
     }
     // SAFETY: these bytes were just produced by `precompile_component` of this engine.
     let component = unsafe { Component::deserialize(engine, &compiled) }.map_err(wt)?;
     Ok((component, "compiled"))
-}
-
-/// Whether group or others may write `path` (on Unix; elsewhere: no).
-fn writable_by_others(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o022 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        false
-    }
 }
 
 struct ShaHasher(Sha256);
