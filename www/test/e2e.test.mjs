@@ -146,6 +146,24 @@ test('a CSV gives the native JSON, a preview and column stats', async () => {
   assert.ok((await page.locator('#csv-stats tbody tr').count()) > 0);
 });
 
+test('a KilnWorker whose kernel fails settles every job sent to it', async () => {
+  // A kernel that cannot load is an `internal` error; the jobs queued behind the first
+  // must fail too, not wait forever for a worker that was replaced.
+  if (!page.url().startsWith(base)) await page.goto(base);
+  const outcome = await page.evaluate(async (url) => {
+    const { KilnWorker } = await import(url);
+    const kiln = new KilnWorker({ wasm: '/no-such-kernel.wasm' });
+    const jobs = [1, 2, 3].map(() => kiln.run('resize width=8 | encode format=png', new Uint8Array([1, 2, 3])));
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 10_000));
+    const settled = await Promise.race([Promise.allSettled(jobs), timeout]);
+    if (settled === 'timeout') return 'timeout';
+    // And a job after them starts a fresh worker (the bad URL again: internal again).
+    const again = await kiln.run('resize width=8 | encode format=png', new Uint8Array([1])).catch((e) => e.code);
+    return { codes: settled.map((r) => r.status === 'rejected' && r.reason.code), again };
+  }, `${base}/kiln/worker.js`);
+  assert.deepEqual(outcome, { codes: ['internal', 'internal', 'internal'], again: 'internal' });
+});
+
 test('errors are readable and the page keeps working', async () => {
   await page.click('#tab-image');
   await page.fill('#pipeline-text', 'resize width=200 | blur sigma=0');

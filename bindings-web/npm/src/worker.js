@@ -8,8 +8,9 @@
 // Uint8Array, ImageData or ArrayBuffer that spans its whole, non-shared buffer): it is
 // then detached in the caller. Pass { transfer: false } to keep it (it is copied).
 // Jobs run one at a time in arrival order; use several KilnWorkers for parallelism.
-// If the worker dies (or the kernel traps), pending jobs fail with KilnError
-// `internal` and the next job starts a fresh worker.
+// If the worker dies or the kernel traps (`internal`), the worker is replaced: the
+// jobs already sent to it fail with KilnError `internal` (their inputs may have been
+// transferred, so they are not sent again) and the next job starts a fresh worker.
 
 import { KilnError } from './core.js';
 
@@ -39,17 +40,12 @@ export class KilnWorker {
         job.resolve(msg.value !== undefined ? msg.value : { data: msg.data, meta: msg.meta });
       } else {
         const { code, message, step, param } = msg.error;
-        if (code === 'internal') this._restart(); // a trap leaves no instance worth keeping
         job.reject(new KilnError(code, message, step, param));
+        // A trap leaves no instance worth keeping, and the jobs queued behind it with it.
+        if (code === 'internal') this._fail(`restarted after a fault of another job: ${message}`);
       }
     };
-    const die = (what) => {
-      this._worker?.terminate();
-      this._worker = null;
-      const pending = [...this._pending.values()];
-      this._pending.clear();
-      for (const job of pending) job.reject(new KilnError('internal', `kiln worker failed: ${what}`));
-    };
+    const die = (what) => this._fail(`kiln worker failed: ${what}`);
     worker.onerror = (event) => {
       event.preventDefault?.();
       die(event.message || 'error');
@@ -60,9 +56,13 @@ export class KilnWorker {
     return worker;
   }
 
-  _restart() {
+  /** Ends the worker; every job sent to it fails with `internal` and `message`. */
+  _fail(message) {
     this._worker?.terminate();
     this._worker = null;
+    const pending = [...this._pending.values()];
+    this._pending.clear();
+    for (const job of pending) job.reject(new KilnError('internal', message));
   }
 
   _post(message, transfer) {
@@ -105,10 +105,7 @@ export class KilnWorker {
 
   /** Stops the worker; pending jobs fail. A later run() starts a new one. */
   terminate() {
-    const pending = [...this._pending.values()];
-    this._pending.clear();
-    this._restart();
-    for (const job of pending) job.reject(new KilnError('internal', 'kiln worker terminated'));
+    this._fail('kiln worker terminated');
   }
 }
 
