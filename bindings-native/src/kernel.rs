@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use kiln_kernel::{Error, Limits, Output};
-use kiln_sandbox::{EMBEDDED_KERNEL, Sandbox, SandboxConfig, WasmKernel};
+use kiln_sandbox::{Budget, EMBEDDED_KERNEL, Sandbox, SandboxConfig, WasmKernel};
 
 use crate::signing::{self, Trust};
 
@@ -36,9 +36,15 @@ impl Kernel {
 
     /// Runs one job.
     pub fn run(&self, pipeline: &str, input: &[u8], limits: &Limits) -> Result<Output, Error> {
+        self.run_job(pipeline, input, limits).0
+    }
+
+    /// Runs a job, and says which sandbox budget it hit, if one (never for `native`,
+    /// which has none).
+    pub fn run_job(&self, pipeline: &str, input: &[u8], limits: &Limits) -> (Result<Output, Error>, Option<Budget>) {
         match self {
-            Kernel::Wasm(k) => k.run(pipeline, input, limits),
-            Kernel::Native => kiln_kernel::run_with_limits(pipeline, input, limits),
+            Kernel::Wasm(k) => k.run_job(pipeline, input, limits),
+            Kernel::Native => (kiln_kernel::run_with_limits(pipeline, input, limits), None),
         }
     }
 

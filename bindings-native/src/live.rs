@@ -98,7 +98,8 @@ impl Role {
 }
 
 /// When a canary is rolled back: after `min_jobs` of its jobs, once its fault rate
-/// (`internal` errors, traps included) passes the primary's over the same period by
+/// (`internal` errors and traps, and jobs cut at their deadline or memory cap) passes
+/// the primary's over the same period by
 /// more than `threshold_pp` percentage points.
 #[derive(Debug, Clone, Copy)]
 pub struct CanaryPolicy {
@@ -332,8 +333,10 @@ impl Live {
     /// Runs a job on the kernel picked for it, counts it, and rolls the canary back if
     /// this job tipped it over the policy.
     pub fn run(&self, pick: &Pick, pipeline: &str, input: &[u8]) -> Result<Output, Error> {
-        let result = pick.loaded.kernel.run(pipeline, input, &self.limits);
-        let fault = matches!(&result, Err(e) if e.code == ErrorCode::Internal);
+        let (result, budget) = pick.loaded.kernel.run_job(pipeline, input, &self.limits);
+        // Kernel bugs (`internal`, traps) and the sandbox's budgets hit (deadline,
+        // memory cap: a kernel slower or hungrier than the other shows there).
+        let fault = budget.is_some() || matches!(&result, Err(e) if e.code == ErrorCode::Internal);
         pick.loaded.jobs.fetch_add(1, Ordering::Relaxed);
         pick.loaded.faults.fetch_add(u64::from(fault), Ordering::Relaxed);
         self.metrics

@@ -18,6 +18,10 @@ struct Kernel;
 #[cfg(feature = "fault-injection")]
 const FAULT_TRIGGER: &[u8] = b"KILN-FAULT";
 
+/// Inputs that make the `fault-injection` build spin until its deadline.
+#[cfg(feature = "fault-injection")]
+const SPIN_TRIGGER: &[u8] = b"KILN-SPIN";
+
 fn limits(l: Limits) -> kiln_kernel::Limits {
     kiln_kernel::Limits {
         max_input_bytes: l.max_input_bytes,
@@ -51,6 +55,11 @@ impl Guest for Kernel {
         #[cfg(feature = "fault-injection")]
         if input.starts_with(FAULT_TRIGGER) {
             panic!("fault-injection build: input starts with KILN-FAULT");
+        }
+        #[cfg(feature = "fault-injection")]
+        if input.starts_with(SPIN_TRIGGER) {
+            #[allow(clippy::empty_loop)]
+            loop {}
         }
         let out = kiln_kernel::run_with_limits(&pipeline, input, &limits(l)).map_err(error)?;
         let m = out.meta;

@@ -224,18 +224,30 @@ impl WasmKernel {
 
     /// Runs one job in a fresh instance.
     pub fn run(&self, pipeline: &str, input: &[u8], limits: &Limits) -> Result<Output, Error> {
+        self.run_job(pipeline, input, limits).0
+    }
+
+    /// Runs one job in a fresh instance; also says which of the job's budgets it hit,
+    /// if one (then the error is `too_large`).
+    pub fn run_job(&self, pipeline: &str, input: &[u8], limits: &Limits) -> (Result<Output, Error>, Option<Budget>) {
         let mut store = self.store();
         let result = self
             .pre
             .instantiate(&mut store)
             .and_then(|kiln| kiln.call_run(&mut store, pipeline, input, wit_limits(limits)));
         match result {
-            Ok(Ok(out)) => Ok(Output {
-                meta: meta(out.meta),
-                data: out.data,
-            }),
-            Ok(Err(e)) => Err(error(e)),
-            Err(trap) => Err(self.trap_error(&store, &trap)),
+            Ok(Ok(out)) => (
+                Ok(Output {
+                    meta: meta(out.meta),
+                    data: out.data,
+                }),
+                None,
+            ),
+            Ok(Err(e)) => (Err(error(e)), None),
+            Err(trap) => {
+                let budget = budget_hit(&store, &trap);
+                (Err(self.trap_error(&store, &trap)), budget)
+            }
         }
     }
 
@@ -264,28 +276,46 @@ impl WasmKernel {
     /// A trap is the host's business: the CPU and memory budgets are limits
     /// (`too_large`); anything else is a kernel bug (`internal`).
     fn trap_error(&self, store: &Store<Job>, e: &wasmtime::Error) -> Error {
-        if store.data().hit_memory_cap {
-            return Error::too_large(format!(
+        match (budget_hit(store, e), e.downcast_ref::<Trap>()) {
+            (Some(Budget::Memory), _) => Error::too_large(format!(
                 "job exceeded its memory budget of {} MiB",
                 self.sandbox.config.job_memory >> 20
-            ));
-        }
-        match e.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => Error::too_large(format!(
+            )),
+            (Some(Budget::Time), _) => Error::too_large(format!(
                 "job exceeded its CPU time budget of {} ms",
                 self.sandbox.config.job_timeout.as_millis()
             )),
             // The client gets the trap's kind; the wasm backtrace (the kernel's
             // internals) goes to the log only.
-            Some(trap) => {
+            (None, Some(trap)) => {
                 tracing::error!("kernel trapped: {e:?}");
                 Error::internal(format!("kernel trapped: {trap}"))
             }
-            None => {
+            (None, None) => {
                 tracing::error!("kernel call failed: {e:?}");
                 Error::internal("kernel trapped")
             }
         }
+    }
+}
+
+/// A job budget of the sandbox (not a limit of the kernel's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// `job_memory`.
+    Memory,
+    /// `job_timeout`.
+    Time,
+}
+
+/// The budget a trap came from, if it came from one.
+fn budget_hit(store: &Store<Job>, e: &wasmtime::Error) -> Option<Budget> {
+    if store.data().hit_memory_cap {
+        Some(Budget::Memory)
+    } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        Some(Budget::Time)
+    } else {
+        None
     }
 }
 

@@ -55,8 +55,9 @@ pub struct ServeArgs {
     /// Share of jobs for the canary, 0-100.
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100), requires = "canary")]
     pub canary_percent: Option<u32>,
-    /// Roll the canary back when its fault rate (internal errors, traps) passes the
-    /// primary's by more than this many percentage points...
+    /// Roll the canary back when its fault rate (internal errors, traps, jobs cut at
+    /// their deadline or memory cap) passes the primary's by more than this many
+    /// percentage points...
     #[arg(long, default_value_t = 1.0, value_parser = percentage_points)]
     pub canary_fault_threshold: f64,
     /// ...once it has run at least this many jobs.

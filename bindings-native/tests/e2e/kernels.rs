@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::kernels::SPIN_TRIGGER;
 use common::kernels::guest_build::FAULT_TRIGGER;
 use common::kernels::{Keys, fault_injection_kernel};
 use common::server::{Reply, Server, agent, get, read, run_query};
@@ -579,6 +580,61 @@ fn a_canary_takes_its_share_of_jobs() {
         get(&agent(), &server.url("/v1/ops")).json()["kernel"]["canary"]["percent"],
         30
     );
+}
+
+/// Jobs cut at their deadline count as faults: a canary whose jobs spin (the
+/// fault-injection build on `KILN-SPIN` inputs) while the primary's finish is rolled
+/// back, without a single `internal` error.
+#[test]
+fn a_canary_that_hits_its_deadlines_is_rolled_back() {
+    let _heavy = common::heavy();
+    let keys = Keys::new();
+    let canary = keys.signed("spinning.wasm", fault_injection_kernel());
+    let server = Server::start(
+        &[
+            "--trust",
+            keys.public().to_str().unwrap(),
+            "--canary",
+            canary.to_str().unwrap(),
+            "--canary-percent",
+            "50",
+            "--canary-min-jobs",
+            "6",
+            "--canary-fault-threshold",
+            "5",
+            "--job-timeout-ms",
+            "300",
+        ],
+        None,
+    );
+    let mut input = SPIN_TRIGGER.to_vec();
+    input.extend_from_slice(b" any bytes at all");
+    let expected = native("compress", &input).data;
+    let agent = agent();
+    let mut deadlines = 0;
+    for i in 0..40 {
+        let reply = run_query(&agent, &server, "compress", &input);
+        if reply
+            .header("kiln-kernel")
+            .expect("kiln-kernel")
+            .ends_with("role=canary")
+        {
+            let error = reply.error(413, "too_large");
+            assert!(error["message"].as_str().unwrap().contains("CPU time"), "{error}");
+            deadlines += 1;
+        } else {
+            assert_eq!(reply.status, 200, "job {i}: {}", reply.text());
+            assert_eq!(reply.body, expected);
+        }
+    }
+    assert_eq!(deadlines, 6, "rolled back at its 6th job");
+    let text = get(&agent, &server.url("/metrics")).text();
+    assert_eq!(
+        common::server::metric(&text, "kiln_canary_rollbacks_total"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(!text.contains(r#"code="internal""#), "{text}");
 }
 
 #[test]

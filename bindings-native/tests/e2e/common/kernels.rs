@@ -10,9 +10,12 @@ use super::TempDir;
 #[path = "../../../sandbox/guest_build.rs"]
 pub mod guest_build;
 
+/// Inputs that make the fault-injection kernel spin until the job's deadline.
+pub const SPIN_TRIGGER: &[u8] = b"KILN-SPIN";
+
 /// The `kiln-guest` component built with its `fault-injection` feature: every job runs
 /// as in the embedded kernel except those whose input starts with [`guest_build::FAULT_TRIGGER`],
-/// which trap. A different build, so a different sha256. Built once per test process
+/// which trap, or with [`SPIN_TRIGGER`], which spin. A different build, so a different sha256. Built once per test process
 /// (only the guest crate recompiles: the kernel's wasm build is shared with build.rs).
 pub fn fault_injection_kernel() -> &'static [u8] {
     static KERNEL: OnceLock<Vec<u8>> = OnceLock::new();
