@@ -9,6 +9,8 @@
 //! - `GET /v1/ops` — `describe()`; `GET /v1/openapi.json`; `GET /healthz` (alive);
 //!   `GET /readyz` (ready: 503 while at capacity); `GET /metrics`.
 //! - with an admin token: `/v1/admin/...` to swap the kernel and run a canary ([`admin`]).
+//!   With `admin_apart`, `/metrics` and `/v1/admin/...` are on a second router only (for
+//!   a listener of its own), with `/healthz` and `/readyz`.
 //! - everything else: the built demo page (`www/dist`) when there is one.
 //!
 //! Every response names the kernel that served it in `kiln-kernel` (`version=…;
@@ -84,6 +86,9 @@ pub struct ServerConfig {
     pub send_timeout: Duration,
     /// Slowest upload accepted past [`UPLOAD_GRACE`], in bytes per second.
     pub min_upload_rate: u64,
+    /// Serve `/metrics` and the admin API on a router of their own (a second
+    /// listener), not on the public one.
+    pub admin_apart: bool,
 }
 
 /// The response header naming the kernel.
@@ -108,8 +113,15 @@ struct App {
     admin_token: Option<String>,
 }
 
-/// Builds the router on the live kernels `live` (whose limits every job runs under).
-pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> anyhow::Result<Router> {
+/// The routers of a server: the public one, and the admin one when the admin API and
+/// `/metrics` are served apart ([`ServerConfig::admin_apart`]).
+pub struct Routers {
+    pub public: Router,
+    pub admin: Option<Router>,
+}
+
+/// Builds the routers on the live kernels `live` (whose limits every job runs under).
+pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> anyhow::Result<Routers> {
     let max_jobs = live.max_jobs();
     let body_kib = u32::try_from(config.max_body.div_ceil(1024)).unwrap_or(u32::MAX).max(1);
     let app = Arc::new(App {
@@ -140,16 +152,35 @@ pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> 
         .route(paths::OPS, get(ops))
         .route(paths::OPENAPI, get(openapi))
         .route(paths::HEALTHZ, get(healthz))
-        .route(paths::READYZ, get(readyz))
-        .route(paths::METRICS, get(render_metrics));
+        .route(paths::READYZ, get(readyz));
+    // `/metrics` and the admin API: on the public listener, or on their own.
+    let mut private = Router::new().route(paths::METRICS, get(render_metrics));
     if app.admin_token.is_some() {
-        router = router.merge(admin::routes(app.clone()));
+        private = private.merge(admin::routes(app.clone()));
     }
+    let admin = if config.admin_apart {
+        let admin = private
+            .route(paths::HEALTHZ, get(healthz))
+            .route(paths::READYZ, get(readyz))
+            .fallback(|| async { (StatusCode::NOT_FOUND, api::NOT_FOUND) });
+        Some(finish(admin, &app, config))
+    } else {
+        router = router.merge(private);
+        None
+    };
     router = match &config.www {
         Some(dir) if dir.join("index.html").is_file() => router.fallback_service(ServeDir::new(dir)),
         _ => router.fallback(no_page),
     };
-    Ok(router
+    Ok(Routers {
+        public: finish(router, &app, config),
+        admin,
+    })
+}
+
+/// The layers every route has: the request deadline, metrics, tracing.
+fn finish(router: Router<Arc<App>>, app: &Arc<App>, config: &ServerConfig) -> Router {
+    router
         // Outside the deadline, so 408s are counted and name the kernel too.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -157,7 +188,7 @@ pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> 
         ))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .layer(TraceLayer::new_for_http())
-        .with_state(app))
+        .with_state(app.clone())
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.

@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// ...once it has run at least this many jobs.
     #[arg(long, default_value_t = 100)]
     pub canary_min_jobs: u64,
+    /// Serve /metrics and the admin API on this address only (with /healthz and
+    /// /readyz), not on --addr: keep them off the public network.
+    #[arg(long, value_name = "ADDR")]
+    pub admin_addr: Option<SocketAddr>,
     /// Enable the admin API (/v1/admin/...: swap the kernel, run a canary) for requests
     /// with `authorization: Bearer <the first line of this file>`.
     #[arg(long, value_name = "FILE")]
@@ -138,8 +142,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         admin_token,
         send_timeout: Duration::from_secs(args.send_timeout_s),
         min_upload_rate: args.min_upload_kib_s << 10,
+        admin_apart: args.admin_addr.is_some(),
     };
-    let router = server::router(live.clone(), metrics.clone(), &config)?;
+    let routers = server::router(live.clone(), metrics.clone(), &config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         if let Some(dir) = args.kernel_dir.clone() {
@@ -148,12 +153,43 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         let tcp = tokio::net::TcpListener::bind(args.addr).await?;
         let addr = tcp.local_addr()?;
-        let listener = server::conn::WatchedListener::new(tcp, config.send_timeout, metrics);
+        let admin = match (args.admin_addr, routers.admin) {
+            (Some(admin_addr), Some(router)) => {
+                let tcp = tokio::net::TcpListener::bind(admin_addr).await?;
+                tracing::info!(addr = %tcp.local_addr()?, "serving /metrics and the admin API");
+                Some((tcp, router))
+            }
+            _ => None,
+        };
         // The one line on stdout: scripts and tests read the address from it.
         println!("kiln listening on http://{addr}");
         let _ = std::io::stdout().flush();
         tracing::info!(%addr, engine = "ready", "serving HTTP API v1 after {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
-        server::serve(listener, router, server::shutdown_signal()).await?;
+        // One signal stops both listeners.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            server::shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let public = server::serve(
+            server::conn::WatchedListener::new(tcp, config.send_timeout, metrics.clone()),
+            routers.public,
+            until_stopped(stopped.clone()),
+        );
+        match admin {
+            Some((tcp, router)) => {
+                let admin = server::serve(
+                    server::conn::WatchedListener::new(tcp, config.send_timeout, metrics),
+                    router,
+                    until_stopped(stopped),
+                );
+                tokio::try_join!(public, admin)?;
+            }
+            None => public.await?,
+        }
         tracing::info!("stopped");
         anyhow::Ok(())
     })?;

@@ -88,6 +88,57 @@ fn token_file(dir: &TempDir) -> String {
         .to_owned()
 }
 
+/// With `--admin-addr`, `/metrics` and the admin API are served there only: the public
+/// listener answers 404 for them, the admin one serves nothing else but the probes.
+#[test]
+fn metrics_and_the_admin_api_can_listen_apart() {
+    let dir = TempDir::new("admin-addr");
+    let token = token_file(&dir);
+    // A free port (released here, taken by the server a moment later).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let admin_addr = format!("127.0.0.1:{port}");
+    let server = Server::start(&["--admin-token-file", &token, "--admin-addr", &admin_addr], None);
+    let admin = |path: &str| format!("http://{admin_addr}{path}");
+    let agent = agent();
+    assert_eq!(run_query(&agent, &server, "compress", b"abc").status, 200);
+    for path in ["/metrics", "/v1/admin/kernels"] {
+        assert_eq!(
+            get(&agent, &server.url(path)).status,
+            404,
+            "{path} on the public listener"
+        );
+    }
+    let metrics = get(&agent, &admin("/metrics")).text();
+    assert!(
+        metrics.contains(r#"kiln_requests_total{route="/v1/run",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert_eq!(
+        get(&agent, &admin("/v1/admin/kernels")).status,
+        401,
+        "the token is still needed"
+    );
+    let reply = read(
+        agent
+            .get(&admin("/v1/admin/kernels"))
+            .header("authorization", &format!("Bearer {TOKEN}"))
+            .call()
+            .expect("GET the admin API"),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["primary"]["sha256"], sha256(kiln_sandbox::EMBEDDED_KERNEL));
+    assert_eq!(get(&agent, &admin("/readyz")).status, 200);
+    assert_eq!(
+        get(&agent, &admin("/v1/ops")).status,
+        404,
+        "no jobs on the admin listener"
+    );
+}
+
 #[test]
 fn only_kernels_signed_by_a_trusted_key_load() {
     let keys = Keys::new();
