@@ -24,14 +24,32 @@ impl Kernel {
         let kernel = match path {
             Some(p) => {
                 let (bytes, signature) = signing::read_kernel_file(p).map_err(anyhow::Error::msg)?;
-                trust
+                let refused = |e: signing::Refused| anyhow::anyhow!("kernel {} refused: {e}", p.display());
+                let manifest = trust
                     .admit(&bytes, signature.as_deref(), &p.display().to_string())
-                    .map_err(|e| anyhow::anyhow!("kernel {} refused: {e}", p.display()))?;
-                WasmKernel::load(sandbox, &bytes)?
+                    .map_err(refused)?;
+                let kernel = WasmKernel::load(sandbox, &bytes)?;
+                trust
+                    .check_version(manifest.as_ref(), &version_of(&kernel)?)
+                    .map_err(refused)?;
+                kernel
             }
             None => WasmKernel::load(sandbox, EMBEDDED_KERNEL)?,
         };
         Ok(Kernel::Wasm(kernel))
+    }
+
+    /// The version the kernel component's `describe()` names.
+    pub fn version_of_file(path: &Path) -> anyhow::Result<String> {
+        let (bytes, _) = signing::read_kernel_file(path).map_err(anyhow::Error::msg)?;
+        signing::ensure_component(&bytes, path)?;
+        let sandbox = Sandbox::new(SandboxConfig {
+            max_jobs: 1,
+            ..SandboxConfig::default()
+        })?;
+        let kernel = WasmKernel::load(&sandbox, &bytes)
+            .map_err(|e| anyhow::anyhow!("{}: not a usable kiln kernel: {e:#}", path.display()))?;
+        version_of(&kernel)
     }
 
     /// Runs one job.
@@ -90,4 +108,17 @@ impl Kernel {
             Kernel::Native => "native",
         }
     }
+}
+
+/// The version a kernel component's `describe()` names.
+fn version_of(kernel: &WasmKernel) -> anyhow::Result<String> {
+    let describe: serde_json::Value = serde_json::from_str(
+        &kernel
+            .describe(&Limits::default())
+            .map_err(|e| anyhow::anyhow!("the kernel's describe() failed: {e}"))?,
+    )?;
+    describe["version"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("the kernel's describe() names no version"))
 }

@@ -298,12 +298,16 @@ impl Live {
         let sandbox = self.sandbox.as_ref().ok_or_else(|| {
             LoadError::Unsupported("kernels can be changed only with the wasm engine (--engine wasm)".into())
         })?;
-        self.trust
+        let manifest = self
+            .trust
             .admit(bytes, signature, source)
             .map_err(|e| LoadError::Untrusted(e.to_string()))?;
         let kernel = WasmKernel::load(sandbox, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         let loaded =
             Loaded::new(Kernel::Wasm(kernel), &self.limits).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        self.trust
+            .check_version(manifest.as_ref(), &loaded.version)
+            .map_err(|e| LoadError::Untrusted(e.to_string()))?;
         tracing::info!(
             source,
             version = loaded.version,
@@ -488,6 +492,8 @@ impl Live {
     /// Makes `primary` and `canary` what serves, with their `/v1/ops`, sets the
     /// `kiln_kernel` gauge and trims the events; called with `changes` held.
     fn publish(&self, events: &mut Vec<serde_json::Value>, primary: Arc<Loaded>, canary: Option<Arc<Canary>>) {
+        // No kernel older than a primary is loaded again (unless downgrades are allowed).
+        self.trust.raise_floor(&primary.version);
         let excess = events.len().saturating_sub(EVENTS_KEPT);
         events.drain(..excess);
         let mut ops = primary.describe.clone();

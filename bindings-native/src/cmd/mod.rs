@@ -69,11 +69,24 @@ pub struct EngineArgs {
     /// development only; every such load is logged as a warning.
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Load kernel files whose version is below the highest that has been the primary
+    /// (at first, the kernel built into this binary).
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// A file of revoked kernel digests (sha256 hex, one per line, `#` comments): a kernel
+    /// listed there never loads. Read again at every load.
+    #[arg(long, value_name = "FILE")]
+    pub revoked: Option<PathBuf>,
 }
 
 impl EngineArgs {
     pub fn trust(&self) -> anyhow::Result<Trust> {
-        let trust = Trust::new(&self.trust, self.allow_unsigned)?;
+        let trust = Trust::new(
+            &self.trust,
+            self.allow_unsigned,
+            self.allow_downgrade,
+            self.revoked.clone(),
+        )?;
         if self.allow_unsigned {
             tracing::warn!("--allow-unsigned: kernels that are not signed by a trusted key will load");
         }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use kiln_native::signing;
+use kiln_native::{Kernel, signing};
 
 #[derive(Args)]
 pub struct SignArgs {
@@ -16,7 +16,9 @@ pub struct SignArgs {
 }
 
 pub fn sign(args: &SignArgs) -> anyhow::Result<ExitCode> {
-    let sig = signing::sign(&args.kernel, &args.key)?;
-    eprintln!("wrote {}", sig.display());
+    // The manifest names the version the kernel itself reports.
+    let version = Kernel::version_of_file(&args.kernel)?;
+    let sig = signing::sign(&args.kernel, &version, &args.key)?;
+    eprintln!("wrote {} (version {version})", sig.display());
     Ok(ExitCode::SUCCESS)
 }
