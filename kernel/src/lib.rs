@@ -109,6 +109,10 @@ pub fn describe_with_limits(limits: &Limits) -> String {
         "ops": op::spec::ops_json(),
         "errors": errors,
         "limits": limits,
+        "pipeline": {
+            "max_steps": pipeline::MAX_STEPS,
+            "max_image_work": limits.max_pixels.saturating_mul(pipeline::MAX_IMAGE_PASSES),
+        },
     })
     .to_string()
 }

@@ -5,9 +5,10 @@ use std::borrow::Cow;
 use crate::image::codec::{self, SourceFormat};
 use crate::image::{self as img, Image};
 use crate::json_text::JsonMode;
+use crate::op::Kind;
 use crate::op::Op;
 use crate::output::{Meta, Output};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{MAX_IMAGE_PASSES, Pipeline, Planned};
 use crate::table::{self, Table};
 use crate::{Error, Limits, Result, compress, json_text};
 
@@ -30,15 +31,16 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
     }
     let mut source = SourceFormat::Unknown;
     let mut value = Value::Bytes(input, Meta::bytes("application/octet-stream"));
-    for planned in &pipeline.plan {
-        let located = |e: Error| match planned.step {
-            Some(step) => {
-                let message = format!("steps[{step}] ({}): {}", planned.spec.name, e.message);
-                Error { message, ..e }.at_step(step)
-            }
-            None => e,
-        };
-        value = apply(&planned.op, planned.spec.name, value, &limits, &mut source).map_err(located)?;
+    let max_work = limits.max_pixels.saturating_mul(MAX_IMAGE_PASSES);
+    let mut work = 0u64;
+    for (index, planned) in pipeline.plan.iter().enumerate() {
+        let decoding = !matches!(value, Value::Image(_));
+        value = apply(&planned.op, planned.spec.name, value, &limits, &mut source).map_err(|e| locate(planned, e))?;
+        if let (true, Value::Image(image)) = (decoding, &value) {
+            // An image was decoded: the work of the image steps that follow is known
+            // from its size, and checked before any of them runs.
+            work = image_work(&pipeline.plan[index..], image.dimensions(), work, max_work)?;
+        }
     }
     let Value::Bytes(data, meta) = value else {
         return Err(Error::internal("the plan did not end in bytes"));
@@ -54,6 +56,59 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
         data: data.into_owned(),
         meta,
     })
+}
+
+/// An error of the step `planned`, with the step's index and name.
+fn locate(planned: &Planned, e: Error) -> Error {
+    match planned.step {
+        Some(step) => {
+            let message = format!("steps[{step}] ({}): {}", planned.spec.name, e.message);
+            Error { message, ..e }.at_step(step)
+        }
+        None => e,
+    }
+}
+
+/// `work` plus the pixels taken by the steps of `plan` (its first one decoded an image
+/// of `size`; the image steps after it, until the image is encoded), or `too_large` at
+/// the first step that would pass `max_work`.
+fn image_work(plan: &[Planned], size: (u32, u32), mut work: u64, max_work: u64) -> Result<u64> {
+    let (mut width, mut height) = size;
+    for (index, planned) in plan.iter().enumerate() {
+        if index > 0 && planned.spec.input != Kind::Image {
+            break;
+        }
+        work = work.saturating_add(u64::from(width) * u64::from(height));
+        if work > max_work {
+            return Err(locate(
+                planned,
+                Error::too_large(format!(
+                    "the pipeline's image steps would take more than {MAX_IMAGE_PASSES} x the pixel \
+                     limit ({max_work} pixels in all); nothing past the decode ran"
+                )),
+            ));
+        }
+        (width, height) = size_after(&planned.op, width, height);
+    }
+    Ok(work)
+}
+
+/// The size of the image an op gives for one of `width` x `height`.
+fn size_after(op: &Op, width: u32, height: u32) -> (u32, u32) {
+    match op {
+        Op::Resize {
+            width: w,
+            height: h,
+            fit,
+            ..
+        } => img::resize::output_size(width, height, *w, *h, *fit),
+        Op::Crop {
+            width: w, height: h, ..
+        } => (*w, *h),
+        Op::Rotate(90 | 270) => (height, width),
+        // Every other op keeps the size (or is not an image op).
+        _ => (width, height),
+    }
 }
 
 fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mut SourceFormat) -> Result<Value<'a>> {

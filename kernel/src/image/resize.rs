@@ -73,6 +73,12 @@ pub fn resize(
         .ok_or_else(|| Error::internal("resize produced a buffer of the wrong size"))
 }
 
+/// The size `resize` gives an image of `sw` x `sh`.
+pub fn output_size(sw: u32, sh: u32, width: Option<u32>, height: Option<u32>, fit: Fit) -> (u32, u32) {
+    let target = target_size(sw, sh, width, height, fit);
+    (target.width, target.height)
+}
+
 /// Output size and, for `cover`, the source rectangle (left, top, width, height).
 #[derive(Debug, PartialEq)]
 struct Target {

@@ -8,6 +8,14 @@ use serde_json::{Map, Value as Json};
 use crate::op::{self, Kind, Op, OpSpec, Params};
 use crate::{Error, Limits, Result};
 
+/// The most steps a pipeline may have (as written).
+pub const MAX_STEPS: usize = 64;
+
+/// The image work a pipeline may do: the pixels taken by all its image steps (decode and
+/// encode included) together, in multiples of `max_pixels`. Checked before each step,
+/// so a pipeline that would do more stops before the step that would pass it.
+pub const MAX_IMAGE_PASSES: u64 = 32;
+
 /// A checked pipeline, ready to run.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -62,6 +70,12 @@ impl Pipeline {
         let Some(steps) = root.get("steps").and_then(Json::as_array) else {
             return Err(Error::bad_pipeline("pipeline needs \"steps\": an array of steps"));
         };
+        if steps.len() > MAX_STEPS {
+            return Err(Error::too_large(format!(
+                "a pipeline of {} steps exceeds the limit of {MAX_STEPS}",
+                steps.len()
+            )));
+        }
         let (requested, requested_names) = match root.get("limits") {
             None => (Limits::UNLIMITED, Vec::new()),
             Some(Json::Object(m)) => check_requested_limits(m)?,
