@@ -40,6 +40,9 @@ cargo deny --offline --locked check licenses bans sources
 step "tests"
 cargo test --workspace --locked
 
+step "decoders as lenient as browsers: BMP and TIFF against Pillow (tests/pillow/lenient.py)"
+python3 tests/pillow/lenient.py target/debug/kiln
+
 step "deployment: yamllint, kubernetes-validate, hadolint, kiln's own rules (check-deploy-rules.py)"
 ./scripts/check-deploy.sh
 

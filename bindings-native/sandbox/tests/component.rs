@@ -62,13 +62,14 @@ fn memory_budget_and_deadline_are_limits_and_the_engine_survives() {
     assert!(e.message.contains("memory"), "{e}");
     // A long job hits the CPU deadline.
     let started = std::time::Instant::now();
-    // 120 recursive blurs of a 512x512 noisy image: about a second of work, far past 150 ms.
+    // 60 recursive blurs of a 512x512 noisy image: about half a second of work, far past
+    // 150 ms (and within a pipeline's 64 steps).
     let noisy: Vec<u8> = (0..512u32 * 512 * 4)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
     let heavy = format!(
         "decode format=rgba width=512 height=512 | {}encode format=rgba",
-        "blur sigma=50 | ".repeat(120)
+        "blur sigma=50 | ".repeat(60)
     );
     let e = kernel.run(&heavy, &noisy, &Limits::default()).unwrap_err();
     assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
@@ -118,7 +119,7 @@ fn hostile_corpus_and_adversarial_pipelines_under_tight_caps() {
         .run(
             &format!(
                 "resize width=2048 height=2048 fit=fill | {}encode format=rgba",
-                "blur sigma=30 | ".repeat(64)
+                "blur sigma=30 | ".repeat(60)
             ),
             &png,
             &Limits::default(),

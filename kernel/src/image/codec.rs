@@ -10,7 +10,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader};
 
 use super::geometry::Axis;
-use super::{Image, geometry};
+use super::{Image, geometry, lenient};
 use crate::choice::choices;
 use crate::{Error, Limits, Result};
 
@@ -129,7 +129,12 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     if source == SourceFormat::Png {
         check_png_palette(bytes)?;
     }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let (lenient_bytes, bmp_fixes) = if source == SourceFormat::Bmp {
+        lenient::bmp(bytes)
+    } else {
+        (Cow::Borrowed(bytes), lenient::BmpFixes::default())
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(&*lenient_bytes), format);
     let mut decode_limits = image::Limits::default();
     decode_limits.max_image_width = Some(limits.max_dimension);
     decode_limits.max_image_height = Some(limits.max_dimension);
@@ -144,7 +149,23 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     }
     let orientation = decoder.orientation().map_err(image_error)?;
     let decoded = DynamicImage::from_decoder(decoder).map_err(image_error)?;
-    Ok((upright(decoded.into_rgba8(), orientation), source))
+    let has_alpha = decoded.color().has_alpha();
+    let mut image = decoded.into_rgba8();
+    match source {
+        SourceFormat::Bmp => {
+            if bmp_fixes.flip {
+                geometry::flip(&mut image, Axis::Vertical);
+            }
+            if has_alpha && lenient::alpha_all_zero(&image) {
+                lenient::make_opaque(&mut image);
+            }
+        }
+        SourceFormat::Tiff if has_alpha && lenient::tiff_alpha_is_associated(bytes) => {
+            lenient::unpremultiply(&mut image);
+        }
+        _ => {}
+    }
+    Ok((upright(image, orientation), source))
 }
 
 /// Decodes a JPEG straight to RGBA8 (one output buffer), upright.

@@ -5,6 +5,7 @@ pub mod codec;
 pub mod color;
 pub mod convolve;
 pub mod geometry;
+mod lenient;
 pub mod parallel;
 pub mod resize;
 

@@ -1,0 +1,120 @@
+"""Writes tests/data/lenient/: small BMP and TIFF files that browsers show and strict
+decoders refuse (issue 18, item 10), byte by byte with struct (no encoder involved).
+Run once by hand (`python3 make_lenient.py` in tests/data); the files are committed.
+tests/pillow/lenient.py holds what each must decode to, and checks it against Pillow
+where Pillow is lenient too."""
+import os
+import struct
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lenient")
+
+
+def file_header(size, offset):
+    return b"BM" + struct.pack("<IHHI", size, 0, 0, offset)
+
+
+def info_header(width, height, bits, compression, image_size, colors=0, planes=1):
+    return struct.pack("<IiiHHIIiiII", 40, width, height, planes, bits, compression, image_size, 2835, 2835, colors, 0)
+
+
+# 5 x 3, 24-bit, rows bottom-up padded to 4 bytes; pixel (x, y) = (40x + 7y, 17x + 50y, 255 - 30x - 20y).
+PLANES_W, PLANES_H = 5, 3
+
+
+def planes2():
+    rows = []
+    for y in reversed(range(PLANES_H)):
+        row = b"".join(bytes([255 - 30 * x - 20 * y, 17 * x + 50 * y, 40 * x + 7 * y]) for x in range(PLANES_W))
+        rows.append(row + b"\0" * (-len(row) % 4))
+    data = b"".join(rows)
+    offset = 14 + 40
+    return file_header(offset + len(data), offset) + info_header(PLANES_W, PLANES_H, 24, 0, len(data), planes=2) + data
+
+
+PALETTE = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
+
+
+def rle8(width, height, data):
+    pal = b"".join(bytes([b, g, r, 0]) for (r, g, b) in PALETTE)
+    offset = 14 + 40 + len(pal)
+    return file_header(offset + len(data), offset) + info_header(width, height, 8, 1, len(data), len(PALETTE)) + pal + data
+
+
+# Rows in file order: [4 x red], [2 x green, 2 x blue], [4 x yellow], end of bitmap.
+RLE_ROWS = bytes([4, 0, 0, 0]) + bytes([2, 1, 2, 2, 0, 0]) + bytes([4, 3, 0, 1])
+
+
+def rle8_topdown():
+    return rle8(4, -3, RLE_ROWS)
+
+
+def rle8_truncated():
+    # 8 x 4 bottom-up: the first (bottom) row whole, the second cut after its first run (3 x green).
+    data = bytes([8, 2, 0, 0]) + bytes([3, 1])
+    return rle8(8, 4, data)
+
+
+def bitfields_zero_alpha():
+    # 3 x 2, BITMAPV4HEADER, 32-bit BI_BITFIELDS with an alpha mask, every alpha 0.
+    width, height = 3, 2
+    masks = struct.pack("<IIII", 0x00FF0000, 0x0000FF00, 0x000000FF, 0xFF000000)
+    header = struct.pack("<IiiHHIIiiII", 108, width, height, 1, 32, 3, width * height * 4, 2835, 2835, 0, 0)
+    header += masks + b"BGRs" + b"\0" * 36 + b"\0" * 12
+    rows = []
+    for y in reversed(range(height)):
+        rows.append(b"".join(bytes([10 * x + 1, 60 * y + 2, 80 * x + 3, 0]) for x in range(width)))
+    data = b"".join(rows)
+    offset = 14 + len(header)
+    return file_header(offset + len(data), offset) + header + data
+
+
+# 4 x 2 RGBA, premultiplied (ExtraSamples = 1, associated alpha).
+ASSOCIATED = [(200, 100, 50, 255), (100, 50, 25, 128), (50, 25, 12, 128), (0, 0, 0, 0),
+              (64, 64, 64, 64), (16, 8, 4, 64), (7, 8, 9, 0), (40, 48, 56, 200)]
+
+
+def tiff_associated():
+    width, height = 4, 2
+    pixels = b"".join(bytes(p) for p in ASSOCIATED)
+    entries = []
+    # Values that do not fit in 4 bytes go after the IFD.
+    ifd_offset = 8
+    n = 11
+    extra_at = ifd_offset + 2 + n * 12 + 4
+    bits = struct.pack("<HHHH", 8, 8, 8, 8)
+    data_at = extra_at + len(bits)
+
+    def entry(tag, typ, count, value):
+        entries.append(struct.pack("<HHI", tag, typ, count) + value)
+
+    short = lambda v: struct.pack("<HH", v, 0)
+    long_ = lambda v: struct.pack("<I", v)
+    entry(256, 3, 1, short(width))           # ImageWidth
+    entry(257, 3, 1, short(height))          # ImageLength
+    entry(258, 3, 4, long_(extra_at))        # BitsPerSample 8,8,8,8
+    entry(259, 3, 1, short(1))               # Compression: none
+    entry(262, 3, 1, short(2))               # Photometric: RGB
+    entry(273, 4, 1, long_(data_at))         # StripOffsets
+    entry(277, 3, 1, short(4))               # SamplesPerPixel
+    entry(278, 3, 1, short(height))          # RowsPerStrip
+    entry(279, 4, 1, long_(len(pixels)))     # StripByteCounts
+    entry(284, 3, 1, short(1))               # PlanarConfiguration: chunky
+    entry(338, 3, 1, short(1))               # ExtraSamples: associated alpha
+    assert len(entries) == n
+    ifd = struct.pack("<H", n) + b"".join(entries) + struct.pack("<I", 0)
+    return b"II*\0" + struct.pack("<I", ifd_offset) + ifd + bits + pixels
+
+
+FILES = {
+    "planes2.bmp": planes2,
+    "rle8-topdown.bmp": rle8_topdown,
+    "rle8-truncated.bmp": rle8_truncated,
+    "bitfields-zero-alpha.bmp": bitfields_zero_alpha,
+    "associated-alpha.tif": tiff_associated,
+}
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    for name, make in FILES.items():
+        with open(os.path.join(OUT, name), "wb") as f:
+            f.write(make())
