@@ -111,7 +111,7 @@ pub fn describe_with_limits(limits: &Limits) -> String {
         "limits": limits,
         "pipeline": {
             "max_steps": pipeline::MAX_STEPS,
-            "max_image_work": limits.max_pixels.saturating_mul(pipeline::MAX_IMAGE_PASSES),
+            "max_image_passes": pipeline::MAX_IMAGE_PASSES,
         },
     })
     .to_string()
