@@ -460,8 +460,13 @@ pub const FILTER: OpSpec = OpSpec {
     name: "filter",
     input: Kind::Table,
     output: Kind::Table,
-    doc: "Keeps rows where `COLUMN OP VALUE` holds; OP is == != < <= > >= contains starts_with ends_with.",
-    params: &[p("where", ParamType::Text, None, "predicate, e.g. \"age >= 18\"")],
+    doc: "Keeps rows where the predicate holds, in order: comparisons `COLUMN OP VALUE` (OP is == != < <= > >= contains starts_with ends_with) or `COLUMN is_null` / `COLUMN not_null`, joined by `and` / `or` (`and` binds tighter; no parentheses). Numbers compare numerically, text by bytes; a comparison with a null cell or across types is false.",
+    params: &[p(
+        "where",
+        ParamType::Text,
+        None,
+        "predicate, e.g. \"age >= 18 and city == Oslo or vip is_null\"",
+    )],
     needs_one_of: &[],
     build: |p| {
         Predicate::parse(p.str("where")?)

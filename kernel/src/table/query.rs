@@ -30,12 +30,26 @@ pub fn select(table: Table, columns: &[String]) -> Result<Table> {
 }
 
 /// Keeps the rows where `predicate` holds, in order. An unknown column is `bad_input`.
+/// Cost: one pass, each row testing its comparisons until one `and`-group holds.
 /// See [`Predicate`] for the semantics.
 pub fn filter(table: Table, predicate: &Predicate) -> Result<Table> {
-    let index = column(&table, &predicate.column)?;
+    let any = predicate.any();
+    let indices = any
+        .iter()
+        .map(|all| {
+            all.iter()
+                .map(|c| column(&table, c.column()))
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut cells = Vec::new();
     for row in table.rows() {
-        if row.get(index).is_some_and(|&cell| predicate.matches(&table, cell)) {
+        let holds = any.iter().zip(&indices).any(|(all, indices)| {
+            all.iter()
+                .zip(indices)
+                .all(|(c, &i)| row.get(i).is_some_and(|&cell| c.matches(&table, cell)))
+        });
+        if holds {
             cells.extend_from_slice(row);
         }
     }
@@ -67,7 +81,7 @@ fn column(table: &Table, name: &str) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::predicate::{Op, Value};
+    use crate::table::predicate::{Comparison, Op, Value};
     use crate::table::read_csv::tests::show;
     use crate::table::read_csv::{CsvOptions, parse_csv};
     use crate::{ErrorCode, Limits};
@@ -143,9 +157,64 @@ mod tests {
             ("code contains 1", &[]),
             ("age contains 3", &[]),
             ("score == 3", &["eve"]),
+            ("age is_null", &["cy"]),
+            ("age not_null", &["ann", "bob", "dee", "eve"]),
+            ("ok is_null", &["cy", "eve"]),
+            ("age > 30 and ok == true", &["ann", "dee"]),
+            ("age < 30 or score == 3", &["bob", "eve"]),
+            ("note is_null or age > 35 and ok == true", &["ann", "dee", "eve"]),
+            ("name == ann OR name == bob AND age > 30", &["ann"]),
+            ("ok == true and note not_null", &["dee"]),
+            ("'ok'==true and\tnote not_null", &["dee"]),
+            ("name == 'and' or name == or", &[]),
+            ("age is_null or age not_null", &["ann", "bob", "cy", "dee", "eve"]),
+            ("age is_null and age not_null", &[]),
         ];
         for (predicate, want) in cases {
             assert_eq!(keep(predicate), *want, "{predicate}");
+        }
+    }
+
+    /// `and` is the rows both sides keep, `or` the rows either keeps, in table order:
+    /// checked against the single comparisons run one at a time.
+    #[test]
+    fn and_or_match_set_operations() {
+        let atoms = [
+            "age > 30",
+            "ok == true",
+            "note is_null",
+            "name >= cy",
+            "score < 9",
+            "code not_null",
+        ];
+        let all = names(&table());
+        let kept = |p: &str| keep(p);
+        for a in atoms {
+            for b in atoms {
+                let (ka, kb) = (kept(a), kept(b));
+                let and: Vec<String> = all
+                    .iter()
+                    .filter(|n| ka.contains(n) && kb.contains(n))
+                    .cloned()
+                    .collect();
+                let or: Vec<String> = all
+                    .iter()
+                    .filter(|n| ka.contains(n) || kb.contains(n))
+                    .cloned()
+                    .collect();
+                assert_eq!(kept(&format!("{a} and {b}")), and, "{a} and {b}");
+                assert_eq!(kept(&format!("{a} or {b}")), or, "{a} or {b}");
+                for c in atoms {
+                    let kc = kept(c);
+                    // a or b and c == a or (b and c)
+                    let want: Vec<String> = all
+                        .iter()
+                        .filter(|n| ka.contains(n) || (kb.contains(n) && kc.contains(n)))
+                        .cloned()
+                        .collect();
+                    assert_eq!(kept(&format!("{a} or {b} and {c}")), want, "{a} or {b} and {c}");
+                }
+            }
         }
     }
 
@@ -162,33 +231,47 @@ mod tests {
         assert_eq!(filter(t, &p).unwrap().n_rows(), 2);
     }
 
+    /// The one comparison of a predicate without `and` / `or`.
+    fn one(text: &str) -> Comparison {
+        let p = Predicate::parse(text).unwrap();
+        assert_eq!((p.any().len(), p.any()[0].len()), (1, 1), "{text}");
+        p.any()[0][0].clone()
+    }
+
     #[test]
     fn parse_forms() {
-        let p = Predicate::parse("  \"unit price\"<=9.5 ").unwrap();
+        let p = one("  \"unit price\"<=9.5 ");
         assert_eq!(
             (p.column(), p.op(), p.value()),
             ("unit price", Op::Le, &Value::Float(9.5))
         );
-        let p = Predicate::parse("a==b").unwrap();
+        let p = one("x  is_null ");
+        assert_eq!((p.column(), p.op()), ("x", Op::IsNull));
+        let p = one("'a b' not_null");
+        assert_eq!((p.column(), p.op()), ("a b", Op::NotNull));
+        let p = Predicate::parse("a == 1 and b is_null or c != x AND d < 2 Or e not_null").unwrap();
+        let shape: Vec<usize> = p.any().iter().map(Vec::len).collect();
+        assert_eq!(shape, [2, 2, 1]);
+        let p = one("a==b");
         assert_eq!((p.column(), p.op(), p.value()), ("a", Op::Eq, &Value::Str("b".into())));
-        let p = Predicate::parse(r#"'it\'s' contains "say \"hi\"""#).unwrap();
+        let p = one(r#"'it\'s' contains "say \"hi\"""#);
         assert_eq!(
             (p.column(), p.op(), p.value()),
             ("it's", Op::Contains, &Value::Str("say \"hi\"".into()))
         );
-        let p = Predicate::parse("x != null").unwrap();
+        let p = one("x != null");
         assert_eq!(p.value(), &Value::Null);
-        let p = Predicate::parse("x == 'null'").unwrap();
+        let p = one("x == 'null'");
         assert_eq!(p.value(), &Value::Str("null".into()));
-        let p = Predicate::parse("x == -12").unwrap();
+        let p = one("x == -12");
         assert_eq!(p.value(), &Value::Int(-12));
-        let p = Predicate::parse("x == False").unwrap();
+        let p = one("x == False");
         assert_eq!(p.value(), &Value::Bool(false));
-        let p = Predicate::parse("x == +1").unwrap();
+        let p = one("x == +1");
         assert_eq!(p.value(), &Value::Str("+1".into()));
-        let p = Predicate::parse("x starts_with ''").unwrap();
+        let p = one("x starts_with ''");
         assert_eq!(p.value(), &Value::Str(String::new()));
-        let p = Predicate::parse("é>1").unwrap();
+        let p = one("é>1");
         assert_eq!((p.column(), p.op()), ("é", Op::Gt));
     }
 
@@ -209,6 +292,16 @@ mod tests {
             "age < null",
             "ok >= true",
             "age containsx 3",
+            "age == 1 and",
+            "age == 1 or ",
+            "age == 1 and or ok == true",
+            "and",
+            "age == 1 nand ok == true",
+            "age == 1 andok == true",
+            "age is_null 3",
+            "age is_nullx",
+            "is_null",
+            "age == 1 or == 2",
         ] {
             let e = Predicate::parse(text).unwrap_err();
             assert!(!e.is_empty(), "{text}");
@@ -232,12 +325,21 @@ mod tests {
             "code == 007",
             "n contains 'a \\'b\\''",
             "'a=b' ends_with x",
+            "x is_null",
+            "'a b' not_null",
+            "a == 1 and b is_null or c != x and d < 2 or e not_null",
         ] {
             let p = Predicate::parse(text).unwrap();
             assert_eq!(p.to_string(), text);
             assert_eq!(Predicate::parse(&p.to_string()).unwrap(), p);
         }
-        for text in ["n contains 'it\\'s'", "\"a\\\\b\" == \"\"", "x<'<'"] {
+        for text in [
+            "x == 'and' or x == 'or'",
+            "x == 'AND' and 'or' == x",
+            "n contains 'it\\'s'",
+            "\"a\\\\b\" == \"\"",
+            "x<'<'",
+        ] {
             let p = Predicate::parse(text).unwrap();
             assert_eq!(Predicate::parse(&p.to_string()).unwrap(), p, "{text}");
         }
