@@ -10,8 +10,12 @@ use crate::image::codec::{DecodeFormat, EncodeFormat};
 use crate::image::geometry::Axis;
 use crate::image::resize::{Fit, ResizeFilter};
 use crate::json_text::JsonMode;
+use crate::table::group::Aggregate;
 use crate::table::predicate::Predicate;
+use crate::table::query::rename_pairs;
 use crate::table::read_csv::CsvOptions;
+use crate::table::sort::SortKey;
+use crate::table::write_csv::QuoteStyle;
 use crate::table::write_json::JsonLayout;
 use crate::{Error, Result};
 
@@ -24,9 +28,10 @@ pub const OPS: &[OpSpec] = if cfg!(feature = "test-ops") {
 
 /// The catalogue with the test-only op last (`OPS` leaves it out unless the `test-ops`
 /// feature is on).
-const CATALOGUE: [OpSpec; 26] = [
+const CATALOGUE: [OpSpec; 31] = [
     DECODE, RESIZE, CROP, ROTATE, FLIP, GRAYSCALE, BLUR, SHARPEN, BRIGHTNESS, CONTRAST, GAMMA, INVERT, CONVOLVE, SOBEL,
-    ENCODE, COMPRESS, DECOMPRESS, JSON, PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, TO_JSON, TO_CSV, ECHO,
+    ENCODE, COMPRESS, DECOMPRESS, JSON, PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, SORT, LIMIT, DISTINCT, RENAME,
+    GROUP_BY, TO_JSON, TO_CSV, ECHO,
 ];
 
 /// The definition of an op by name.
@@ -485,6 +490,109 @@ pub const STATS: OpSpec = OpSpec {
     build: |_| Ok(Op::Stats),
 };
 
+pub const SORT: OpSpec = OpSpec {
+    name: "sort",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "Sorts rows by columns: by=a,-b sorts by a ascending, ties by b descending (+name: ascending, for a name starting with -). Stable: rows equal on every key keep their order. Numbers compare numerically (1 equals 1.0), text by bytes (UTF-8 order), false before true; a column of mixed types orders booleans, numbers, text, then nested JSON. Nulls are last, descending too. O(n log n).",
+    params: &[p(
+        "by",
+        ParamType::Names,
+        None,
+        "sort keys: column, -column (descending)",
+    )],
+    needs_one_of: &[],
+    build: |p| Ok(Op::Sort(SortKey::parse_list(p.names("by")?)?)),
+};
+
+pub const LIMIT: OpSpec = OpSpec {
+    name: "limit",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "Keeps count rows starting at row offset (0-based), in order: fewer when the table ends first, none when offset is past its end.",
+    params: &[
+        p("count", int(0, 4_294_967_295), None, "rows kept at most"),
+        p(
+            "offset",
+            int(0, 4_294_967_295),
+            Some(Default::Int(0)),
+            "rows skipped first",
+        ),
+    ],
+    needs_one_of: &[],
+    build: |p| {
+        Ok(Op::Limit {
+            count: u64::from(p.u32("count")?),
+            offset: u64::from(p.u32("offset")?),
+        })
+    },
+};
+
+pub const DISTINCT: OpSpec = OpSpec {
+    name: "distinct",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "Keeps the first row of each distinct combination of values in columns (every column when not given), in order; all columns are kept. Values compare as sort compares them (1 equals 1.0, nulls equal nulls, types never equal each other).",
+    params: &[optional(
+        "columns",
+        ParamType::Names,
+        "the columns compared (default: all)",
+    )],
+    needs_one_of: &[],
+    build: |p| {
+        Ok(Op::Distinct(
+            p.get("columns")
+                .map(|_| p.names("columns"))
+                .transpose()?
+                .map(<[String]>::to_vec),
+        ))
+    },
+};
+
+pub const RENAME: OpSpec = OpSpec {
+    name: "rename",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "Renames columns, all at once (a:b,b:a swaps them); each pair is old:new, split at the first colon. Other columns keep their names; every column keeps its place.",
+    params: &[p("columns", ParamType::Names, None, "old:new pairs")],
+    needs_one_of: &[],
+    build: |p| Ok(Op::Rename(rename_pairs(p.names("columns")?)?)),
+};
+
+pub const GROUP_BY: OpSpec = OpSpec {
+    name: "group_by",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "One row per group of rows with equal values in the by columns (compared as distinct compares them; nulls form one group), in the order groups first appear: the by columns, then one column per aggregate. count: rows; sum:col (sum_col): sum of the numbers, an integer while all are integers and it fits, null if none; mean:col (mean_col): sum / count in f64, as stats; min:col / max:col (min_col, max_col): over the numbers, else the text by bytes, as stats.",
+    params: &[
+        p("by", ParamType::Names, None, "the key columns"),
+        optional(
+            "aggregates",
+            ParamType::Names,
+            "count, sum:col, mean:col, min:col, max:col (default: count)",
+        ),
+    ],
+    needs_one_of: &[],
+    build: |p| {
+        let by = p.names("by")?.to_vec();
+        let count = ["count".to_owned()];
+        let names = if p.has("aggregates") {
+            p.names("aggregates")?
+        } else {
+            &count
+        };
+        let aggregates = Aggregate::parse_list(names, &by)?;
+        if let Some(twice) = by
+            .iter()
+            .enumerate()
+            .find_map(|(i, b)| by[..i].contains(b).then_some(b))
+        {
+            return Err(Error::bad_pipeline(format!("`group_by` names column `{twice}` twice")).with_param("by"));
+        }
+        Ok(Op::GroupBy { by, aggregates })
+    },
+};
+
 /// `to_json` (also the implied final writer of a table).
 pub const TO_JSON: OpSpec = OpSpec {
     name: "to_json",
@@ -518,17 +626,26 @@ pub const TO_CSV: OpSpec = OpSpec {
     name: "to_csv",
     input: Kind::Table,
     output: Kind::Bytes,
-    doc: "Writes CSV with a header row, quoting only where needed, lines ending in \\n.",
-    params: &[p(
-        "delimiter",
-        ParamType::Char,
-        Some(Default::Str(",")),
-        "field separator; \\t for tab",
-    )],
+    doc: "Writes CSV with a header row, lines ending in \\n. quote=needed quotes only the fields that need it (with the delimiter, a quote, CR or LF inside); always quotes every field, the header's and empty ones (\"\") too. A quote inside a field is doubled.",
+    params: &[
+        p(
+            "delimiter",
+            ParamType::Char,
+            Some(Default::Str(",")),
+            "field separator; \\t for tab",
+        ),
+        p(
+            "quote",
+            ParamType::Choice(QuoteStyle::NAMES),
+            Some(Default::Str("needed")),
+            "which fields are quoted",
+        ),
+    ],
     needs_one_of: &[],
     build: |p| {
         Ok(Op::ToCsv {
             delimiter: p.char("delimiter")?,
+            quote: p.choice("quote")?,
         })
     },
 };
@@ -589,6 +706,9 @@ mod tests {
             }
             if op.name == "resize" {
                 params.values.push(("width", Checked::Int(8)));
+            }
+            if op.name == "rename" {
+                params.values = vec![("columns", Checked::Names(vec!["a:b".into()]))];
             }
             let built = (op.build)(&params);
             assert!(built.is_ok(), "{}: {built:?}", op.name);

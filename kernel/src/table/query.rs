@@ -1,4 +1,5 @@
-//! Table queries: `select` columns and `filter` rows by a [`Predicate`].
+//! Table queries: `select` columns, `filter` rows by a [`Predicate`], `limit` rows to
+//! a window, `rename` columns.
 
 use std::collections::HashSet;
 
@@ -57,8 +58,70 @@ pub fn filter(table: Table, predicate: &Predicate) -> Result<Table> {
     Ok(table.into_derived_with_cells(columns, cells))
 }
 
+/// Keeps `count` rows starting at row `offset` (0-based), in order: fewer when the
+/// table ends first, none when `offset` is past the end. Cost: the kept rows only.
+pub fn limit(mut table: Table, count: u64, offset: u64) -> Table {
+    let n = table.n_rows() as u64;
+    let start = offset.min(n);
+    let end = start.saturating_add(count).min(n);
+    let width = table.n_cols();
+    let mut cells = std::mem::take(&mut table.cells);
+    // Both fit in usize: they are at most n_rows().
+    cells.truncate(end as usize * width);
+    cells.drain(..start as usize * width);
+    let columns = table.columns().to_vec();
+    table.into_derived_with_cells(columns, cells)
+}
+
+/// Reads `columns=` of `rename`: `old:new` pairs, split at the first `:` (so `old`
+/// cannot hold a `:`, `new` can). `bad_pipeline` (param `columns`) for a pair without
+/// `:`, an empty name, an old name given twice, or two pairs with the same new name.
+pub fn rename_pairs(list: &[String]) -> Result<Vec<(String, String)>> {
+    let bad = |message: String| Error::bad_pipeline(message).with_param("columns");
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(list.len());
+    for item in list {
+        let Some((old, new)) = item.split_once(':') else {
+            return Err(bad(format!("`rename` expects old:new, got `{item}`")));
+        };
+        if old.is_empty() || new.is_empty() {
+            return Err(bad(format!("`rename` pair `{item}` has an empty name")));
+        }
+        if pairs.iter().any(|(o, _)| o == old) {
+            return Err(bad(format!("`rename` names column `{old}` twice")));
+        }
+        if pairs.iter().any(|(_, n)| n == new) {
+            return Err(bad(format!("`rename` gives two columns the name `{new}`")));
+        }
+        pairs.push((old.to_owned(), new.to_owned()));
+    }
+    Ok(pairs)
+}
+
+/// Renames columns, all at once (`a:b,b:a` swaps two); the others keep their names and
+/// every column its place. An unknown old name is `bad_input`, and so is a new name
+/// that another, unrenamed column already has. The cells are not touched.
+pub fn rename(mut table: Table, pairs: &[(String, String)]) -> Result<Table> {
+    let mut columns = table.columns().to_vec();
+    let mut renamed = vec![false; columns.len()];
+    for (old, new) in pairs {
+        let i = column(&table, old)?;
+        columns[i].clone_from(new);
+        renamed[i] = true;
+    }
+    let mut seen = HashSet::with_capacity(columns.len());
+    for name in &columns {
+        if !seen.insert(name.as_str()) {
+            return Err(Error::bad_input(format!(
+                "`rename` gives two columns the name `{name}`: one of them is not renamed"
+            )));
+        }
+    }
+    let cells = std::mem::take(&mut table.cells);
+    Ok(table.into_derived_with_cells(columns, cells))
+}
+
 /// The index of column `name`, or `bad_input` listing the columns (the first 20).
-fn column(table: &Table, name: &str) -> Result<usize> {
+pub(super) fn column(table: &Table, name: &str) -> Result<usize> {
     table.column_index(name).ok_or_else(|| {
         const SHOWN: usize = 20;
         let cols = table.columns();
@@ -375,6 +438,55 @@ mod tests {
         let p = Predicate::parse("note contains o").unwrap();
         let t = select(filter(table(), &p).unwrap(), &["name".into()]).unwrap();
         assert_eq!(show(&t), [["s:cy"], ["s:dee"]]);
+    }
+
+    #[test]
+    fn limit_windows() {
+        // Against the same window taken from a Vec of the rows.
+        let rows = show(&table());
+        for count in [0, 1, 2, 5, 6, u64::MAX] {
+            for offset in [0, 1, 4, 5, 6, u64::MAX] {
+                let want: Vec<Vec<String>> = rows
+                    .iter()
+                    .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                    .take(usize::try_from(count).unwrap_or(usize::MAX))
+                    .cloned()
+                    .collect();
+                let got = limit(table(), count, offset);
+                assert_eq!(show(&got), want, "{count} {offset}");
+                assert_eq!(got.columns(), table().columns());
+            }
+        }
+        assert_eq!(limit(Table::default(), 3, 1).n_rows(), 0);
+        assert_eq!(limit(Table::new(vec!["a".into()]), 3, 0).columns(), ["a"]);
+    }
+
+    #[test]
+    fn rename_columns() {
+        let pairs = |list: &str| rename_pairs(&list.split(',').map(str::to_owned).collect::<Vec<_>>());
+        let t = rename(table(), &pairs("name:who,age:years:old").unwrap()).unwrap();
+        assert_eq!(t.columns(), ["who", "years:old", "score", "ok", "code", "note"]);
+        assert_eq!(show(&t), show(&table()));
+        let t = rename(table(), &pairs("name:age,age:name").unwrap()).unwrap();
+        assert_eq!(t.columns(), ["age", "name", "score", "ok", "code", "note"]);
+        let t = rename(table(), &pairs("name:name").unwrap()).unwrap();
+        assert_eq!(t.columns(), table().columns());
+        for bad in ["name", ":x", "name:", "name:a,name:b", "name:a,age:a"] {
+            let e = pairs(bad).unwrap_err();
+            assert_eq!(
+                (e.code, e.param.as_deref()),
+                (ErrorCode::BadPipeline, Some("columns")),
+                "{bad}"
+            );
+        }
+        let e = rename(table(), &pairs("nope:x").unwrap()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadInput);
+        let e = rename(table(), &pairs("name:age").unwrap()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadInput);
+        assert_eq!(
+            rename(Table::default(), &pairs("a:b").unwrap()).unwrap_err().code,
+            ErrorCode::BadInput
+        );
     }
 
     #[test]
