@@ -2,7 +2,7 @@
 //! (type, default, range, doc) and how its typed [`Op`] is built.
 
 use super::Op;
-use super::params::Params;
+use super::params::{Checked, Params};
 use super::spec::{Default, Kind, OpSpec, ParamSpec, ParamType};
 use crate::choice::Choice;
 use crate::compress::Container;
@@ -404,13 +404,13 @@ pub const PARSE_CSV: OpSpec = OpSpec {
     name: "parse_csv",
     input: Kind::Bytes,
     output: Kind::Table,
-    doc: "Parses CSV (RFC 4180 quoting). With infer, empty is null, true/false are booleans and JSON-style numbers are numbers.",
+    doc: "Parses CSV (RFC 4180 quoting); a UTF-8 BOM at the start is ignored. With infer, empty is null, true/false are booleans and JSON-style numbers are numbers. delimiter=auto sniffs it from the first 10 records as papaparse does with skipEmptyLines (of , tab | ; and the ASCII record and unit separators, the one whose records vary least in field count, ties to more fields, then to that order; , when none gives more than 1.99 fields a record). skip_lines drops lines (after a BOM, quotes or not) before the header; comment skips records starting with that character.",
     params: &[
         p(
             "delimiter",
-            ParamType::Char,
+            ParamType::CharOrAuto,
             Some(Default::Str(",")),
-            "field separator; \\t for tab",
+            "field separator; \\t for tab; auto: sniffed",
         ),
         p("quote", ParamType::Char, Some(Default::Str("\"")), "quote character"),
         p(
@@ -425,17 +425,47 @@ pub const PARSE_CSV: OpSpec = OpSpec {
             Some(Default::Bool(true)),
             "infer nulls, booleans and numbers",
         ),
+        p(
+            "skip_lines",
+            int(0, 4_294_967_295),
+            Some(Default::Int(0)),
+            "lines dropped before parsing",
+        ),
+        optional(
+            "comment",
+            ParamType::Char,
+            "records starting with this character are skipped (default: none)",
+        ),
     ],
     needs_one_of: &[],
     build: |p| {
+        let delimiter = match p.get("delimiter") {
+            Some(Checked::Str(auto)) if auto == "auto" => None,
+            _ => Some(p.char("delimiter")?),
+        };
+        let comment = if p.has("comment") {
+            Some(p.char("comment")?)
+        } else {
+            None
+        };
         let options = CsvOptions {
-            delimiter: p.char("delimiter")?,
+            delimiter,
             quote: p.char("quote")?,
             header: p.bool("header")?,
             infer: p.bool("infer")?,
+            skip_lines: u64::from(p.u32("skip_lines")?),
+            comment,
         };
-        if options.delimiter == options.quote {
+        if options.delimiter == Some(options.quote) {
             return Err(Error::bad_pipeline("`parse_csv` delimiter and quote must differ").with_param("quote"));
+        }
+        if let Some(c) = comment
+            && (c == options.quote || Some(c) == options.delimiter)
+        {
+            return Err(
+                Error::bad_pipeline("`parse_csv` comment must differ from the delimiter and the quote")
+                    .with_param("comment"),
+            );
         }
         Ok(Op::ParseCsv(options))
     },
@@ -665,7 +695,6 @@ pub const ECHO: OpSpec = OpSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::op::params::Checked;
 
     #[test]
     fn names_are_unique_and_every_default_is_valid() {
