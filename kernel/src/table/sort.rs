@@ -50,51 +50,215 @@ impl SortKey {
 /// `true`. A column mixing types orders booleans, then numbers, then text, then nested
 /// JSON (by its text). `Null` is last, descending too. An unknown column is `bad_input`.
 ///
-/// Cost: O(n log n) comparisons on keys gathered once (the first key beside each row
-/// number; the others in columns read only on ties), then one pass to move the rows.
+/// Cost: O(n log n). Each key column's cells are sorted once on a 128-bit key that
+/// orders them (numbers exactly; text by 15 bytes after the prefix they all share,
+/// compared in full only on ties; other mixes compared cell by cell), the row number
+/// breaking ties. With one key that is the order; with more, each column's cells are
+/// numbered densely in their order and the rows sorted on those ranks (packed in one
+/// integer when they fit). Then the rows are moved once.
 pub fn sort(table: Table, keys: &[SortKey]) -> Result<Table> {
-    let Some((first, rest)) = keys.split_first() else {
+    if keys.is_empty() {
         return Err(Error::bad_pipeline("`sort` needs at least one column").with_param("by"));
-    };
-    let first_index = column(&table, &first.column)?;
-    let rest_columns = rest
+    }
+    let indices = keys
         .iter()
-        .map(|k| {
-            let i = column(&table, &k.column)?;
-            Ok(table.rows().map(|row| row[i]).collect::<Vec<Cell>>())
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .map(|k| column(&table, &k.column))
+        .collect::<Result<Vec<usize>>>()?;
+    let n = table.n_rows();
+    let Ok(n32) = u32::try_from(n) else {
+        return Err(Error::too_large("`sort` takes at most 2^32 - 1 rows"));
+    };
+    let ranks: Vec<(Vec<u32>, u32)> = match (keys, indices.as_slice()) {
+        // One key: its sorted cells are the order.
+        ([key], &[i]) => {
+            let order = sorted_cells(&table, i, key.descending).0;
+            return Ok(gather(table, &order));
+        }
+        _ => keys
+            .iter()
+            .zip(&indices)
+            .map(|(key, &i)| rank_column(&table, i, key.descending))
+            .collect(),
+    };
+    let bits: u32 = ranks.iter().map(|(_, top)| u32::BITS - top.leading_zeros()).sum();
 
-    let mut order: Vec<(Cell, usize)> = table.rows().enumerate().map(|(i, row)| (row[first_index], i)).collect();
-    order.sort_by(|&(a, i), &(b, j)| {
-        compare_key(&table, a, b, first.descending).then_with(|| {
-            for (cells, key) in rest_columns.iter().zip(rest) {
-                let o = compare_key(&table, cells[i], cells[j], key.descending);
+    let order: Vec<u32> = if bits <= 64 {
+        // Every key's rank side by side in one integer, the first key highest.
+        let mut packed: Vec<(u64, u32)> = (0..n32).map(|row| (0, row)).collect();
+        for (rank, top) in &ranks {
+            let width = u32::BITS - top.leading_zeros();
+            for (p, &r) in packed.iter_mut().zip(rank) {
+                p.0 = (p.0.checked_shl(width).unwrap_or(0)) | u64::from(r);
+            }
+        }
+        packed.sort_unstable();
+        packed.into_iter().map(|(_, row)| row).collect()
+    } else {
+        let mut rows: Vec<u32> = (0..n32).collect();
+        rows.sort_unstable_by(|&a, &b| {
+            for (rank, _) in &ranks {
+                let o = rank[a as usize].cmp(&rank[b as usize]);
                 if o != Ordering::Equal {
                     return o;
                 }
             }
-            Ordering::Equal
-        })
-    });
+            a.cmp(&b)
+        });
+        rows
+    };
 
-    let mut cells = Vec::with_capacity(table.n_rows().saturating_mul(table.n_cols()));
-    for &(_, i) in &order {
-        cells.extend_from_slice(table.row(i));
-    }
-    let columns = table.columns().to_vec();
-    Ok(table.into_derived_with_cells(columns, cells))
+    Ok(gather(table, &order))
 }
 
-/// One key's order: `Null` last either way.
-fn compare_key(table: &Table, a: Cell, b: Cell, descending: bool) -> Ordering {
-    match (a, b) {
-        (Cell::Null, Cell::Null) => Ordering::Equal,
-        (Cell::Null, _) => Ordering::Greater,
-        (_, Cell::Null) => Ordering::Less,
-        _ if descending => keys::compare(table, b, a),
-        _ => keys::compare(table, a, b),
+/// The table's rows in this order.
+fn gather(table: Table, order: &[u32]) -> Table {
+    let mut cells = Vec::with_capacity(order.len().saturating_mul(table.n_cols()));
+    for &row in order {
+        cells.extend_from_slice(table.row(row as usize));
     }
+    let columns = table.columns().to_vec();
+    table.into_derived_with_cells(columns, cells)
+}
+
+/// How a column's cells map to a 128-bit sort key.
+#[derive(Clone, Copy, PartialEq)]
+enum Encoding {
+    /// Only `Int`s (or only `Bool`s): the key orders them exactly.
+    Ints,
+    /// Only numbers, every `Int` within 2^53 (exact as f64): the key orders them exactly.
+    Floats,
+    /// Only `Str` (or only `Json`) cells, all starting with the same `prefix` bytes:
+    /// the key is the next 15 bytes and the length of the rest (up to 16); equal keys
+    /// under length 16 are equal texts, others are compared in full.
+    Text { prefix: usize },
+    /// Anything else: no key, every pair compared.
+    Mixed,
+}
+
+/// The rows with a non-null cell in column `col` sorted by it (ties by row, so in a
+/// stable order) followed by the rows with `Null`; and, per sorted row, whether its
+/// cell equals the one before. `descending` reverses the order of the non-null cells.
+fn sorted_cells(table: &Table, col: usize, descending: bool) -> (Vec<u32>, Vec<bool>) {
+    let cells: Vec<Cell> = table.rows().map(|row| row[col]).collect();
+    let encoding = encoding_of(table, &cells);
+    // Rows are fewer than 2^32 (checked by the caller).
+    let mut items: Vec<(u128, u32)> = Vec::with_capacity(cells.len());
+    let mut nulls: Vec<u32> = Vec::new();
+    for (row, &c) in cells.iter().enumerate() {
+        if c == Cell::Null {
+            nulls.push(row as u32);
+        } else {
+            let key = sort_key(table, c, encoding);
+            items.push((if descending { !key } else { key }, row as u32));
+        }
+    }
+    let exact = |k: u128| match encoding {
+        Encoding::Ints | Encoding::Floats => true,
+        // The length is in the low byte, inverted for descending keys.
+        Encoding::Text { .. } => (if descending { !k } else { k }) & 0xFF < 16,
+        Encoding::Mixed => false,
+    };
+    let full = |a: u32, b: u32| {
+        let o = keys::compare(table, cells[a as usize], cells[b as usize]);
+        if descending { o.reverse() } else { o }
+    };
+    let same = |a: &(u128, u32), b: &(u128, u32)| match a.0.cmp(&b.0) {
+        Ordering::Equal if !exact(a.0) => full(a.1, b.1),
+        o => o,
+    };
+    items.sort_unstable_by(|a, b| same(a, b).then(a.1.cmp(&b.1)));
+    let mut equal_to_previous = Vec::with_capacity(cells.len());
+    for (i, item) in items.iter().enumerate() {
+        equal_to_previous.push(i > 0 && same(&items[i - 1], item) == Ordering::Equal);
+    }
+    equal_to_previous.extend(nulls.iter().enumerate().map(|(i, _)| i > 0));
+    let order = items.into_iter().map(|(_, row)| row).chain(nulls).collect();
+    (order, equal_to_previous)
+}
+
+/// The dense rank of each row's cell in column `col` (0 for the first in order; equal
+/// cells share a rank, `Null` ranked after all), and the largest rank given.
+fn rank_column(table: &Table, col: usize, descending: bool) -> (Vec<u32>, u32) {
+    let (order, equal) = sorted_cells(table, col, descending);
+    let mut ranks = vec![0u32; order.len()];
+    let mut rank = 0u32;
+    for (i, (&row, &same)) in order.iter().zip(&equal).enumerate() {
+        if i > 0 && !same {
+            rank += 1;
+        }
+        ranks[row as usize] = rank;
+    }
+    (ranks, rank)
+}
+
+/// The encoding a column's non-null cells allow.
+fn encoding_of(table: &Table, cells: &[Cell]) -> Encoding {
+    const EXACT: i64 = 1 << 53;
+    let (mut ints, mut floats, mut big, mut strs, mut jsons, mut bools) = (false, false, false, false, false, false);
+    // The bytes every text so far starts with.
+    let mut common: Option<&[u8]> = None;
+    for &c in cells {
+        match c {
+            Cell::Null => {}
+            Cell::Int(i) => {
+                ints = true;
+                big |= !(-EXACT..=EXACT).contains(&i);
+            }
+            Cell::Float(_) => floats = true,
+            Cell::Str(span) | Cell::Json(span) => {
+                if matches!(c, Cell::Str(_)) {
+                    strs = true;
+                } else {
+                    jsons = true;
+                }
+                let text = table.bytes(span);
+                common = Some(match common {
+                    None => text,
+                    Some(p) => {
+                        let n = p.iter().zip(text).take_while(|(a, b)| a == b).count();
+                        &p[..n]
+                    }
+                });
+            }
+            Cell::Bool(_) => bools = true,
+        }
+    }
+    match (ints || floats, strs, jsons, bools) {
+        (true, false, false, false) if !floats => Encoding::Ints,
+        (true, false, false, false) if !big => Encoding::Floats,
+        (false, true, false, false) | (false, false, true, false) => Encoding::Text {
+            prefix: common.map_or(0, <[u8]>::len),
+        },
+        (false, false, false, _) => Encoding::Ints,
+        _ => Encoding::Mixed,
+    }
+}
+
+/// The 128-bit key of a non-null cell under `encoding` (see [`Encoding`]).
+fn sort_key(table: &Table, cell: Cell, encoding: Encoding) -> u128 {
+    const SIGN: u64 = 1 << 63;
+    match (encoding, cell) {
+        (Encoding::Ints, Cell::Int(i)) => u128::from((i as u64) ^ SIGN),
+        (Encoding::Ints, Cell::Bool(b)) => u128::from(b),
+        (Encoding::Floats, Cell::Int(i)) => u128::from(float_key(i as f64)),
+        (Encoding::Floats, Cell::Float(f)) => u128::from(float_key(f)),
+        (Encoding::Text { prefix }, Cell::Str(span) | Cell::Json(span)) => {
+            let rest = table.bytes(span).get(prefix..).unwrap_or_default();
+            let mut key = [0u8; 16];
+            for (k, b) in key.iter_mut().zip(rest.iter().take(15)) {
+                *k = *b;
+            }
+            key[15] = rest.len().min(16) as u8;
+            u128::from_be_bytes(key)
+        }
+        _ => 0,
+    }
+}
+
+/// A float's bits, made to order as the floats do (`-0.0` as `0.0`).
+fn float_key(f: f64) -> u64 {
+    let bits = if f == 0.0 { 0 } else { f.to_bits() };
+    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
 }
 
 #[cfg(test)]
@@ -259,5 +423,134 @@ mod tests {
             assert_eq!(got_csv.split_once('\n').unwrap().1, want_csv, "{keys:?}");
             assert_eq!(show(&got).len(), 300);
         }
+    }
+
+    /// The ranked sort against the plain one: a stable `sort_by` comparing cells
+    /// directly, on columns of every encoding (ints with their extremes, floats with
+    /// -0.0 and integers, text sharing prefixes, with NUL bytes and lengths 7 and 8,
+    /// big integers beside floats, mixed types), one to many keys (past 64 bits of
+    /// packed ranks).
+    #[test]
+    fn ranked_sort_matches_direct_comparison() {
+        let mut r = 0x9e37_79b9_u32;
+        let mut next = move || {
+            r ^= r << 13;
+            r ^= r >> 17;
+            r ^= r << 5;
+            r
+        };
+        let names: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
+        let mut t = Table::new(names.clone());
+        let texts = [
+            "",
+            "a",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefgha",
+            "abcdefg\0",
+            "abcdefga",
+            "b",
+            "\0",
+            "é",
+            "B",
+        ];
+        for _ in 0..1100 {
+            let v = next();
+            let null = v % 9 == 0;
+            let mut row = Vec::new();
+            for c in 0..12 {
+                let w = next();
+                let cell = match c {
+                    _ if null && c % 2 == 0 => Cell::Null,
+                    0 => Cell::Int([i64::MIN, i64::MAX, -1, 0, 1, 7][(w % 6) as usize]),
+                    1 => [
+                        Cell::Float(-0.0),
+                        Cell::Float(0.0),
+                        Cell::Int(0),
+                        Cell::Float(-2.5),
+                        Cell::Int(-3),
+                        Cell::Float(1e300),
+                    ][(w % 6) as usize],
+                    2 => t.str_cell(texts[(w % texts.len() as u32) as usize]),
+                    3 => [
+                        Cell::Int(9_007_199_254_740_993),
+                        Cell::Float(9_007_199_254_740_992.0),
+                        Cell::Int(1),
+                        Cell::Float(0.5),
+                    ][(w % 4) as usize],
+                    4 => [Cell::Bool(true), Cell::Int(2), Cell::Null, Cell::Float(1.5)][(w % 4) as usize],
+                    5 => Cell::Bool(w % 2 == 0),
+                    6 => t.json_cell(&format!("[{}]", w % 2000)),
+                    // All share the prefix `pre\0` (a NUL): ranked past it.
+                    7 => t.str_cell(&format!("pre\0{}", texts[(w % texts.len() as u32) as usize])),
+                    // About 1100 distinct values each: 11 bits of rank.
+                    _ => Cell::Int(i64::from(w)),
+                };
+                row.push(cell);
+            }
+            t.push_row(&row);
+        }
+        // Rows as text, spans read in `arena`.
+        let render = |arena: &Table, rows: Vec<&[Cell]>| -> Vec<Vec<String>> {
+            rows.into_iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|&c| match c {
+                            Cell::Str(span) | Cell::Json(span) => format!("t:{}", arena.text(span)),
+                            other => format!("{other:?}"),
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let direct = |keys: &[SortKey]| -> Vec<Vec<String>> {
+            let idx: Vec<usize> = keys.iter().map(|k| t.column_index(&k.column).unwrap()).collect();
+            let mut rows: Vec<&[Cell]> = t.rows().collect();
+            rows.sort_by(|a, b| {
+                for (k, &i) in keys.iter().zip(&idx) {
+                    let o = match (a[i], b[i]) {
+                        (Cell::Null, Cell::Null) => Ordering::Equal,
+                        (Cell::Null, _) => Ordering::Greater,
+                        (_, Cell::Null) => Ordering::Less,
+                        (x, y) if k.descending => keys::compare(&t, y, x),
+                        (x, y) => keys::compare(&t, x, y),
+                    };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                Ordering::Equal
+            });
+            render(&t, rows)
+        };
+        let sorted = |keys: &[SortKey]| -> Vec<Vec<String>> {
+            let out = sort(t.clone(), keys).unwrap();
+            render(&out, out.rows().collect())
+        };
+        let mut lists: Vec<String> = names.iter().flat_map(|n| [n.clone(), format!("-{n}")]).collect();
+        lists.extend(
+            [
+                "c2,-c1",
+                "-c3,c0,c2",
+                "c4,c6,-c5",
+                "c7,-c8,c9,-c10,c11,c1,c0",
+                "-c0,c1,c2,c3,c4,c5,c6",
+            ]
+            .map(str::to_owned),
+        );
+        for list in lists {
+            let keys = by(&list);
+            assert_eq!(sorted(&keys), direct(&keys), "{list}");
+        }
+        // Ranks of 64-bit ints and 12 keys do not fit in 64 bits: the other path.
+        let all: Vec<String> = names.iter().rev().cloned().collect();
+        let keys = SortKey::parse_list(&all).unwrap();
+        let bits: u32 = keys
+            .iter()
+            .map(|k| rank_column(&t, t.column_index(&k.column).unwrap(), false).1)
+            .map(|top| u32::BITS - top.leading_zeros())
+            .sum();
+        assert!(bits > 64, "{bits}");
+        assert_eq!(sorted(&keys), direct(&keys));
     }
 }
