@@ -21,7 +21,7 @@ pub fn distinct(table: Table, columns: Option<&[String]>) -> Result<Table> {
         Some(names) => key_columns(&table, names, "distinct", "columns")?,
         None => (0..table.n_cols()).collect(),
     };
-    let mut groups = RowGroups::new();
+    let mut groups = RowGroups::new(indices.len());
     let mut cells = Vec::new();
     for i in 0..table.n_rows() {
         if groups.group_of(&table, &indices, i).1 {
@@ -136,7 +136,7 @@ pub fn group_by(table: Table, by: &[String], aggregates: &[Aggregate], limits: &
     let width = (by.len() + aggregates.len()) as u64;
     let max_groups = limits.max_output_bytes / width.max(1);
 
-    let mut groups = RowGroups::new();
+    let mut groups = RowGroups::new(keys.len());
     for i in 0..table.n_rows() {
         let (g, new) = groups.group_of(&table, &keys, i);
         if new && g as u64 >= max_groups {

@@ -105,77 +105,99 @@ pub(super) fn hash(table: &Table, cell: Cell, state: &mut DefaultHasher) {
 }
 
 /// Rows of one table grouped by the cells of some columns: each group is known by its
-/// first row, numbered in the order groups first appear. A hash of the key cells finds
-/// the candidates (SipHash with fixed keys; groups whose hashes collide are chained and
-/// compared cell by cell), so a lookup costs one hash and, usually, one comparison.
+/// first row, numbered in the order groups first appear.
+///
+/// An open-addressing table (linear probing, at most half full) holds each group's
+/// 64-bit key hash (SipHash with fixed keys) beside its number, and the groups' key
+/// cells are kept side by side: a lookup costs one hash, a probe that compares hashes
+/// in place, and for a matching hash one comparison of cells kept together, not of a
+/// row somewhere in the table.
 pub(super) struct RowGroups {
-    /// The group (its number) of each key hash: the head of a chain through `next`.
-    heads: std::collections::HashMap<u64, u32>,
-    /// Per group: its first row and the next group with the same hash (`u32::MAX`: none).
-    groups: Vec<(usize, u32)>,
+    /// (hash, group) slots; `u32::MAX` marks an empty slot. The length is a power of two.
+    slots: Vec<(u64, u32)>,
+    /// The key cells of each group, `width` per group, in group order.
+    keys: Vec<Cell>,
+    /// The first row of each group.
+    first_rows: Vec<usize>,
+    width: usize,
 }
 
 impl RowGroups {
-    pub(super) fn new() -> RowGroups {
+    /// An empty grouping by `width` key cells.
+    pub(super) fn new(width: usize) -> RowGroups {
         RowGroups {
-            heads: std::collections::HashMap::new(),
-            groups: Vec::new(),
+            slots: vec![(0, u32::MAX); 16],
+            keys: Vec::new(),
+            first_rows: Vec::new(),
+            width,
         }
     }
 
     /// The number of groups so far.
     pub(super) fn len(&self) -> usize {
-        self.groups.len()
+        self.first_rows.len()
     }
 
     /// The first row of each group, in order.
     pub(super) fn first_rows(&self) -> impl Iterator<Item = usize> + '_ {
-        self.groups.iter().map(|&(row, _)| row)
+        self.first_rows.iter().copied()
     }
 
-    /// The group of row `i` of `table` by the cells of `columns`, and whether it is new
-    /// (then numbered `len() - 1`).
+    /// The group of row `i` of `table` by the cells of `columns` (as many as the width
+    /// given to [`RowGroups::new`]), and whether it is new (then numbered `len() - 1`).
     pub(super) fn group_of(&mut self, table: &Table, columns: &[usize], i: usize) -> (usize, bool) {
         let row = table.row(i);
+        let cell = |c: usize| row.get(c).copied().unwrap_or(Cell::Null);
         let mut state = DefaultHasher::new();
         for &c in columns {
-            hash(table, row.get(c).copied().unwrap_or(Cell::Null), &mut state);
+            hash(table, cell(c), &mut state);
         }
         let key = state.finish();
-        let same = |other: usize| {
-            let other = table.row(other);
-            columns.iter().all(|&c| {
-                let a = row.get(c).copied().unwrap_or(Cell::Null);
-                let b = other.get(c).copied().unwrap_or(Cell::Null);
-                equal(table, a, b)
-            })
-        };
-        let new = self.groups.len();
-        // Groups are numbered in u32 (a table has far fewer rows).
-        let new32 = u32::try_from(new).unwrap_or(u32::MAX);
-        match self.heads.entry(key) {
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(new32);
+        let mask = self.slots.len() - 1;
+        let mut at = (key as usize) & mask;
+        loop {
+            let (h, g) = self.slots[at];
+            if g == u32::MAX {
+                break;
             }
-            std::collections::hash_map::Entry::Occupied(slot) => {
-                let mut g = *slot.get();
-                while let Some(&(first, next)) = self.groups.get(g as usize) {
-                    if same(first) {
-                        return (g as usize, false);
-                    }
-                    if next == u32::MAX {
-                        // Chain the new group after the last one.
-                        if let Some(last) = self.groups.get_mut(g as usize) {
-                            last.1 = new32;
-                        }
-                        break;
-                    }
-                    g = next;
+            if h == key {
+                let start = g as usize * self.width;
+                let same = self
+                    .keys
+                    .get(start..start + self.width)
+                    .is_some_and(|keys| keys.iter().zip(columns).all(|(&k, &c)| equal(table, k, cell(c))));
+                if same {
+                    return (g as usize, false);
                 }
             }
+            at = (at + 1) & mask;
         }
-        self.groups.push((i, u32::MAX));
-        (new, true)
+        let group = self.first_rows.len();
+        // Groups are numbered in u32: a table has far fewer rows.
+        self.slots[at] = (key, u32::try_from(group).unwrap_or(u32::MAX - 1));
+        self.keys.extend(columns.iter().map(|&c| cell(c)));
+        self.first_rows.push(i);
+        if (group + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        (group, true)
+    }
+
+    /// Doubles the slots, placing every group again by its hash.
+    fn grow(&mut self) {
+        let mut slots = vec![(0, u32::MAX); self.slots.len() * 2];
+        let mask = slots.len() - 1;
+        for &(h, g) in &self.slots {
+            if g == u32::MAX {
+                continue;
+            }
+            let mut at = (h as usize) & mask;
+            while slots[at].1 != u32::MAX {
+                at = (at + 1) & mask;
+            }
+            slots[at] = (h, g);
+        }
+        self.slots = slots;
     }
 }
 
@@ -269,5 +291,43 @@ mod tests {
         assert_eq!(compare(&t, cells[1], cells[3]), Ordering::Less);
         assert_eq!(compare(&t, cells[15], cells[16]), Ordering::Less);
         assert_eq!(compare(&t, cells[21], cells[0]), Ordering::Less);
+    }
+
+    /// Many groups (the slots grow several times) against a map from each key's text to
+    /// its first row.
+    #[test]
+    fn row_groups_against_a_map() {
+        let mut t = Table::new(vec!["a".into(), "b".into()]);
+        let mut want: std::collections::BTreeMap<(String, i64), usize> = std::collections::BTreeMap::new();
+        let mut order = Vec::new();
+        for i in 0..20_000usize {
+            let (a, b) = (format!("k{}", (i * 7919) % 5003), ((i * 31) % 3) as i64);
+            let cell = t.str_cell(&a);
+            // Every third key's number as a float: 1.0 groups with 1.
+            let number = if i % 3 == 0 {
+                Cell::Float(b as f64)
+            } else {
+                Cell::Int(b)
+            };
+            t.push_row(&[cell, number]);
+            want.entry((a, b)).or_insert_with(|| {
+                order.push(i);
+                i
+            });
+        }
+        let mut groups = RowGroups::new(2);
+        let mut seen = Vec::new();
+        for i in 0..t.n_rows() {
+            let (g, new) = groups.group_of(&t, &[0, 1], i);
+            if new {
+                assert_eq!(g, seen.len());
+                seen.push(i);
+            } else {
+                assert!(g < seen.len());
+            }
+        }
+        assert_eq!(groups.len(), want.len());
+        assert_eq!(groups.first_rows().collect::<Vec<_>>(), order);
+        assert_eq!(seen, order);
     }
 }
