@@ -570,12 +570,11 @@ pub const DISTINCT: OpSpec = OpSpec {
     )],
     needs_one_of: &[],
     build: |p| {
-        Ok(Op::Distinct(
-            p.get("columns")
-                .map(|_| p.names("columns"))
-                .transpose()?
-                .map(<[String]>::to_vec),
-        ))
+        let columns = p.get("columns").map(|_| p.names("columns")).transpose()?;
+        if let Some(twice) = columns.and_then(named_twice) {
+            return Err(Error::bad_pipeline(format!("`distinct` names column `{twice}` twice")).with_param("columns"));
+        }
+        Ok(Op::Distinct(columns.map(<[String]>::to_vec)))
     },
 };
 
@@ -612,16 +611,18 @@ pub const GROUP_BY: OpSpec = OpSpec {
             &count
         };
         let aggregates = Aggregate::parse_list(names, &by)?;
-        if let Some(twice) = by
-            .iter()
-            .enumerate()
-            .find_map(|(i, b)| by[..i].contains(b).then_some(b))
-        {
+        if let Some(twice) = named_twice(&by) {
             return Err(Error::bad_pipeline(format!("`group_by` names column `{twice}` twice")).with_param("by"));
         }
         Ok(Op::GroupBy { by, aggregates })
     },
 };
+
+/// The first name given twice in a list, if any.
+fn named_twice(names: &[String]) -> Option<&String> {
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    names.iter().find(|n| !seen.insert(n.as_str()))
+}
 
 /// `to_json` (also the implied final writer of a table).
 pub const TO_JSON: OpSpec = OpSpec {
