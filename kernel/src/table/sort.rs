@@ -55,7 +55,8 @@ impl SortKey {
 /// compared in full only on ties; other mixes compared cell by cell), the row number
 /// breaking ties. With one key that is the order; with more, each column's cells are
 /// numbered densely in their order and the rows sorted on those ranks (packed in one
-/// integer when they fit). Then the rows are moved once.
+/// integer when they fit, then radix-sorted), a column of at most 1024 distinct values
+/// ranked by hashing its cells instead. Then the rows are moved once, in place.
 pub fn sort(table: Table, keys: &[SortKey]) -> Result<Table> {
     if keys.is_empty() {
         return Err(Error::bad_pipeline("`sort` needs at least one column").with_param("by"));
@@ -77,7 +78,9 @@ pub fn sort(table: Table, keys: &[SortKey]) -> Result<Table> {
         _ => keys
             .iter()
             .zip(&indices)
-            .map(|(key, &i)| rank_column(&table, i, key.descending))
+            .map(|(key, &i)| {
+                rank_few(&table, i, key.descending).unwrap_or_else(|| rank_column(&table, i, key.descending))
+            })
             .collect(),
     };
     let bits: u32 = ranks.iter().map(|(_, top)| u32::BITS - top.leading_zeros()).sum();
@@ -91,7 +94,7 @@ pub fn sort(table: Table, keys: &[SortKey]) -> Result<Table> {
                 p.0 = (p.0.checked_shl(width).unwrap_or(0)) | u64::from(r);
             }
         }
-        packed.sort_unstable();
+        radix_sort(&mut packed, bits);
         packed.into_iter().map(|(_, row)| row).collect()
     } else {
         let mut rows: Vec<u32> = (0..n32).collect();
@@ -110,14 +113,114 @@ pub fn sort(table: Table, keys: &[SortKey]) -> Result<Table> {
     Ok(gather(table, &order))
 }
 
-/// The table's rows in this order.
-fn gather(table: Table, order: &[u32]) -> Table {
-    let mut cells = Vec::with_capacity(order.len().saturating_mul(table.n_cols()));
-    for &row in order {
-        cells.extend_from_slice(table.row(row as usize));
+/// Sorts (key, row) pairs by the low `bits` bits of the key, stably: a least
+/// significant digit radix sort, 11 bits a pass (so 64 bits take 6 passes over the
+/// pairs, and a few distinct ranks one or two).
+fn radix_sort(pairs: &mut Vec<(u64, u32)>, bits: u32) {
+    const DIGIT: u32 = 11;
+    let mut scratch = vec![(0u64, 0u32); pairs.len()];
+    let mut shift = 0;
+    while shift < bits {
+        let width = DIGIT.min(bits - shift);
+        let mask = (1u64 << width) - 1;
+        let mut starts = vec![0usize; (1 << width) + 1];
+        for &(key, _) in pairs.iter() {
+            starts[((key >> shift) & mask) as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        for &pair in pairs.iter() {
+            let digit = ((pair.0 >> shift) & mask) as usize;
+            scratch[starts[digit]] = pair;
+            starts[digit] += 1;
+        }
+        std::mem::swap(pairs, &mut scratch);
+        shift += width;
     }
-    let columns = table.columns().to_vec();
-    table.into_derived_with_cells(columns, cells)
+}
+
+/// Columns with at most this many distinct values are ranked by hashing, not sorting.
+const FEW: usize = 1024;
+
+/// [`rank_column`] for a column of few distinct values (at most [`FEW`]): the values
+/// found by hashing each cell once, then only they are sorted. `None` (after looking at
+/// the rows up to the one with the value past `FEW`) when the column has more.
+fn rank_few(table: &Table, col: usize, descending: bool) -> Option<(Vec<u32>, u32)> {
+    let mut groups = keys::RowGroups::new(1);
+    let mut group_of_row = Vec::with_capacity(table.n_rows());
+    for i in 0..table.n_rows() {
+        let (g, new) = groups.group_of(table, &[col], i);
+        if new && g >= FEW {
+            return None;
+        }
+        // At most FEW groups.
+        group_of_row.push(g as u32);
+    }
+    let values: Vec<Cell> = groups.first_rows().map(|row| table.row(row)[col]).collect();
+    let mut by_value: Vec<usize> = (0..values.len()).collect();
+    // Distinct values: no two compare equal, so the position in order is the rank.
+    by_value.sort_unstable_by(|&a, &b| match (values[a], values[b]) {
+        (Cell::Null, Cell::Null) => Ordering::Equal,
+        (Cell::Null, _) => Ordering::Greater,
+        (_, Cell::Null) => Ordering::Less,
+        (x, y) if descending => keys::compare(table, y, x),
+        (x, y) => keys::compare(table, x, y),
+    });
+    let mut rank_of_group = vec![0u32; values.len()];
+    for (rank, &g) in by_value.iter().enumerate() {
+        rank_of_group[g] = rank as u32;
+    }
+    let ranks = group_of_row.iter().map(|&g| rank_of_group[g as usize]).collect();
+    Some((ranks, values.len().saturating_sub(1) as u32))
+}
+
+/// The table's rows in this order (`order[i]` is the row that goes to place `i`),
+/// moved in place along the permutation's cycles: each row is copied once, and no
+/// second table of cells is allocated. Then the text is copied in the rows' new order
+/// (the random reads happen in one tight loop, and writers read the text front to
+/// back: faster overall than leaving it in input order).
+fn gather(mut table: Table, order: &[u32]) -> Table {
+    let width = table.n_cols();
+    let cells = &mut table.cells;
+    if width == 0 || order.len() * width != cells.len() {
+        return table;
+    }
+    let mut done = vec![false; order.len()];
+    let mut held = vec![Cell::Null; width];
+    for start in 0..order.len() {
+        if done[start] {
+            continue;
+        }
+        held.copy_from_slice(&cells[start * width..(start + 1) * width]);
+        let mut place = start;
+        loop {
+            done[place] = true;
+            let from = order[place] as usize;
+            if from == start {
+                cells[place * width..(place + 1) * width].copy_from_slice(&held);
+                break;
+            }
+            cells.copy_within(from * width..(from + 1) * width, place * width);
+            place = from;
+        }
+    }
+    // The text in the rows' new order, so writers read it front to back.
+    let mut text = String::with_capacity(table.text.len());
+    for cell in &mut table.cells {
+        if let Cell::Str(span) | Cell::Json(span) = cell {
+            let start = text.len() as u32;
+            text.push_str(
+                table
+                    .text
+                    .get(span.start as usize..(span.start + span.len) as usize)
+                    .unwrap_or_default(),
+            );
+            span.start = start;
+        }
+    }
+    table.text = text;
+    table
 }
 
 /// How a column's cells map to a 128-bit sort key.
