@@ -82,7 +82,7 @@ export interface ParamDescription {
   type: 'integer' | 'number' | 'boolean' | 'choice' | 'character' | 'string' | 'numbers' | 'names';
   doc: string;
   required: boolean;
-  default?: number | boolean | string;
+  default?: number | boolean | string | readonly string[];
   min?: number;
   max?: number;
   exclusive_min?: boolean;

@@ -595,22 +595,17 @@ pub const GROUP_BY: OpSpec = OpSpec {
     doc: "One row per group of rows with equal values in the by columns (compared as distinct compares them; nulls form one group), in the order groups first appear: the by columns, then one column per aggregate. count: rows; sum:col (sum_col): sum of the numbers, an integer while all are integers and it fits, null if none; mean:col (mean_col): sum / count in f64, as stats; min:col / max:col (min_col, max_col): over the numbers, else the text by bytes, as stats.",
     params: &[
         p("by", ParamType::Names, None, "the key columns"),
-        optional(
+        p(
             "aggregates",
             ParamType::Names,
-            "count, sum:col, mean:col, min:col, max:col (default: count)",
+            Some(Default::Names(&["count"])),
+            "count, sum:col, mean:col, min:col, max:col",
         ),
     ],
     needs_one_of: &[],
     build: |p| {
         let by = p.names("by")?.to_vec();
-        let count = ["count".to_owned()];
-        let names = if p.has("aggregates") {
-            p.names("aggregates")?
-        } else {
-            &count
-        };
-        let aggregates = Aggregate::parse_list(names, &by)?;
+        let aggregates = Aggregate::parse_list(p.names("aggregates")?, &by)?;
         if let Some(twice) = named_twice(&by) {
             return Err(Error::bad_pipeline(format!("`group_by` names column `{twice}` twice")).with_param("by"));
         }

@@ -79,6 +79,8 @@ pub enum Default {
     Bool(bool),
     /// A name or a character.
     Str(&'static str),
+    /// A list of names.
+    Names(&'static [&'static str]),
 }
 
 /// One parameter of an op.
@@ -127,6 +129,7 @@ impl ParamSpec {
             Default::Int(v) => Checked::Int(v),
             Default::Float(v) => Checked::Float(v),
             Default::Bool(v) => Checked::Bool(v),
+            Default::Names(v) => Checked::Names(v.iter().map(|n| (*n).to_owned()).collect()),
             Default::Str(v) => match self.ty {
                 ParamType::Char | ParamType::CharOrAuto if v != "auto" => {
                     Checked::Char(v.as_bytes().first().copied().unwrap_or(b','))
@@ -248,6 +251,7 @@ impl Default {
             Default::Float(v) => json!(v),
             Default::Bool(v) => json!(v),
             Default::Str(v) => json!(v),
+            Default::Names(v) => json!(v),
         }
     }
 }
