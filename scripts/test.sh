@@ -30,6 +30,9 @@ step "the house: no import circle in the kernel, one MSRV (DESIGN.md, The house)
 python3 scripts/check-imports.py kernel/src
 python3 scripts/check-msrv.py
 
+step "the table cases' expected text against an independent Python reference"
+python3 tests/cases/table/reference.py
+
 step "clippy -D warnings (and the bench scripts parse)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 for f in bench/*.mjs bench/web/*.mjs; do node --check "$f"; done

@@ -157,6 +157,13 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mu
         (Op::Select(columns), Value::Table(t)) => Value::Table(table::query::select(t, columns)?),
         (Op::Filter(predicate), Value::Table(t)) => Value::Table(table::query::filter(t, predicate)?),
         (Op::Stats, Value::Table(t)) => Value::Table(table::stats::stats(&t)),
+        (Op::Sort(keys), Value::Table(t)) => Value::Table(table::sort::sort(t, keys)?),
+        (Op::Limit { count, offset }, Value::Table(t)) => Value::Table(table::query::limit(t, *count, *offset)),
+        (Op::Distinct(columns), Value::Table(t)) => Value::Table(table::group::distinct(t, columns.as_deref())?),
+        (Op::Rename(pairs), Value::Table(t)) => Value::Table(table::query::rename(t, pairs)?),
+        (Op::GroupBy { by, aggregates }, Value::Table(t)) => {
+            Value::Table(table::group::group_by(t, by, aggregates, limits)?)
+        }
         (Op::ToJson { ndjson, pretty }, Value::Table(t)) => {
             let data = table::write_json::to_json_with_limit(&t, *ndjson, *pretty, limits.max_output_bytes)?;
             let content_type = if *ndjson {
@@ -166,8 +173,8 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mu
             };
             Value::Bytes(Cow::Owned(data), Meta::table(&t, content_type))
         }
-        (Op::ToCsv { delimiter }, Value::Table(t)) => {
-            let data = table::write_csv::to_csv_with_limit(&t, *delimiter, limits.max_output_bytes)?;
+        (Op::ToCsv { delimiter, quote }, Value::Table(t)) => {
+            let data = table::write_csv::write_csv(&t, *delimiter, *quote, limits.max_output_bytes)?;
             Value::Bytes(Cow::Owned(data), Meta::table(&t, "text/csv"))
         }
         (_, _) => return Err(Error::internal(format!("`{name}` got a kind the plan did not check"))),

@@ -47,6 +47,11 @@ fn describe_lists_every_op_with_params_and_limits() {
         "select",
         "filter",
         "stats",
+        "sort",
+        "limit",
+        "distinct",
+        "rename",
+        "group_by",
         "to_json",
         "to_csv",
     ] {

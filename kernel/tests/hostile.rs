@@ -189,8 +189,64 @@ fn bad_pipelines() {
         "grayscale |",
         "| grayscale",
         "blur sigma='1",
+        "parse_csv | sort",
+        "parse_csv | sort by=-",
+        "parse_csv | sort by=a,-a",
+        "parse_csv | limit",
+        "parse_csv | limit count=-1",
+        "parse_csv | limit count=4294967296",
+        "parse_csv | distinct columns=a,a",
+        "parse_csv | rename columns=a",
+        "parse_csv | rename columns=a:b,c:b",
+        "parse_csv | group_by",
+        "parse_csv | group_by by=a aggregates=sum",
+        "parse_csv | group_by by=a aggregates=count,count",
+        "parse_csv | group_by by=count",
+        "parse_csv delimiter=auto2",
+        "parse_csv comment=;; ",
+        "parse_csv delimiter=; comment=;",
+        "parse_csv skip_lines=-1",
+        "parse_csv | to_csv quote=sometimes",
+        "parse_csv | filter where='a == 1 and'",
+        "parse_csv | filter where='a is_null 1'",
     ] {
         assert_eq!(code(p, &png), ErrorCode::BadPipeline, "{p}");
+    }
+}
+
+/// Every table op on hostile CSV: an error or an output, never a panic.
+#[test]
+fn table_ops_on_hostile_csv() {
+    let samples: [&[u8]; 12] = [
+        b"",
+        b"\"",
+        b",,,\n,,,,,,",
+        b"\r\r\r",
+        b"\xef\xbb\xbf\xef\xbb\xbf",
+        b"a\n\"\n\"\n\"",
+        b"\x00,\x01\n",
+        b"#\n#\"\n",
+        b"a;b|c\td,e\n1;2|3\t4,5\n\n\n;;;\n",
+        b"a,a,a\n1,1.0,true\n,,\n-0,0,x\n9223372036854775807,-9223372036854775808,1e308\n",
+        b"a,b\n\xff,1\n",
+        b"\xef\xbb\xbfa\r\n1\r\n2",
+    ];
+    let pipelines = [
+        "parse_csv delimiter=auto skip_lines=1 comment=# | to_csv quote=always",
+        "parse_csv header=false | sort by=column1,-column2,column3 | to_csv",
+        "parse_csv header=false delimiter=auto | sort by=-column1 | to_json",
+        "parse_csv header=false | limit count=4294967295 offset=1 | to_csv",
+        "parse_csv header=false | distinct | to_csv",
+        "parse_csv header=false | distinct columns=column2 | to_csv",
+        "parse_csv header=false | rename columns=column1:column2,column2:column1 | to_csv",
+        "parse_csv header=false | group_by by=column1,column2 aggregates=count,sum:column1,mean:column1,min:column2,max:column3 | to_csv",
+        "parse_csv header=false | filter where='column1 is_null or column2 > 0 and column3 not_null' | to_csv",
+        "parse_csv | sort by=a | group_by by=a aggregates=sum:a | to_json",
+    ];
+    for input in samples {
+        for p in pipelines {
+            let _ = run(p, input);
+        }
     }
 }
 

@@ -31,7 +31,7 @@ const EXIT_UNSUPPORTED: i32 = 69;
 const EXIT_TOO_LARGE: i32 = 75;
 
 /// Every op of DESIGN.md, v1.
-const OPS: [&str; 25] = [
+const OPS: [&str; 30] = [
     "decode",
     "resize",
     "crop",
@@ -55,6 +55,11 @@ const OPS: [&str; 25] = [
     "select",
     "filter",
     "stats",
+    "sort",
+    "limit",
+    "distinct",
+    "rename",
+    "group_by",
     "to_json",
     "to_csv",
 ];

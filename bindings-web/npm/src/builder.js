@@ -69,6 +69,17 @@ export class Job {
   select(columns) { return this.step('select', { columns: Array.from(columns) }); }
   filter(where) { return this.step('filter', { where }); }
   stats() { return this.step('stats'); }
+  /** `by`: column names, `-name` for descending: `sort(['city', '-age'])`. */
+  sort(by) { return this.step('sort', { by: list(by) }); }
+  limit(count, offset) { return this.step('limit', { count, offset }); }
+  /** Distinct rows by these columns (all when not given). */
+  distinct(columns) { return this.step('distinct', columns === undefined ? {} : { columns: list(columns) }); }
+  /** `{ old: 'new' }` or `['old:new']`. */
+  rename(columns) { return this.step('rename', { columns: pairs(columns) }); }
+  /** `aggregates`: `count`, `sum:col`, `mean:col`, `min:col`, `max:col` (default `count`). */
+  groupBy(by, aggregates) {
+    return this.step('group_by', { by: list(by), aggregates: aggregates === undefined ? undefined : list(aggregates) });
+  }
   // table -> bytes
   toJson(params = {}) { return this.step('to_json', params); }
   toCsv(params = {}) { return this.step('to_csv', params); }
@@ -77,11 +88,23 @@ export class Job {
 const OUTPUT_KIND = {
   decode: 'image', encode: 'bytes', compress: 'bytes', decompress: 'bytes', json: 'bytes',
   parse_csv: 'table', parse_json: 'table', select: 'table', filter: 'table', stats: 'table',
+  sort: 'table', limit: 'table', distinct: 'table', rename: 'table', group_by: 'table',
   to_json: 'bytes', to_csv: 'bytes',
 };
 
 function kindAfter(op, kind) {
   return OUTPUT_KIND[op] ?? (kind === 'table' ? 'table' : 'image');
+}
+
+/** A list parameter from an array (or any iterable); a string is one name. */
+function list(v) {
+  return typeof v === 'string' ? [v] : Array.from(v);
+}
+
+/** `rename`'s pairs from `{ old: 'new' }` or an iterable of `'old:new'`. */
+function pairs(v) {
+  if (typeof v === 'string' || Symbol.iterator in Object(v)) return list(v);
+  return Object.entries(v).map(([from, to]) => `${from}:${to}`);
 }
 
 function clean(params) {

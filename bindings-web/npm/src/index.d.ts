@@ -82,7 +82,7 @@ export interface ParamDescription {
   type: 'integer' | 'number' | 'boolean' | 'choice' | 'character' | 'string' | 'numbers' | 'names';
   doc: string;
   required: boolean;
-  default?: number | boolean | string;
+  default?: number | boolean | string | readonly string[];
   min?: number;
   max?: number;
   exclusive_min?: boolean;
@@ -178,6 +178,16 @@ export interface TableJob extends JobBase {
   select(columns: readonly string[]): TableJob;
   filter(where: string): TableJob;
   stats(): TableJob;
+  /** Sort keys: a column name, `-name` for descending; stable, nulls last. */
+  sort(by: readonly string[] | string): TableJob;
+  /** `count` rows from row `offset` (0-based). */
+  limit(count: number, offset?: number): TableJob;
+  /** The first row of each distinct combination of `columns` (all when not given). */
+  distinct(columns?: readonly string[]): TableJob;
+  /** `{ old: 'new' }` or `['old:new']`; all at once. */
+  rename(columns: Readonly<Record<string, string>> | readonly string[]): TableJob;
+  /** One row per group of `by` values, in first-seen order; aggregates `count`, `sum:col`, `mean:col`, `min:col`, `max:col` (default `count`). */
+  groupBy(by: readonly string[] | string, aggregates?: readonly string[]): TableJob;
   toJson(params?: OpParams['to_json']): BytesJob;
   toCsv(params?: OpParams['to_csv']): BytesJob;
 }

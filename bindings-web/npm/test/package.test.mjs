@@ -117,6 +117,27 @@ test('builder: bytes and tables', async () => {
   assert.equal(out.meta.kind, 'table');
   assert.deepEqual(out.data, run(String(t), data('people.csv')).data);
   assert.equal(toText([{ op: 'parse_csv', delimiter: '\t' }]), 'parse_csv delimiter=\\t');
+  const g = csv(data('people.csv'), { delimiter: 'auto' })
+    .filter('age not_null and member == true or age > 40')
+    .rename({ name: 'who' })
+    .sort(['-age', 'who'])
+    .limit(3, 0)
+    .distinct(['member'])
+    .groupBy('member', ['count', 'mean:age'])
+    .toCsv({ quote: 'always' });
+  assert.equal(
+    String(g),
+    "parse_csv delimiter=auto | filter where='age not_null and member == true or age > 40' | rename columns=name:who" +
+      ' | sort by=-age,who | limit count=3 offset=0 | distinct columns=member | group_by by=member aggregates=count,mean:age' +
+      ' | to_csv quote=always',
+  );
+  const grouped = await g.run();
+  assert.deepEqual(grouped.data, run(String(g), data('people.csv')).data);
+  // 007 (51, member null), Grace (45, false), Ada (36, true): one group each, in that order.
+  assert.equal(
+    new TextDecoder().decode(grouped.data),
+    '"member","count","mean_age"\n"","1","51.0"\n"false","1","45.0"\n"true","1","36.0"\n',
+  );
 });
 
 test('check() gives the canonical pipeline or a KilnError, and runs nothing', () => {
@@ -128,7 +149,7 @@ test('check() gives the canonical pipeline or a KilnError, and runs nothing', ()
   });
   const canonical = check({ steps: [{ op: 'parse_csv', delimiter: ';' }], limits: { max_rows: 5 } });
   assert.deepEqual(canonical, {
-    steps: [{ op: 'parse_csv', delimiter: ';', quote: '"', header: true, infer: true }],
+    steps: [{ op: 'parse_csv', delimiter: ';', quote: '"', header: true, infer: true, skip_lines: 0 }],
     limits: { max_rows: 5 },
   });
   assert.deepEqual(check(canonical), canonical);
@@ -141,7 +162,7 @@ test('check() gives the canonical pipeline or a KilnError, and runs nothing', ()
 test('describe() matches the op catalogue', () => {
   const d = describe();
   assert.equal(d.name, 'kiln');
-  assert.equal(d.ops.length, 25);
+  assert.equal(d.ops.length, 30);
   const names = d.ops.map((o) => o.name);
   for (const op of ['decode', 'resize', 'blur', 'encode', 'compress', 'parse_csv', 'to_json', 'to_csv']) assert.ok(names.includes(op), op);
   assert.deepEqual(d.kinds, ['bytes', 'image', 'table']);

@@ -48,6 +48,18 @@ async function builder() {
   // @ts-expect-error tables come from bytes, not images
   image(input).parseCsv();
   await bytes(input).decompress().parseCsv({ delimiter: ';' }).filter('age >= 18').stats().toJson({ pretty: true }).run();
+  await csv(input, { delimiter: 'auto', skip_lines: 1, comment: '#' })
+    .sort(['-age', 'name'])
+    .limit(10, 5)
+    .distinct()
+    .rename({ name: 'who' })
+    .groupBy(['who'], ['count', 'sum:age'])
+    .toCsv({ quote: 'always' })
+    .run();
+  // @ts-expect-error no such quoting
+  csv(input).toCsv({ quote: 'never' });
+  // @ts-expect-error limit needs a count
+  csv(input).limit();
   const worker = new KilnWorker();
   await image(input).grayscale().run(worker);
   const o: Output = await worker.run('sobel', input, { transfer: false });

@@ -2,7 +2,7 @@
 //! (type, default, range, doc) and how its typed [`Op`] is built.
 
 use super::Op;
-use super::params::Params;
+use super::params::{Checked, Params};
 use super::spec::{Default, Kind, OpSpec, ParamSpec, ParamType};
 use crate::choice::Choice;
 use crate::compress::Container;
@@ -10,8 +10,12 @@ use crate::image::codec::{DecodeFormat, EncodeFormat};
 use crate::image::geometry::Axis;
 use crate::image::resize::{Fit, ResizeFilter};
 use crate::json_text::JsonMode;
+use crate::table::group::Aggregate;
 use crate::table::predicate::Predicate;
+use crate::table::query::rename_pairs;
 use crate::table::read_csv::CsvOptions;
+use crate::table::sort::SortKey;
+use crate::table::write_csv::QuoteStyle;
 use crate::table::write_json::JsonLayout;
 use crate::{Error, Result};
 
@@ -24,9 +28,10 @@ pub const OPS: &[OpSpec] = if cfg!(feature = "test-ops") {
 
 /// The catalogue with the test-only op last (`OPS` leaves it out unless the `test-ops`
 /// feature is on).
-const CATALOGUE: [OpSpec; 26] = [
+const CATALOGUE: [OpSpec; 31] = [
     DECODE, RESIZE, CROP, ROTATE, FLIP, GRAYSCALE, BLUR, SHARPEN, BRIGHTNESS, CONTRAST, GAMMA, INVERT, CONVOLVE, SOBEL,
-    ENCODE, COMPRESS, DECOMPRESS, JSON, PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, TO_JSON, TO_CSV, ECHO,
+    ENCODE, COMPRESS, DECOMPRESS, JSON, PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, SORT, LIMIT, DISTINCT, RENAME,
+    GROUP_BY, TO_JSON, TO_CSV, ECHO,
 ];
 
 /// The definition of an op by name.
@@ -399,13 +404,13 @@ pub const PARSE_CSV: OpSpec = OpSpec {
     name: "parse_csv",
     input: Kind::Bytes,
     output: Kind::Table,
-    doc: "Parses CSV (RFC 4180 quoting). With infer, empty is null, true/false are booleans and JSON-style numbers are numbers.",
+    doc: "Parses CSV (RFC 4180 quoting); a UTF-8 BOM at the start is ignored. With infer, empty is null, true/false are booleans and JSON-style numbers are numbers. delimiter=auto sniffs it from the first 10 records as papaparse does with skipEmptyLines (of , tab | ; and the ASCII record and unit separators, the one whose records vary least in field count, ties to more fields, then to that order; , when none gives more than 1.99 fields a record). skip_lines drops lines (after a BOM, quotes or not) before the header; comment skips records starting with that character.",
     params: &[
         p(
             "delimiter",
-            ParamType::Char,
+            ParamType::CharOrAuto,
             Some(Default::Str(",")),
-            "field separator; \\t for tab",
+            "field separator; \\t for tab; auto: sniffed",
         ),
         p("quote", ParamType::Char, Some(Default::Str("\"")), "quote character"),
         p(
@@ -420,17 +425,47 @@ pub const PARSE_CSV: OpSpec = OpSpec {
             Some(Default::Bool(true)),
             "infer nulls, booleans and numbers",
         ),
+        p(
+            "skip_lines",
+            int(0, 4_294_967_295),
+            Some(Default::Int(0)),
+            "lines dropped before parsing",
+        ),
+        optional(
+            "comment",
+            ParamType::Char,
+            "records starting with this character are skipped (default: none)",
+        ),
     ],
     needs_one_of: &[],
     build: |p| {
+        let delimiter = match p.get("delimiter") {
+            Some(Checked::Str(auto)) if auto == "auto" => None,
+            _ => Some(p.char("delimiter")?),
+        };
+        let comment = if p.has("comment") {
+            Some(p.char("comment")?)
+        } else {
+            None
+        };
         let options = CsvOptions {
-            delimiter: p.char("delimiter")?,
+            delimiter,
             quote: p.char("quote")?,
             header: p.bool("header")?,
             infer: p.bool("infer")?,
+            skip_lines: u64::from(p.u32("skip_lines")?),
+            comment,
         };
-        if options.delimiter == options.quote {
+        if options.delimiter == Some(options.quote) {
             return Err(Error::bad_pipeline("`parse_csv` delimiter and quote must differ").with_param("quote"));
+        }
+        if let Some(c) = comment
+            && (c == options.quote || Some(c) == options.delimiter)
+        {
+            return Err(
+                Error::bad_pipeline("`parse_csv` comment must differ from the delimiter and the quote")
+                    .with_param("comment"),
+            );
         }
         Ok(Op::ParseCsv(options))
     },
@@ -460,8 +495,13 @@ pub const FILTER: OpSpec = OpSpec {
     name: "filter",
     input: Kind::Table,
     output: Kind::Table,
-    doc: "Keeps rows where `COLUMN OP VALUE` holds; OP is == != < <= > >= contains starts_with ends_with.",
-    params: &[p("where", ParamType::Text, None, "predicate, e.g. \"age >= 18\"")],
+    doc: "Keeps rows where the predicate holds, in order: comparisons `COLUMN OP VALUE` (OP is == != < <= > >= contains starts_with ends_with) or `COLUMN is_null` / `COLUMN not_null`, joined by `and` / `or` (`and` binds tighter; no parentheses). Numbers compare numerically, text by bytes; a comparison with a null cell or across types is false.",
+    params: &[p(
+        "where",
+        ParamType::Text,
+        None,
+        "predicate, e.g. \"age >= 18 and city == Oslo or vip is_null\"",
+    )],
     needs_one_of: &[],
     build: |p| {
         Predicate::parse(p.str("where")?)
@@ -479,6 +519,105 @@ pub const STATS: OpSpec = OpSpec {
     needs_one_of: &[],
     build: |_| Ok(Op::Stats),
 };
+
+pub const SORT: OpSpec = OpSpec {
+    name: "sort",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "Sorts rows by columns: by=a,-b sorts by a ascending, ties by b descending (+name: ascending, for a name starting with -). Stable: rows equal on every key keep their order. Numbers compare numerically (1 equals 1.0), text by bytes (UTF-8 order), false before true; a column of mixed types orders booleans, numbers, text, then nested JSON. Nulls are last, descending too. O(n log n).",
+    params: &[p(
+        "by",
+        ParamType::Names,
+        None,
+        "sort keys: column, -column (descending)",
+    )],
+    needs_one_of: &[],
+    build: |p| Ok(Op::Sort(SortKey::parse_list(p.names("by")?)?)),
+};
+
+pub const LIMIT: OpSpec = OpSpec {
+    name: "limit",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "Keeps count rows starting at row offset (0-based), in order: fewer when the table ends first, none when offset is past its end.",
+    params: &[
+        p("count", int(0, 4_294_967_295), None, "rows kept at most"),
+        p(
+            "offset",
+            int(0, 4_294_967_295),
+            Some(Default::Int(0)),
+            "rows skipped first",
+        ),
+    ],
+    needs_one_of: &[],
+    build: |p| {
+        Ok(Op::Limit {
+            count: u64::from(p.u32("count")?),
+            offset: u64::from(p.u32("offset")?),
+        })
+    },
+};
+
+pub const DISTINCT: OpSpec = OpSpec {
+    name: "distinct",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "Keeps the first row of each distinct combination of values in columns (every column when not given), in order; all columns are kept. Values compare as sort compares them (1 equals 1.0, nulls equal nulls, types never equal each other).",
+    params: &[optional(
+        "columns",
+        ParamType::Names,
+        "the columns compared (default: all)",
+    )],
+    needs_one_of: &[],
+    build: |p| {
+        let columns = p.get("columns").map(|_| p.names("columns")).transpose()?;
+        if let Some(twice) = columns.and_then(named_twice) {
+            return Err(Error::bad_pipeline(format!("`distinct` names column `{twice}` twice")).with_param("columns"));
+        }
+        Ok(Op::Distinct(columns.map(<[String]>::to_vec)))
+    },
+};
+
+pub const RENAME: OpSpec = OpSpec {
+    name: "rename",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "Renames columns, all at once (a:b,b:a swaps them); each pair is old:new, split at the first colon. Other columns keep their names; every column keeps its place.",
+    params: &[p("columns", ParamType::Names, None, "old:new pairs")],
+    needs_one_of: &[],
+    build: |p| Ok(Op::Rename(rename_pairs(p.names("columns")?)?)),
+};
+
+pub const GROUP_BY: OpSpec = OpSpec {
+    name: "group_by",
+    input: Kind::Table,
+    output: Kind::Table,
+    doc: "One row per group of rows with equal values in the by columns (compared as distinct compares them; nulls form one group), in the order groups first appear: the by columns, then one column per aggregate. count: rows; sum:col (sum_col): sum of the numbers, an integer while all are integers and it fits, null if none; mean:col (mean_col): sum / count in f64, as stats; min:col / max:col (min_col, max_col): over the numbers, else the text by bytes, as stats.",
+    params: &[
+        p("by", ParamType::Names, None, "the key columns"),
+        p(
+            "aggregates",
+            ParamType::Names,
+            Some(Default::Names(&["count"])),
+            "count, sum:col, mean:col, min:col, max:col",
+        ),
+    ],
+    needs_one_of: &[],
+    build: |p| {
+        let by = p.names("by")?.to_vec();
+        let aggregates = Aggregate::parse_list(p.names("aggregates")?, &by)?;
+        if let Some(twice) = named_twice(&by) {
+            return Err(Error::bad_pipeline(format!("`group_by` names column `{twice}` twice")).with_param("by"));
+        }
+        Ok(Op::GroupBy { by, aggregates })
+    },
+};
+
+/// The first name given twice in a list, if any.
+fn named_twice(names: &[String]) -> Option<&String> {
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    names.iter().find(|n| !seen.insert(n.as_str()))
+}
 
 /// `to_json` (also the implied final writer of a table).
 pub const TO_JSON: OpSpec = OpSpec {
@@ -513,17 +652,26 @@ pub const TO_CSV: OpSpec = OpSpec {
     name: "to_csv",
     input: Kind::Table,
     output: Kind::Bytes,
-    doc: "Writes CSV with a header row, quoting only where needed, lines ending in \\n.",
-    params: &[p(
-        "delimiter",
-        ParamType::Char,
-        Some(Default::Str(",")),
-        "field separator; \\t for tab",
-    )],
+    doc: "Writes CSV with a header row, lines ending in \\n. quote=needed quotes only the fields that need it (with the delimiter, a quote, CR or LF inside); always quotes every field, the header's and empty ones (\"\") too. A quote inside a field is doubled.",
+    params: &[
+        p(
+            "delimiter",
+            ParamType::Char,
+            Some(Default::Str(",")),
+            "field separator; \\t for tab",
+        ),
+        p(
+            "quote",
+            ParamType::Choice(QuoteStyle::NAMES),
+            Some(Default::Str("needed")),
+            "which fields are quoted",
+        ),
+    ],
     needs_one_of: &[],
     build: |p| {
         Ok(Op::ToCsv {
             delimiter: p.char("delimiter")?,
+            quote: p.choice("quote")?,
         })
     },
 };
@@ -543,7 +691,6 @@ pub const ECHO: OpSpec = OpSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::op::params::Checked;
 
     #[test]
     fn names_are_unique_and_every_default_is_valid() {
@@ -584,6 +731,9 @@ mod tests {
             }
             if op.name == "resize" {
                 params.values.push(("width", Checked::Int(8)));
+            }
+            if op.name == "rename" {
+                params.values = vec![("columns", Checked::Names(vec!["a:b".into()]))];
             }
             let built = (op.build)(&params);
             assert!(built.is_ok(), "{}: {built:?}", op.name);

@@ -18,8 +18,11 @@ use crate::image::codec::EncodeFormat;
 use crate::image::geometry::Axis;
 use crate::image::resize::{Fit, ResizeFilter};
 use crate::json_text::JsonMode;
+use crate::table::group::Aggregate;
 use crate::table::predicate::Predicate;
 use crate::table::read_csv::CsvOptions;
+use crate::table::sort::SortKey;
+use crate::table::write_csv::QuoteStyle;
 
 /// One checked step with typed parameters: what the executor runs. Each variant is
 /// built by its op's definition in the catalogue, whose doc says what it does.
@@ -115,6 +118,26 @@ pub enum Op {
     Filter(Predicate),
     /// `stats` of every column.
     Stats,
+    /// `sort` rows by these keys.
+    Sort(Vec<SortKey>),
+    /// `limit` rows to a window.
+    Limit {
+        /// Rows kept at most.
+        count: u64,
+        /// Rows skipped first.
+        offset: u64,
+    },
+    /// `distinct` rows by these columns (all when `None`).
+    Distinct(Option<Vec<String>>),
+    /// `rename` columns: (old, new) pairs.
+    Rename(Vec<(String, String)>),
+    /// `group_by` key columns, with aggregates.
+    GroupBy {
+        /// The key columns.
+        by: Vec<String>,
+        /// The aggregates, in output order.
+        aggregates: Vec<Aggregate>,
+    },
     /// `to_json`.
     ToJson {
         /// NDJSON rather than one array.
@@ -126,6 +149,8 @@ pub enum Op {
     ToCsv {
         /// The field separator.
         delimiter: u8,
+        /// Which fields are quoted.
+        quote: QuoteStyle,
     },
     /// The `test-ops` feature's pass-through.
     Echo,

@@ -57,6 +57,9 @@ pub enum ParamType {
     IntChoice(&'static [i64]),
     /// One character (CSV delimiter and quote): a single ASCII byte.
     Char,
+    /// One character as [`ParamType::Char`], or `auto` (`parse_csv`'s delimiter,
+    /// sniffed); `describe()` calls it a character too, its doc names `auto`.
+    CharOrAuto,
     /// Free text (a filter predicate).
     Text,
     /// A list of numbers whose length is one of these.
@@ -76,6 +79,8 @@ pub enum Default {
     Bool(bool),
     /// A name or a character.
     Str(&'static str),
+    /// A list of names.
+    Names(&'static [&'static str]),
 }
 
 /// One parameter of an op.
@@ -124,8 +129,11 @@ impl ParamSpec {
             Default::Int(v) => Checked::Int(v),
             Default::Float(v) => Checked::Float(v),
             Default::Bool(v) => Checked::Bool(v),
+            Default::Names(v) => Checked::Names(v.iter().map(|n| (*n).to_owned()).collect()),
             Default::Str(v) => match self.ty {
-                ParamType::Char => Checked::Char(v.as_bytes().first().copied().unwrap_or(b',')),
+                ParamType::Char | ParamType::CharOrAuto if v != "auto" => {
+                    Checked::Char(v.as_bytes().first().copied().unwrap_or(b','))
+                }
                 _ => Checked::Str(v.to_owned()),
             },
         })
@@ -174,6 +182,12 @@ impl ParamType {
                 Some(v) if choices.contains(&v) => Ok(Checked::Str(v.to_owned())),
                 _ => Err(format!("expected one of {}, got {value}", choices.join(" | "))),
             },
+            ParamType::CharOrAuto => match value.as_str() {
+                Some("auto") => Ok(Checked::Str("auto".to_owned())),
+                _ => ParamType::Char
+                    .check(value)
+                    .map_err(|_| format!("expected one ASCII character (or \\t, or auto), got {value}")),
+            },
             ParamType::Char => match value.as_str() {
                 Some("\\t" | "tab") => Ok(Checked::Char(b'\t')),
                 Some(s) if s.len() == 1 && s.as_bytes()[0].is_ascii() && !matches!(s, "\n" | "\r") => {
@@ -221,7 +235,7 @@ impl ParamType {
             ParamType::Bool => "boolean",
             ParamType::Choice(_) => "choice",
             ParamType::IntChoice(_) => "integer",
-            ParamType::Char => "character",
+            ParamType::Char | ParamType::CharOrAuto => "character",
             ParamType::Text => "string",
             ParamType::Numbers(_) => "numbers",
             ParamType::Names => "names",
@@ -237,6 +251,7 @@ impl Default {
             Default::Float(v) => json!(v),
             Default::Bool(v) => json!(v),
             Default::Str(v) => json!(v),
+            Default::Names(v) => json!(v),
         }
     }
 }

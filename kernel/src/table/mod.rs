@@ -6,11 +6,14 @@
 
 mod dialect;
 mod grid;
+pub mod group;
 mod infer;
+mod keys;
 pub mod predicate;
 pub mod query;
 pub mod read_csv;
 pub mod read_json;
+pub mod sort;
 pub mod stats;
 pub mod write_csv;
 pub mod write_json;
@@ -112,6 +115,15 @@ impl Table {
     /// The text of a span of this table.
     pub fn text(&self, span: Span) -> &str {
         &self.text[span.start as usize..(span.start + span.len) as usize]
+    }
+
+    /// The bytes of a span of this table (empty for a span of another table).
+    pub(crate) fn bytes(&self, span: Span) -> &[u8] {
+        let (start, end) = (
+            span.start as usize,
+            (span.start as usize).saturating_add(span.len as usize),
+        );
+        self.text.as_bytes().get(start..end).unwrap_or_default()
     }
 
     /// Appends a row; `cells` must have exactly `n_cols()` cells made by this table.

@@ -1,4 +1,5 @@
-//! `filter` predicates: `COLUMN OP VALUE`, parsed once, matched per row.
+//! `filter` predicates: comparisons `COLUMN OP VALUE` (or `COLUMN is_null`) joined by
+//! `and` / `or`, parsed once, matched per row.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -27,6 +28,10 @@ pub enum Op {
     StartsWith,
     /// `ends_with`
     EndsWith,
+    /// `is_null` (no value)
+    IsNull,
+    /// `not_null` (no value)
+    NotNull,
 }
 
 impl Op {
@@ -41,11 +46,17 @@ impl Op {
             Op::Contains => "contains",
             Op::StartsWith => "starts_with",
             Op::EndsWith => "ends_with",
+            Op::IsNull => "is_null",
+            Op::NotNull => "not_null",
         }
     }
 
     fn is_text(self) -> bool {
         matches!(self, Op::Contains | Op::StartsWith | Op::EndsWith)
+    }
+
+    fn is_unary(self) -> bool {
+        matches!(self, Op::IsNull | Op::NotNull)
     }
 
     fn is_order(self) -> bool {
@@ -60,7 +71,7 @@ impl Op {
             Op::Le => ordering != Ordering::Greater,
             Op::Gt => ordering == Ordering::Greater,
             Op::Ge => ordering != Ordering::Less,
-            Op::Contains | Op::StartsWith | Op::EndsWith => false,
+            Op::Contains | Op::StartsWith | Op::EndsWith | Op::IsNull | Op::NotNull => false,
         }
     }
 }
@@ -80,28 +91,41 @@ pub enum Value {
     Str(String),
 }
 
-/// A row predicate `COLUMN OP VALUE`, e.g. `age >= 18`, `name starts_with 'Jo'`,
-/// `"unit price" < 9.5`, `deleted == null`.
+/// A row predicate: comparisons joined by `and` / `or`, e.g. `age >= 18`,
+/// `name starts_with 'Jo' and "unit price" < 9.5`, `deleted is_null or deleted == false`.
 ///
-/// Syntax: COLUMN is a bare word (up to whitespace or one of `= ! < >`) or a quoted
-/// string (`'..'` or `".."`, a backslash takes the next character literally). OP is
-/// `==` (or `=`), `!=`, `<`, `<=`, `>`, `>=`, `contains`, `starts_with` or `ends_with`.
-/// VALUE is a quoted string (always text), `null`, or one bare word typed like a CSV
-/// cell: `true`/`false` (any case) -> bool, a JSON-grammar number -> number, anything
-/// else (`007`, `+1`, `abc`) -> text. A value with spaces must be quoted. Ordering
-/// operators with `null` or a bool are rejected.
+/// Grammar: `COMPARISON (and|or COMPARISON)*`, where `and` binds tighter than `or`
+/// (`a and b or c` is `(a and b) or c`; there are no parentheses: write the predicate
+/// as an `or` of `and`s). `and`/`or` are words in any ASCII case, between whitespace.
+///
+/// A COMPARISON is `COLUMN OP VALUE` or `COLUMN is_null` / `COLUMN not_null`. COLUMN is
+/// a bare word (up to whitespace or one of `= ! < >`) or a quoted string (`'..'` or
+/// `".."`, a backslash takes the next character literally). OP is `==` (or `=`), `!=`,
+/// `<`, `<=`, `>`, `>=`, `contains`, `starts_with` or `ends_with`. VALUE is a quoted
+/// string (always text), `null`, or one bare word typed like a CSV cell:
+/// `true`/`false` (any case) -> bool, a JSON-grammar number -> number, anything else
+/// (`007`, `+1`, `abc`) -> text. A value with spaces must be quoted. Ordering operators
+/// with `null` or a bool are rejected.
 ///
 /// Semantics, per cell of COLUMN:
 /// - numbers compare numerically: Int with Int exactly, otherwise as f64;
 /// - text compares by bytes (UTF-8 order); bools only with `==`/`!=`;
-/// - `== null` matches `Null` cells, `!= null` matches every other cell;
+/// - `== null` and `is_null` match `Null` cells, `!= null` and `not_null` match every
+///   other cell;
 /// - any other comparison with a `Null` cell, or between different types (text vs
 ///   number, bool vs number, anything vs a `Json` cell), is false, `!=` included;
 /// - `contains`/`starts_with`/`ends_with` hold only for `Str` cells, with the value
 ///   taken as text (`code starts_with 00` looks for the text `00`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Predicate {
-    pub(super) column: String,
+    /// An `or` of `and`s of comparisons: never empty, nor any of its `and`s.
+    any: Vec<Vec<Comparison>>,
+}
+
+/// One comparison of a [`Predicate`]: `COLUMN OP VALUE` or `COLUMN is_null`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    column: String,
     op: Op,
     value: Value,
     /// The value as text, for the text operators.
@@ -109,11 +133,89 @@ pub struct Predicate {
 }
 
 impl Predicate {
-    /// Parses `COLUMN OP VALUE`; the error says what is wrong, for people.
+    /// Parses a predicate (see [`Predicate`]); the error says what is wrong, for people.
     pub fn parse(text: &str) -> Result<Predicate, String> {
-        let rest = text.trim_start();
-        if rest.trim_end().is_empty() {
+        if text.trim().is_empty() {
             return Err("empty predicate; expected COLUMN OP VALUE, e.g. `age >= 18`".to_owned());
+        }
+        let mut any = vec![Vec::new()];
+        let mut rest = text;
+        loop {
+            let (comparison, tail) = Comparison::parse_one(rest)?;
+            if let Some(all) = any.last_mut() {
+                all.push(comparison);
+            }
+            let tail = tail.trim_start();
+            if tail.is_empty() {
+                break;
+            }
+            let (joiner, after) = keyword(tail).ok_or_else(|| {
+                format!(
+                    "unexpected `{}` after the value; join comparisons with `and` / `or`, and quote a \
+                     value that has spaces",
+                    tail.trim_end()
+                )
+            })?;
+            if joiner == Joiner::Or {
+                any.push(Vec::new());
+            }
+            rest = after;
+        }
+        Ok(Predicate { any })
+    }
+
+    /// The `and`-groups of comparisons; the predicate holds when all the comparisons of
+    /// any one group hold.
+    pub fn any(&self) -> &[Vec<Comparison>] {
+        &self.any
+    }
+}
+
+impl fmt::Display for Predicate {
+    /// The predicate in its text form (columns and text values quoted as needed).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, all) in self.any.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" or ")?;
+            }
+            for (j, comparison) in all.iter().enumerate() {
+                if j > 0 {
+                    f.write_str(" and ")?;
+                }
+                write!(f, "{comparison}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Joiner {
+    And,
+    Or,
+}
+
+/// `and` / `or` (any ASCII case) at the start of `s`, followed by whitespace or a quote.
+fn keyword(s: &str) -> Option<(Joiner, &str)> {
+    let end = s
+        .find(|c: char| c.is_whitespace() || c == '\'' || c == '"')
+        .unwrap_or(s.len());
+    let (word, rest) = s.split_at(end);
+    if word.eq_ignore_ascii_case("and") {
+        Some((Joiner::And, rest))
+    } else if word.eq_ignore_ascii_case("or") {
+        Some((Joiner::Or, rest))
+    } else {
+        None
+    }
+}
+
+impl Comparison {
+    /// Parses one comparison at the start of `text`; returns it and the rest.
+    fn parse_one(text: &str) -> Result<(Comparison, &str), String> {
+        let rest = text.trim_start();
+        if rest.is_empty() {
+            return Err("expected a comparison after `and` / `or`".to_owned());
         }
         let (column, rest) = if rest.starts_with(['\'', '"']) {
             quoted(rest)?
@@ -129,6 +231,15 @@ impl Predicate {
         }
         let rest = rest.trim_start();
         let (op, rest) = operator(rest)?;
+        if op.is_unary() {
+            let comparison = Comparison {
+                column,
+                op,
+                value: Value::Null,
+                text: String::new(),
+            };
+            return Ok((comparison, rest));
+        }
         let rest = rest.trim_start();
         if rest.is_empty() {
             return Err(format!("expected a value after `{}`", op.as_str()));
@@ -148,24 +259,19 @@ impl Predicate {
             };
             (value, word.to_owned(), rest)
         };
-        let trailing = rest.trim();
-        if !trailing.is_empty() {
-            return Err(format!(
-                "unexpected `{trailing}` after the value; quote a value that has spaces"
-            ));
-        }
         if op.is_order() && matches!(value, Value::Null | Value::Bool(_)) {
             return Err(format!(
                 "`{}` compares numbers or text, not `{value_text}`",
                 op.as_str()
             ));
         }
-        Ok(Predicate {
+        let comparison = Comparison {
             column,
             op,
             value,
             text: value_text,
-        })
+        };
+        Ok((comparison, rest))
     }
 
     /// The column tested.
@@ -183,8 +289,13 @@ impl Predicate {
         &self.value
     }
 
-    /// Whether the predicate holds for `cell` (a cell of `table`).
+    /// Whether the comparison holds for `cell` (a cell of `table`).
     pub(super) fn matches(&self, table: &Table, cell: Cell) -> bool {
+        match self.op {
+            Op::IsNull => return cell == Cell::Null,
+            Op::NotNull => return cell != Cell::Null,
+            _ => {}
+        }
         if self.op.is_text() {
             let Cell::Str(span) = cell else {
                 return false;
@@ -217,8 +328,8 @@ impl Predicate {
     }
 }
 
-impl fmt::Display for Predicate {
-    /// The predicate in its text form (column and text values quoted as needed).
+impl fmt::Display for Comparison {
+    /// The comparison in its text form (column and text values quoted as needed).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bare = |s: &str| {
             !s.is_empty()
@@ -230,6 +341,9 @@ impl fmt::Display for Predicate {
             write!(f, "{}", self.column)?;
         } else {
             write!(f, "{}", quote(&self.column))?;
+        }
+        if self.op.is_unary() {
+            return write!(f, " {}", self.op.as_str());
         }
         write!(f, " {} ", self.op.as_str())?;
         match &self.value {
@@ -289,6 +403,8 @@ fn operator(s: &str) -> Result<(Op, &str), String> {
         "contains" => Op::Contains,
         "starts_with" => Op::StartsWith,
         "ends_with" => Op::EndsWith,
+        "is_null" => Op::IsNull,
+        "not_null" => Op::NotNull,
         _ => {
             let found = if s.is_empty() {
                 "nothing".to_owned()
@@ -296,7 +412,8 @@ fn operator(s: &str) -> Result<(Op, &str), String> {
                 format!("`{}`", s.split_whitespace().next().unwrap_or(s))
             };
             return Err(format!(
-                "expected an operator (==, !=, <, <=, >, >=, contains, starts_with, ends_with), found {found}"
+                "expected an operator (==, !=, <, <=, >, >=, contains, starts_with, ends_with, is_null, \
+                 not_null), found {found}"
             ));
         }
     };

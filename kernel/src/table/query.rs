@@ -1,4 +1,5 @@
-//! Table queries: `select` columns and `filter` rows by a [`Predicate`].
+//! Table queries: `select` columns, `filter` rows by a [`Predicate`], `limit` rows to
+//! a window, `rename` columns.
 
 use std::collections::HashSet;
 
@@ -30,12 +31,26 @@ pub fn select(table: Table, columns: &[String]) -> Result<Table> {
 }
 
 /// Keeps the rows where `predicate` holds, in order. An unknown column is `bad_input`.
+/// Cost: one pass, each row testing its comparisons until one `and`-group holds.
 /// See [`Predicate`] for the semantics.
 pub fn filter(table: Table, predicate: &Predicate) -> Result<Table> {
-    let index = column(&table, &predicate.column)?;
+    let any = predicate.any();
+    let indices = any
+        .iter()
+        .map(|all| {
+            all.iter()
+                .map(|c| column(&table, c.column()))
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut cells = Vec::new();
     for row in table.rows() {
-        if row.get(index).is_some_and(|&cell| predicate.matches(&table, cell)) {
+        let holds = any.iter().zip(&indices).any(|(all, indices)| {
+            all.iter()
+                .zip(indices)
+                .all(|(c, &i)| row.get(i).is_some_and(|&cell| c.matches(&table, cell)))
+        });
+        if holds {
             cells.extend_from_slice(row);
         }
     }
@@ -43,8 +58,70 @@ pub fn filter(table: Table, predicate: &Predicate) -> Result<Table> {
     Ok(table.into_derived_with_cells(columns, cells))
 }
 
+/// Keeps `count` rows starting at row `offset` (0-based), in order: fewer when the
+/// table ends first, none when `offset` is past the end. Cost: the kept rows only.
+pub fn limit(mut table: Table, count: u64, offset: u64) -> Table {
+    let n = table.n_rows() as u64;
+    let start = offset.min(n);
+    let end = start.saturating_add(count).min(n);
+    let width = table.n_cols();
+    let mut cells = std::mem::take(&mut table.cells);
+    // Both fit in usize: they are at most n_rows().
+    cells.truncate(end as usize * width);
+    cells.drain(..start as usize * width);
+    let columns = table.columns().to_vec();
+    table.into_derived_with_cells(columns, cells)
+}
+
+/// Reads `columns=` of `rename`: `old:new` pairs, split at the first `:` (so `old`
+/// cannot hold a `:`, `new` can). `bad_pipeline` (param `columns`) for a pair without
+/// `:`, an empty name, an old name given twice, or two pairs with the same new name.
+pub fn rename_pairs(list: &[String]) -> Result<Vec<(String, String)>> {
+    let bad = |message: String| Error::bad_pipeline(message).with_param("columns");
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(list.len());
+    for item in list {
+        let Some((old, new)) = item.split_once(':') else {
+            return Err(bad(format!("`rename` expects old:new, got `{item}`")));
+        };
+        if old.is_empty() || new.is_empty() {
+            return Err(bad(format!("`rename` pair `{item}` has an empty name")));
+        }
+        if pairs.iter().any(|(o, _)| o == old) {
+            return Err(bad(format!("`rename` names column `{old}` twice")));
+        }
+        if pairs.iter().any(|(_, n)| n == new) {
+            return Err(bad(format!("`rename` gives two columns the name `{new}`")));
+        }
+        pairs.push((old.to_owned(), new.to_owned()));
+    }
+    Ok(pairs)
+}
+
+/// Renames columns, all at once (`a:b,b:a` swaps two); the others keep their names and
+/// every column its place. An unknown old name is `bad_input`, and so is a new name
+/// that another, unrenamed column already has. The cells are not touched.
+pub fn rename(mut table: Table, pairs: &[(String, String)]) -> Result<Table> {
+    let mut columns = table.columns().to_vec();
+    let mut renamed = vec![false; columns.len()];
+    for (old, new) in pairs {
+        let i = column(&table, old)?;
+        columns[i].clone_from(new);
+        renamed[i] = true;
+    }
+    let mut seen = HashSet::with_capacity(columns.len());
+    for name in &columns {
+        if !seen.insert(name.as_str()) {
+            return Err(Error::bad_input(format!(
+                "`rename` gives two columns the name `{name}`: one of them is not renamed"
+            )));
+        }
+    }
+    let cells = std::mem::take(&mut table.cells);
+    Ok(table.into_derived_with_cells(columns, cells))
+}
+
 /// The index of column `name`, or `bad_input` listing the columns (the first 20).
-fn column(table: &Table, name: &str) -> Result<usize> {
+pub(super) fn column(table: &Table, name: &str) -> Result<usize> {
     table.column_index(name).ok_or_else(|| {
         const SHOWN: usize = 20;
         let cols = table.columns();
@@ -67,7 +144,7 @@ fn column(table: &Table, name: &str) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::predicate::{Op, Value};
+    use crate::table::predicate::{Comparison, Op, Value};
     use crate::table::read_csv::tests::show;
     use crate::table::read_csv::{CsvOptions, parse_csv};
     use crate::{ErrorCode, Limits};
@@ -143,9 +220,64 @@ mod tests {
             ("code contains 1", &[]),
             ("age contains 3", &[]),
             ("score == 3", &["eve"]),
+            ("age is_null", &["cy"]),
+            ("age not_null", &["ann", "bob", "dee", "eve"]),
+            ("ok is_null", &["cy", "eve"]),
+            ("age > 30 and ok == true", &["ann", "dee"]),
+            ("age < 30 or score == 3", &["bob", "eve"]),
+            ("note is_null or age > 35 and ok == true", &["ann", "dee", "eve"]),
+            ("name == ann OR name == bob AND age > 30", &["ann"]),
+            ("ok == true and note not_null", &["dee"]),
+            ("'ok'==true and\tnote not_null", &["dee"]),
+            ("name == 'and' or name == or", &[]),
+            ("age is_null or age not_null", &["ann", "bob", "cy", "dee", "eve"]),
+            ("age is_null and age not_null", &[]),
         ];
         for (predicate, want) in cases {
             assert_eq!(keep(predicate), *want, "{predicate}");
+        }
+    }
+
+    /// `and` is the rows both sides keep, `or` the rows either keeps, in table order:
+    /// checked against the single comparisons run one at a time.
+    #[test]
+    fn and_or_match_set_operations() {
+        let atoms = [
+            "age > 30",
+            "ok == true",
+            "note is_null",
+            "name >= cy",
+            "score < 9",
+            "code not_null",
+        ];
+        let all = names(&table());
+        let kept = |p: &str| keep(p);
+        for a in atoms {
+            for b in atoms {
+                let (ka, kb) = (kept(a), kept(b));
+                let and: Vec<String> = all
+                    .iter()
+                    .filter(|n| ka.contains(n) && kb.contains(n))
+                    .cloned()
+                    .collect();
+                let or: Vec<String> = all
+                    .iter()
+                    .filter(|n| ka.contains(n) || kb.contains(n))
+                    .cloned()
+                    .collect();
+                assert_eq!(kept(&format!("{a} and {b}")), and, "{a} and {b}");
+                assert_eq!(kept(&format!("{a} or {b}")), or, "{a} or {b}");
+                for c in atoms {
+                    let kc = kept(c);
+                    // a or b and c == a or (b and c)
+                    let want: Vec<String> = all
+                        .iter()
+                        .filter(|n| ka.contains(n) || (kb.contains(n) && kc.contains(n)))
+                        .cloned()
+                        .collect();
+                    assert_eq!(kept(&format!("{a} or {b} and {c}")), want, "{a} or {b} and {c}");
+                }
+            }
         }
     }
 
@@ -162,33 +294,47 @@ mod tests {
         assert_eq!(filter(t, &p).unwrap().n_rows(), 2);
     }
 
+    /// The one comparison of a predicate without `and` / `or`.
+    fn one(text: &str) -> Comparison {
+        let p = Predicate::parse(text).unwrap();
+        assert_eq!((p.any().len(), p.any()[0].len()), (1, 1), "{text}");
+        p.any()[0][0].clone()
+    }
+
     #[test]
     fn parse_forms() {
-        let p = Predicate::parse("  \"unit price\"<=9.5 ").unwrap();
+        let p = one("  \"unit price\"<=9.5 ");
         assert_eq!(
             (p.column(), p.op(), p.value()),
             ("unit price", Op::Le, &Value::Float(9.5))
         );
-        let p = Predicate::parse("a==b").unwrap();
+        let p = one("x  is_null ");
+        assert_eq!((p.column(), p.op()), ("x", Op::IsNull));
+        let p = one("'a b' not_null");
+        assert_eq!((p.column(), p.op()), ("a b", Op::NotNull));
+        let p = Predicate::parse("a == 1 and b is_null or c != x AND d < 2 Or e not_null").unwrap();
+        let shape: Vec<usize> = p.any().iter().map(Vec::len).collect();
+        assert_eq!(shape, [2, 2, 1]);
+        let p = one("a==b");
         assert_eq!((p.column(), p.op(), p.value()), ("a", Op::Eq, &Value::Str("b".into())));
-        let p = Predicate::parse(r#"'it\'s' contains "say \"hi\"""#).unwrap();
+        let p = one(r#"'it\'s' contains "say \"hi\"""#);
         assert_eq!(
             (p.column(), p.op(), p.value()),
             ("it's", Op::Contains, &Value::Str("say \"hi\"".into()))
         );
-        let p = Predicate::parse("x != null").unwrap();
+        let p = one("x != null");
         assert_eq!(p.value(), &Value::Null);
-        let p = Predicate::parse("x == 'null'").unwrap();
+        let p = one("x == 'null'");
         assert_eq!(p.value(), &Value::Str("null".into()));
-        let p = Predicate::parse("x == -12").unwrap();
+        let p = one("x == -12");
         assert_eq!(p.value(), &Value::Int(-12));
-        let p = Predicate::parse("x == False").unwrap();
+        let p = one("x == False");
         assert_eq!(p.value(), &Value::Bool(false));
-        let p = Predicate::parse("x == +1").unwrap();
+        let p = one("x == +1");
         assert_eq!(p.value(), &Value::Str("+1".into()));
-        let p = Predicate::parse("x starts_with ''").unwrap();
+        let p = one("x starts_with ''");
         assert_eq!(p.value(), &Value::Str(String::new()));
-        let p = Predicate::parse("é>1").unwrap();
+        let p = one("é>1");
         assert_eq!((p.column(), p.op()), ("é", Op::Gt));
     }
 
@@ -209,6 +355,16 @@ mod tests {
             "age < null",
             "ok >= true",
             "age containsx 3",
+            "age == 1 and",
+            "age == 1 or ",
+            "age == 1 and or ok == true",
+            "and",
+            "age == 1 nand ok == true",
+            "age == 1 andok == true",
+            "age is_null 3",
+            "age is_nullx",
+            "is_null",
+            "age == 1 or == 2",
         ] {
             let e = Predicate::parse(text).unwrap_err();
             assert!(!e.is_empty(), "{text}");
@@ -232,12 +388,21 @@ mod tests {
             "code == 007",
             "n contains 'a \\'b\\''",
             "'a=b' ends_with x",
+            "x is_null",
+            "'a b' not_null",
+            "a == 1 and b is_null or c != x and d < 2 or e not_null",
         ] {
             let p = Predicate::parse(text).unwrap();
             assert_eq!(p.to_string(), text);
             assert_eq!(Predicate::parse(&p.to_string()).unwrap(), p);
         }
-        for text in ["n contains 'it\\'s'", "\"a\\\\b\" == \"\"", "x<'<'"] {
+        for text in [
+            "x == 'and' or x == 'or'",
+            "x == 'AND' and 'or' == x",
+            "n contains 'it\\'s'",
+            "\"a\\\\b\" == \"\"",
+            "x<'<'",
+        ] {
             let p = Predicate::parse(text).unwrap();
             assert_eq!(Predicate::parse(&p.to_string()).unwrap(), p, "{text}");
         }
@@ -273,6 +438,55 @@ mod tests {
         let p = Predicate::parse("note contains o").unwrap();
         let t = select(filter(table(), &p).unwrap(), &["name".into()]).unwrap();
         assert_eq!(show(&t), [["s:cy"], ["s:dee"]]);
+    }
+
+    #[test]
+    fn limit_windows() {
+        // Against the same window taken from a Vec of the rows.
+        let rows = show(&table());
+        for count in [0, 1, 2, 5, 6, u64::MAX] {
+            for offset in [0, 1, 4, 5, 6, u64::MAX] {
+                let want: Vec<Vec<String>> = rows
+                    .iter()
+                    .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                    .take(usize::try_from(count).unwrap_or(usize::MAX))
+                    .cloned()
+                    .collect();
+                let got = limit(table(), count, offset);
+                assert_eq!(show(&got), want, "{count} {offset}");
+                assert_eq!(got.columns(), table().columns());
+            }
+        }
+        assert_eq!(limit(Table::default(), 3, 1).n_rows(), 0);
+        assert_eq!(limit(Table::new(vec!["a".into()]), 3, 0).columns(), ["a"]);
+    }
+
+    #[test]
+    fn rename_columns() {
+        let pairs = |list: &str| rename_pairs(&list.split(',').map(str::to_owned).collect::<Vec<_>>());
+        let t = rename(table(), &pairs("name:who,age:years:old").unwrap()).unwrap();
+        assert_eq!(t.columns(), ["who", "years:old", "score", "ok", "code", "note"]);
+        assert_eq!(show(&t), show(&table()));
+        let t = rename(table(), &pairs("name:age,age:name").unwrap()).unwrap();
+        assert_eq!(t.columns(), ["age", "name", "score", "ok", "code", "note"]);
+        let t = rename(table(), &pairs("name:name").unwrap()).unwrap();
+        assert_eq!(t.columns(), table().columns());
+        for bad in ["name", ":x", "name:", "name:a,name:b", "name:a,age:a"] {
+            let e = pairs(bad).unwrap_err();
+            assert_eq!(
+                (e.code, e.param.as_deref()),
+                (ErrorCode::BadPipeline, Some("columns")),
+                "{bad}"
+            );
+        }
+        let e = rename(table(), &pairs("nope:x").unwrap()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadInput);
+        let e = rename(table(), &pairs("name:age").unwrap()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadInput);
+        assert_eq!(
+            rename(Table::default(), &pairs("a:b").unwrap()).unwrap_err().code,
+            ErrorCode::BadInput
+        );
     }
 
     #[test]

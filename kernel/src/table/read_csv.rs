@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 pub use super::dialect::CsvOptions;
-use super::dialect::check_byte;
+use super::dialect::{check_byte, skip_lines, sniff_delimiter};
 use super::grid::Grid;
 use super::infer::{Scalar, infer};
 use super::{Cell, Table};
@@ -36,23 +36,50 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 ///   least one byte; it stops a few short rows under a wide header from padding out to
 ///   gigabytes).
 /// - Empty input is a table with no columns and no rows.
+/// - `skip_lines=N`: the first N lines (after a BOM) are dropped before parsing, whatever
+///   they hold (a line ends at `\n`, `\r\n` or a lone `\r`, even inside quotes); the
+///   header, if any, is the first record after them. Error messages count lines from
+///   the start of the input.
+/// - `comment=C`: a record whose first character is C is skipped up to the next `\n`
+///   (C inside a record, or after leading spaces, is text).
+/// - `delimiter=None` (`auto`): sniffed from the first 10 records, see
+///   [`sniff_delimiter`](super::dialect::sniff_delimiter).
 ///
-/// A delimiter or quote that is not ASCII, is `\r`/`\n`, or a delimiter equal to the
-/// quote is `bad_pipeline` (param `delimiter` / `quote`).
+/// A delimiter, quote or comment character that is not ASCII or is `\r`/`\n`, or two of
+/// them equal, is `bad_pipeline` (param `delimiter` / `quote` / `comment`).
 pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Table> {
-    check_byte(opts.delimiter, "delimiter")?;
     check_byte(opts.quote, "quote")?;
-    if opts.quote == opts.delimiter {
-        return Err(Error::bad_pipeline("the CSV quote and delimiter must differ").with_param("quote"));
+    if let Some(delimiter) = opts.delimiter {
+        check_byte(delimiter, "delimiter")?;
+        if opts.quote == delimiter {
+            return Err(Error::bad_pipeline("the CSV quote and delimiter must differ").with_param("quote"));
+        }
     }
+    if let Some(comment) = opts.comment {
+        check_byte(comment, "comment")?;
+        if comment == opts.quote || Some(comment) == opts.delimiter {
+            return Err(
+                Error::bad_pipeline("the CSV comment character must differ from the delimiter and the quote")
+                    .with_param("comment"),
+            );
+        }
+    }
+    let offset = skip_lines(input, opts.skip_lines);
+    let body = input.get(offset..).unwrap_or_default();
+    let delimiter = opts
+        .delimiter
+        .unwrap_or_else(|| sniff_delimiter(body, opts.quote, opts.comment));
+    // The line of a record starting at byte `start` of the body.
+    let line_of = |start: u64| line_of(input, start.saturating_add(offset as u64));
 
     let mut reader = ::csv::ReaderBuilder::new()
-        .delimiter(opts.delimiter)
+        .delimiter(delimiter)
         .quote(opts.quote)
+        .comment(opts.comment)
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(64 * 1024)
-        .from_reader(input);
+        .from_reader(body);
     let mut record = ::csv::ByteRecord::new();
     let mut arena = Table::new(Vec::new());
     let mut columns: Option<Vec<String>> = None;
@@ -73,14 +100,14 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
         if width > max_columns {
             return Err(Error::too_large(format!(
                 "CSV record at line {} has {width} fields, over the limit of {max_columns} columns",
-                line_of(input, start)
+                line_of(start)
             )));
         }
 
         let grid = match grid.as_mut() {
             Some(grid) => grid,
             None if opts.header => {
-                columns = Some(header_names(&record, input, start)?);
+                columns = Some(header_names(&record, line_of(start))?);
                 grid = Some(Grid::new(width, limits, input.len())?);
                 continue;
             }
@@ -90,7 +117,7 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
             if opts.header {
                 return Err(Error::bad_input(format!(
                     "CSV record at line {} has {width} fields but the header has {} columns",
-                    line_of(input, start),
+                    line_of(start),
                     grid.width()
                 )));
             }
@@ -104,7 +131,7 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
             let Ok(text) = std::str::from_utf8(field) else {
                 return Err(Error::bad_input(format!(
                     "CSV record at line {} is not valid UTF-8",
-                    line_of(input, start)
+                    line_of(start)
                 )));
             };
             let cell = if opts.infer {
@@ -122,7 +149,12 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
         }
         grid.finish_row(width);
     }
-    check_unclosed_quote(input, last_start, opts)?;
+    if has_unclosed_quote(body, last_start, delimiter, opts) {
+        return Err(Error::bad_input(format!(
+            "CSV has an unclosed quote in the record at line {}",
+            line_of(last_start)
+        )));
+    }
 
     let Some(grid) = grid else {
         return Ok(Table::new(columns.unwrap_or_default()));
@@ -145,7 +177,7 @@ fn reserve_for(grid: &mut Grid, input_len: usize, row_bytes: usize) {
 }
 
 /// Column names from a header record: empty -> `column{N}`, repeats -> `_2`, `_3`, ...
-fn header_names(record: &::csv::ByteRecord, input: &[u8], start: u64) -> Result<Vec<String>> {
+fn header_names(record: &::csv::ByteRecord, line: usize) -> Result<Vec<String>> {
     let mut seen: HashSet<String> = HashSet::with_capacity(record.len());
     // Per name, the next suffix to try: 16384 copies of one name cost linear time, not
     // quadratic.
@@ -154,8 +186,7 @@ fn header_names(record: &::csv::ByteRecord, input: &[u8], start: u64) -> Result<
     for (i, field) in record.iter().enumerate() {
         let Ok(name) = std::str::from_utf8(field) else {
             return Err(Error::bad_input(format!(
-                "CSV header at line {} is not valid UTF-8",
-                line_of(input, start)
+                "CSV header at line {line} is not valid UTF-8"
             )));
         };
         let base = if name.is_empty() {
@@ -195,14 +226,17 @@ fn line_of(input: &[u8], start: u64) -> usize {
 }
 
 /// The `csv` crate treats an unclosed quote at the end of input as closed. Such a field
-/// can only be in the last record, so re-scan that record with csv-core's rules.
-fn check_unclosed_quote(input: &[u8], last_start: u64, opts: &CsvOptions) -> Result<()> {
+/// can only be in the last record, so re-scan that record (and any comment lines after
+/// it) with csv-core's rules.
+fn has_unclosed_quote(input: &[u8], last_start: u64, delimiter: u8, opts: &CsvOptions) -> bool {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
+        RecordStart,
         FieldStart,
         Unquoted,
         Quoted,
         QuoteInQuoted,
+        Comment,
     }
     let start = usize::try_from(last_start).unwrap_or(usize::MAX);
     let start = if start == 0 && input.starts_with(BOM) {
@@ -211,29 +245,32 @@ fn check_unclosed_quote(input: &[u8], last_start: u64, opts: &CsvOptions) -> Res
         start
     };
     let Some(tail) = input.get(start..) else {
-        return Ok(());
+        return false;
     };
-    let (delimiter, quote) = (opts.delimiter, opts.quote);
-    let mut state = State::FieldStart;
+    let (quote, comment) = (opts.quote, opts.comment);
+    let mut state = State::RecordStart;
     for &b in tail {
-        let ends_field = b == delimiter || b == b'\n' || b == b'\r';
+        let ends_record = b == b'\n' || b == b'\r';
         state = match state {
-            State::FieldStart if b == quote => State::Quoted,
-            State::FieldStart | State::Unquoted | State::QuoteInQuoted if ends_field => State::FieldStart,
-            State::FieldStart | State::Unquoted => State::Unquoted,
+            State::RecordStart if ends_record => State::RecordStart,
+            State::RecordStart if Some(b) == comment => State::Comment,
+            State::Comment if b == b'\n' => State::RecordStart,
+            State::Comment => State::Comment,
+            State::RecordStart | State::FieldStart if b == quote => State::Quoted,
+            State::RecordStart | State::FieldStart | State::Unquoted | State::QuoteInQuoted if ends_record => {
+                State::RecordStart
+            }
+            State::RecordStart | State::FieldStart | State::Unquoted | State::QuoteInQuoted if b == delimiter => {
+                State::FieldStart
+            }
+            State::RecordStart | State::FieldStart | State::Unquoted => State::Unquoted,
             State::Quoted if b == quote => State::QuoteInQuoted,
             State::Quoted => State::Quoted,
             State::QuoteInQuoted if b == quote => State::Quoted,
             State::QuoteInQuoted => State::Unquoted,
         };
     }
-    if state == State::Quoted {
-        return Err(Error::bad_input(format!(
-            "CSV has an unclosed quote in the record at line {}",
-            line_of(input, last_start)
-        )));
-    }
-    Ok(())
+    state == State::Quoted
 }
 
 #[cfg(test)]
@@ -306,14 +343,14 @@ pub(crate) mod tests {
     #[test]
     fn custom_delimiter_and_quote() {
         let semi = CsvOptions {
-            delimiter: b';',
+            delimiter: Some(b';'),
             ..CsvOptions::default()
         };
         let t = parse_with("a;b\n\"x;y\";1,5\n", &semi).unwrap();
         assert_eq!(show(&t), [["s:x;y", "s:1,5"]]);
 
         let tab = CsvOptions {
-            delimiter: b'\t',
+            delimiter: Some(b'\t'),
             ..CsvOptions::default()
         };
         let t = parse_with("a\tb\none, two\t2.5\n", &tab).unwrap();
@@ -328,7 +365,7 @@ pub(crate) mod tests {
         assert_eq!(show(&t), [["s:x,'y'", "s:\"z\""]]);
 
         let odd = CsvOptions {
-            delimiter: b'"',
+            delimiter: Some(b'"'),
             quote: b'\'',
             ..CsvOptions::default()
         };
@@ -340,7 +377,7 @@ pub(crate) mod tests {
     fn bad_options_are_bad_pipeline() {
         for (delimiter, quote) in [(b'"', b'"'), (b'\n', b'"'), (b',', b'\r'), (0xC3, b'"'), (b';', b';')] {
             let opts = CsvOptions {
-                delimiter,
+                delimiter: Some(delimiter),
                 quote,
                 ..CsvOptions::default()
             };
@@ -351,6 +388,119 @@ pub(crate) mod tests {
             to_csv(&Table::new(vec!["a".into()]), b'"').unwrap_err().code,
             ErrorCode::BadPipeline
         );
+    }
+
+    fn with(f: impl FnOnce(&mut CsvOptions)) -> CsvOptions {
+        let mut opts = CsvOptions::default();
+        f(&mut opts);
+        opts
+    }
+
+    #[test]
+    fn sniffed_delimiters() {
+        use crate::table::dialect::sniff_delimiter;
+        // Each of these (and the two with a comment character and 110 records below) was
+        // also given to papaparse 5.7.1's `Papa.parse(text, {delimiter: '', skipEmptyLines:
+        // true})` by hand: the same answers. (Without skipEmptyLines papaparse counts the
+        // empty record after a final newline, and guesses `,` for "a\tb\n1\t2\n";
+        // parse_csv skips empty lines, so it sniffs as papaparse does when it skips
+        // them too.)
+        let cases: &[(&str, u8)] = &[
+            ("a,b,c\n1,2,3\n", b','),
+            ("a;b;c\n1;2,5;3\n4;5;6\n", b';'),
+            ("a\tb\n1\t2\n", b'\t'),
+            ("a|b|c\n1|2|3\n", b'|'),
+            ("a\x1eb\n1\x1e2\n", 0x1E),
+            ("a\x1fb\n1\x1f2\n", 0x1F),
+            // Commas inside quotes do not count.
+            ("\"x,y\";b\n\"1,2\";3\n", b';'),
+            // One column: no candidate has 2 fields a record: `,`.
+            ("abc\ndef\n", b','),
+            ("", b','),
+            // Equal deltas: more fields wins (3 commas-fields over 2 semicolon-fields).
+            ("a,b;c,d\n1,2;3,4\n", b','),
+            ("a;b,c;d;e\n1;2,3;4;5\n", b';'),
+            // Consistent field counts beat more fields that vary.
+            ("a;b\n1,2,3;4\n5;6\n7,8;9\n", b';'),
+            ("a,b,c;x\n1,2,3,4;y\n5,6,7;z\n", b';'),
+            ("a;x,b\n1;y,2\n3;z\n", b';'),
+            ("a|b|c\n1|2\n3|4|5\n6,7\n", b'|'),
+            ("a\tb\tc\n1\t2\n\n3\t4\t5\n", b'\t'),
+        ];
+        for &(input, want) in cases {
+            assert_eq!(sniff_delimiter(input.as_bytes(), b'"', None), want, "{input:?}");
+        }
+        // The comment character and the quote are never candidates; comment lines do not count.
+        assert_eq!(sniff_delimiter(b"#a,b,c,d\na;b\n1;2\n", b'"', Some(b'#')), b';');
+        assert_eq!(sniff_delimiter(b"a|b\n1|2\n", b'|', None), b',');
+        // Only the first 10 records count.
+        let mut input = "a;b\n".repeat(10);
+        input.push_str(&"1,2,3,4\n".repeat(100));
+        assert_eq!(sniff_delimiter(input.as_bytes(), b'"', None), b';');
+        let t = parse_with("x;y\n1;2\n", &with(|o| o.delimiter = None)).unwrap();
+        assert_eq!(cols(&t), ["x", "y"]);
+        assert_eq!(show(&t), [["i:1", "i:2"]]);
+    }
+
+    #[test]
+    fn skip_lines_comment_and_bom() {
+        // A quote in a skipped line opens nothing.
+        let t = parse_with("title\n\"a,\nb,c\n1,2\n", &with(|o| o.skip_lines = 2)).unwrap();
+        assert_eq!(cols(&t), ["b", "c"]);
+        assert_eq!(show(&t), [["i:1", "i:2"]]);
+        // Lines end at \n, \r\n or \r; a BOM before them is not a line.
+        for input in [
+            "x\ny\na\n1\n",
+            "x\r\ny\r\na\r\n1\r\n",
+            "x\ry\ra\r1",
+            "\u{feff}x\ny\na\n1\n",
+        ] {
+            let t = parse_with(input, &with(|o| o.skip_lines = 2)).unwrap();
+            assert_eq!(
+                (cols(&t), show(&t)),
+                (vec!["a"], vec![vec!["i:1".to_owned()]]),
+                "{input:?}"
+            );
+        }
+        for n in [5, 6, u64::from(u32::MAX)] {
+            let t = parse_with("a\n1\n2\n3\n", &with(|o| o.skip_lines = n)).unwrap();
+            assert_eq!((t.n_cols(), t.n_rows()), (0, 0), "{n}");
+        }
+        let t = parse_with("a\n1\n2\n3\n", &with(|o| o.skip_lines = 3)).unwrap();
+        assert_eq!((cols(&t), t.n_rows()), (vec!["3"], 0));
+        // Error lines count from the start of the input.
+        let e = parse_with("skip\nskip\na\n1,2\n", &with(|o| o.skip_lines = 2)).unwrap_err();
+        assert!(e.message.contains("line 4"), "{}", e.message);
+        let e = parse_with("skip\na\n\"1\n", &with(|o| o.skip_lines = 1)).unwrap_err();
+        assert!(
+            e.message.contains("line 3") && e.message.contains("unclosed"),
+            "{}",
+            e.message
+        );
+
+        let hash = with(|o| o.comment = Some(b'#'));
+        let t = parse_with("# about\na,b\n1,#2\n#3,4\n # 5,6\n", &hash).unwrap();
+        assert_eq!(show(&t), [["i:1", "s:#2"], ["s: # 5", "i:6"]]);
+        // A quote in a comment line after the last record is no unclosed quote.
+        let t = parse_with("a\n1\n# it's \"quoted\n", &hash).unwrap();
+        assert_eq!(show(&t), [["i:1"]]);
+        let e = parse_with("a\n\"1\n# x\n", &hash).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadInput);
+        for (comment, delimiter, quote) in [(b'"', Some(b','), b'"'), (b',', Some(b','), b'"'), (b'\n', None, b'"')] {
+            let opts = with(|o| {
+                o.comment = Some(comment);
+                o.delimiter = delimiter;
+                o.quote = quote;
+            });
+            let e = parse_with("a\n", &opts).unwrap_err();
+            assert_eq!((e.code, e.param.as_deref()), (ErrorCode::BadPipeline, Some("comment")));
+        }
+
+        // A BOM is ignored, header or not.
+        let t = parse("\u{feff}id,x\n1,2\n");
+        assert_eq!(cols(&t), ["id", "x"]);
+        let t = parse_with("\u{feff}1,2\n", &with(|o| o.header = false)).unwrap();
+        assert_eq!(show(&t), [["i:1", "i:2"]]);
     }
 
     #[test]
@@ -695,7 +845,7 @@ pub(crate) mod tests {
         for delimiter in [b';', b'\t', b'|'] {
             let text = to_csv(&original, delimiter).unwrap();
             let opts = CsvOptions {
-                delimiter,
+                delimiter: Some(delimiter),
                 ..CsvOptions::default()
             };
             let back = parse_csv(&text, &opts, &Limits::default()).unwrap();

@@ -26,11 +26,11 @@ pub fn stats(table: &Table) -> Table {
     out.reserve_rows(acc.len());
     for (name, a) in table.columns().iter().zip(&acc) {
         let name = out.str_cell(name);
-        let (min, max) = match (a.num_min, a.num_max, a.str_min, a.str_max) {
-            (Some(min), Some(max), _, _) => (min, max),
-            (_, _, Some(min), Some(max)) => (out.str_cell(table.text(min)), out.str_cell(table.text(max))),
-            _ => (Cell::Null, Cell::Null),
+        let mut copy = |cell: Cell| match cell {
+            Cell::Str(span) => out.str_cell(table.text(span)),
+            other => other,
         };
+        let (min, max) = (copy(a.extremes.min()), copy(a.extremes.max()));
         out.push_row(&[
             name,
             Cell::Int(i64::try_from(a.count).unwrap_or(i64::MAX)),
@@ -48,60 +48,74 @@ pub fn stats(table: &Table) -> Table {
 struct Acc {
     count: u64,
     nulls: u64,
-    ints: u64,
-    int_sum: i128,
-    floats: u64,
-    float_sum: f64,
-    num_min: Option<Cell>,
-    num_max: Option<Cell>,
-    str_min: Option<Span>,
-    str_max: Option<Span>,
+    sum: Sum,
+    extremes: Extremes,
 }
 
 impl Acc {
     fn add(&mut self, table: &Table, cell: Cell) {
+        if cell == Cell::Null {
+            self.nulls += 1;
+            return;
+        }
+        self.sum.add(cell);
+        self.extremes.add(table, cell);
+        self.count += 1;
+    }
+
+    fn mean(&self) -> Option<f64> {
+        self.sum.mean()
+    }
+}
+
+/// The sum of the numeric cells of a column (others are skipped): integers exactly in
+/// i128, floats in row order, so the result is deterministic. Shared with `group_by`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Sum {
+    ints: u64,
+    int_sum: i128,
+    floats: u64,
+    float_sum: f64,
+}
+
+impl Sum {
+    /// Adds a cell if it is a number.
+    pub(super) fn add(&mut self, cell: Cell) {
         match cell {
-            Cell::Null => {
-                self.nulls += 1;
-                return;
-            }
             Cell::Int(i) => {
                 self.ints += 1;
                 self.int_sum += i128::from(i);
-                self.add_number(cell);
             }
             Cell::Float(f) => {
                 self.floats += 1;
                 self.float_sum += f;
-                self.add_number(cell);
             }
-            Cell::Str(span) => {
-                let text = table.text(span);
-                if self.str_min.is_none_or(|m| text < table.text(m)) {
-                    self.str_min = Some(span);
-                }
-                if self.str_max.is_none_or(|m| text > table.text(m)) {
-                    self.str_max = Some(span);
-                }
-            }
-            Cell::Bool(_) | Cell::Json(_) => {}
+            _ => {}
         }
-        self.count += 1;
     }
 
-    fn add_number(&mut self, cell: Cell) {
-        if self.num_min.is_none_or(|m| compare_numbers(cell, m) == Ordering::Less) {
-            self.num_min = Some(cell);
+    /// The sum: `Int` while only integers were added and the sum fits in i64, else a
+    /// `Float` (integers' exact sum rounded once, plus the floats' sum); `Null` when no
+    /// number was added or the sum overflows f64.
+    pub(super) fn total(&self) -> Cell {
+        if self.ints + self.floats == 0 {
+            return Cell::Null;
         }
-        if self
-            .num_max
-            .is_none_or(|m| compare_numbers(cell, m) == Ordering::Greater)
+        if self.floats == 0
+            && let Ok(i) = i64::try_from(self.int_sum)
         {
-            self.num_max = Some(cell);
+            return Cell::Int(i);
+        }
+        let total = self.int_sum as f64 + self.float_sum;
+        if total.is_finite() {
+            Cell::Float(total)
+        } else {
+            Cell::Null
         }
     }
 
-    fn mean(&self) -> Option<f64> {
+    /// The mean of the numbers added, `None` if there are none or it overflows f64.
+    pub(super) fn mean(&self) -> Option<f64> {
         let n = self.ints + self.floats;
         if n == 0 {
             return None;
@@ -114,6 +128,55 @@ impl Acc {
             (self.int_sum as f64 + self.float_sum) / n as f64
         };
         mean.is_finite().then_some(mean)
+    }
+}
+
+/// The least and greatest cells of a column: over its numbers if it has any, else over
+/// its `Str` cells by bytes; on ties the first cell wins. Shared with `group_by`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Extremes {
+    num_min: Option<Cell>,
+    num_max: Option<Cell>,
+    str_min: Option<Span>,
+    str_max: Option<Span>,
+}
+
+impl Extremes {
+    /// Adds a cell of `table`.
+    pub(super) fn add(&mut self, table: &Table, cell: Cell) {
+        match cell {
+            Cell::Int(_) | Cell::Float(_) => {
+                if self.num_min.is_none_or(|m| compare_numbers(cell, m) == Ordering::Less) {
+                    self.num_min = Some(cell);
+                }
+                if self
+                    .num_max
+                    .is_none_or(|m| compare_numbers(cell, m) == Ordering::Greater)
+                {
+                    self.num_max = Some(cell);
+                }
+            }
+            Cell::Str(span) => {
+                let text = table.bytes(span);
+                if self.str_min.is_none_or(|m| text < table.bytes(m)) {
+                    self.str_min = Some(span);
+                }
+                if self.str_max.is_none_or(|m| text > table.bytes(m)) {
+                    self.str_max = Some(span);
+                }
+            }
+            Cell::Null | Cell::Bool(_) | Cell::Json(_) => {}
+        }
+    }
+
+    /// The least cell (a cell of the table added from), `Null` if none.
+    pub(super) fn min(&self) -> Cell {
+        self.num_min.or(self.str_min.map(Cell::Str)).unwrap_or(Cell::Null)
+    }
+
+    /// The greatest cell (a cell of the table added from), `Null` if none.
+    pub(super) fn max(&self) -> Cell {
+        self.num_max.or(self.str_max.map(Cell::Str)).unwrap_or(Cell::Null)
     }
 }
 

@@ -3,12 +3,25 @@
 use super::dialect::check_byte;
 use super::write_json::{push_f64, push_i64};
 use super::{Cell, Table};
+use crate::choice::choices;
 use crate::{Error, Result};
+
+choices! {
+    /// Which fields `to_csv` quotes.
+    pub enum QuoteStyle {
+        /// Only fields that need it: with the delimiter, a quote, CR or LF inside (and a
+        /// record of one empty field, which would read as an empty line).
+        Needed = "needed",
+        /// Every field, the header's and empty ones (`""`) included.
+        Always = "always",
+    }
+}
 
 /// Writes a table as CSV: a header row, then one record per row.
 ///
 /// Records end in `\n` (not RFC 4180's `\r\n`: what Unix tools and most peers write;
-/// `parse_csv` reads both). Fields are quoted only when needed (`QuoteStyle::Necessary`).
+/// `parse_csv` reads both). Fields are quoted only when needed ([`QuoteStyle`]; see
+/// [`write_csv`] for `always`).
 /// `Null` is an empty field, `Bool` is `true`/`false`, `Int` is decimal, `Float` is the
 /// shortest text that reads back to the same value, exactly as `to_json` writes it
 /// (`1.5`, `1.0`, `1e+21`; a non-finite float, which a well-formed table never has, is
@@ -21,6 +34,13 @@ pub fn to_csv(table: &Table, delimiter: u8) -> Result<Vec<u8>> {
 
 /// [`to_csv`], failing with `too_large` once the output passes `max_bytes`.
 pub fn to_csv_with_limit(table: &Table, delimiter: u8, max_bytes: u64) -> Result<Vec<u8>> {
+    write_csv(table, delimiter, QuoteStyle::Needed, max_bytes)
+}
+
+/// [`to_csv_with_limit`] with a choice of quoting: `always` quotes every field as
+/// Python's `csv.QUOTE_ALL` does (a `Null` is `""`, like an empty string; a quote
+/// inside is doubled).
+pub fn write_csv(table: &Table, delimiter: u8, quote: QuoteStyle, max_bytes: u64) -> Result<Vec<u8>> {
     check_byte(delimiter, "delimiter")?;
     if delimiter == b'"' {
         return Err(Error::bad_pipeline("the CSV delimiter cannot be the quote '\"'").with_param("delimiter"));
@@ -35,7 +55,10 @@ pub fn to_csv_with_limit(table: &Table, delimiter: u8, max_bytes: u64) -> Result
     let capacity = estimate.min(usize::try_from(max_bytes).unwrap_or(usize::MAX));
     let mut writer = ::csv::WriterBuilder::new()
         .delimiter(delimiter)
-        .quote_style(::csv::QuoteStyle::Necessary)
+        .quote_style(match quote {
+            QuoteStyle::Needed => ::csv::QuoteStyle::Necessary,
+            QuoteStyle::Always => ::csv::QuoteStyle::Always,
+        })
         .terminator(::csv::Terminator::Any(b'\n'))
         .flexible(true)
         .from_writer(Vec::with_capacity(capacity));
