@@ -76,13 +76,16 @@ impl std::fmt::Display for Summary {
 /// keep each file's path relative to the argument that named it. In folders and pattern
 /// matches, symbolic links are skipped (counted in `skipped`) unless `follow_links`.
 pub fn expand(args: &[String], out_dir: &Path, follow_links: bool) -> Result<Expanded, String> {
-    let mut walker = Walker {
-        follow_links,
-        entered: HashSet::new(),
-        skipped_links: 0,
-    };
+    let mut skipped_links = 0;
     let mut items = Vec::new();
     for arg in args {
+        // Each argument is walked on its own: two that name the same folder both find
+        // its files (a loop inside one walk is still entered once).
+        let mut walker = Walker {
+            follow_links,
+            entered: HashSet::new(),
+            skipped_links: 0,
+        };
         let path = PathBuf::from(arg);
         if path.is_dir() {
             let mut files = Vec::new();
@@ -113,7 +116,14 @@ pub fn expand(args: &[String], out_dir: &Path, follow_links: bool) -> Result<Exp
                     .map_err(|e| format!("{arg}: {e}"))?;
             }
             let before = items.len();
-            for m in files.into_iter().filter(|f| pattern.matches_path(f)) {
+            // As a shell does: `*` never crosses a `/`, and `./` (when the pattern names
+            // no folder) is not part of what is matched.
+            let options = glob::MatchOptions {
+                require_literal_separator: true,
+                ..glob::MatchOptions::new()
+            };
+            let matches = |f: &PathBuf| pattern.matches_path_with(f.strip_prefix(".").unwrap_or(f), options);
+            for m in files.into_iter().filter(|f| matches(f)) {
                 items.push(Item {
                     stem: out_dir.join(Path::new(m.file_stem().unwrap_or_default())),
                     input: m,
@@ -125,6 +135,7 @@ pub fn expand(args: &[String], out_dir: &Path, follow_links: bool) -> Result<Exp
         } else {
             return Err(format!("{arg}: no such file or folder"));
         }
+        skipped_links += walker.skipped_links;
     }
     items.sort_by(|a, b| a.input.cmp(&b.input));
     items.dedup_by(|a, b| a.input == b.input);
@@ -132,7 +143,7 @@ pub fn expand(args: &[String], out_dir: &Path, follow_links: bool) -> Result<Exp
     Ok(Expanded {
         items,
         inputs,
-        skipped_links: walker.skipped_links,
+        skipped_links,
     })
 }
 
@@ -368,7 +379,9 @@ impl Job<'_> {
                 format!("output {} is an input of this batch: not overwritten", target.display()),
             ));
         }
-        if std::fs::symlink_metadata(&target).is_ok_and(|m| !m.is_file() && !m.file_type().is_symlink()) {
+        // Followed through a link too: a link in the output folder to a FIFO or a device
+        // would be written through (or block).
+        if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
             return Err(fail(
                 "io",
                 format!("output {} exists and is not a file", target.display()),

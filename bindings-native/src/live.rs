@@ -384,7 +384,22 @@ impl Live {
         );
         self.metrics.swaps.inc();
         events.push(event("swap", source, &new, None));
-        self.publish(&mut events, new, old.canary.clone());
+        // A canary older than the new primary would be a downgrade if promoted: stopped.
+        self.trust.raise_floor(&new.version);
+        let canary = old.canary.clone().filter(|c| {
+            let keep = self.trust.check_version(None, &c.loaded.version).is_ok();
+            if !keep {
+                tracing::warn!(sha256 = c.loaded.sha256, "canary stopped: older than the new primary");
+                events.push(event(
+                    "stop",
+                    source,
+                    &c.loaded,
+                    Some("older than the new primary".into()),
+                ));
+            }
+            keep
+        });
+        self.publish(&mut events, new, canary);
     }
 
     /// Routes `percent` of jobs to `loaded`, replacing any canary.
@@ -428,16 +443,21 @@ impl Live {
     }
 
     /// Makes the canary the primary; returns whether there was one.
-    pub fn promote_canary(&self, source: &str) -> bool {
+    /// Makes the canary the primary: `Ok(false)` when there is none; refused when its
+    /// version is below the floor (a newer primary served since it was loaded).
+    pub fn promote_canary(&self, source: &str) -> Result<bool, LoadError> {
         let mut events = self.lock_changes();
         let Some(old) = self.serving.load().canary.clone() else {
-            return false;
+            return Ok(false);
         };
+        self.trust
+            .check_version(None, &old.loaded.version)
+            .map_err(|e| LoadError::Untrusted(e.to_string()))?;
         tracing::info!(source, sha256 = old.loaded.sha256, "canary promoted to primary");
         self.metrics.swaps.inc();
         events.push(event("promote", source, &old.loaded, None));
         self.publish(&mut events, old.loaded.clone(), None);
-        true
+        Ok(true)
     }
 
     fn roll_back(&self, canary: &Arc<Canary>, reason: &str) {

@@ -451,6 +451,7 @@ struct Outputs {
 struct Held {
     data: Vec<u8>,
     _kib: tokio::sync::OwnedSemaphorePermit,
+    conn: Arc<Watch>,
     metrics: Arc<Metrics>,
 }
 
@@ -462,6 +463,7 @@ impl AsRef<[u8]> for Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
+        self.conn.holding.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         self.metrics.outputs_held.dec_by(self.data.len() as i64);
     }
 }
@@ -504,19 +506,22 @@ impl Outputs {
             holders.push(Arc::downgrade(conn));
         }
         self.metrics.outputs_held.inc_by(data.len() as i64);
+        conn.holding.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(Bytes::from_owner(Held {
             data,
             _kib: permit,
+            conn: conn.clone(),
             metrics: self.metrics.clone(),
         }))
     }
 
-    /// Aborts the connections that have held a response for [`STALL_EVICT`] without
-    /// their client taking a byte.
+    /// Aborts the connections holding an output whose client has taken nothing (the
+    /// socket has not taken a write) for [`STALL_EVICT`].
     fn drop_stalled(&self) {
         let holders = self.holders.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for watch in holders.iter().filter_map(std::sync::Weak::upgrade) {
-            if watch.stalled_for().is_some_and(|d| d >= STALL_EVICT) {
+            let holding = watch.holding.load(std::sync::atomic::Ordering::Relaxed) > 0;
+            if holding && watch.stalled_for().is_some_and(|d| d >= STALL_EVICT) {
                 watch.abort();
             }
         }

@@ -97,12 +97,26 @@ mod imp {
         let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
         let Some(dir) = open_dir(dir) else { return false };
         let tmp = format!(".{name}.{}.tmp", std::process::id());
-        let Ok(fd) = rustix::fs::openat(
-            &dir,
-            tmp.as_str(),
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        ) else {
+        let create = || {
+            rustix::fs::openat(
+                &dir,
+                tmp.as_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )
+        };
+        // A name left by a process of the same pid that was killed mid-write (containers
+        // often run as pid 1): only this user can write here, so it is removed (not
+        // followed: unlinking a link removes the link) and created again once.
+        let created = create().or_else(|e| {
+            if e == rustix::io::Errno::EXIST {
+                let _ = rustix::fs::unlinkat(&dir, tmp.as_str(), rustix::fs::AtFlags::empty());
+                create()
+            } else {
+                Err(e)
+            }
+        });
+        let Ok(fd) = created else {
             return false;
         };
         let mut file = std::fs::File::from(fd);
@@ -202,12 +216,14 @@ mod tests {
         assert!(store(&dir, "other.cwasm", b"x"));
         symlink(real.join("k.cwasm"), dir.join("k.cwasm")).unwrap();
         assert_eq!(load(&dir, "k.cwasm"), None, "linked file");
-        // A link planted at the temporary name is not written through.
+        // A link planted at the temporary name is not written through (it is removed,
+        // and the file made in the private folder).
         let victim = root.join("victim");
         std::fs::write(&victim, b"keep").unwrap();
         symlink(&victim, dir.join(format!(".n.cwasm.{}.tmp", std::process::id()))).unwrap();
-        assert!(!store(&dir, "n.cwasm", b"evil"));
+        assert!(store(&dir, "n.cwasm", b"code"));
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(load(&dir, "n.cwasm").as_deref(), Some(&b"code"[..]));
         std::fs::remove_dir_all(root).unwrap();
     }
 

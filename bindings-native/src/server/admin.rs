@@ -85,17 +85,20 @@ async fn install(app: &Arc<App>, headers: &HeaderMap, body: Bytes, as_canary: Op
         tokio::task::spawn_blocking(move || live.install(&body, signature.as_deref(), "admin API", as_canary)).await;
     match installed {
         Ok(Ok(())) => json(app.live.state()),
-        Ok(Err(e)) => {
-            let code = match &e {
-                LoadError::Untrusted(_) => HostCode::Untrusted,
-                LoadError::Invalid(_) => HostCode::KernelInvalid,
-                LoadError::Unsupported(_) => HostCode::KernelUnsupported,
-            };
-            tracing::warn!("admin: kernel not installed: {e}");
-            error_response(&ApiError::host(code, e.to_string()))
-        }
+        Ok(Err(e)) => load_error(&e),
         Err(e) => error_response(&ApiError::host(HostCode::Internal, e.to_string())),
     }
+}
+
+/// A kernel that was not installed or promoted: its status and code.
+fn load_error(e: &LoadError) -> Response {
+    let code = match e {
+        LoadError::Untrusted(_) => HostCode::Untrusted,
+        LoadError::Invalid(_) => HostCode::KernelInvalid,
+        LoadError::Unsupported(_) => HostCode::KernelUnsupported,
+    };
+    tracing::warn!("admin: kernel not installed: {e}");
+    error_response(&ApiError::host(code, e.to_string()))
 }
 
 async fn swap(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -135,9 +138,9 @@ async fn stop_canary(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn promote(State(app): State<Arc<App>>) -> Response {
-    if app.live.promote_canary("admin API") {
-        json(app.live.state())
-    } else {
-        no_canary()
+    match app.live.promote_canary("admin API") {
+        Ok(true) => json(app.live.state()),
+        Ok(false) => no_canary(),
+        Err(e) => load_error(&e),
     }
 }

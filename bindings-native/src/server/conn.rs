@@ -7,7 +7,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -27,6 +27,8 @@ pub struct Watch {
     stalled_since: Mutex<Option<Instant>>,
     aborted: AtomicBool,
     waker: Mutex<Option<Waker>>,
+    /// Outputs of this connection's responses that are not sent yet.
+    pub holding: AtomicUsize,
 }
 
 impl Watch {

@@ -714,6 +714,22 @@ fn batch_keeps_its_inputs_and_links_and_cleans_up_after_a_dead_batch() {
         ]),
     );
     std::fs::remove_file(inputs.join("sub/c.png")).unwrap();
+    // Two patterns over the same folder both find their files; `*` does not cross `/`.
+    let out = TempDir::new("batch-patterns");
+    let done = run_kiln(
+        &[
+            "batch".into(),
+            RESIZE_PNG.into(),
+            format!("{}/*.jpg", inputs.path().display()).into(),
+            format!("{}/*/*.bmp", inputs.path().display()).into(),
+            "--out".into(),
+            arg(out.path()),
+        ],
+        b"",
+    );
+    assert_eq!(done.code(), 0, "{}", done.stderr);
+    check_batch_outputs(inputs.path(), out.path(), &[("a.jpg", "a.png"), ("sub/c.bmp", "c.png")]);
+    assert_eq!(tree(out.path()), set(&["a.png", "c.png"]));
     // Following links: the loop is entered once, the link out of the tree is read.
     let out = TempDir::new("batch-follow");
     let done = run_kiln(

@@ -23,14 +23,14 @@ pub struct BmpFixes {
 const BI_RLE8: u32 = 1;
 const BI_RLE4: u32 = 2;
 
-/// What ends an RLE stream that stopped early: enough zeros to finish any instruction
-/// in progress (an absolute run is at most 255 bytes and a pad) and then read as
-/// end-of-line codes, then end-of-bitmap.
-const RLE_PADDING: [u8; 514] = {
-    let mut pad = [0u8; 514];
-    pad[513] = 1;
-    pad
-};
+/// Zeros after an RLE stream that may have stopped early: enough to finish any
+/// instruction in progress (an absolute run is at most 255 bytes and a pad), then read
+/// as end-of-line codes (`00 00`) for every row, whatever the byte parity the cut left;
+/// the decoder stops once every row is filled.
+fn rle_padding(height: u32) -> usize {
+    // Taller bitmaps are refused by the decoder (and the limits) anyway.
+    256 + 2 * height.min(u32::from(u16::MAX)) as usize + 2
+}
 
 fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
@@ -63,7 +63,8 @@ pub fn bmp(bytes: &[u8]) -> (Cow<'_, [u8]>, BmpFixes) {
             out.to_mut()[22..26].copy_from_slice(&height.unsigned_abs().to_le_bytes());
             fixes.flip = true;
         }
-        out.to_mut().extend_from_slice(&RLE_PADDING);
+        let padding = rle_padding(height.unsigned_abs());
+        out.to_mut().resize(bytes.len() + padding, 0);
     }
     (out, fixes)
 }
@@ -119,6 +120,42 @@ mod tests {
         unpremultiply(&mut image);
         // 255 * 100 / 128 = 199.2 -> 199; 255 * 50 / 128 = 99.6 -> 99; 255 * 25 / 128 = 49.8 -> 49
         assert_eq!(image.as_raw(), &[199, 99, 49, 128, 200, 0, 10, 255, 0, 0, 0, 0]);
+    }
+
+    /// An 8 x `height` RLE8 bitmap (palette: red, green) with this stream.
+    fn rle8(height: i32, stream: &[u8]) -> Vec<u8> {
+        let mut bmp = b"BM".to_vec();
+        let offset = 14 + 40 + 8;
+        bmp.extend_from_slice(&((offset + stream.len()) as u32).to_le_bytes());
+        bmp.extend_from_slice(&[0; 4]);
+        bmp.extend_from_slice(&(offset as u32).to_le_bytes());
+        for v in [40u32, 8, height as u32] {
+            bmp.extend_from_slice(&v.to_le_bytes());
+        }
+        bmp.extend_from_slice(&1u16.to_le_bytes());
+        bmp.extend_from_slice(&8u16.to_le_bytes());
+        for v in [BI_RLE8, stream.len() as u32, 2835, 2835, 2, 0] {
+            bmp.extend_from_slice(&v.to_le_bytes());
+        }
+        bmp.extend_from_slice(&[0, 0, 255, 0, 0, 255, 0, 0]);
+        bmp.extend_from_slice(stream);
+        bmp
+    }
+
+    #[test]
+    fn rle_cut_anywhere_decodes_what_is_there() {
+        let limits = crate::Limits::default();
+        // Cut after a run's count byte, after an escape, inside an absolute run (odd and
+        // even), at a row's end; 600 rows, more than the end-of-line codes of any fixed
+        // padding would cover.
+        for stream in [&[4, 1, 3][..], &[4, 1, 0], &[4, 1, 0, 3, 1], &[4, 1, 0, 4, 1, 0], &[4, 1, 0, 0]] {
+            let (image, _) = crate::image::codec::decode(&rle8(600, stream), &limits)
+                .unwrap_or_else(|e| panic!("{stream:?}: {e}"));
+            assert_eq!(image.dimensions(), (8, 600));
+            // The bottom row starts with the first run: 4 x green.
+            assert_eq!(image.get_pixel(0, 599).0, [0, 255, 0, 255], "{stream:?}");
+            assert_eq!(image.get_pixel(7, 0).0, [0, 0, 0, 255], "{stream:?}: the rest is black");
+        }
     }
 
     #[test]
