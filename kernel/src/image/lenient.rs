@@ -148,9 +148,15 @@ mod tests {
         // Cut after a run's count byte, after an escape, inside an absolute run (odd and
         // even), at a row's end; 600 rows, more than the end-of-line codes of any fixed
         // padding would cover.
-        for stream in [&[4, 1, 3][..], &[4, 1, 0], &[4, 1, 0, 3, 1], &[4, 1, 0, 4, 1, 0], &[4, 1, 0, 0]] {
-            let (image, _) = crate::image::codec::decode(&rle8(600, stream), &limits)
-                .unwrap_or_else(|e| panic!("{stream:?}: {e}"));
+        for stream in [
+            &[4, 1, 3][..],
+            &[4, 1, 0],
+            &[4, 1, 0, 3, 1],
+            &[4, 1, 0, 4, 1, 0],
+            &[4, 1, 0, 0],
+        ] {
+            let (image, _) =
+                crate::image::codec::decode(&rle8(600, stream), &limits).unwrap_or_else(|e| panic!("{stream:?}: {e}"));
             assert_eq!(image.dimensions(), (8, 600));
             // The bottom row starts with the first run: 4 x green.
             assert_eq!(image.get_pixel(0, 599).0, [0, 255, 0, 255], "{stream:?}");
