@@ -1,5 +1,6 @@
 """Writes tests/data/lenient/: small BMP and TIFF files that browsers show and strict
-decoders refuse (issue 18, item 10), byte by byte with struct (no encoder involved).
+decoders refuse (issue 18, item 10), byte by byte with struct (no encoder involved),
+except the YCbCr TIFFs, which Pillow writes (run this with Pillow installed).
 Run once by hand (`python3 make_lenient.py` in tests/data); the files are committed.
 tests/pillow/lenient.py holds what each must decode to, and checks it against Pillow
 where Pillow is lenient too."""
@@ -105,12 +106,26 @@ def tiff_associated():
     return b"II*\0" + struct.pack("<I", ifd_offset) + ifd + bits + pixels
 
 
+def ycbcr(compression):
+    # 16 x 8 with photometric YCbCr (6), made by Pillow (libtiff), which only it writes
+    # here: LZW with chroma not subsampled, or JPEG (libjpeg subsamples the chroma).
+    import io
+    from PIL import Image
+    im = Image.new("RGB", (16, 8))
+    im.putdata([((x * 16) % 256, (y * 32) % 256, ((x + y) * 8) % 256) for y in range(8) for x in range(16)])
+    out = io.BytesIO()
+    im.convert("YCbCr").save(out, "TIFF", compression=compression)
+    return out.getvalue()
+
+
 FILES = {
     "planes2.bmp": planes2,
     "rle8-topdown.bmp": rle8_topdown,
     "rle8-truncated.bmp": rle8_truncated,
     "bitfields-zero-alpha.bmp": bitfields_zero_alpha,
     "associated-alpha.tif": tiff_associated,
+    "ycbcr-lzw.tif": lambda: ycbcr("tiff_lzw"),
+    "ycbcr-jpeg.tif": lambda: ycbcr("jpeg"),
 }
 
 if __name__ == "__main__":

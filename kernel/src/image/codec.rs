@@ -129,6 +129,11 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     if source == SourceFormat::Png {
         check_png_palette(bytes)?;
     }
+    if source == SourceFormat::Tiff
+        && let Some(image) = lenient::tiff_ycbcr(bytes, limits)
+    {
+        return Ok((image?, source));
+    }
     let (lenient_bytes, bmp_fixes) = if source == SourceFormat::Bmp {
         lenient::bmp(bytes)
     } else {
