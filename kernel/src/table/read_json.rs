@@ -353,7 +353,7 @@ mod tests {
     }
     use crate::ErrorCode;
     use crate::table::read_csv::tests::show;
-    use crate::table::write_json::{push_f64, push_json_str, to_json, to_json_with_limit};
+    use crate::table::write_json::{json_str_len, push_f64, push_json_str, to_json, to_json_with_limit};
     use serde_json::{Value, json};
 
     fn parse(input: &str) -> Table {
@@ -648,6 +648,22 @@ mod tests {
         let mut ours = Vec::new();
         push_json_str(&mut ours, &all);
         assert_eq!(ours, serde_json::to_vec(&all).unwrap());
+        assert_eq!(json_str_len(&all), ours.len() as u64);
+    }
+
+    #[test]
+    fn a_cell_that_escapes_past_the_limit_is_refused_in_its_row() {
+        // One field of 1000 control bytes: 6002 bytes once escaped.
+        let csv = format!("a\n{}\n", "\u{1}".repeat(1000));
+        let t = crate::table::read_csv::parse_csv(csv.as_bytes(), &Default::default(), &Limits::default()).unwrap();
+        let whole = to_json(&t, true, false);
+        assert_eq!(whole.len(), 6009); // {"a":"..."}\n
+        assert!(to_json_with_limit(&t, true, false, 6009).is_ok());
+        // Refused after the row (one byte over), and before the cell (far over).
+        for limit in [6008, 6000, 10] {
+            let e = to_json_with_limit(&t, true, false, limit).unwrap_err();
+            assert_eq!(e.code, ErrorCode::TooLarge);
+        }
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub fn write_csv(table: &Table, delimiter: u8, quote: QuoteStyle, max_bytes: u64
                 Cell::Str(span) | Cell::Json(span) => writer.write_field(table.text(span)),
             }
             .map_err(internal)?;
+            // Checked after each field, not only each row: quoting at most doubles one.
+            if writer.get_ref().len() as u64 > max_bytes {
+                return Err(too_large());
+            }
         }
         writer.write_record(std::iter::empty::<&[u8]>()).map_err(internal)?;
         if writer.get_ref().len() as u64 > max_bytes {

@@ -83,11 +83,26 @@ pub fn to_json_with_limit(table: &Table, ndjson: bool, pretty: bool, max_bytes: 
                 Cell::Bool(false) => out.extend_from_slice(b"false"),
                 Cell::Int(v) => push_i64(&mut out, v),
                 Cell::Float(v) => push_f64(&mut out, v),
-                Cell::Str(span) => push_json_str(&mut out, table.text(span)),
+                Cell::Str(span) => {
+                    // Escaping may grow a string six times: a cell that would pass the
+                    // limit is refused before it is written, not after its row.
+                    let text = table.text(span);
+                    let room = max_bytes.saturating_sub(out.len() as u64);
+                    if (text.len() as u64).saturating_mul(6) + 2 > room && json_str_len(text) > room {
+                        return Err(too_large());
+                    }
+                    push_json_str(&mut out, text);
+                }
                 Cell::Json(span) if pretty => {
                     json_text::write_pretty(&mut out, table.text(span).as_bytes(), 2, max_bytes)?;
                 }
-                Cell::Json(span) => out.extend_from_slice(table.text(span).as_bytes()),
+                Cell::Json(span) => {
+                    let text = table.text(span).as_bytes();
+                    if (out.len() + text.len()) as u64 > max_bytes {
+                        return Err(too_large());
+                    }
+                    out.extend_from_slice(text);
+                }
             }
         }
         if pretty {
@@ -126,6 +141,18 @@ pub(super) fn push_f64(out: &mut Vec<u8>, v: f64) {
     } else {
         out.extend_from_slice(b"null");
     }
+}
+
+/// The bytes [`push_json_str`] appends for `s`.
+pub(super) fn json_str_len(s: &str) -> u64 {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0C => 2,
+            0x00..=0x1F => 6,
+            _ => 1,
+        })
+        .sum::<u64>()
 }
 
 /// Appends `s` as a JSON string, escaped exactly as serde_json escapes it: `\"`, `\\`,
