@@ -149,11 +149,26 @@ async fn read_capped(
     Ok(data)
 }
 
+/// Bytes copied from wasm memory to JS at a time when an output is sent.
+const OUTPUT_CHUNK: usize = 64 << 10;
+
+/// A job's answer. The output leaves wasm memory a chunk at a time as the client takes
+/// it (a `FixedLengthStream`, so `content-length` is still set): the JS heap never holds
+/// a whole copy of it, which is what lets a job hold `profiles::WORKER_MAX_MEMORY` of
+/// wasm memory in a 128 MB isolate.
 fn output(out: kiln_kernel::Output) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", &out.meta.content_type)?;
     headers.set(api::paths::META_HEADER, &out.meta.to_json())?;
-    Ok(ResponseBuilder::new().with_headers(headers).fixed(out.data))
+    let data = out.data;
+    let length = data.len() as u64;
+    let chunks = data.len().div_ceil(OUTPUT_CHUNK);
+    let stream = futures_util::stream::iter((0..chunks).map(move |i| {
+        let end = ((i + 1) * OUTPUT_CHUNK).min(data.len());
+        Ok(data[i * OUTPUT_CHUNK..end].to_vec())
+    }));
+    let fixed: worker::worker_sys::FixedLengthStream = worker::FixedLengthStream::wrap(stream, length).into();
+    Ok(ResponseBuilder::new().with_headers(headers).stream(fixed.readable()))
 }
 
 fn text_response(status: u16, content_type: &str, body: Vec<u8>) -> worker::Result<Response> {

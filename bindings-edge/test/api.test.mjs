@@ -116,8 +116,10 @@ test('GET /v1/ops: kiln serve\'s describe(), with the Worker\'s limits', async (
   assert.deepEqual(wj.limits, {
     max_input_bytes: MAX_BODY, max_output_bytes: 32 << 20, max_pixels: 12 << 20, max_dimension: 16384,
     max_decompressed_bytes: 32 << 20, max_rows: 1_000_000, max_columns: 4096, max_json_depth: 128,
+    max_memory_bytes: 88 << 20,
   });
   assert.equal(nj.limits.max_input_bytes, MAX_BODY);
+  assert.equal(nj.limits.max_memory_bytes, 1024 / 8 * 7 << 20, 'kiln serve: 7/8 of --job-memory-mib');
   delete wj.limits;
   delete nj.limits;
   // kiln serve also names its engine and the component's sha256; the Worker runs the

@@ -17,6 +17,7 @@ pub const LIMITS: Limits = Limits {
     max_rows: 20_000,
     max_columns: 512,
     max_json_depth: 64,
+    max_memory_bytes: 256 << 20,
 };
 
 /// Runs `pipeline` on `input` and checks the result.

@@ -55,12 +55,15 @@ pub const NOT_FOUND: &str = "not found\n";
 pub mod profiles {
     use kiln_kernel::Limits;
 
-    /// `kiln serve` and the CLI: the kernel's server defaults with `max_input_mib` in
-    /// and `max_output_mib` out.
-    pub fn server(max_input_mib: u64, max_output_mib: u64) -> Limits {
+    /// `kiln serve` and the CLI: the kernel's server defaults with `max_input_mib` in,
+    /// `max_output_mib` out and 7/8 of `job_memory_mib` (a sandbox's linear memory) held
+    /// at once: the rest is for the kernel's own data, stack and allocator slack, so a
+    /// job the model admits does not hit the sandbox's cap.
+    pub fn server(max_input_mib: u64, max_output_mib: u64, job_memory_mib: u64) -> Limits {
         Limits {
             max_input_bytes: max_input_mib << 20,
             max_output_bytes: max_output_mib << 20,
+            max_memory_bytes: (job_memory_mib << 20) / 8 * 7,
             ..Limits::default()
         }
     }
@@ -75,7 +78,12 @@ pub mod profiles {
     /// - 12 Mi pixels per image (4096 x 3072: 12 MP photos from phones and cameras,
     ///   48 MiB as RGBA8);
     /// - 32 MiB out and 32 MiB decompressed;
-    /// - 1 million rows and 4096 columns per table; JSON 128 deep (the default).
+    /// - 1 million rows and 4096 columns per table; JSON 128 deep (the default);
+    /// - 88 MiB held at once by a job (the memory model's estimate, checked before each
+    ///   step allocates), so wasm memory stays within 96 MiB with the kernel's static
+    ///   data, stack and allocator slack; the other 32 MiB are the JS heap, the bundle's
+    ///   code and the output on its way out, which leaves wasm memory in 64 KiB chunks
+    ///   (never a whole copy).
     ///
     /// `kiln serve --max-input-mib 16` gives the same input limit; the other fields are
     /// the kernel's server defaults there, so `GET /v1/ops` differs in `limits` only.
@@ -89,8 +97,12 @@ pub mod profiles {
             max_rows: 1_000_000,
             max_columns: 4096,
             max_json_depth: 128,
+            max_memory_bytes: WORKER_MAX_MEMORY,
         }
     }
+
+    /// The wasm memory one job may hold in a Worker (see [`worker`]).
+    pub const WORKER_MAX_MEMORY: u64 = 88 << 20;
 }
 
 /// What a request asks for.
@@ -459,7 +471,7 @@ mod tests {
         assert!(body.check_declared(Some("bogus")).is_ok());
         assert!(kiln_kernel::describe_with_limits(&l).contains("\"max_pixels\":12582912"));
         assert_eq!(
-            BodyLimit::new(64 << 20, &profiles::server(16, 256)),
+            BodyLimit::new(64 << 20, &profiles::server(16, 256, 1024)),
             BodyLimit(16 << 20)
         );
     }

@@ -46,6 +46,7 @@ mod error;
 pub mod image;
 pub mod json_text;
 mod limits;
+mod memory;
 pub mod op;
 mod output;
 mod pipeline;

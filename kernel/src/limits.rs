@@ -26,11 +26,21 @@ pub struct Limits {
     pub max_columns: u32,
     /// Nesting depth of JSON arrays and objects.
     pub max_json_depth: u32,
+    /// Bytes a job may hold at once, as the memory model estimates them before each
+    /// step allocates (images, their scratch, table cells; DESIGN.md, "Memory").
+    pub max_memory_bytes: u64,
 }
+
+/// What every estimate of the memory model adds for row buffers, tables and the
+/// allocator's slack.
+pub(crate) const SLACK: u64 = 1 << 20;
+
+const MIB: f64 = (1 << 20) as f64;
 
 impl Default for Limits {
     /// Safe defaults for a server: a 256 MiB input, 64 Mpx images (8192 x 8192),
-    /// 256 MiB decompressed, 10 million rows, 16384 columns, JSON 128 deep.
+    /// 256 MiB decompressed, 10 million rows, 16384 columns, JSON 128 deep, 1 GiB held
+    /// at once (`kiln serve`'s default job memory).
     fn default() -> Limits {
         Limits {
             max_input_bytes: 256 << 20,
@@ -41,6 +51,7 @@ impl Default for Limits {
             max_rows: 10_000_000,
             max_columns: 16_384,
             max_json_depth: 128,
+            max_memory_bytes: 1 << 30,
         }
     }
 }
@@ -56,6 +67,7 @@ impl Limits {
         max_rows: u64::MAX,
         max_columns: u32::MAX,
         max_json_depth: u32::MAX,
+        max_memory_bytes: u64::MAX,
     };
 
     /// These limits with the field named `name` (its serialised name) set to `value`,
@@ -71,6 +83,7 @@ impl Limits {
             "max_rows" => self.max_rows = value,
             "max_columns" => self.max_columns = narrow,
             "max_json_depth" => self.max_json_depth = narrow,
+            "max_memory_bytes" => self.max_memory_bytes = value,
             _ => return None,
         }
         Some(self)
@@ -87,6 +100,7 @@ impl Limits {
             max_rows: self.max_rows.min(other.max_rows),
             max_columns: self.max_columns.min(other.max_columns),
             max_json_depth: self.max_json_depth.min(other.max_json_depth),
+            max_memory_bytes: self.max_memory_bytes.min(other.max_memory_bytes),
         }
     }
 
@@ -103,6 +117,20 @@ impl Limits {
             return Err(crate::Error::too_large(format!(
                 "image {width}x{height} ({pixels} pixels) exceeds the limit of {} pixels",
                 self.max_pixels
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that `bytes`, what the memory model says `what` holds at once, fit
+    /// `max_memory_bytes`.
+    pub fn check_memory(&self, bytes: u64, what: impl FnOnce() -> String) -> crate::Result<()> {
+        if bytes > self.max_memory_bytes {
+            return Err(crate::Error::too_large(format!(
+                "{} needs about {:.1} MiB at once, over the memory limit of {:.1} MiB (max_memory_bytes)",
+                what(),
+                bytes as f64 / MIB,
+                self.max_memory_bytes as f64 / MIB
             )));
         }
         Ok(())

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::image::codec::{self, SourceFormat};
+use crate::image::codec::{self, EncodeFormat, SourceFormat};
 use crate::image::{self as img, Image};
 use crate::json_text::JsonMode;
 use crate::op::Kind;
@@ -10,7 +10,7 @@ use crate::op::Op;
 use crate::output::{Meta, Output};
 use crate::pipeline::{MAX_IMAGE_PASSES, Pipeline, Planned};
 use crate::table::{self, Table};
-use crate::{Error, Limits, Result, compress, json_text};
+use crate::{Error, Limits, Result, compress, json_text, memory};
 
 /// A value between steps.
 enum Value<'a> {
@@ -39,7 +39,15 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
         if let (true, Value::Image(image)) = (decoding, &value) {
             // An image was decoded: the work of the image steps that follow is known
             // from its size, and checked before any of them runs.
-            work = image_work(&pipeline.plan[index..], image.dimensions(), work, max_work)?;
+            let decoded = (image.dimensions(), img::is_opaque(image));
+            work = image_work(
+                &pipeline.plan[index..],
+                decoded,
+                source.reencode_as(),
+                work,
+                max_work,
+                &limits,
+            )?;
         }
     }
     let Value::Bytes(data, meta) = value else {
@@ -70,9 +78,18 @@ fn locate(planned: &Planned, e: Error) -> Error {
 }
 
 /// `work` plus the pixels taken by the steps of `plan` (its first one decoded an image
-/// of `size`; the image steps after it, until the image is encoded), or `too_large` at
-/// the first step that would pass `max_work`.
-fn image_work(plan: &[Planned], size: (u32, u32), mut work: u64, max_work: u64) -> Result<u64> {
+/// of `size`, `opaque` or not, whose encode by default is `implied`; the image steps
+/// after it, until the image is encoded), or `too_large` at
+/// the first step that would pass `max_work` or hold more than `max_memory_bytes` (the
+/// memory model; an encode is taken at the most of opaque and translucent).
+fn image_work(
+    plan: &[Planned],
+    (size, mut opaque): ((u32, u32), bool),
+    implied: EncodeFormat,
+    mut work: u64,
+    max_work: u64,
+    limits: &Limits,
+) -> Result<u64> {
     let (mut width, mut height) = size;
     for (index, planned) in plan.iter().enumerate() {
         if index > 0 && planned.spec.input != Kind::Image {
@@ -88,7 +105,22 @@ fn image_work(plan: &[Planned], size: (u32, u32), mut work: u64, max_work: u64) 
                 )),
             ));
         }
-        (width, height) = size_after(&planned.op, width, height);
+        let next = size_after(&planned.op, width, height);
+        if index > 0 {
+            let held = match &planned.op {
+                Op::Encode { format, .. } => {
+                    let format = format.unwrap_or(implied);
+                    let at = |opaque| memory::encode(format, (width, height), opaque, limits.max_output_bytes);
+                    at(true).max(at(false))
+                }
+                op => memory::image_step(op, (width, height), next, opaque),
+            };
+            opaque &= memory::keeps_opaque(&planned.op);
+            limits
+                .check_memory(held, || format!("this step on a {width}x{height} image"))
+                .map_err(|e| locate(planned, e))?;
+        }
+        (width, height) = next;
     }
     Ok(work)
 }
@@ -124,7 +156,16 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mu
         (Op::Encode { format, quality, level }, Value::Image(image)) => {
             let format = format.unwrap_or_else(|| source.reencode_as());
             let meta = Meta::image(&image, format);
-            Value::Bytes(Cow::Owned(codec::encode(image, format, *quality, *level)?), meta)
+            // Raw pixels are the image's own buffer, moved: no room to grow into.
+            let room = match format {
+                EncodeFormat::Rgba => limits.max_output_bytes,
+                _ => {
+                    let opaque = img::is_opaque(&image);
+                    let held = memory::encode(format, image.dimensions(), opaque, limits.max_output_bytes);
+                    memory::output_room(limits.max_memory_bytes, held).min(limits.max_output_bytes)
+                }
+            };
+            Value::Bytes(Cow::Owned(codec::encode(image, format, *quality, *level, room)?), meta)
         }
         (op, Value::Image(mut image)) => {
             image_op(op, name, &mut image, limits)?;
@@ -165,7 +206,7 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mu
             Value::Table(table::group::group_by(t, by, aggregates, limits)?)
         }
         (Op::ToJson { ndjson, pretty }, Value::Table(t)) => {
-            let data = table::write_json::to_json_with_limit(&t, *ndjson, *pretty, limits.max_output_bytes)?;
+            let data = table::write_json::to_json_with_limit(&t, *ndjson, *pretty, table_output_room(&t, limits))?;
             let content_type = if *ndjson {
                 "application/x-ndjson"
             } else {
@@ -174,11 +215,17 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mu
             Value::Bytes(Cow::Owned(data), Meta::table(&t, content_type))
         }
         (Op::ToCsv { delimiter, quote }, Value::Table(t)) => {
-            let data = table::write_csv::write_csv(&t, *delimiter, *quote, limits.max_output_bytes)?;
+            let data = table::write_csv::write_csv(&t, *delimiter, *quote, table_output_room(&t, limits))?;
             Value::Bytes(Cow::Owned(data), Meta::table(&t, "text/csv"))
         }
         (_, _) => return Err(Error::internal(format!("`{name}` got a kind the plan did not check"))),
     })
+}
+
+/// The bytes a table's text may take: the output limit, or less when the memory model
+/// leaves less room beside the table.
+fn table_output_room(table: &Table, limits: &Limits) -> u64 {
+    memory::output_room(limits.max_memory_bytes, table.heap_bytes()).min(limits.max_output_bytes)
 }
 
 fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits) -> Result<()> {

@@ -32,6 +32,7 @@ fn limits(l: Limits) -> kiln_kernel::Limits {
         max_rows: l.max_rows,
         max_columns: l.max_columns,
         max_json_depth: l.max_json_depth,
+        max_memory_bytes: l.max_memory_bytes,
     }
 }
 

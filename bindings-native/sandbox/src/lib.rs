@@ -361,6 +361,7 @@ fn wit_limits(l: &Limits) -> bindings::Limits {
         max_rows: l.max_rows,
         max_columns: l.max_columns,
         max_json_depth: l.max_json_depth,
+        max_memory_bytes: l.max_memory_bytes,
     }
 }
 

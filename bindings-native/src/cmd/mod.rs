@@ -120,7 +120,7 @@ impl EngineArgs {
     }
 
     pub fn limits(&self) -> Limits {
-        kiln_http_api::profiles::server(self.max_input_mib, self.max_output_mib)
+        kiln_http_api::profiles::server(self.max_input_mib, self.max_output_mib, self.job_memory_mib as u64)
     }
 }
 

@@ -20,6 +20,7 @@ export interface Limits {
   max_rows?: number;
   max_columns?: number;
   max_json_depth?: number;
+  max_memory_bytes?: number;
 }
 
 /** The canonical JSON form of a pipeline. */

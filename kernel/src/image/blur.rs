@@ -76,44 +76,61 @@ const STRIP: usize = 16;
 /// Edges are clamped (the edge pixel repeats); translucent images are blurred
 /// premultiplied. Output rounds to nearest. A sigma that is not positive does nothing.
 pub fn gaussian_blur(img: &mut Image, sigma: f32) {
+    blur_in_place(img, sigma, None);
+}
+
+/// Unsharp mask: `out = in + amount * (in - gaussian(in, sigma))` on R, G and B, rounded
+/// and clamped; alpha is kept. The mask is [`gaussian_blur`]'s 8-bit output; `amount`
+/// (0 ..= 10) is taken in 12-bit fixed point, so the rest is integer arithmetic. The
+/// blur's last pass writes the sharpened pixel over the one it read: no copy of the
+/// image.
+pub fn sharpen(img: &mut Image, sigma: f32, amount: f32) {
+    let amount = amount.clamp(0.0, 10.0); // also maps NaN to 0 via the `as` below
+    let amount = (f64::from(amount) * 4096.0).round() as i32;
+    blur_in_place(img, sigma, Some(amount));
+}
+
+fn blur_in_place(img: &mut Image, sigma: f32, sharpen: Option<i32>) {
     let (w, h) = (img.width() as usize, img.height() as usize);
     if w == 0 || h == 0 || sigma.is_nan() || sigma <= 0.0 {
         return;
     }
     let sigma = sigma.min(MAX_SIGMA);
-    let opaque = super::is_opaque(img);
+    let fin = Finish {
+        opaque: super::is_opaque(img),
+        sharpen,
+    };
     if sigma < RECURSIVE_MIN_SIGMA {
-        exact_blur(img, w, h, f64::from(sigma), opaque);
+        exact_blur(img, w, h, f64::from(sigma), fin);
     } else {
-        recursive_blur(img, w, h, f64::from(sigma), opaque);
+        recursive_blur(img, w, h, f64::from(sigma), fin);
     }
 }
 
-/// Unsharp mask: `out = in + amount * (in - gaussian(in, sigma))` on R, G and B, rounded
-/// and clamped; alpha is kept. The mask is [`gaussian_blur`]'s 8-bit output; `amount`
-/// (0 ..= 10) is taken in 12-bit fixed point, so the rest is integer arithmetic.
-pub fn sharpen(img: &mut Image, sigma: f32, amount: f32) {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    if w == 0 || h == 0 {
-        return;
-    }
-    let mut blurred = img.clone();
-    gaussian_blur(&mut blurred, sigma);
-    let amount = amount.clamp(0.0, 10.0); // also maps NaN to 0 via the `as` below
-    let amount = (f64::from(amount) * 4096.0).round() as i32;
-    let blurred = blurred.as_raw();
-    let stride = w * 4;
-    let buf: &mut [u8] = img;
-    for_each_row(buf, stride, |y, row| {
-        let soft = &blurred[y * stride..][..stride];
-        for (px, sp) in row.chunks_exact_mut(4).zip(soft.chunks_exact(4)) {
-            for (c, &s) in px[..3].iter_mut().zip(&sp[..3]) {
-                let v = i32::from(*c);
-                let out = ((v << 12) + amount * (v - i32::from(s)) + 2048) >> 12;
-                *c = out.clamp(0, 255) as u8;
+/// How the last pass writes a pixel: blurred, or sharpened with the blurred value as
+/// the mask (amount in 12-bit fixed point) over the original it replaces.
+#[derive(Clone, Copy)]
+struct Finish {
+    opaque: bool,
+    sharpen: Option<i32>,
+}
+
+impl Finish {
+    /// Writes the pixel whose blurred working values are `v` into `px` (the original).
+    #[inline(always)]
+    fn put(self, px: &mut [u8], v: [u32; 4]) {
+        let soft = finish(v, self.opaque);
+        match self.sharpen {
+            None => px.copy_from_slice(&soft),
+            Some(amount) => {
+                for (c, &s) in px[..3].iter_mut().zip(&soft[..3]) {
+                    let v = i32::from(*c);
+                    let out = ((v << 12) + amount * (v - i32::from(s)) + 2048) >> 12;
+                    *c = out.clamp(0, 255) as u8;
+                }
             }
         }
-    });
+    }
 }
 
 /// The working value of one pixel: premultiplied colour and alpha, all in `0..=FULL`.
@@ -194,7 +211,7 @@ fn exact_kernel(sigma: f64) -> Vec<u32> {
     weights
 }
 
-fn exact_blur(img: &mut Image, w: usize, h: usize, sigma: f64, opaque: bool) {
+fn exact_blur(img: &mut Image, w: usize, h: usize, sigma: f64, fin: Finish) {
     let weights = exact_kernel(sigma);
     // Horizontal pass: working values, 16 bits each, rounded.
     let mut mid = vec![0u16; w * h * 4];
@@ -204,11 +221,11 @@ fn exact_blur(img: &mut Image, w: usize, h: usize, sigma: f64, opaque: bool) {
     });
     // Vertical pass: each output row reads 2r+1 whole rows of `mid`.
     let buf: &mut [u8] = img;
-    for_each_row(buf, w * 4, |y, out| exact_column(&mid, h, y, out, &weights, opaque));
+    for_each_row(buf, w * 4, |y, out| exact_column(&mid, h, y, out, &weights, fin));
 }
 
 best_simd!(exact_row => exact_row_any(row: &[u8], out: &mut [u16], weights: &[u32]));
-best_simd!(exact_column => exact_column_any(mid: &[u16], h: usize, y: usize, out: &mut [u8], weights: &[u32], opaque: bool));
+best_simd!(exact_column => exact_column_any(mid: &[u16], h: usize, y: usize, out: &mut [u8], weights: &[u32], fin: Finish));
 
 /// One row of the horizontal pass: `row` (RGBA bytes) blurred into `out` (working values).
 #[inline(always)]
@@ -235,7 +252,7 @@ fn exact_row_any(row: &[u8], out: &mut [u16], weights: &[u32]) {
 
 /// Output row `y` of the vertical pass over `mid` (`h` rows of working values).
 #[inline(always)]
-fn exact_column_any(mid: &[u16], h: usize, y: usize, out: &mut [u8], weights: &[u32], opaque: bool) {
+fn exact_column_any(mid: &[u16], h: usize, y: usize, out: &mut [u8], weights: &[u32], fin: Finish) {
     let n = out.len();
     let mid_row = |y: usize| &mid[y * n..][..n];
     let mut acc: Vec<u32> = mid_row(y).iter().map(|&v| u32::from(v) * weights[0]).collect();
@@ -248,7 +265,7 @@ fn exact_column_any(mid: &[u16], h: usize, y: usize, out: &mut [u8], weights: &[
     }
     for (px, a) in out.chunks_exact_mut(4).zip(acc.chunks_exact(4)) {
         let v = [0, 1, 2, 3].map(|c| (a[c] + KERNEL_HALF) >> KERNEL_BITS);
-        px.copy_from_slice(&finish(v, opaque));
+        fin.put(px, v);
     }
 }
 
@@ -513,16 +530,16 @@ where
     }
 }
 
-fn recursive_blur(img: &mut Image, w: usize, h: usize, sigma: f64, opaque: bool) {
+fn recursive_blur(img: &mut Image, w: usize, h: usize, sigma: f64, fin: Finish) {
     let filter = Recursive::new(sigma);
     if sigma < F32_MAX_SIGMA {
-        recursive_blur_in::<f32>(img, w, h, &filter, opaque);
+        recursive_blur_in::<f32>(img, w, h, &filter, fin);
     } else {
-        recursive_blur_in::<f64>(img, w, h, &filter, opaque);
+        recursive_blur_in::<f64>(img, w, h, &filter, fin);
     }
 }
 
-fn recursive_blur_in<T: Sample + Send + Sync>(img: &mut Image, w: usize, h: usize, filter: &Recursive, opaque: bool) {
+fn recursive_blur_in<T: Sample + Send + Sync>(img: &mut Image, w: usize, h: usize, filter: &Recursive, fin: Finish) {
     // Strips of `sw` columns, as equal as possible: less than one column of padding each.
     let strips = w.div_ceil(STRIP);
     let sw = w.div_ceil(strips);
@@ -537,7 +554,7 @@ fn recursive_blur_in<T: Sample + Send + Sync>(img: &mut Image, w: usize, h: usiz
     let cols = &cols;
     let buf: &mut [u8] = img;
     for_each_block(buf, w * 4, ROW_BLOCK, |y0, out| {
-        horizontal_block::<T>(cols, &strips_of, y0, out, filter, opaque);
+        horizontal_block::<T>(cols, &strips_of, y0, out, filter, fin);
     });
 }
 
@@ -552,7 +569,7 @@ struct Strips {
 }
 
 best_simd!(vertical_strip => vertical_strip_any<T: Sample>(src: &[u8], at: &Strips, s: usize, strip: &mut [u16], filter: &Recursive));
-best_simd!(horizontal_block => horizontal_block_any<T: Sample>(cols: &[u16], at: &Strips, y0: usize, out: &mut [u8], filter: &Recursive, opaque: bool));
+best_simd!(horizontal_block => horizontal_block_any<T: Sample>(cols: &[u16], at: &Strips, y0: usize, out: &mut [u8], filter: &Recursive, fin: Finish));
 
 /// Vertical pass over strip `s`: all its columns side by side as lanes (scratch of one
 /// strip: at most 65535 rows x 64 lanes), into `strip` as 16-bit working values.
@@ -588,7 +605,7 @@ fn horizontal_block_any<T: Sample>(
     y0: usize,
     out: &mut [u8],
     filter: &Recursive,
-    opaque: bool,
+    fin: Finish,
 ) {
     let stride = at.w * 4;
     let rows = out.len() / stride;
@@ -611,10 +628,7 @@ fn horizontal_block_any<T: Sample>(
     for (r, out_row) in out.chunks_exact_mut(stride).enumerate() {
         for (px, v) in out_row.chunks_exact_mut(4).zip(data.chunks_exact(lanes)) {
             let v = &v[r * 4..][..4];
-            px.copy_from_slice(&finish(
-                [v[0].quantize(), v[1].quantize(), v[2].quantize(), v[3].quantize()],
-                opaque,
-            ));
+            fin.put(px, [v[0].quantize(), v[1].quantize(), v[2].quantize(), v[3].quantize()]);
         }
     }
 }

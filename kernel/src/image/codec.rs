@@ -10,8 +10,9 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader};
 
 use super::geometry::Axis;
-use super::{Image, geometry, lenient};
-use crate::choice::choices;
+use super::{Image, geometry, lenient, png16};
+use crate::choice::{Choice, choices};
+use crate::limits::SLACK;
 use crate::{Error, Limits, Result};
 
 /// The format an image was decoded from; decides the implied final encode.
@@ -128,6 +129,10 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     }
     if source == SourceFormat::Png {
         check_png_palette(bytes)?;
+        if let Some(decoded) = png16::decode(bytes, limits) {
+            let (image, orientation) = decoded?;
+            return Ok((upright(image, orientation), source));
+        }
     }
     if source == SourceFormat::Tiff
         && let Some(image) = lenient::tiff_ycbcr(bytes, limits)
@@ -153,6 +158,24 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
         return Err(Error::bad_input(format!("image has no pixels ({width}x{height})")));
     }
     let orientation = decoder.orientation().map_err(image_error)?;
+    // The memory model: the input (and its lenient copy), the decoder's own pixels
+    // unless they are RGBA8 already, the RGBA8 image, a turned copy for an EXIF
+    // rotation, and GIF's canvas.
+    let pixels = u64::from(width) * u64::from(height);
+    let native = decoder.color_type();
+    let converted = if native == image::ColorType::Rgba8 {
+        0
+    } else {
+        4 * pixels
+    };
+    let canvas = if source == SourceFormat::Gif { 4 * pixels } else { 0 };
+    let held = bytes.len() as u64 * if matches!(lenient_bytes, Cow::Owned(_)) { 2 } else { 1 }
+        + u64::from(native.bytes_per_pixel()) * pixels
+        + converted
+        + canvas
+        + turned(orientation, pixels)
+        + SLACK;
+    limits.check_memory(held, || format!("decoding this {width}x{height} image"))?;
     let decoded = DynamicImage::from_decoder(decoder).map_err(image_error)?;
     let has_alpha = decoded.color().has_alpha();
     let mut image = decoded.into_rgba8();
@@ -201,11 +224,21 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Image> {
     if width == 0 || height == 0 {
         return Err(Error::bad_input(format!("image has no pixels ({width}x{height})")));
     }
-    let rgba = decoder.decode().map_err(jpeg_error)?;
     let orientation = decoder
         .exif()
         .and_then(|exif| Orientation::from_exif_chunk(exif))
         .unwrap_or(Orientation::NoTransforms);
+    // The memory model: the input, the RGBA8 image, a turned copy for an EXIF rotation
+    // and, for a progressive JPEG, every component's coefficients (zune-jpeg keeps them
+    // at full resolution, 2 bytes each, over whole 8x8 blocks).
+    let pixels = u64::from(width) * u64::from(height);
+    let coefficients = match jpeg_progressive_components(bytes) {
+        Some(n) => u64::from(n) * 2 * u64::from(width.next_multiple_of(16)) * u64::from(height.next_multiple_of(16)),
+        None => 0,
+    };
+    let held = bytes.len() as u64 + 4 * pixels + coefficients + turned(orientation, pixels) + SLACK;
+    limits.check_memory(held, || format!("decoding this {width}x{height} JPEG"))?;
+    let rgba = decoder.decode().map_err(jpeg_error)?;
     if rgba.len() as u64 != u64::from(width) * u64::from(height) * 4 {
         return Err(Error::bad_input("JPEG decoded to an unexpected size"));
     }
@@ -225,6 +258,14 @@ fn upright(image: Image, orientation: Orientation) -> Image {
         Orientation::FlipVertical => flipped(image, Axis::Vertical),
         Orientation::Rotate90FlipH => flipped(geometry::rotate(&image, 90), Axis::Horizontal),
         Orientation::Rotate270FlipH => flipped(geometry::rotate(&image, 270), Axis::Horizontal),
+    }
+}
+
+/// The bytes of the turned copy [`upright`] makes of an RGBA8 image of `pixels`.
+fn turned(orientation: Orientation, pixels: u64) -> u64 {
+    match orientation {
+        Orientation::NoTransforms | Orientation::FlipHorizontal | Orientation::FlipVertical => 0,
+        _ => 4 * pixels,
     }
 }
 
@@ -256,22 +297,81 @@ pub fn decode_raw(bytes: Cow<'_, [u8]>, width: u32, height: u32, limits: &Limits
         .ok_or_else(|| Error::internal("raw buffer size was checked but rejected"))
 }
 
-/// Encodes an image. `quality` applies to JPEG, `level` to PNG. Fully opaque images
-/// are written without an alpha channel where the format allows (PNG, JPEG always).
-pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8) -> Result<Vec<u8>> {
-    let (width, height) = image.dimensions();
+/// Encodes an image into at most `max_bytes` (`too_large` past them: the output limit,
+/// or the room the memory model leaves the output). `quality` applies to JPEG, `level`
+/// to PNG. Fully opaque images are written without an alpha channel where the format
+/// allows (PNG, JPEG always).
+pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8, max_bytes: u64) -> Result<Vec<u8>> {
     let opaque = super::is_opaque(&image);
-    let mut out = Vec::new();
+    if format == EncodeFormat::Rgba {
+        if image.as_raw().len() as u64 > max_bytes {
+            return Err(sink_full(format, max_bytes));
+        }
+        return Ok(image.into_raw());
+    }
+    let mut out = Sink {
+        data: Vec::new(),
+        max: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+        full: false,
+    };
+    let encoded = encode_into(&image, format, quality, level, opaque, &mut out);
+    match encoded {
+        Err(_) if out.full => Err(sink_full(format, max_bytes)),
+        Err(e) => Err(e),
+        Ok(()) => Ok(out.data),
+    }
+}
+
+/// The encoder's output, refused past `max` bytes.
+struct Sink {
+    data: Vec<u8>,
+    max: usize,
+    /// Whether a write was refused.
+    full: bool,
+}
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() > self.max - self.data.len() {
+            self.full = true;
+            return Err(std::io::Error::other("the output is over its limit"));
+        }
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn sink_full(format: EncodeFormat, max_bytes: u64) -> Error {
+    Error::too_large(format!(
+        "the {} output would pass {max_bytes} bytes: the output limit, or the memory left for the output \
+         (max_memory_bytes)",
+        format.name()
+    ))
+}
+
+fn encode_into(
+    image: &Image,
+    format: EncodeFormat,
+    quality: u8,
+    level: u8,
+    opaque: bool,
+    out: &mut Sink,
+) -> Result<()> {
+    let (width, height) = image.dimensions();
     match format {
-        EncodeFormat::Rgba => return Ok(image.into_raw()),
+        EncodeFormat::Rgba => unreachable!("raw pixels are moved, not encoded"),
         EncodeFormat::Png => {
             let compression = match level {
                 0 => CompressionType::Uncompressed,
                 n => CompressionType::Level(n),
             };
-            let encoder = PngEncoder::new_with_quality(&mut out, compression, FilterType::Adaptive);
+            let encoder = PngEncoder::new_with_quality(out, compression, FilterType::Adaptive);
             if opaque {
-                let rgb = rgb_of(&image);
+                let rgb = rgb_of(image);
                 encoder.write_image(&rgb, width, height, ExtendedColorType::Rgb8)
             } else {
                 encoder.write_image(image.as_raw(), width, height, ExtendedColorType::Rgba8)
@@ -284,7 +384,7 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8) -> Res
                     "JPEG is at most 65535x65535; image is {width}x{height}"
                 )));
             };
-            jpeg_encoder::Encoder::new(&mut out, quality)
+            jpeg_encoder::Encoder::new(out, quality)
                 .encode(image.as_raw(), w, h, jpeg_encoder::ColorType::Rgba)
                 .map_err(|e| Error::internal(format!("JPEG encoder: {e}")))?;
         }
@@ -294,9 +394,9 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8) -> Res
                     "WebP is at most 16383x16383; image is {width}x{height}"
                 )));
             }
-            let encoder = WebPEncoder::new_lossless(&mut out);
+            let encoder = WebPEncoder::new_lossless(out);
             if opaque {
-                let rgb = rgb_of(&image);
+                let rgb = rgb_of(image);
                 encoder.encode(&rgb, width, height, ExtendedColorType::Rgb8)
             } else {
                 encoder.encode(image.as_raw(), width, height, ExtendedColorType::Rgba8)
@@ -304,7 +404,7 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8) -> Res
             .map_err(image_error)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Whether a JPEG has its end-of-image marker after the first scan. zune-jpeg, like
@@ -332,6 +432,29 @@ fn jpeg_has_end(bytes: &[u8]) -> bool {
         i += 2 + len;
     }
     false
+}
+
+/// The number of components of a progressive JPEG's frame (SOF2, SOF6, SOF10, SOF14),
+/// `None` for any other frame or none found before the first scan.
+fn jpeg_progressive_components(bytes: &[u8]) -> Option<u8> {
+    let mut i = 2; // after SOI
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        match marker {
+            0xC2 | 0xC6 | 0xCA | 0xCE => return bytes.get(i + 9).copied(),
+            0xDA => return None,
+            _ => {}
+        }
+        i += 2 + usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+    }
+    None
 }
 
 fn rgb_of(image: &Image) -> Vec<u8> {

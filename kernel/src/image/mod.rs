@@ -7,6 +7,7 @@ pub mod convolve;
 pub mod geometry;
 mod lenient;
 pub mod parallel;
+mod png16;
 pub mod resize;
 
 /// An RGBA8 image with straight (not premultiplied) alpha, rows top to bottom.

@@ -1,6 +1,7 @@
 //! The cells of a table while it is built, its width growing between rows.
 
 use super::Cell;
+use crate::limits::SLACK;
 use crate::{Error, Limits, Result};
 
 /// Row-major cells of a table being built whose width can grow between rows (CSV
@@ -23,6 +24,14 @@ pub(super) struct Grid {
 /// wide header, or of records missing keys (24 MiB of `Null`s).
 const PADDING_CELLS: u64 = 1 << 20;
 
+/// The cells `max_memory_bytes` holds beside the input and the table's text (each at most
+/// the input's size): their buffer grows by doubling, so up to three times its cells are
+/// held during a reallocation.
+fn memory_cells(limits: &Limits, input_len: usize) -> u64 {
+    let held = 2 * input_len as u64 + SLACK;
+    limits.max_memory_bytes.saturating_sub(held) / (3 * size_of::<Cell>() as u64)
+}
+
 impl Grid {
     /// A grid `width` columns wide, under `limits`, for an input of `input_len` bytes.
     pub(super) fn new(width: usize, limits: &Limits, input_len: usize) -> Result<Grid> {
@@ -44,7 +53,10 @@ impl Grid {
             rows_at_width: 0,
             max_rows: limits.max_rows,
             max_columns: u64::from(limits.max_columns),
-            max_cells: limits.max_input_bytes.min(input_len as u64 + PADDING_CELLS),
+            max_cells: limits
+                .max_input_bytes
+                .min(input_len as u64 + PADDING_CELLS)
+                .min(memory_cells(limits, input_len)),
         }
     }
 
@@ -97,7 +109,7 @@ impl Grid {
         if cells > self.max_cells {
             return Err(Error::too_large(format!(
                 "the table would have {rows} rows x {width} columns, over the limit of {} cells \
-                 (the input's bytes plus 1048576, at most max_input_bytes)",
+                 (the input's bytes plus 1048576, at most max_input_bytes and what max_memory_bytes holds)",
                 self.max_cells
             )));
         }

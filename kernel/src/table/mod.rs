@@ -92,6 +92,13 @@ impl Table {
         self.cells.chunks_exact(self.columns.len().max(1))
     }
 
+    /// Makes room for `bytes` of cell text at once: a table read from `bytes` of input
+    /// never holds more (unescaping only shrinks), so its text is never reallocated
+    /// (the memory model counts it once).
+    pub fn reserve_text(&mut self, bytes: usize) {
+        self.text.reserve_exact(bytes);
+    }
+
     /// Stores text in the arena and returns it as a `Cell::Str`.
     pub fn str_cell(&mut self, s: &str) -> Cell {
         Cell::Str(self.intern(s))
@@ -124,6 +131,13 @@ impl Table {
             (span.start as usize).saturating_add(span.len as usize),
         );
         self.text.as_bytes().get(start..end).unwrap_or_default()
+    }
+
+    /// The heap bytes this table holds (its cells, text and column names): what the
+    /// memory model counts for it.
+    pub fn heap_bytes(&self) -> u64 {
+        let names: usize = self.columns.iter().map(|c| c.capacity() + size_of::<String>()).sum();
+        (self.cells.capacity() * size_of::<Cell>() + self.text.capacity() + names) as u64
     }
 
     /// Appends a row; `cells` must have exactly `n_cols()` cells made by this table.

@@ -82,6 +82,7 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
         .from_reader(body);
     let mut record = ::csv::ByteRecord::new();
     let mut arena = Table::new(Vec::new());
+    arena.reserve_text(input.len());
     let mut columns: Option<Vec<String>> = None;
     let mut grid: Option<Grid> = None;
     let mut last_start = 0u64;

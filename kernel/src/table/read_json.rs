@@ -78,8 +78,10 @@ struct Builder {
 
 impl Builder {
     fn new(limits: &Limits, input_len: usize) -> Builder {
+        let mut arena = Table::new(Vec::new());
+        arena.reserve_text(input_len);
         Builder {
-            arena: Table::new(Vec::new()),
+            arena,
             columns: Vec::new(),
             index: HashMap::new(),
             grid: Grid::empty(limits, input_len),

@@ -48,7 +48,11 @@ pub fn write_csv(table: &Table, delimiter: u8, quote: QuoteStyle, max_bytes: u64
     if table.n_cols() == 0 {
         return Ok(Vec::new());
     }
-    let too_large = || Error::too_large(format!("the CSV output is over the limit of {max_bytes} bytes"));
+    let too_large = || {
+        Error::too_large(format!(
+            "the CSV output is over {max_bytes} bytes: the output limit, or the memory left for the output (max_memory_bytes)"
+        ))
+    };
     let internal = |e: ::csv::Error| Error::internal(format!("writing CSV: {e}"));
     // A lower bound of the output: every cell has at least its separator.
     let estimate = table.n_rows().saturating_mul(table.n_cols());

@@ -36,7 +36,11 @@ pub fn to_json(table: &Table, ndjson: bool, pretty: bool) -> Vec<u8> {
 /// [`to_json`], failing with `too_large` once the output passes `max_bytes`.
 pub fn to_json_with_limit(table: &Table, ndjson: bool, pretty: bool, max_bytes: u64) -> Result<Vec<u8>> {
     let pretty = pretty && !ndjson;
-    let too_large = || Error::too_large(format!("the JSON output is over the limit of {max_bytes} bytes"));
+    let too_large = || {
+        Error::too_large(format!(
+            "the JSON output is over {max_bytes} bytes: the output limit, or the memory left for the output (max_memory_bytes)"
+        ))
+    };
     // `"key":` (or `"key": `) once per column, not once per cell.
     let keys: Vec<Vec<u8>> = table
         .columns()

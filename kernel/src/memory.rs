@@ -1,0 +1,103 @@
+//! The memory model: the bytes a step holds at once, estimated from sizes known before
+//! it allocates and checked against `max_memory_bytes` (DESIGN.md, "Memory"). Each
+//! estimate is an upper bound of what the step allocates, measured with a counting
+//! allocator (kernel/tests/memory.rs), so a job the model admits fits its host.
+
+use crate::image::codec::EncodeFormat;
+use crate::op::Op;
+
+/// Bytes per pixel of an RGBA8 image.
+const RGBA: u64 = 4;
+
+use crate::limits::SLACK;
+
+/// Threads that may run a step's rows at once, each with its own line buffers.
+fn threads() -> u64 {
+    #[cfg(feature = "rayon")]
+    return rayon::current_num_threads() as u64;
+    #[cfg(not(feature = "rayon"))]
+    1
+}
+
+fn pixels((w, h): (u32, u32)) -> u64 {
+    u64::from(w) * u64::from(h)
+}
+
+/// Whether `op` keeps an opaque image opaque (every op of this list keeps alpha, or
+/// resamples it from alpha 255 only). Any other op may add transparency.
+pub fn keeps_opaque(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Resize { .. }
+            | Op::Crop { .. }
+            | Op::Rotate(_)
+            | Op::Flip(_)
+            | Op::Grayscale
+            | Op::Brightness(_)
+            | Op::Contrast(_)
+            | Op::Gamma(_)
+            | Op::Invert
+            | Op::Blur { .. }
+            | Op::Sharpen { .. }
+            | Op::Convolve(_)
+            | Op::Sobel
+    )
+}
+
+/// What the image op `op` holds at once on a `from` image (`opaque` or maybe not) that
+/// it turns into a `to` image: both images (or the one, in place) and its scratch.
+pub fn image_step(op: &Op, from: (u32, u32), to: (u32, u32), opaque: bool) -> u64 {
+    let (p, q) = (pixels(from), pixels(to));
+    let (w, h) = (u64::from(from.0), u64::from(from.1));
+    let held = match op {
+        // A premultiplied copy of a translucent source, the pass between the two
+        // directions (at the larger of its two possible shapes) and the result.
+        Op::Resize { .. } => {
+            let between = (u64::from(to.0) * h).max(w * u64::from(to.1));
+            let premultiplied = if opaque { 0 } else { p };
+            RGBA * (p + premultiplied + between + q)
+        }
+        Op::Crop { .. } | Op::Rotate(_) => RGBA * (p + q),
+        Op::Flip(_) | Op::Grayscale | Op::Brightness(_) | Op::Contrast(_) | Op::Gamma(_) | Op::Invert => RGBA * p,
+        // 16-bit working values of every channel (the recursive path's strips pad the
+        // width by less than a column each), and per thread a strip of 64 lanes by the
+        // height and a block of 16 lanes by the width (f64 at most). Sharpen writes
+        // over the image in the blur's last pass.
+        Op::Blur { .. } | Op::Sharpen { .. } => {
+            RGBA * p + 8 * (w + w.div_ceil(16)) * h + threads() * (512 * h + 128 * w)
+        }
+        // The image with its border, and a row of sums per thread.
+        Op::Convolve(_) => RGBA * p + RGBA * (w + 30) * (h + 30) + threads() * 16 * w,
+        // One byte of luma per pixel.
+        Op::Sobel => RGBA * p + p,
+        // Any other op: a new image and one more of scratch.
+        _ => RGBA * (p + q + p.max(q)),
+    };
+    held + SLACK
+}
+
+/// What `encode` holds at once besides the output it writes: the image and the
+/// encoder's own buffers. PNG: an RGB copy of an opaque image, and the whole compressed
+/// image (the png crate compresses into a buffer of its own, growing by doubling, before
+/// writing it out; at most the raw size, past `max_output` the job fails anyway). WebP
+/// (image-webp's lossless encoder): an RGB copy of an opaque image, its ARGB words and
+/// its transforms' copies.
+pub fn encode(format: EncodeFormat, size: (u32, u32), opaque: bool, max_output: u64) -> u64 {
+    let p = pixels(size);
+    let rgb = if opaque { 3 * p } else { 0 };
+    let own = match format {
+        EncodeFormat::Rgba | EncodeFormat::Jpeg => 0,
+        EncodeFormat::Png => {
+            let raw = if opaque { 3 * p } else { 4 * p } + u64::from(size.1);
+            rgb + 3 * raw.min(max_output)
+        }
+        EncodeFormat::Webp => rgb + 8 * p,
+    };
+    RGBA * p + own + SLACK
+}
+
+/// The bytes a growing output may take (its buffer before and after a reallocation)
+/// when `held` bytes are already taken: at most `max_memory` in all.
+pub fn output_room(max_memory: u64, held: u64) -> u64 {
+    max_memory.saturating_sub(held) / 3
+}

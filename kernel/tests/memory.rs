@@ -1,0 +1,188 @@
+//! The memory model against the bytes jobs really hold (DESIGN.md, "Memory"). A
+//! counting allocator gives each job's peak of live heap bytes. For each job, the
+//! smallest `max_memory_bytes` the model admits it under is found; the job's real peak
+//! must fit that limit (the model is an upper bound), and the limit must not be far
+//! above the peak (the model does not refuse jobs that would fit).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use kiln_kernel::Limits;
+
+/// Counts live bytes and their peak; a reallocation holds old and new for a moment.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(live, Relaxed);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let live = LIVE.fetch_add(new_size, Relaxed) + new_size;
+        PEAK.fetch_max(live, Relaxed);
+        // SAFETY: the caller's contract, passed on.
+        let moved = unsafe { System.realloc(ptr, layout, new_size) };
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        moved
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+/// One measurement at a time (the counters are global).
+static ONE: Mutex<()> = Mutex::new(());
+
+/// Runs `pipeline` on a copy of `input` under `max_memory`: whether it ran, and the
+/// peak of bytes held by the job, its input included.
+fn run(pipeline: &str, input: &[u8], max_memory: u64) -> (bool, u64) {
+    let limits = Limits {
+        max_memory_bytes: max_memory,
+        ..Limits::default()
+    };
+    let base = LIVE.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let input = input.to_vec();
+    let ran = kiln_kernel::run_with_limits(pipeline, input, &limits);
+    let peak = (PEAK.load(Relaxed) - base) as u64;
+    if let Err(e) = &ran {
+        assert_eq!(e.code, kiln_kernel::ErrorCode::TooLarge, "{pipeline}: {e}");
+    }
+    (ran.is_ok(), peak)
+}
+
+/// The smallest memory limit `pipeline` runs under, and its peak under that limit.
+fn admitted(pipeline: &str, input: &[u8]) -> (u64, u64) {
+    let (mut refused, mut fits) = (0u64, 1u64 << 30);
+    assert!(run(pipeline, input, fits).0, "{pipeline} does not run under 1 GiB");
+    while fits - refused > 1 << 16 {
+        let mid = refused + (fits - refused) / 2;
+        if run(pipeline, input, mid).0 {
+            fits = mid;
+        } else {
+            refused = mid;
+        }
+    }
+    (fits, run(pipeline, input, fits).1)
+}
+
+fn encoded(image: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut out), format).unwrap();
+    out
+}
+
+fn progressive_jpeg(rgb: &image::RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+    encoder.set_progressive(true);
+    let (w, h) = (rgb.width() as u16, rgb.height() as u16);
+    encoder
+        .encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    out
+}
+
+#[test]
+fn the_model_bounds_what_jobs_hold_and_stays_close() {
+    let _one = ONE.lock().unwrap();
+    let (w, h) = (1000u32, 800u32);
+    let rgb = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([((x * 7) ^ (y * 3)) as u8, (x + y) as u8, (x * y) as u8])
+    });
+    let rgba = image::RgbaImage::from_fn(w, h, |x, y| {
+        image::Rgba([((x * 7) ^ (y * 3)) as u8, (x + y) as u8, (x * y) as u8, (x ^ y) as u8])
+    });
+    let deep = image::ImageBuffer::<image::Rgba<u16>, _>::from_fn(w, h, |x, y| {
+        image::Rgba([(x * 60) as u16, (y * 70) as u16, 9, 65535])
+    });
+    let png = encoded(rgb.clone().into(), image::ImageFormat::Png);
+    let png_alpha = encoded(rgba.clone().into(), image::ImageFormat::Png);
+    let png16 = encoded(image::DynamicImage::ImageRgba16(deep), image::ImageFormat::Png);
+    let jpeg = kiln_kernel::run("encode format=jpeg quality=90", png.as_slice())
+        .unwrap()
+        .data;
+    let progressive = progressive_jpeg(&rgb);
+    let raw = rgba.as_raw().as_slice();
+    let opaque_raw = image::DynamicImage::ImageRgb8(rgb.clone()).into_rgba8().into_raw();
+    let mut seed = 1u32;
+    let noise: Vec<u8> = (0..w * h * 4)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 24) as u8
+        })
+        .collect();
+    let noise_opaque: Vec<u8> = noise.chunks(4).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let wide_csv = {
+        let mut s = (0..1024).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",");
+        s.push('\n');
+        s.push_str(&"1\n".repeat(512));
+        s.into_bytes()
+    };
+    let csv: Vec<u8> = (0..40_000)
+        .map(|i| format!("{i},name {i},{}.5,{}\n", i * 3, i % 2 == 0))
+        .collect::<String>()
+        .into_bytes();
+    let mut escaped = b"a\n\"".to_vec();
+    escaped.extend(std::iter::repeat_n(1u8, 1 << 20));
+    escaped.extend(b"\"\n");
+
+    let r = |ops: &str| format!("decode format=rgba width={w} height={h} | {ops}");
+    let jobs: Vec<(String, &[u8])> = vec![
+        ("decode | encode format=rgba".into(), &png),
+        ("decode | encode format=rgba".into(), &png_alpha),
+        ("decode | encode format=rgba".into(), &png16),
+        ("decode | encode format=rgba".into(), &jpeg),
+        ("decode | encode format=rgba".into(), &progressive),
+        ("decode | resize width=300 | encode format=jpeg".into(), &jpeg),
+        (r("blur sigma=1 | encode format=rgba"), raw),
+        (r("blur sigma=4 | encode format=rgba"), raw),
+        (r("blur sigma=20 | encode format=rgba"), raw),
+        (r("sharpen | encode format=rgba"), raw),
+        (r("resize width=500 | encode format=rgba"), raw),
+        (r("resize width=2000 | encode format=rgba"), raw),
+        (r("rotate degrees=90 | encode format=rgba"), raw),
+        (r("crop x=0 y=0 width=500 height=400 | encode format=rgba"), raw),
+        (r("convolve kernel=0,-1,0,-1,5,-1,0,-1,0 | encode format=rgba"), raw),
+        (r("sobel | encode format=rgba"), raw),
+        (r("grayscale | encode format=rgba"), raw),
+        // PNG's bound takes the compressed image at its raw size: close for noise.
+        (r("encode format=png"), &noise_opaque),
+        (r("encode format=png"), &noise),
+        (r("encode format=jpeg"), &opaque_raw),
+        (r("encode format=webp"), &opaque_raw),
+        (r("encode format=webp"), raw),
+        ("parse_csv | stats | to_json".into(), &wide_csv),
+        ("parse_csv header=false | to_json".into(), &csv),
+        ("parse_csv header=false | sort by=column3 | to_csv".into(), &csv),
+        ("parse_csv | to_json".into(), &escaped),
+    ];
+    for (pipeline, input) in &jobs {
+        let (limit, peak) = admitted(pipeline, input);
+        let mib = |b: u64| b as f64 / f64::from(1 << 20);
+        println!(
+            "{pipeline}: peak {:.1} MiB, admitted from {:.1} MiB",
+            mib(peak),
+            mib(limit)
+        );
+        assert!(
+            peak <= limit,
+            "{pipeline}: held {peak} bytes, more than the {limit} the model admitted it under"
+        );
+        assert!(
+            limit <= peak + peak / 2 + (3 << 20),
+            "{pipeline}: the model asks for {limit} bytes, far above the {peak} it holds"
+        );
+    }
+}
