@@ -3,6 +3,7 @@
 //! estimate is an upper bound of what the step allocates, measured with a counting
 //! allocator (kernel/tests/memory.rs), so a job the model admits fits its host.
 
+use crate::image::blur;
 use crate::image::codec::EncodeFormat;
 use crate::op::Op;
 
@@ -59,12 +60,21 @@ pub fn image_step(op: &Op, from: (u32, u32), to: (u32, u32), opaque: bool) -> u6
         }
         Op::Crop { .. } | Op::Rotate(_) => RGBA * (p + q),
         Op::Flip(_) | Op::Grayscale | Op::Brightness(_) | Op::Contrast(_) | Op::Gamma(_) | Op::Invert => RGBA * p,
-        // 16-bit working values of every channel (the recursive path's strips pad the
-        // width by less than a column each), and per thread a strip of 64 lanes by the
-        // height and a block of 16 lanes by the width (f64 at most). Sharpen writes
-        // over the image in the blur's last pass.
-        Op::Blur { .. } | Op::Sharpen { .. } => {
-            RGBA * p + 8 * (w + w.div_ceil(16)) * h + threads() * (512 * h + 128 * w)
+        // 16-bit working values: sigma >= 3 (recursive), their high bytes over the image
+        // and their low bytes beside it (3 channels if opaque; the strips pad the width
+        // by less than a column each); below, all of them (8 bytes a pixel). Per thread
+        // a strip of 64 lanes by the height and a block of 16 lanes by the width (f64 at
+        // most). Sharpen writes over the image in the blur's last pass, from a copy of
+        // the original when its working values took the image's place.
+        Op::Blur { sigma } | Op::Sharpen { sigma, .. } => {
+            let working = if *sigma >= blur::RECURSIVE_MIN_SIGMA {
+                let kept = if opaque { 3 } else { 4 };
+                let original = if matches!(op, Op::Sharpen { .. }) { RGBA * p } else { 0 };
+                kept * (w + w.div_ceil(16)) * h + original
+            } else {
+                8 * p
+            };
+            RGBA * p + working + threads() * (512 * h + 128 * w)
         }
         // The image with its border, and a row of sums per thread.
         Op::Convolve(_) => RGBA * p + RGBA * (w + 30) * (h + 30) + threads() * 16 * w,

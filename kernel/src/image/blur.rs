@@ -103,7 +103,10 @@ fn blur_in_place(img: &mut Image, sigma: f32, sharpen: Option<i32>) {
     if sigma < RECURSIVE_MIN_SIGMA {
         exact_blur(img, w, h, f64::from(sigma), fin);
     } else {
-        recursive_blur(img, w, h, f64::from(sigma), fin);
+        // The recursive path keeps its working values over the image: sharpen needs a
+        // copy of the original for the last pass.
+        let original = sharpen.map(|_| img.as_raw().clone());
+        recursive_blur(img, w, h, f64::from(sigma), fin, original.as_deref());
     }
 }
 
@@ -530,31 +533,50 @@ where
     }
 }
 
-fn recursive_blur(img: &mut Image, w: usize, h: usize, sigma: f64, fin: Finish) {
+/// The recursive blur of `img`; `original` is the image before it (for sharpen).
+fn recursive_blur(img: &mut Image, w: usize, h: usize, sigma: f64, fin: Finish, original: Option<&[u8]>) {
     let filter = Recursive::new(sigma);
     if sigma < F32_MAX_SIGMA {
-        recursive_blur_in::<f32>(img, w, h, &filter, fin);
+        recursive_blur_in::<f32>(img, w, h, &filter, fin, original);
     } else {
-        recursive_blur_in::<f64>(img, w, h, &filter, fin);
+        recursive_blur_in::<f64>(img, w, h, &filter, fin, original);
     }
 }
 
-fn recursive_blur_in<T: Sample + Send + Sync>(img: &mut Image, w: usize, h: usize, filter: &Recursive, fin: Finish) {
+fn recursive_blur_in<T: Sample + Send + Sync>(
+    img: &mut Image,
+    w: usize,
+    h: usize,
+    filter: &Recursive,
+    fin: Finish,
+    original: Option<&[u8]>,
+) {
     // Strips of `sw` columns, as equal as possible: less than one column of padding each.
     let strips = w.div_ceil(STRIP);
     let sw = w.div_ceil(strips);
-    let strip_len = h * sw * 4;
-    // The image after the vertical pass: strip-major, 16-bit working values.
-    let mut cols = vec![0u16; strips * strip_len];
-    let src = img.as_raw();
-    let strips_of = Strips { w, h, sw, strip_len };
-    for_each_row(&mut cols, strip_len, |s, strip| {
-        vertical_strip::<T>(src, &strips_of, s, strip, filter);
+    // An opaque image's alpha is never read back (`finish` gives 255): 3 channels kept.
+    let kept = if fin.opaque { 3 } else { 4 };
+    let strip_len = h * sw * kept;
+    // The image after the vertical pass, as 16-bit working values: the high bytes over the
+    // image itself (a strip reads all its pixels before it writes them), the low bytes
+    // here, strip-major. 3 or 4 bytes a pixel held besides the image, not 8.
+    let mut low = vec![0u8; strips * strip_len];
+    let at = Strips {
+        w,
+        h,
+        sw,
+        kept,
+        strip_len,
+    };
+    let columns = Columns(img.as_mut_ptr());
+    for_each_row(&mut low, strip_len, |s, strip| {
+        vertical_strip::<T>(&columns, &at, s, strip, filter);
     });
-    let cols = &cols;
+    let low = &low;
     let buf: &mut [u8] = img;
     for_each_block(buf, w * 4, ROW_BLOCK, |y0, out| {
-        horizontal_block::<T>(cols, &strips_of, y0, out, filter, fin);
+        let original = original.map(|o| &o[y0 * w * 4..][..out.len()]);
+        horizontal_block::<T>(low, &at, y0, out, filter, fin, original);
     });
 }
 
@@ -564,23 +586,47 @@ struct Strips {
     h: usize,
     /// Columns per strip (the last strip may have fewer).
     sw: usize,
-    /// 16-bit values per strip: `h` rows of `sw` pixels.
+    /// Channels whose working values are kept (3 for an opaque image, else 4).
+    kept: usize,
+    /// Low bytes per strip: `h` rows of `sw` pixels of `kept` channels.
     strip_len: usize,
 }
 
-best_simd!(vertical_strip => vertical_strip_any<T: Sample>(src: &[u8], at: &Strips, s: usize, strip: &mut [u16], filter: &Recursive));
-best_simd!(horizontal_block => horizontal_block_any<T: Sample>(cols: &[u16], at: &Strips, y0: usize, out: &mut [u8], filter: &Recursive, fin: Finish));
+/// The image's bytes, shared by the vertical pass's strips: each reads and writes only
+/// the columns of its own strip, so no two touch the same byte.
+struct Columns(*mut u8);
+
+// SAFETY: the strips that share it use disjoint columns (see `Columns::span`).
+unsafe impl Sync for Columns {}
+
+impl Columns {
+    /// `len` bytes from `start`.
+    ///
+    /// # Safety
+    /// In bounds of the image, and no other live reference to these bytes: each strip
+    /// asks only for its own columns.
+    #[allow(clippy::mut_from_ref)] // disjoint spans, one per strip (above)
+    unsafe fn span(&self, start: usize, len: usize) -> &mut [u8] {
+        // SAFETY: the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+}
+
+best_simd!(vertical_strip => vertical_strip_any<T: Sample>(columns: &Columns, at: &Strips, s: usize, low: &mut [u8], filter: &Recursive));
+best_simd!(horizontal_block => horizontal_block_any<T: Sample>(low: &[u8], at: &Strips, y0: usize, out: &mut [u8], filter: &Recursive, fin: Finish, original: Option<&[u8]>));
 
 /// Vertical pass over strip `s`: all its columns side by side as lanes (scratch of one
-/// strip: at most 65535 rows x 64 lanes), into `strip` as 16-bit working values.
+/// strip: at most 65535 rows x 64 lanes), written back as 16-bit working values: high
+/// bytes over the strip's pixels, low bytes into `low`.
 #[inline(always)]
-fn vertical_strip_any<T: Sample>(src: &[u8], at: &Strips, s: usize, strip: &mut [u16], filter: &Recursive) {
+fn vertical_strip_any<T: Sample>(columns: &Columns, at: &Strips, s: usize, low: &mut [u8], filter: &Recursive) {
     let x0 = s * at.sw;
     let lanes = at.sw.min(at.w - x0) * 4;
     let stride = at.w * 4;
     let mut data = vec![T::default(); at.h * lanes];
     for (y, line) in data.chunks_exact_mut(lanes).enumerate() {
-        let px = &src[y * stride + x0 * 4..][..lanes];
+        // SAFETY: row y's columns of strip s, in the image, touched by this strip only.
+        let px = unsafe { columns.span(y * stride + x0 * 4, lanes) };
         for (d, p) in line.chunks_exact_mut(4).zip(px.chunks_exact(4)) {
             let v = working(p);
             for c in 0..4 {
@@ -589,42 +635,68 @@ fn vertical_strip_any<T: Sample>(src: &[u8], at: &Strips, s: usize, strip: &mut 
         }
     }
     filter.filter_lines(&mut data, lanes);
-    for (out, line) in strip.chunks_exact_mut(at.sw * 4).zip(data.chunks_exact(lanes)) {
-        for (o, &v) in out.iter_mut().zip(line) {
-            *o = v.quantize() as u16;
+    let kept = at.kept;
+    for (y, line) in data.chunks_exact(lanes).enumerate() {
+        // SAFETY: row y's columns of strip s, in the image, touched by this strip only.
+        let px = unsafe { columns.span(y * stride + x0 * 4, lanes) };
+        let lo = &mut low[y * at.sw * kept..][..lanes / 4 * kept];
+        for ((p, v), l) in px
+            .chunks_exact_mut(4)
+            .zip(line.chunks_exact(4))
+            .zip(lo.chunks_exact_mut(kept))
+        {
+            for c in 0..kept {
+                let q = v[c].quantize();
+                p[c] = (q >> 8) as u8;
+                l[c] = q as u8;
+            }
         }
     }
 }
 
-/// Horizontal pass over the rows `y0..` of `out`: gathers them from the strips, rows
-/// interleaved (4 rows: 16 lanes per step), filters, writes the final bytes.
+/// Horizontal pass over the rows `y0..` of `out`: gathers their working values (high
+/// bytes in `out`, low bytes in the strips), rows interleaved (4 rows: 16 lanes per
+/// step), filters, writes the final bytes over them (sharpen: over the `original`
+/// rows, put back first).
 #[inline(always)]
 fn horizontal_block_any<T: Sample>(
-    cols: &[u16],
+    low: &[u8],
     at: &Strips,
     y0: usize,
     out: &mut [u8],
     filter: &Recursive,
     fin: Finish,
+    original: Option<&[u8]>,
 ) {
     let stride = at.w * 4;
     let rows = out.len() / stride;
     let lanes = rows * 4;
+    let kept = at.kept;
     let mut data = vec![T::default(); at.w * lanes];
-    for (s, strip) in cols.chunks_exact(at.strip_len).enumerate() {
+    for (s, strip) in low.chunks_exact(at.strip_len).enumerate() {
         let x0 = s * at.sw;
         let cw = at.sw.min(at.w - x0);
         let dst = &mut data[x0 * lanes..][..cw * lanes];
         for r in 0..rows {
-            let seg = &strip[(y0 + r) * at.sw * 4..][..cw * 4];
-            for (d, px) in dst.chunks_exact_mut(lanes).zip(seg.chunks_exact(4)) {
-                for c in 0..4 {
-                    d[r * 4 + c] = T::from_u32(u32::from(px[c]));
+            let high = &out[r * stride + x0 * 4..][..cw * 4];
+            let lo = &strip[(y0 + r) * at.sw * kept..][..cw * kept];
+            for ((d, hi), l) in dst
+                .chunks_exact_mut(lanes)
+                .zip(high.chunks_exact(4))
+                .zip(lo.chunks_exact(kept))
+            {
+                // An opaque image's alpha lane is filtered but never read (`finish`).
+                d[r * 4 + 3] = T::from_u32(FULL);
+                for c in 0..kept {
+                    d[r * 4 + c] = T::from_u32(u32::from(hi[c]) << 8 | u32::from(l[c]));
                 }
             }
         }
     }
     filter.filter_lines(&mut data, lanes);
+    if let Some(original) = original {
+        out.copy_from_slice(original);
+    }
     for (r, out_row) in out.chunks_exact_mut(stride).enumerate() {
         for (px, v) in out_row.chunks_exact_mut(4).zip(data.chunks_exact(lanes)) {
             let v = &v[r * 4..][..4];
