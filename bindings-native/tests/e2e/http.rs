@@ -400,11 +400,14 @@ fn runaway_job_is_stopped_by_the_cpu_deadline() {
 }
 
 /// A job that needs more memory than its budget traps in the sandbox; the server reports
-/// `too_large` and carries on, with its instance slots intact.
+/// `too_large` and carries on, with its instance slots intact. (Image steps over the
+/// memory model's limit are refused before they run; `decompress` is bounded by
+/// `max_decompressed_bytes` only, so the sandbox's cap is what stops it here.)
 #[test]
 fn server_is_healthy_after_memory_traps() {
-    // 4000x3000 RGBA is 48 MB: over the 32 MiB budget.
-    const HUNGRY: &str = "resize width=4000 | encode format=rgba";
+    // 64 MiB of zeros: over the 32 MiB budget.
+    const HUNGRY: &str = "decompress";
+    let hungry_input = data("zeros64m.gz");
     let server = Server::start(
         &["--job-memory-mib", "32", "--max-jobs", "2", "--request-timeout-s", "20"],
         None,
@@ -413,13 +416,23 @@ fn server_is_healthy_after_memory_traps() {
     let jpg = data("photo.jpg");
     // More traps than instance slots: a slot lost to a trap would show.
     for _ in 0..5 {
-        let e = run_query(&agent, &server, HUNGRY, &jpg).error(413, "too_large");
+        let e = run_query(&agent, &server, HUNGRY, &hungry_input).error(413, "too_large");
         assert!(
             e["message"].as_str().unwrap().contains("memory budget of 32 MiB"),
             "{e}"
         );
     }
     assert_eq!(get(&agent, &server.url("/healthz")).status, 200);
+    // 4000x3000 RGBA is 48 MB: the memory model refuses it before it runs (7/8 of the
+    // 32 MiB job memory).
+    let e = run_query(&agent, &server, "resize width=4000 | encode format=rgba", &jpg).error(413, "too_large");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the memory limit of 28.0 MiB (max_memory_bytes)"),
+        "{e}"
+    );
     for _ in 0..3 {
         assert_same_as_native(&run_query(&agent, &server, RESIZE_PNG, &jpg), RESIZE_PNG, &jpg);
     }
