@@ -99,7 +99,9 @@ test('every job of the memory model fits the isolate or is refused before it doe
   const jobs = [
     ['12 MP JPEG -> 720 px thumbnail', 'resize width=720 | encode format=jpeg quality=80', photo],
     ['12 MP JPEG, blur sigma=4', 'blur sigma=4 | encode format=jpeg', photo],
+    ['12 MP JPEG, blur sigma=1', 'blur sigma=1 | encode format=jpeg', photo],
     ['12 MP JPEG, sharpen', 'sharpen | encode format=jpeg', photo],
+    ['12 MP JPEG, sharpen sigma=4', 'sharpen sigma=4 | encode format=jpeg', photo],
     ['12 MP JPEG -> 2000 px, blur sigma=4', 'resize width=2000 | blur sigma=4 | encode format=jpeg', photo],
     ['12 MP JPEG -> 2000 px, sharpen', 'resize width=2000 | sharpen | encode format=jpeg', photo],
     ['12 MP JPEG -> PNG', 'encode format=png', photo],

@@ -108,9 +108,9 @@ fn image_work(
         let next = size_after(&planned.op, width, height);
         if index > 0 {
             let held = match &planned.op {
-                Op::Encode { format, .. } => {
+                Op::Encode { format, level, .. } => {
                     let format = format.unwrap_or(implied);
-                    let at = |opaque| memory::encode(format, (width, height), opaque, limits.max_output_bytes);
+                    let at = |opaque| memory::encode(format, (width, height), opaque, *level, limits.max_output_bytes);
                     at(true).max(at(false))
                 }
                 op => memory::image_step(op, (width, height), next, opaque),
@@ -161,7 +161,7 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mu
                 EncodeFormat::Rgba => limits.max_output_bytes,
                 _ => {
                     let opaque = img::is_opaque(&image);
-                    let held = memory::encode(format, image.dimensions(), opaque, limits.max_output_bytes);
+                    let held = memory::encode(format, image.dimensions(), opaque, *level, limits.max_output_bytes);
                     memory::output_room(limits.max_memory_bytes, held).min(limits.max_output_bytes)
                 }
             };

@@ -160,9 +160,12 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
         (r("convolve kernel=0,-1,0,-1,5,-1,0,-1,0 | encode format=rgba"), raw),
         (r("sobel | encode format=rgba"), raw),
         (r("grayscale | encode format=rgba"), raw),
-        // PNG's bound takes the compressed image at its raw size: close for noise.
         (r("encode format=png"), &noise_opaque),
         (r("encode format=png"), &noise),
+        (r("encode format=png level=9"), &opaque_raw),
+        // Level 0's bound takes the stored image at its raw size: close for noise.
+        (r("encode format=png level=0"), &noise_opaque),
+        (r("encode format=png level=0"), &noise),
         (r("encode format=jpeg"), &opaque_raw),
         (r("encode format=webp"), &opaque_raw),
         (r("encode format=webp"), raw),

@@ -139,6 +139,11 @@ pub fn scaling_tasks() -> Vec<Task> {
             &square,
         );
     }
+    task(
+        "png_encode_1000x1000".into(),
+        format!("{raw} | encode format=png"),
+        &square,
+    );
     let run = |pipeline: &str, input: &[u8]| kiln_kernel::run(pipeline, input).expect("bench input").data;
     let jpeg = run(&format!("{raw} | encode format=jpeg quality=90"), &square);
     task("jpeg_decode_1000x1000".into(), "encode format=rgba".into(), &jpeg);

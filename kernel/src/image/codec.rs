@@ -10,7 +10,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader};
 
 use super::geometry::Axis;
-use super::{Image, geometry, lenient, png16};
+use super::{Image, geometry, lenient, png_encode, png16};
 use crate::choice::{Choice, choices};
 use crate::limits::SLACK;
 use crate::{Error, Limits, Result};
@@ -309,11 +309,7 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8, max_by
         }
         return Ok(image.into_raw());
     }
-    let mut out = Sink {
-        data: Vec::new(),
-        max: usize::try_from(max_bytes).unwrap_or(usize::MAX),
-        full: false,
-    };
+    let mut out = Sink::new(max_bytes);
     let encoded = encode_into(&image, format, quality, level, opaque, &mut out);
     match encoded {
         Err(_) if out.full => Err(sink_full(format, max_bytes)),
@@ -323,11 +319,22 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8, max_by
 }
 
 /// The encoder's output, refused past `max` bytes.
-struct Sink {
-    data: Vec<u8>,
+pub(super) struct Sink {
+    pub(super) data: Vec<u8>,
     max: usize,
     /// Whether a write was refused.
     full: bool,
+}
+
+impl Sink {
+    /// An empty output of at most `max` bytes.
+    pub(super) fn new(max: u64) -> Sink {
+        Sink {
+            data: Vec::new(),
+            max: usize::try_from(max).unwrap_or(usize::MAX),
+            full: false,
+        }
+    }
 }
 
 impl std::io::Write for Sink {
@@ -364,12 +371,10 @@ fn encode_into(
     let (width, height) = image.dimensions();
     match format {
         EncodeFormat::Rgba => unreachable!("raw pixels are moved, not encoded"),
+        EncodeFormat::Png if level > 0 => png_encode::encode(image, opaque, level, out)?,
         EncodeFormat::Png => {
-            let compression = match level {
-                0 => CompressionType::Uncompressed,
-                n => CompressionType::Level(n),
-            };
-            let encoder = PngEncoder::new_with_quality(out, compression, FilterType::Adaptive);
+            // Level 0 (stored): the png crate's own stored blocks, through image-rs.
+            let encoder = PngEncoder::new_with_quality(out, CompressionType::Uncompressed, FilterType::Adaptive);
             if opaque {
                 let rgb = rgb_of(image);
                 encoder.write_image(&rgb, width, height, ExtendedColorType::Rgb8)

@@ -8,6 +8,7 @@ pub mod geometry;
 mod lenient;
 pub mod parallel;
 mod png16;
+mod png_encode;
 pub mod resize;
 
 /// An RGBA8 image with straight (not premultiplied) alpha, rows top to bottom.
