@@ -14,10 +14,7 @@ use crate::limits::SLACK;
 
 /// Threads that may run a step's rows at once, each with its own line buffers.
 fn threads() -> u64 {
-    #[cfg(feature = "rayon")]
-    return rayon::current_num_threads() as u64;
-    #[cfg(not(feature = "rayon"))]
-    1
+    crate::image::parallel::threads() as u64
 }
 
 fn pixels((w, h): (u32, u32)) -> u64 {
@@ -60,21 +57,21 @@ pub fn image_step(op: &Op, from: (u32, u32), to: (u32, u32), opaque: bool) -> u6
         }
         Op::Crop { .. } | Op::Rotate(_) => RGBA * (p + q),
         Op::Flip(_) | Op::Grayscale | Op::Brightness(_) | Op::Contrast(_) | Op::Gamma(_) | Op::Invert => RGBA * p,
-        // 16-bit working values: sigma >= 3 (recursive), their high bytes over the image
-        // and their low bytes beside it (3 channels if opaque; the strips pad the width
-        // by less than a column each); below, all of them (8 bytes a pixel). Per thread
-        // a strip of 64 lanes by the height and a block of 16 lanes by the width (f64 at
-        // most). Sharpen writes over the image in the blur's last pass, from a copy of
-        // the original when its working values took the image's place.
+        // 16-bit working values, their high bytes over the image and their low bytes
+        // beside it (3 channels if opaque; the recursive path's strips pad the width by
+        // less than a column each). Per thread: the recursive path's strip of 64 lanes by
+        // the height and block of 16 lanes by the width (f64 at most); the exact path's
+        // window of 19 rows, row buffers and the 18 rows saved around each of its bands
+        // (two a thread). Sharpen writes over a copy of the original.
         Op::Blur { sigma } | Op::Sharpen { sigma, .. } => {
-            let working = if *sigma >= blur::RECURSIVE_MIN_SIGMA {
-                let kept = if opaque { 3 } else { 4 };
-                let original = if matches!(op, Op::Sharpen { .. }) { RGBA * p } else { 0 };
-                kept * (w + w.div_ceil(16)) * h + original
+            let kept = if opaque { 3 } else { 4 };
+            let (low, lines) = if *sigma >= blur::RECURSIVE_MIN_SIGMA {
+                (kept * (w + w.div_ceil(16)) * h, 512 * h + 128 * w)
             } else {
-                8 * p
+                (kept * p, 2 * 18 * 8 * w + 19 * 8 * w + 64 * w)
             };
-            RGBA * p + working + threads() * (512 * h + 128 * w)
+            let original = if matches!(op, Op::Sharpen { .. }) { RGBA * p } else { 0 };
+            RGBA * p + low + original + threads() * lines
         }
         // The image with its border, and a row of sums per thread.
         Op::Convolve(_) => RGBA * p + RGBA * (w + 30) * (h + 30) + threads() * 16 * w,

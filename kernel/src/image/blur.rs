@@ -100,12 +100,12 @@ fn blur_in_place(img: &mut Image, sigma: f32, sharpen: Option<i32>) {
         opaque: super::is_opaque(img),
         sharpen,
     };
+    // Both paths keep their working values over the image: sharpen needs a copy of the
+    // original for the last pass.
+    let original = sharpen.map(|_| img.as_raw().clone());
     if sigma < RECURSIVE_MIN_SIGMA {
-        exact_blur(img, w, h, f64::from(sigma), fin);
+        exact_blur(img, w, h, f64::from(sigma), fin, original.as_deref());
     } else {
-        // The recursive path keeps its working values over the image: sharpen needs a
-        // copy of the original for the last pass.
-        let original = sharpen.map(|_| img.as_raw().clone());
         recursive_blur(img, w, h, f64::from(sigma), fin, original.as_deref());
     }
 }
@@ -214,25 +214,174 @@ fn exact_kernel(sigma: f64) -> Vec<u32> {
     weights
 }
 
-fn exact_blur(img: &mut Image, w: usize, h: usize, sigma: f64, fin: Finish) {
+/// The exact blur: a horizontal pass into 16-bit working values kept over the image (high
+/// bytes) and beside it (low bytes, 3 channels if opaque), then a vertical pass in bands
+/// of rows, each reading a window of 2r+1 rows of working values and writing its rows
+/// over them. A band's neighbours overwrite the rows around it, so those are saved first.
+fn exact_blur(img: &mut Image, w: usize, h: usize, sigma: f64, fin: Finish, original: Option<&[u8]>) {
     let weights = exact_kernel(sigma);
-    // Horizontal pass: working values, 16 bits each, rounded.
-    let mut mid = vec![0u16; w * h * 4];
-    let src = img.as_raw();
-    for_each_row(&mut mid, w * 4, |y, out| {
-        exact_row(&src[y * w * 4..][..w * 4], out, &weights);
+    let radius = weights.len() - 1;
+    let kept = if fin.opaque { 3 } else { 4 };
+    let n = w * 4;
+    let mut low = vec![0u8; w * kept * h];
+    let lows = Disjoint(low.as_mut_ptr());
+    for_each_row(img, n, |y, row| {
+        // SAFETY: row y's low bytes, inside `low`, written by this row only.
+        let lo = unsafe { lows.span(y * w * kept, w * kept) };
+        exact_row(row, lo, &weights, kept);
     });
-    // Vertical pass: each output row reads 2r+1 whole rows of `mid`.
+    let band = exact_band_rows(h);
+    let at = Working { w, kept, low: &low };
+    let saved: Vec<(Vec<u16>, Vec<u16>)> = (0..h)
+        .step_by(band)
+        .map(|b0| {
+            let b1 = (b0 + band).min(h);
+            (
+                at.rows(img, b0.saturating_sub(radius)..b0),
+                at.rows(img, b1..(b1 + radius).min(h)),
+            )
+        })
+        .collect();
     let buf: &mut [u8] = img;
-    for_each_row(buf, w * 4, |y, out| exact_column(&mid, h, y, out, &weights, fin));
+    for_each_block(buf, n, band, |y0, out| {
+        let original = original.map(|o| &o[y0 * n..][..out.len()]);
+        exact_band(&at, h, y0, out, &saved[y0 / band], &weights, fin, original);
+    });
 }
 
-best_simd!(exact_row => exact_row_any(row: &[u8], out: &mut [u16], weights: &[u32]));
-best_simd!(exact_column => exact_column_any(mid: &[u16], h: usize, y: usize, out: &mut [u8], weights: &[u32], fin: Finish));
+/// Rows per band of the exact blur's vertical pass: one band without threads (nothing to
+/// save), else two per thread.
+fn exact_band_rows(h: usize) -> usize {
+    let bands = if super::parallel::threads() > 1 {
+        2 * super::parallel::threads()
+    } else {
+        1
+    };
+    h.div_ceil(bands).max(1)
+}
 
-/// One row of the horizontal pass: `row` (RGBA bytes) blurred into `out` (working values).
+/// The working values kept by a pass: high bytes in the image, low bytes in `low`.
+struct Working<'a> {
+    w: usize,
+    /// Channels with low bytes (3 for an opaque image, whose alpha is never read back).
+    kept: usize,
+    low: &'a [u8],
+}
+
+impl Working<'_> {
+    /// Row `y`'s working values, its high bytes being `high`, into `out`.
+    fn row(&self, y: usize, high: &[u8], out: &mut [u16]) {
+        let lo = &self.low[y * self.w * self.kept..][..self.w * self.kept];
+        join_working(high, lo, out, self.kept);
+    }
+
+    /// The working values of `rows` of `img`, one after another.
+    fn rows(&self, img: &Image, rows: std::ops::Range<usize>) -> Vec<u16> {
+        let n = self.w * 4;
+        let mut out = vec![0u16; rows.len() * n];
+        for (y, dst) in rows.zip(out.chunks_exact_mut(n)) {
+            self.row(y, &img.as_raw()[y * n..][..n], dst);
+        }
+        out
+    }
+}
+
+best_simd!(join_working => join_working_any(high: &[u8], lo: &[u8], out: &mut [u16], kept: usize));
+
+/// Working values from high bytes `high` and low bytes `lo` (`kept` channels) into `out`.
 #[inline(always)]
-fn exact_row_any(row: &[u8], out: &mut [u16], weights: &[u32]) {
+fn join_working_any(high: &[u8], lo: &[u8], out: &mut [u16], kept: usize) {
+    let join = |hi: u8, lo: u8| u16::from(hi) << 8 | u16::from(lo);
+    if kept == 4 {
+        for ((o, &hi), &l) in out.iter_mut().zip(high).zip(lo) {
+            *o = join(hi, l);
+        }
+        return;
+    }
+    for ((o, hi), l) in out
+        .chunks_exact_mut(4)
+        .zip(high.chunks_exact(4))
+        .zip(lo.chunks_exact(3))
+    {
+        // An opaque image's alpha lane is never read (`finish`).
+        o.copy_from_slice(&[join(hi[0], l[0]), join(hi[1], l[1]), join(hi[2], l[2]), FULL as u16]);
+    }
+}
+
+/// Splits working values `mid` into high bytes over `row` and low bytes into `lo`.
+#[inline(always)]
+fn split_working(mid: &[u32], row: &mut [u8], lo: &mut [u8], kept: usize) {
+    if kept == 4 {
+        for ((&m, hi), l) in mid.iter().zip(row.iter_mut()).zip(lo.iter_mut()) {
+            (*hi, *l) = ((m >> 8) as u8, m as u8);
+        }
+        return;
+    }
+    for ((m, hi), l) in mid
+        .chunks_exact(4)
+        .zip(row.chunks_exact_mut(4))
+        .zip(lo.chunks_exact_mut(3))
+    {
+        hi[..3].copy_from_slice(&[(m[0] >> 8) as u8, (m[1] >> 8) as u8, (m[2] >> 8) as u8]);
+        l.copy_from_slice(&[m[0] as u8, m[1] as u8, m[2] as u8]);
+    }
+}
+
+/// The vertical pass over the band of rows `y0..` of `out` (holding their high bytes):
+/// `saved` holds the working values of the rows just above and below it.
+#[allow(clippy::too_many_arguments)] // one band's whole state
+fn exact_band(
+    at: &Working,
+    h: usize,
+    y0: usize,
+    out: &mut [u8],
+    saved: &(Vec<u16>, Vec<u16>),
+    weights: &[u32],
+    fin: Finish,
+    original: Option<&[u8]>,
+) {
+    let n = at.w * 4;
+    let radius = weights.len() - 1;
+    let taps = 2 * radius + 1;
+    let y1 = y0 + out.len() / n;
+    let (above, below) = saved;
+    let above_from = y0 - above.len() / n;
+    // Row y's working values: saved, or from the band's own rows not yet written.
+    let fetch = |out: &[u8], y: usize, dst: &mut [u16]| {
+        if y < y0 {
+            dst.copy_from_slice(&above[(y - above_from) * n..][..n]);
+        } else if y >= y1 {
+            dst.copy_from_slice(&below[(y - y1) * n..][..n]);
+        } else {
+            at.row(y, &out[(y - y0) * n..][..n], dst);
+        }
+    };
+    // A ring of the rows y - r ..= y + r (clamped to the image); `first` holds y - r.
+    let mut window = vec![0u16; taps * n];
+    for (j, slot) in window.chunks_exact_mut(n).enumerate() {
+        fetch(out, (y0 + j).saturating_sub(radius).min(h - 1), slot);
+    }
+    let mut first = 0;
+    for y in y0..y1 {
+        let row = &mut out[(y - y0) * n..][..n];
+        if let Some(original) = original {
+            row.copy_from_slice(&original[(y - y0) * n..][..n]);
+        }
+        exact_column(&window, first, row, weights, fin);
+        if y + 1 < y1 {
+            let next = (y + radius + 1).min(h - 1);
+            fetch(out, next, &mut window[first * n..][..n]);
+            first = (first + 1) % taps;
+        }
+    }
+}
+best_simd!(exact_row => exact_row_any(row: &mut [u8], lo: &mut [u8], weights: &[u32], kept: usize));
+best_simd!(exact_column => exact_column_any(window: &[u16], first: usize, out: &mut [u8], weights: &[u32], fin: Finish));
+
+/// One row of the horizontal pass: `row` (RGBA bytes) blurred into working values, their
+/// high bytes over `row` and their low bytes (`kept` channels) into `lo`.
+#[inline(always)]
+fn exact_row_any(row: &mut [u8], lo: &mut [u8], weights: &[u32], kept: usize) {
     let (radius, w) = (weights.len() - 1, row.len() / 4);
     let mut padded = vec![0u32; (w + 2 * radius) * 4];
     for (i, p) in padded.chunks_exact_mut(4).enumerate() {
@@ -248,20 +397,24 @@ fn exact_row_any(row: &[u8], out: &mut [u16], weights: &[u32]) {
             *a += wk * (l + r);
         }
     }
-    for (o, &a) in out.iter_mut().zip(&acc) {
-        *o = ((a + KERNEL_HALF) >> KERNEL_BITS) as u16;
+    for a in &mut acc {
+        *a = (*a + KERNEL_HALF) >> KERNEL_BITS;
     }
+    split_working(&acc, row, lo, kept);
 }
 
-/// Output row `y` of the vertical pass over `mid` (`h` rows of working values).
+/// One output row of the vertical pass from `window`, a ring of 2r+1 rows of working
+/// values whose slot `first` holds the row r above.
 #[inline(always)]
-fn exact_column_any(mid: &[u16], h: usize, y: usize, out: &mut [u8], weights: &[u32], fin: Finish) {
+fn exact_column_any(window: &[u16], first: usize, out: &mut [u8], weights: &[u32], fin: Finish) {
     let n = out.len();
-    let mid_row = |y: usize| &mid[y * n..][..n];
-    let mut acc: Vec<u32> = mid_row(y).iter().map(|&v| u32::from(v) * weights[0]).collect();
+    let taps = 2 * weights.len() - 1;
+    let radius = weights.len() - 1;
+    let row = |j: usize| &window[(first + j) % taps * n..][..n];
+    let mut acc: Vec<u32> = row(radius).iter().map(|&v| u32::from(v) * weights[0]).collect();
     for (k, &wk) in weights.iter().enumerate().skip(1) {
-        let up = mid_row(y.saturating_sub(k));
-        let down = mid_row((y + k).min(h - 1));
+        let up = row(radius - k);
+        let down = row(radius + k);
         for ((a, &u), &d) in acc.iter_mut().zip(up).zip(down) {
             *a += wk * (u32::from(u) + u32::from(d));
         }
@@ -568,7 +721,7 @@ fn recursive_blur_in<T: Sample + Send + Sync>(
         kept,
         strip_len,
     };
-    let columns = Columns(img.as_mut_ptr());
+    let columns = Disjoint(img.as_mut_ptr());
     for_each_row(&mut low, strip_len, |s, strip| {
         vertical_strip::<T>(&columns, &at, s, strip, filter);
     });
@@ -592,34 +745,34 @@ struct Strips {
     strip_len: usize,
 }
 
-/// The image's bytes, shared by the vertical pass's strips: each reads and writes only
-/// the columns of its own strip, so no two touch the same byte.
-struct Columns(*mut u8);
+/// A buffer shared by tasks that each read and write only their own bytes (the recursive
+/// pass's strips their columns of the image, the exact pass's rows their low bytes).
+struct Disjoint(*mut u8);
 
-// SAFETY: the strips that share it use disjoint columns (see `Columns::span`).
-unsafe impl Sync for Columns {}
+// SAFETY: the tasks that share it touch disjoint bytes (see `Disjoint::span`).
+unsafe impl Sync for Disjoint {}
 
-impl Columns {
+impl Disjoint {
     /// `len` bytes from `start`.
     ///
     /// # Safety
-    /// In bounds of the image, and no other live reference to these bytes: each strip
-    /// asks only for its own columns.
-    #[allow(clippy::mut_from_ref)] // disjoint spans, one per strip (above)
+    /// In bounds of the buffer, and no other live reference to these bytes: each task
+    /// asks only for its own.
+    #[allow(clippy::mut_from_ref)] // disjoint spans, one per task (above)
     unsafe fn span(&self, start: usize, len: usize) -> &mut [u8] {
         // SAFETY: the caller's contract.
         unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
     }
 }
 
-best_simd!(vertical_strip => vertical_strip_any<T: Sample>(columns: &Columns, at: &Strips, s: usize, low: &mut [u8], filter: &Recursive));
+best_simd!(vertical_strip => vertical_strip_any<T: Sample>(columns: &Disjoint, at: &Strips, s: usize, low: &mut [u8], filter: &Recursive));
 best_simd!(horizontal_block => horizontal_block_any<T: Sample>(low: &[u8], at: &Strips, y0: usize, out: &mut [u8], filter: &Recursive, fin: Finish, original: Option<&[u8]>));
 
 /// Vertical pass over strip `s`: all its columns side by side as lanes (scratch of one
 /// strip: at most 65535 rows x 64 lanes), written back as 16-bit working values: high
 /// bytes over the strip's pixels, low bytes into `low`.
 #[inline(always)]
-fn vertical_strip_any<T: Sample>(columns: &Columns, at: &Strips, s: usize, low: &mut [u8], filter: &Recursive) {
+fn vertical_strip_any<T: Sample>(columns: &Disjoint, at: &Strips, s: usize, low: &mut [u8], filter: &Recursive) {
     let x0 = s * at.sw;
     let lanes = at.sw.min(at.w - x0) * 4;
     let stride = at.w * 4;

@@ -6,6 +6,14 @@
 /// Below this many bytes of image, threads cost more than they save.
 const PARALLEL_MIN_BYTES: usize = 1 << 18;
 
+/// Threads that may run rows at once.
+pub fn threads() -> usize {
+    #[cfg(feature = "rayon")]
+    return rayon::current_num_threads();
+    #[cfg(not(feature = "rayon"))]
+    1
+}
+
 /// Calls `f(y, row)` for every row of `buf`, a buffer of rows of `stride` values.
 pub fn for_each_row<T, F>(buf: &mut [T], stride: usize, f: F)
 where
