@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use crate::image::codec::{self, SourceFormat};
+use crate::image::resize::Fit;
 use crate::image::{self as img, Image};
 use crate::json_text::JsonMode;
 use crate::op::Kind;
@@ -97,15 +98,23 @@ fn image_work(plan: &[Planned], size: (u32, u32), mut work: u64, max_work: u64) 
 fn size_after(op: &Op, width: u32, height: u32) -> (u32, u32) {
     match op {
         Op::Resize {
+            width: Some(w),
+            height: Some(h),
+            fit: Fit::Contain,
+            background: Some(_),
+            ..
+        } => (*w, *h),
+        Op::Resize {
             width: w,
             height: h,
             fit,
             ..
         } => img::resize::output_size(width, height, *w, *h, *fit),
+        Op::Extend { border, .. } => img::extend::output_size(width, height, *border),
         Op::Crop {
             width: w, height: h, ..
         } => (*w, *h),
-        Op::Rotate(90 | 270) => (height, width),
+        Op::Rotate { degrees, .. } => img::rotate::output_size(width, height, *degrees),
         // Every other op keeps the size (or is not an image op).
         _ => (width, height),
     }
@@ -188,9 +197,19 @@ fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits) -> Result<(
             height,
             fit,
             filter,
-        } => *image = img::resize::resize(image, *width, *height, *fit, *filter, limits)?,
+            position,
+            background,
+        } => {
+            *image = img::resize::resize(image, *width, *height, *fit, *position, *filter, limits)?;
+            if let (Some(w), Some(h), Some(bg)) = (width, height, background) {
+                // fit=contain (the only fit a background is checked with): letterbox.
+                *image = img::extend::place(image, *w, *h, position.align(), *bg, limits)?;
+            }
+        }
+        Op::Extend { border, background } => *image = img::extend::extend(image, *border, *background, limits)?,
         Op::Crop { x, y, width, height } => *image = img::geometry::crop(image, *x, *y, *width, *height)?,
-        Op::Rotate(degrees) => *image = img::geometry::rotate(image, *degrees),
+        Op::Rotate { degrees, background } => *image = img::rotate::rotate(image, *degrees, *background, limits)?,
+        Op::Median(size) => *image = img::median::median(image, *size),
         Op::Flip(axis) => img::geometry::flip(image, *axis),
         Op::Grayscale => img::color::grayscale(image),
         Op::Blur { sigma } => img::blur::gaussian_blur(image, *sigma),
@@ -199,6 +218,16 @@ fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits) -> Result<(
         Op::Contrast(v) => img::color::contrast(image, *v),
         Op::Gamma(v) => img::color::gamma(image, *v),
         Op::Invert => img::color::invert(image),
+        Op::Modulate {
+            brightness,
+            saturation,
+            hue,
+            lightness,
+        } => img::lab::modulate(image, *brightness, *saturation, *hue, *lightness),
+        Op::Tint(color) => img::lab::tint(image, *color),
+        Op::Threshold { value, greyscale } => img::adjust::threshold(image, *value, *greyscale),
+        Op::Linear { a, b } => img::adjust::linear(image, a, b),
+        Op::Normalize { lower, upper } => img::adjust::normalize(image, *lower, *upper),
         Op::Convolve(kernel) => img::convolve::convolve(image, kernel),
         Op::Sobel => img::convolve::sobel(image),
         _ => return Err(Error::internal(format!("`{name}` is not an image op"))),

@@ -28,6 +28,7 @@ fn describe_lists_every_op_with_params_and_limits() {
         "resize",
         "crop",
         "rotate",
+        "extend",
         "flip",
         "grayscale",
         "blur",
@@ -36,6 +37,12 @@ fn describe_lists_every_op_with_params_and_limits() {
         "contrast",
         "gamma",
         "invert",
+        "modulate",
+        "tint",
+        "threshold",
+        "linear",
+        "normalize",
+        "median",
         "convolve",
         "sobel",
         "encode",
@@ -168,6 +175,18 @@ fn image_ops_do_what_they_say() {
         img.get_pixel(5, 6)
     );
     assert_eq!(apply("rotate degrees=90").dimensions(), (30, 40));
+    assert_eq!(apply("rotate degrees=-270"), apply("rotate degrees=90"));
+    assert_eq!(apply("rotate degrees=30").dimensions(), (50, 46)); // 40 cos + 30 sin = 49.6
+    assert_eq!(apply("extend top=1 right=2 bottom=3 left=4").dimensions(), (46, 34));
+    assert_eq!(apply("extend width=50 height=31").get_pixel(5, 0), img.get_pixel(0, 0));
+    assert_eq!(
+        apply("resize width=30 height=30 background=#ffffff").dimensions(),
+        (30, 30)
+    );
+    assert_eq!(
+        apply("median size=3 | threshold | linear a=1 | normalize | modulate | tint color=#808080").dimensions(),
+        (40, 30)
+    );
     assert_eq!(apply("flip axis=horizontal").get_pixel(0, 0), img.get_pixel(39, 0));
     let g = apply("grayscale");
     assert!(g.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]));

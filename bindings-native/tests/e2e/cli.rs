@@ -31,11 +31,12 @@ const EXIT_UNSUPPORTED: i32 = 69;
 const EXIT_TOO_LARGE: i32 = 75;
 
 /// Every op of DESIGN.md, v1.
-const OPS: [&str; 30] = [
+const OPS: [&str; 37] = [
     "decode",
     "resize",
     "crop",
     "rotate",
+    "extend",
     "flip",
     "grayscale",
     "blur",
@@ -44,6 +45,12 @@ const OPS: [&str; 30] = [
     "contrast",
     "gamma",
     "invert",
+    "modulate",
+    "tint",
+    "threshold",
+    "linear",
+    "normalize",
+    "median",
     "convolve",
     "sobel",
     "encode",
