@@ -5,12 +5,15 @@
 //!
 //! Deterministic: the angle's sine and cosine come from the `libm` crate (the same bits
 //! on every target), each output pixel's source position is plain `f64` arithmetic
-//! rounded to 1/256 of a pixel, and the filter runs in integers on 12-bit weights.
+//! rounded to 1/256 of a pixel, and the filter uses 12-bit weights: in `f32` inside
+//! an opaque image (IEEE operations in a fixed order, no fused multiply-add: the same
+//! bits everywhere), in integers elsewhere.
 //! Taps outside the image are the background, premultiplied by alpha, so the edges
-//! blend into it; rows are independent (in parallel with `rayon`).
+//! blend into it; every pixel is computed on its own, in 64 x 64
+//! tiles (bands of tiles in parallel with `rayon`).
 
 use super::Image;
-use super::parallel::for_each_row;
+use super::parallel::for_each_band;
 use crate::{Limits, Result};
 
 /// Weight scale (bits).
@@ -57,6 +60,8 @@ pub fn rotate(img: &Image, degrees: f64, background: [u8; 4], limits: &Limits) -
     }
     let (s, c) = sin_cos(degrees);
     let weights = catmull_rom_table();
+    // The same weights as fractions (exact: multiples of 1/4096).
+    let unit: Vec<[f32; 4]> = weights.iter().map(|w| w.map(|v| v as f32 / ONE as f32)).collect();
     let bg = premultiply(background);
     let opaque = super::is_opaque(img);
     let src = Source {
@@ -68,27 +73,43 @@ pub fn rotate(img: &Image, degrees: f64, background: [u8; 4], limits: &Limits) -
     // sx = (x + 0.5 - ow/2) c + (y + 0.5 - oh/2) s + w/2 - 0.5, and sy likewise.
     let (half_ow, half_oh) = (f64::from(ow) / 2.0, f64::from(oh) / 2.0);
     let (half_w, half_h) = (f64::from(w) / 2.0 - 0.5, f64::from(h) / 2.0 - 0.5);
+    // Past these (shifted) positions every tap is outside the image.
+    let (far_x, far_y) = (
+        (f64::from(w) + 1.0) * 256.0 + 1024.0,
+        (f64::from(h) + 1.0) * 256.0 + 1024.0,
+    );
     let dst: &mut [u8] = &mut out;
-    for_each_row(dst, ow as usize * 4, |y, row| {
-        let v = y as f64 + 0.5 - half_oh;
-        for (x, px) in row.chunks_exact_mut(4).enumerate() {
-            let u = x as f64 + 0.5 - half_ow;
-            let sx = u * c + v * s + half_w;
-            let sy = v * c - u * s + half_h;
-            // To 1/256 of a pixel: integer part and the filter phase.
-            let (fx, fy) = ((sx * 256.0 + 0.5).floor(), (sy * 256.0 + 0.5).floor());
-            if !(fx > -512.0 && fy > -512.0 && fx < (src.w as f64 + 1.0) * 256.0 && fy < (src.h as f64 + 1.0) * 256.0) {
-                px.copy_from_slice(&background);
-                continue;
-            }
-            let (fx, fy) = (fx as i64, fy as i64);
-            let (ix, iy) = (fx >> 8, fy >> 8);
-            let (wx, wy) = (&weights[(fx & 255) as usize], &weights[(fy & 255) as usize]);
-            let inside = ix >= 1 && iy >= 1 && ix + 2 < src.w && iy + 2 < src.h;
-            if inside && opaque {
-                px.copy_from_slice(&src.opaque_tap(ix, iy, wx, wy));
-            } else {
-                px.copy_from_slice(&src.general_tap(ix, iy, wx, wy, &bg));
+    // Tiles of TILE x TILE output pixels, so the source rows a tile reads stay in cache
+    // (a whole output row reads a slanted line across hundreds of source rows).
+    const TILE: usize = 64;
+    let stride = ow as usize * 4;
+    for_each_band(dst, stride, TILE, |y0, band| {
+        for x0 in (0..ow as usize).step_by(TILE) {
+            for (dy, row) in band.chunks_exact_mut(stride).enumerate() {
+                let v = (y0 + dy) as f64 + 0.5 - half_oh;
+                let end = (x0 + TILE).min(ow as usize);
+                for (x, px) in (x0..end).zip(row[x0 * 4..end * 4].chunks_exact_mut(4)) {
+                    let u = x as f64 + 0.5 - half_ow;
+                    let sx = u * c + v * s + half_w;
+                    let sy = v * c - u * s + half_h;
+                    // To 1/256 of a pixel: integer part and the filter phase. (Shifted by
+                    // 1024 so that truncation is the floor, without a libm call.)
+                    let (tx, ty) = (sx * 256.0 + 1024.5, sy * 256.0 + 1024.5);
+                    if !(tx >= 513.0 && ty >= 513.0 && tx < far_x && ty < far_y) {
+                        px.copy_from_slice(&background);
+                        continue;
+                    }
+                    let (fx, fy) = (tx as i64 - 1024, ty as i64 - 1024);
+                    let (ix, iy) = (fx >> 8, fy >> 8);
+                    let inside = ix >= 1 && iy >= 1 && ix + 2 < src.w && iy + 2 < src.h;
+                    if inside && opaque {
+                        let (wx, wy) = (&unit[(fx & 255) as usize], &unit[(fy & 255) as usize]);
+                        px.copy_from_slice(&src.opaque_tap(ix, iy, wx, wy));
+                    } else {
+                        let (wx, wy) = (&weights[(fx & 255) as usize], &weights[(fy & 255) as usize]);
+                        px.copy_from_slice(&src.general_tap(ix, iy, wx, wy, &bg));
+                    }
+                }
             }
         }
     });
@@ -103,25 +124,29 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// An opaque image, all 16 taps inside: plain (not premultiplied) interpolation.
+    /// An opaque image, all 16 taps inside: plain (not premultiplied) interpolation in
+    /// `f32`, four channels side by side (SIMD-friendly). The horizontal sums are exact
+    /// (a weight is a multiple of 1/4096, a pixel an integer); the rest is IEEE
+    /// arithmetic in a fixed order, which rounds the same on every target.
     #[inline]
-    fn opaque_tap(&self, ix: i64, iy: i64, wx: &[i32; 4], wy: &[i32; 4]) -> [u8; 4] {
-        let mut acc = [0i32; 3];
+    fn opaque_tap(&self, ix: i64, iy: i64, wx: &[f32; 4], wy: &[f32; 4]) -> [u8; 4] {
+        let mut acc = [0f32; 4];
         for (j, &wj) in wy.iter().enumerate() {
             let start = (((iy - 1 + j as i64) * self.w + ix - 1) * 4) as usize;
-            let row = &self.pixels[start..start + 16];
-            let mut h = [0i32; 3];
+            let row: &[u8; 16] = self.pixels[start..start + 16].try_into().unwrap_or(&[0; 16]);
+            let mut h = [0f32; 4];
             for (i, &wi) in wx.iter().enumerate() {
-                for c in 0..3 {
-                    h[c] += wi * i32::from(row[i * 4 + c]);
+                let p = [row[i * 4], row[i * 4 + 1], row[i * 4 + 2], row[i * 4 + 3]].map(f32::from);
+                for c in 0..4 {
+                    h[c] += wi * p[c];
                 }
             }
-            // Keep 8 bits of the horizontal sum's fraction.
-            for c in 0..3 {
-                acc[c] += wj * (h[c] >> (BITS - 8));
+            for c in 0..4 {
+                acc[c] += wj * h[c];
             }
         }
-        let round = |v: i32| ((v + (1 << (BITS + 7))) >> (BITS + 8)).clamp(0, 255) as u8;
+        // Rounded half up and clamped: `as` truncates toward 0 and saturates.
+        let round = |v: f32| (v + 0.5) as u8;
         [round(acc[0]), round(acc[1]), round(acc[2]), 255]
     }
 
