@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use crate::image::codec::{self, SourceFormat};
 use crate::image::resize::Fit;
+use crate::image::trim::Trimmed;
 use crate::image::{self as img, Image};
 use crate::json_text::JsonMode;
 use crate::op::Kind;
@@ -30,13 +31,16 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
             limits.max_input_bytes
         )));
     }
-    let mut source = SourceFormat::Unknown;
+    let mut carry = Carry {
+        source: SourceFormat::Unknown,
+        trim: None,
+    };
     let mut value = Value::Bytes(input, Meta::bytes("application/octet-stream"));
     let max_work = limits.max_pixels.saturating_mul(MAX_IMAGE_PASSES);
     let mut work = 0u64;
     for (index, planned) in pipeline.plan.iter().enumerate() {
         let decoding = !matches!(value, Value::Image(_));
-        value = apply(&planned.op, planned.spec.name, value, &limits, &mut source).map_err(|e| locate(planned, e))?;
+        value = apply(&planned.op, planned.spec.name, value, &limits, &mut carry).map_err(|e| locate(planned, e))?;
         if let (true, Value::Image(image)) = (decoding, &value) {
             // An image was decoded: the work of the image steps that follow is known
             // from its size, and checked before any of them runs.
@@ -120,23 +124,37 @@ fn size_after(op: &Op, width: u32, height: u32) -> (u32, u32) {
     }
 }
 
-fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mut SourceFormat) -> Result<Value<'a>> {
+/// What an image carries from its decode and its steps to its encode.
+struct Carry {
+    /// The format it was decoded from (the implied encode's format).
+    source: SourceFormat,
+    /// The offsets of the last `trim`, for the meta.
+    trim: Option<Trimmed>,
+}
+
+fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut Carry) -> Result<Value<'a>> {
     Ok(match (op, value) {
         (Op::Decode { raw }, Value::Bytes(bytes, _)) => {
             let (image, format) = match raw {
                 Some((w, h)) => (codec::decode_raw(bytes, *w, *h, limits)?, SourceFormat::Rgba),
                 None => codec::decode(&bytes, limits)?,
             };
-            *source = format;
+            *carry = Carry {
+                source: format,
+                trim: None,
+            };
             Value::Image(image)
         }
         (Op::Encode { format, quality, level }, Value::Image(image)) => {
-            let format = format.unwrap_or_else(|| source.reencode_as());
-            let meta = Meta::image(&image, format);
+            let format = format.unwrap_or_else(|| carry.source.reencode_as());
+            let mut meta = Meta::image(&image, format);
+            if let Some(trimmed) = carry.trim {
+                (meta.trim_left, meta.trim_top) = (Some(trimmed.left), Some(trimmed.top));
+            }
             Value::Bytes(Cow::Owned(codec::encode(image, format, *quality, *level)?), meta)
         }
         (op, Value::Image(mut image)) => {
-            image_op(op, name, &mut image, limits)?;
+            image_op(op, name, &mut image, limits, &mut carry.trim)?;
             Value::Image(image)
         }
         (Op::Compress { container, level }, Value::Bytes(bytes, _)) => {
@@ -190,7 +208,7 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mu
     })
 }
 
-fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits) -> Result<()> {
+fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits, trim: &mut Option<Trimmed>) -> Result<()> {
     match op {
         Op::Resize {
             width,
@@ -205,6 +223,10 @@ fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits) -> Result<(
                 // fit=contain (the only fit a background is checked with): letterbox.
                 *image = img::extend::place(image, *w, *h, position.align(), *bg, limits)?;
             }
+        }
+        Op::Trim { threshold, background } => {
+            let (kept, at) = img::trim::trim(image, *threshold, *background);
+            (*image, *trim) = (kept, Some(at));
         }
         Op::Extend { border, background } => *image = img::extend::extend(image, *border, *background, limits)?,
         Op::Crop { x, y, width, height } => *image = img::geometry::crop(image, *x, *y, *width, *height)?,

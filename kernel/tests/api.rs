@@ -29,6 +29,7 @@ fn describe_lists_every_op_with_params_and_limits() {
         "crop",
         "rotate",
         "extend",
+        "trim",
         "flip",
         "grayscale",
         "blur",
@@ -204,6 +205,32 @@ fn image_ops_do_what_they_say() {
         out.data.chunks(4).all(|p| p == [0, 0, 0, 255]),
         "no edges in a flat image"
     );
+}
+
+#[test]
+fn trim_undoes_extend_and_reports_its_offsets_in_meta() {
+    let img = image::RgbaImage::from_fn(23, 17, |x, y| image::Rgba([(x * 7) as u8, (y * 9) as u8, 40, 255]));
+    let out = run(
+        &raw_pipeline(
+            &img,
+            "extend top=3 right=1 bottom=4 left=5 background=#ffffff | trim threshold=0 | encode format=rgba",
+        ),
+        img.as_raw(),
+    )
+    .unwrap();
+    assert_eq!(out.data, img.as_raw().as_slice());
+    assert_eq!(
+        (out.meta.width, out.meta.height, out.meta.trim_left, out.meta.trim_top),
+        (Some(23), Some(17), Some(5), Some(3))
+    );
+    // In the meta JSON after format, before the version; absent without a trim.
+    let json = out.meta.to_json();
+    assert!(
+        json.contains(r#""format":"rgba","trim_left":5,"trim_top":3,"version""#),
+        "{json}"
+    );
+    let plain = run(&raw_pipeline(&img, "encode format=rgba"), img.as_raw()).unwrap();
+    assert!(!plain.meta.to_json().contains("trim"));
 }
 
 #[test]

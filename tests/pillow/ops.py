@@ -10,7 +10,8 @@ and its pixels are compared with the reference: exactly, or within the tolerance
 check states. The case's sha256 must be the sha256 of kiln's pixels, so the bytes the
 conformance matrix asks of every target are the ones checked here.
 
-- extend: a Pillow canvas of the background with the image pasted (exact).
+- extend: a Pillow canvas of the background with the image pasted (exact); trim of an
+  extended photo: the photo (exact).
 - invert (sharp's negate), linear, threshold: per-channel formulas (exact); the luma
   of threshold and tint is the grayscale op's documented Rec. 709 fixed-point formula.
 - tint: sharp's algorithm in CIE Lab written here in float Python (within 1: Python's
@@ -183,6 +184,7 @@ PHOTO = os.path.join(ROOT, "tests", "data", "photo.png")
 CHECKS = {
     "extend-edges.toml": ("Pillow paste", 0, lambda im: extend(im, (343, 255), (3, 10), (255, 0, 0, 128))),
     "extend-size.toml": ("Pillow paste", 0, lambda im: extend(im, (401, 241), (40, 0), (0, 255, 0, 255))),
+    "trim-extended.toml": ("the photo itself", 0, lambda im: im.tobytes()),
     "invert-negate.toml": ("255 - c", 0, lambda im: per_pixel(im, lambda p: (255 - p[0], 255 - p[1], 255 - p[2], p[3]))),
     "linear.toml": ("1.5 c - 20", 0, lambda im: per_pixel(im, linear(1.5, -20))),
     "threshold.toml": ("luma >= 128", 0, lambda im: per_pixel(im, threshold(128))),

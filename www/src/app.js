@@ -88,7 +88,7 @@ for (const tab of document.querySelectorAll('.tabs button')) {
 // ---------------------------------------------------------------- image panel
 
 const IMAGE_OPS = [
-  'resize', 'crop', 'rotate', 'extend', 'flip', 'grayscale', 'blur', 'sharpen', 'brightness', 'contrast', 'gamma',
+  'resize', 'crop', 'rotate', 'extend', 'trim', 'flip', 'grayscale', 'blur', 'sharpen', 'brightness', 'contrast', 'gamma',
   'invert', 'modulate', 'tint', 'threshold', 'linear', 'normalize', 'median', 'convolve', 'sobel', 'encode',
 ];
 const PRESETS = {

@@ -31,12 +31,13 @@ const EXIT_UNSUPPORTED: i32 = 69;
 const EXIT_TOO_LARGE: i32 = 75;
 
 /// Every op of DESIGN.md, v1.
-const OPS: [&str; 37] = [
+const OPS: [&str; 38] = [
     "decode",
     "resize",
     "crop",
     "rotate",
     "extend",
+    "trim",
     "flip",
     "grayscale",
     "blur",

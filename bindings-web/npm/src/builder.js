@@ -48,6 +48,7 @@ export class Job {
   /** Any angle, clockwise; `params.background` colours the corners (not multiples of 90). */
   rotate(degrees, params = {}) { return this.step('rotate', { degrees, ...params }); }
   extend(params) { return this.step('extend', params); }
+  trim(params = {}) { return this.step('trim', params); }
   flip(axis) { return this.step('flip', axis === undefined ? {} : { axis }); }
   grayscale() { return this.step('grayscale'); }
   blur(sigma) { return this.step('blur', { sigma }); }

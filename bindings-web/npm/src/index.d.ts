@@ -51,6 +51,10 @@ export interface Meta {
   width?: number;
   height?: number;
   format?: 'png' | 'jpeg' | 'webp' | 'rgba';
+  /** After `trim`: the columns the last trim removed on the left. */
+  trim_left?: number;
+  /** After `trim`: the rows the last trim removed at the top. */
+  trim_top?: number;
   rows?: number;
   columns?: number;
   /** The kernel version. */
@@ -153,6 +157,8 @@ export interface ImageJob extends JobBase {
   rotate(degrees: number, params?: Omit<OpParams['rotate'], 'degrees'>): ImageJob;
   /** A border: `{ top, right, bottom, left }` or `{ width, height }` (centred), `background`. */
   extend(params: OpParams['extend']): ImageJob;
+  /** Removes a uniform border; the result's meta has `trim_left` and `trim_top`. */
+  trim(params?: OpParams['trim']): ImageJob;
   flip(axis?: 'horizontal' | 'vertical'): ImageJob;
   grayscale(): ImageJob;
   blur(sigma: number): ImageJob;

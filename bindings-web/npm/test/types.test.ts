@@ -46,6 +46,8 @@ async function builder() {
     .resize({ width: 320, height: 320, background: '#ffffff' })
     .extend({ top: 10, left: 4, background: '#00000080' })
     .extend({ width: 400 })
+    .trim({ threshold: 20, background: '#ffffff' })
+    .trim()
     .rotate(17, { background: '#ff0000' })
     .rotate(90)
     .modulate({ brightness: 1.1, hue: 30 })

@@ -15,6 +15,7 @@ pub mod parallel;
 pub mod position;
 pub mod resize;
 pub mod rotate;
+pub mod trim;
 
 /// An RGBA8 image with straight (not premultiplied) alpha, rows top to bottom.
 pub type Image = image::RgbaImage;

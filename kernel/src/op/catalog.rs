@@ -30,8 +30,8 @@ pub const OPS: &[OpSpec] = if cfg!(feature = "test-ops") {
 
 /// The catalogue with the test-only op last (`OPS` leaves it out unless the `test-ops`
 /// feature is on).
-const CATALOGUE: [OpSpec; 38] = [
-    DECODE, RESIZE, CROP, ROTATE, EXTEND, FLIP, GRAYSCALE, BLUR, SHARPEN, BRIGHTNESS, CONTRAST, GAMMA, INVERT,
+const CATALOGUE: [OpSpec; 39] = [
+    DECODE, RESIZE, CROP, ROTATE, EXTEND, TRIM, FLIP, GRAYSCALE, BLUR, SHARPEN, BRIGHTNESS, CONTRAST, GAMMA, INVERT,
     MODULATE, TINT, THRESHOLD, LINEAR, NORMALIZE, MEDIAN, CONVOLVE, SOBEL, ENCODE, COMPRESS, DECOMPRESS, JSON,
     PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, SORT, LIMIT, DISTINCT, RENAME, GROUP_BY, TO_JSON, TO_CSV, ECHO,
 ];
@@ -297,6 +297,33 @@ pub const EXTEND: OpSpec = OpSpec {
         Ok(Op::Extend {
             border,
             background: p.color("background")?,
+        })
+    },
+};
+
+pub const TRIM: OpSpec = OpSpec {
+    name: "trim",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Removes a uniform border, as sharp's trim: keeps the smallest rectangle holding every pixel that differs from the background (the top-left pixel unless given) by more than threshold in any of R, G, B and A. An image that is all background is kept whole. The encoded output's meta gives trim_left and trim_top: the columns and rows removed on the left and at the top (of the last trim).",
+    params: &[
+        p(
+            "threshold",
+            int(0, 255),
+            Some(Default::Int(10)),
+            "largest difference still counted as background",
+        ),
+        optional(
+            "background",
+            ParamType::Color,
+            "the border colour, #rrggbb or #rrggbbaa (default: the top-left pixel)",
+        ),
+    ],
+    needs_one_of: &[],
+    build: |p| {
+        Ok(Op::Trim {
+            threshold: p.u32("threshold")? as u8,
+            background: p.opt_color("background"),
         })
     },
 };

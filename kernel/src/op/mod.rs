@@ -50,6 +50,13 @@ pub enum Op {
         /// `contain` only: pad to exactly `width` x `height` with this colour.
         background: Option<[u8; 4]>,
     },
+    /// `trim` a uniform border.
+    Trim {
+        /// Largest difference (any channel) still counted as background.
+        threshold: u8,
+        /// The background; the top-left pixel when `None`.
+        background: Option<[u8; 4]>,
+    },
     /// `extend`: a border.
     Extend {
         /// How much is added.
