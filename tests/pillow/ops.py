@@ -13,10 +13,10 @@ conformance matrix asks of every target are the ones checked here.
 - extend: a Pillow canvas of the background with the image pasted (exact); trim of an
   extended photo: the photo (exact).
 - invert (sharp's negate), linear, threshold: per-channel formulas (exact); the luma
-  of threshold and tint is the grayscale op's documented Rec. 709 fixed-point formula.
-- tint: sharp's algorithm in CIE Lab written here in float Python (within 1: Python's
-  `** (1/3)` and kiln's `libm::cbrt` may differ in the last bit, which can move a
-  value across a rounding boundary).
+  of threshold is the grayscale op's documented Rec. 709 fixed-point formula.
+- tint: sharp's algorithm (libvips's B_W grey, a LUT built in CIE Lab) written here in
+  float Python (within 1: Python's `** (1/3)` and `** 2.4` and kiln's `libm` may differ
+  in the last bit, which can move a value across a rounding boundary).
 - median: Pillow's MedianFilter, which repeats the edge pixels as kiln does (exact).
 - rotate 90 / 270: Pillow's transpose (exact).
 - rotate 17: Catmull-Rom (a = -0.5) computed here in floats at the exact source
@@ -131,7 +131,12 @@ def tint(colour):
         l = to_lab((g, g, g))[0]
         w = 1 - 4 * (l / 100 - 0.5) ** 2
         lut.append(from_lab(l, w * ta, w * tb))
-    return lambda p: lut[luma(*p[:3])] + (p[3],)
+    def grey(p):
+        """libvips's B_W: the relative luminance of linear light, sRGB-encoded."""
+        y = sum(m * decode(c) for m, c in zip(TO_XYZ[1], p[:3]))
+        return encode(y)
+
+    return lambda p: lut[grey(p)] + (p[3],)
 
 
 def catmull_rom(x):

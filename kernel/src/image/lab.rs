@@ -7,7 +7,7 @@
 //! midpoints between codes (so the result is the correctly rounded sRGB code).
 
 use super::Image;
-use super::color::{for_each_pixel, luma};
+use super::color::for_each_pixel;
 
 /// sRGB -> XYZ (D65), rows X, Y, Z.
 const TO_XYZ: [[f64; 3]; 3] = [
@@ -117,9 +117,10 @@ pub fn modulate(img: &mut Image, brightness: f64, saturation: f64, hue: f64, lig
     });
 }
 
-/// `tint`, as sharp's: the luma of each pixel (as the `grayscale` op) keeps its L\*,
-/// and takes the colour's a\* and b\* weighted by `1 - 4 (L/100 - 1/2)^2` (full in the
-/// mid-tones, none at black and white); alpha is kept. A 256-entry table.
+/// `tint`, as sharp's: each pixel's grey (libvips's B_W: relative luminance Y from
+/// linear light, sRGB-encoded back to a byte) keeps its L\*, and takes the colour's a\*
+/// and b\* weighted by `1 - 4 (L/100 - 1/2)^2` (full in the mid-tones, none at black
+/// and white); alpha is kept. A 256-entry table indexed by the grey.
 pub fn tint(img: &mut Image, color: [u8; 4]) {
     let srgb = Srgb::new();
     let [_, ta, tb] = srgb.to_lab(&color);
@@ -130,9 +131,11 @@ pub fn tint(img: &mut Image, color: [u8; 4]) {
         let weight = 1.0 - 4.0 * t * t;
         srgb.write_lab([l, weight * ta, weight * tb], out);
     }
+    let y = TO_XYZ[1];
     for_each_pixel(img, |px| {
-        let out = lut[usize::from(luma(px[0], px[1], px[2]))];
-        px[..3].copy_from_slice(&out);
+        let d = |i: usize| srgb.decode[usize::from(px[i])];
+        let grey = srgb.encode(y[0] * d(0) + y[1] * d(1) + y[2] * d(2));
+        px[..3].copy_from_slice(&lut[usize::from(grey)]);
     });
 }
 
@@ -183,7 +186,7 @@ mod tests {
         modulate(&mut img, 1.0, 0.0, 0.0, 100.0);
         assert!(img.pixels().all(|p| p.0[..3] == [255, 255, 255]));
 
-        // tint keeps black and white and the luma's lightness; mid-greys take the hue
+        // tint keeps black and white and the grey's lightness; mid-greys take the hue
         let mut img = Image::from_fn(3, 1, |x, _| Rgba([[0, 128, 255][x as usize]; 4]));
         tint(&mut img, [255, 0, 0, 255]);
         assert_eq!(img.get_pixel(0, 0).0, [0, 0, 0, 0]);

@@ -484,7 +484,7 @@ pub const TINT: OpSpec = OpSpec {
     name: "tint",
     input: Kind::Image,
     output: Kind::Image,
-    doc: "As sharp's tint: each pixel's luma (as grayscale) keeps its lightness L* and takes the colour's a*, b* (its chroma), fully in the mid-tones, fading to none at black and white; alpha kept.",
+    doc: "As sharp's tint: each pixel's grey (relative luminance, as libvips's B_W) keeps its lightness L* and takes the colour's a*, b* (its chroma), fully in the mid-tones, fading to none at black and white; alpha kept.",
     params: &[p(
         "color",
         ParamType::Color,
