@@ -46,6 +46,9 @@ cargo test --workspace --locked
 step "decoders as lenient as browsers: BMP and TIFF against Pillow (tests/pillow/lenient.py)"
 python3 tests/pillow/lenient.py target/debug/kiln
 
+step "image ops against Pillow or a reference computation (tests/pillow/ops.py)"
+python3 tests/pillow/ops.py target/debug/kiln
+
 step "deployment: yamllint, kubernetes-validate, hadolint, kiln's own rules (check-deploy-rules.py)"
 ./scripts/check-deploy.sh
 

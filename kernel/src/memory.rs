@@ -26,20 +26,23 @@ fn pixels((w, h): (u32, u32)) -> u64 {
 pub fn keeps_opaque(op: &Op) -> bool {
     matches!(
         op,
-        Op::Resize { .. }
+        Op::Resize { background: None, .. }
             | Op::Crop { .. }
-            | Op::Rotate(_)
+            | Op::Trim { .. }
             | Op::Flip(_)
             | Op::Grayscale
             | Op::Brightness(_)
             | Op::Contrast(_)
             | Op::Gamma(_)
             | Op::Invert
+            | Op::Modulate { .. }
+            | Op::Tint(_)
+            | Op::Median(_)
             | Op::Blur { .. }
             | Op::Sharpen { .. }
             | Op::Convolve(_)
             | Op::Sobel
-    )
+    ) || matches!(op, Op::Rotate { degrees, .. } if degrees % 90.0 == 0.0)
 }
 
 /// What the image op `op` holds at once on a `from` image (`opaque` or maybe not) that
@@ -49,14 +52,27 @@ pub fn image_step(op: &Op, from: (u32, u32), to: (u32, u32), opaque: bool) -> u6
     let (w, h) = (u64::from(from.0), u64::from(from.1));
     let held = match op {
         // A premultiplied copy of a translucent source, the pass between the two
-        // directions (at the larger of its two possible shapes) and the result.
-        Op::Resize { .. } => {
+        // directions (at the larger of its two possible shapes) and the result; a
+        // letterbox: the resized image and its box.
+        Op::Resize { background, .. } => {
             let between = (u64::from(to.0) * h).max(w * u64::from(to.1));
             let premultiplied = if opaque { 0 } else { p };
-            RGBA * (p + premultiplied + between + q)
+            let letterbox = if background.is_some() { q } else { 0 };
+            RGBA * (p + premultiplied + between + q + letterbox)
         }
-        Op::Crop { .. } | Op::Rotate(_) => RGBA * (p + q),
-        Op::Flip(_) | Op::Grayscale | Op::Brightness(_) | Op::Contrast(_) | Op::Gamma(_) | Op::Invert => RGBA * p,
+        // A new image.
+        Op::Crop { .. } | Op::Trim { .. } | Op::Extend { .. } | Op::Rotate { .. } | Op::Median(_) => RGBA * (p + q),
+        Op::Flip(_)
+        | Op::Grayscale
+        | Op::Brightness(_)
+        | Op::Contrast(_)
+        | Op::Gamma(_)
+        | Op::Invert
+        | Op::Modulate { .. }
+        | Op::Tint(_)
+        | Op::Threshold { .. }
+        | Op::Linear { .. }
+        | Op::Normalize { .. } => RGBA * p,
         // 16-bit working values, their high bytes over the image and their low bytes
         // beside it (3 channels if opaque; the recursive path's strips pad the width by
         // less than a column each). Per thread: the recursive path's strip of 64 lanes by

@@ -33,6 +33,12 @@ pub struct Meta {
     /// `png`, `jpeg`, `webp` or `rgba`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    /// After `trim`: the columns it removed on the left (of the last `trim`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trim_left: Option<u32>,
+    /// After `trim`: the rows it removed at the top.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trim_top: Option<u32>,
     /// A table's rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,
@@ -51,6 +57,8 @@ impl Meta {
             width: None,
             height: None,
             format: None,
+            trim_left: None,
+            trim_top: None,
             rows: None,
             columns: None,
             version: crate::VERSION.into(),

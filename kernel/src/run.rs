@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 
 use crate::image::codec::{self, EncodeFormat, SourceFormat};
+use crate::image::resize::Fit;
+use crate::image::trim::Trimmed;
 use crate::image::{self as img, Image};
 use crate::json_text::JsonMode;
 use crate::op::Kind;
@@ -29,13 +31,16 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
             limits.max_input_bytes
         )));
     }
-    let mut source = SourceFormat::Unknown;
+    let mut carry = Carry {
+        source: SourceFormat::Unknown,
+        trim: None,
+    };
     let mut value = Value::Bytes(input, Meta::bytes("application/octet-stream"));
     let max_work = limits.max_pixels.saturating_mul(MAX_IMAGE_PASSES);
     let mut work = 0u64;
     for (index, planned) in pipeline.plan.iter().enumerate() {
         let decoding = !matches!(value, Value::Image(_));
-        value = apply(&planned.op, planned.spec.name, value, &limits, &mut source).map_err(|e| locate(planned, e))?;
+        value = apply(&planned.op, planned.spec.name, value, &limits, &mut carry).map_err(|e| locate(planned, e))?;
         if let (true, Value::Image(image)) = (decoding, &value) {
             // An image was decoded: the work of the image steps that follow is known
             // from its size, and checked before any of them runs.
@@ -43,7 +48,7 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
             work = image_work(
                 &pipeline.plan[index..],
                 decoded,
-                source.reencode_as(),
+                carry.source.reencode_as(),
                 work,
                 max_work,
                 &limits,
@@ -129,33 +134,55 @@ fn image_work(
 fn size_after(op: &Op, width: u32, height: u32) -> (u32, u32) {
     match op {
         Op::Resize {
+            width: Some(w),
+            height: Some(h),
+            fit: Fit::Contain,
+            background: Some(_),
+            ..
+        } => (*w, *h),
+        Op::Resize {
             width: w,
             height: h,
             fit,
             ..
         } => img::resize::output_size(width, height, *w, *h, *fit),
+        Op::Extend { border, .. } => img::extend::output_size(width, height, *border),
         Op::Crop {
             width: w, height: h, ..
         } => (*w, *h),
-        Op::Rotate(90 | 270) => (height, width),
+        Op::Rotate { degrees, .. } => img::rotate::output_size(width, height, *degrees),
         // Every other op keeps the size (or is not an image op).
         _ => (width, height),
     }
 }
 
-fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mut SourceFormat) -> Result<Value<'a>> {
+/// What an image carries from its decode and its steps to its encode.
+struct Carry {
+    /// The format it was decoded from (the implied encode's format).
+    source: SourceFormat,
+    /// The offsets of the last `trim`, for the meta.
+    trim: Option<Trimmed>,
+}
+
+fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut Carry) -> Result<Value<'a>> {
     Ok(match (op, value) {
         (Op::Decode { raw }, Value::Bytes(bytes, _)) => {
             let (image, format) = match raw {
                 Some((w, h)) => (codec::decode_raw(bytes, *w, *h, limits)?, SourceFormat::Rgba),
                 None => codec::decode(&bytes, limits)?,
             };
-            *source = format;
+            *carry = Carry {
+                source: format,
+                trim: None,
+            };
             Value::Image(image)
         }
         (Op::Encode { format, quality, level }, Value::Image(image)) => {
-            let format = format.unwrap_or_else(|| source.reencode_as());
-            let meta = Meta::image(&image, format);
+            let format = format.unwrap_or_else(|| carry.source.reencode_as());
+            let mut meta = Meta::image(&image, format);
+            if let Some(trimmed) = carry.trim {
+                (meta.trim_left, meta.trim_top) = (Some(trimmed.left), Some(trimmed.top));
+            }
             // Raw pixels are the image's own buffer, moved: no room to grow into.
             let room = match format {
                 EncodeFormat::Rgba => limits.max_output_bytes,
@@ -168,7 +195,7 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, source: &mu
             Value::Bytes(Cow::Owned(codec::encode(image, format, *quality, *level, room)?), meta)
         }
         (op, Value::Image(mut image)) => {
-            image_op(op, name, &mut image, limits)?;
+            image_op(op, name, &mut image, limits, &mut carry.trim)?;
             Value::Image(image)
         }
         (Op::Compress { container, level }, Value::Bytes(bytes, _)) => {
@@ -228,16 +255,30 @@ fn table_output_room(table: &Table, limits: &Limits) -> u64 {
     memory::output_room(limits.max_memory_bytes, table.heap_bytes()).min(limits.max_output_bytes)
 }
 
-fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits) -> Result<()> {
+fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits, trim: &mut Option<Trimmed>) -> Result<()> {
     match op {
         Op::Resize {
             width,
             height,
             fit,
             filter,
-        } => *image = img::resize::resize(image, *width, *height, *fit, *filter, limits)?,
+            position,
+            background,
+        } => {
+            *image = img::resize::resize(image, *width, *height, *fit, *position, *filter, limits)?;
+            if let (Some(w), Some(h), Some(bg)) = (width, height, background) {
+                // fit=contain (the only fit a background is checked with): letterbox.
+                *image = img::extend::place(image, *w, *h, position.align(), *bg, limits)?;
+            }
+        }
+        Op::Trim { threshold, background } => {
+            let (kept, at) = img::trim::trim(image, *threshold, *background);
+            (*image, *trim) = (kept, Some(at));
+        }
+        Op::Extend { border, background } => *image = img::extend::extend(image, *border, *background, limits)?,
         Op::Crop { x, y, width, height } => *image = img::geometry::crop(image, *x, *y, *width, *height)?,
-        Op::Rotate(degrees) => *image = img::geometry::rotate(image, *degrees),
+        Op::Rotate { degrees, background } => *image = img::rotate::rotate(image, *degrees, *background, limits)?,
+        Op::Median(size) => *image = img::median::median(image, *size),
         Op::Flip(axis) => img::geometry::flip(image, *axis),
         Op::Grayscale => img::color::grayscale(image),
         Op::Blur { sigma } => img::blur::gaussian_blur(image, *sigma),
@@ -246,6 +287,16 @@ fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits) -> Result<(
         Op::Contrast(v) => img::color::contrast(image, *v),
         Op::Gamma(v) => img::color::gamma(image, *v),
         Op::Invert => img::color::invert(image),
+        Op::Modulate {
+            brightness,
+            saturation,
+            hue,
+            lightness,
+        } => img::lab::modulate(image, *brightness, *saturation, *hue, *lightness),
+        Op::Tint(color) => img::lab::tint(image, *color),
+        Op::Threshold { value, greyscale } => img::adjust::threshold(image, *value, *greyscale),
+        Op::Linear { a, b } => img::adjust::linear(image, a, b),
+        Op::Normalize { lower, upper } => img::adjust::normalize(image, *lower, *upper),
         Op::Convolve(kernel) => img::convolve::convolve(image, kernel),
         Op::Sobel => img::convolve::sobel(image),
         _ => return Err(Error::internal(format!("`{name}` is not an image op"))),

@@ -28,6 +28,8 @@ fn describe_lists_every_op_with_params_and_limits() {
         "resize",
         "crop",
         "rotate",
+        "extend",
+        "trim",
         "flip",
         "grayscale",
         "blur",
@@ -36,6 +38,12 @@ fn describe_lists_every_op_with_params_and_limits() {
         "contrast",
         "gamma",
         "invert",
+        "modulate",
+        "tint",
+        "threshold",
+        "linear",
+        "normalize",
+        "median",
         "convolve",
         "sobel",
         "encode",
@@ -168,6 +176,18 @@ fn image_ops_do_what_they_say() {
         img.get_pixel(5, 6)
     );
     assert_eq!(apply("rotate degrees=90").dimensions(), (30, 40));
+    assert_eq!(apply("rotate degrees=-270"), apply("rotate degrees=90"));
+    assert_eq!(apply("rotate degrees=30").dimensions(), (50, 46)); // 40 cos + 30 sin = 49.6
+    assert_eq!(apply("extend top=1 right=2 bottom=3 left=4").dimensions(), (46, 34));
+    assert_eq!(apply("extend width=50 height=31").get_pixel(5, 0), img.get_pixel(0, 0));
+    assert_eq!(
+        apply("resize width=30 height=30 background=#ffffff").dimensions(),
+        (30, 30)
+    );
+    assert_eq!(
+        apply("median size=3 | threshold | linear a=1 | normalize | modulate | tint color=#808080").dimensions(),
+        (40, 30)
+    );
     assert_eq!(apply("flip axis=horizontal").get_pixel(0, 0), img.get_pixel(39, 0));
     let g = apply("grayscale");
     assert!(g.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]));
@@ -185,6 +205,32 @@ fn image_ops_do_what_they_say() {
         out.data.chunks(4).all(|p| p == [0, 0, 0, 255]),
         "no edges in a flat image"
     );
+}
+
+#[test]
+fn trim_undoes_extend_and_reports_its_offsets_in_meta() {
+    let img = image::RgbaImage::from_fn(23, 17, |x, y| image::Rgba([(x * 7) as u8, (y * 9) as u8, 40, 255]));
+    let out = run(
+        &raw_pipeline(
+            &img,
+            "extend top=3 right=1 bottom=4 left=5 background=#ffffff | trim threshold=0 | encode format=rgba",
+        ),
+        img.as_raw(),
+    )
+    .unwrap();
+    assert_eq!(out.data, img.as_raw().as_slice());
+    assert_eq!(
+        (out.meta.width, out.meta.height, out.meta.trim_left, out.meta.trim_top),
+        (Some(23), Some(17), Some(5), Some(3))
+    );
+    // In the meta JSON after format, before the version; absent without a trim.
+    let json = out.meta.to_json();
+    assert!(
+        json.contains(r#""format":"rgba","trim_left":5,"trim_top":3,"version""#),
+        "{json}"
+    );
+    let plain = run(&raw_pipeline(&img, "encode format=rgba"), img.as_raw()).unwrap();
+    assert!(!plain.meta.to_json().contains("trim"));
 }
 
 #[test]

@@ -62,10 +62,19 @@ fn run(pipeline: &str, input: &[u8], max_memory: u64) -> (bool, u64) {
     (ran.is_ok(), peak)
 }
 
-/// The smallest memory limit `pipeline` runs under, and its peak under that limit.
+/// The smallest memory limit `pipeline` runs under (to 64 KiB), searched between half
+/// and 1.5 x + 3 MiB of its peak without a limit, and its peak under that limit.
 fn admitted(pipeline: &str, input: &[u8]) -> (u64, u64) {
-    let (mut refused, mut fits) = (0u64, 1u64 << 30);
-    assert!(run(pipeline, input, fits).0, "{pipeline} does not run under 1 GiB");
+    let (ran, free) = run(pipeline, input, 1 << 30);
+    assert!(ran, "{pipeline} does not run under 1 GiB");
+    let (mut refused, mut fits) = (free / 2, free + free / 2 + (3 << 20));
+    if !run(pipeline, input, fits).0 {
+        return (fits + 1, free); // far above: the caller says so
+    }
+    if run(pipeline, input, refused).0 {
+        fits = refused;
+        refused = 0;
+    }
     while fits - refused > 1 << 16 {
         let mid = refused + (fits - refused) / 2;
         if run(pipeline, input, mid).0 {
@@ -97,7 +106,7 @@ fn progressive_jpeg(rgb: &image::RgbImage) -> Vec<u8> {
 #[test]
 fn the_model_bounds_what_jobs_hold_and_stays_close() {
     let _one = ONE.lock().unwrap();
-    let (w, h) = (1000u32, 800u32);
+    let (w, h) = (640u32, 480u32);
     let rgb = image::RgbImage::from_fn(w, h, |x, y| {
         image::Rgb([((x * 7) ^ (y * 3)) as u8, (x + y) as u8, (x * y) as u8])
     });
@@ -160,6 +169,33 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
         (r("convolve kernel=0,-1,0,-1,5,-1,0,-1,0 | encode format=rgba"), raw),
         (r("sobel | encode format=rgba"), raw),
         (r("grayscale | encode format=rgba"), raw),
+        (
+            r("extend width=1200 height=900 background=#00ff00 | encode format=rgba"),
+            raw,
+        ),
+        (r("trim threshold=255 background=#000000 | encode format=rgba"), raw),
+        (r("rotate degrees=17 | encode format=rgba"), raw),
+        (
+            r("rotate degrees=-45.5 background=#ff000080 | encode format=rgba"),
+            &opaque_raw,
+        ),
+        (r("median size=7 | encode format=rgba"), raw),
+        (
+            r("modulate brightness=1.2 saturation=0.5 hue=90 | tint color=#704214 | encode format=rgba"),
+            raw,
+        ),
+        (
+            r("normalize | linear a=1.5 b=-20 | threshold | encode format=rgba"),
+            raw,
+        ),
+        (
+            r("resize width=400 height=200 fit=cover position=attention | encode format=rgba"),
+            &opaque_raw,
+        ),
+        (
+            r("resize width=500 height=500 fit=contain background=#000000 | encode format=rgba"),
+            raw,
+        ),
         (r("encode format=png"), &noise_opaque),
         (r("encode format=png"), &noise),
         (r("encode format=png level=9"), &opaque_raw),

@@ -72,6 +72,8 @@ impl Guest for Kernel {
                 width: m.width,
                 height: m.height,
                 format: m.format,
+                trim_left: m.trim_left,
+                trim_top: m.trim_top,
                 rows: m.rows,
                 columns: m.columns,
                 version: m.version,

@@ -327,6 +327,8 @@ fn meta(m: bindings::Meta) -> Meta {
         width: m.width,
         height: m.height,
         format: m.format,
+        trim_left: m.trim_left,
+        trim_top: m.trim_top,
         rows: m.rows,
         columns: m.columns,
         version: m.version,

@@ -31,11 +31,13 @@ const EXIT_UNSUPPORTED: i32 = 69;
 const EXIT_TOO_LARGE: i32 = 75;
 
 /// Every op of DESIGN.md, v1.
-const OPS: [&str; 30] = [
+const OPS: [&str; 38] = [
     "decode",
     "resize",
     "crop",
     "rotate",
+    "extend",
+    "trim",
     "flip",
     "grayscale",
     "blur",
@@ -44,6 +46,12 @@ const OPS: [&str; 30] = [
     "contrast",
     "gamma",
     "invert",
+    "modulate",
+    "tint",
+    "threshold",
+    "linear",
+    "normalize",
+    "median",
     "convolve",
     "sobel",
     "encode",

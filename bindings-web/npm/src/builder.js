@@ -45,7 +45,10 @@ export class Job {
   decode(params = {}) { return this.step('decode', params); }
   resize(params) { return this.step('resize', params); }
   crop(params) { return this.step('crop', params); }
-  rotate(degrees) { return this.step('rotate', { degrees }); }
+  /** Any angle, clockwise; `params.background` colours the corners (not multiples of 90). */
+  rotate(degrees, params = {}) { return this.step('rotate', { degrees, ...params }); }
+  extend(params) { return this.step('extend', params); }
+  trim(params = {}) { return this.step('trim', params); }
   flip(axis) { return this.step('flip', axis === undefined ? {} : { axis }); }
   grayscale() { return this.step('grayscale'); }
   blur(sigma) { return this.step('blur', { sigma }); }
@@ -53,7 +56,15 @@ export class Job {
   brightness(value) { return this.step('brightness', { value }); }
   contrast(value) { return this.step('contrast', { value }); }
   gamma(value) { return this.step('gamma', { value }); }
+  /** sharp's `negate`. */
   invert() { return this.step('invert'); }
+  modulate(params) { return this.step('modulate', params); }
+  tint(color) { return this.step('tint', { color }); }
+  threshold(params = {}) { return this.step('threshold', params); }
+  /** `a * c + b`: numbers, or lists of 3 (R, G, B) or 4 (and alpha). */
+  linear(a, b) { return this.step('linear', { a: numbers(a), b: numbers(b) }); }
+  normalize(params = {}) { return this.step('normalize', params); }
+  median(size) { return this.step('median', size === undefined ? {} : { size }); }
   convolve(kernel) { return this.step('convolve', { kernel: Array.from(kernel) }); }
   sobel() { return this.step('sobel'); }
   // image -> bytes
@@ -94,6 +105,12 @@ const OUTPUT_KIND = {
 
 function kindAfter(op, kind) {
   return OUTPUT_KIND[op] ?? (kind === 'table' ? 'table' : 'image');
+}
+
+/** A numbers parameter from a number or an iterable of them; undefined stays so. */
+function numbers(v) {
+  if (v === undefined) return undefined;
+  return typeof v === 'number' ? [v] : Array.from(v);
 }
 
 /** A list parameter from an array (or any iterable); a string is one name. */

@@ -52,6 +52,10 @@ export interface Meta {
   width?: number;
   height?: number;
   format?: 'png' | 'jpeg' | 'webp' | 'rgba';
+  /** After `trim`: the columns the last trim removed on the left. */
+  trim_left?: number;
+  /** After `trim`: the rows the last trim removed at the top. */
+  trim_top?: number;
   rows?: number;
   columns?: number;
   /** The kernel version. */
@@ -150,7 +154,12 @@ interface JobBase {
 export interface ImageJob extends JobBase {
   resize(params: OpParams['resize']): ImageJob;
   crop(params: OpParams['crop']): ImageJob;
-  rotate(degrees: 90 | 180 | 270): ImageJob;
+  /** Clockwise, any angle; multiples of 90 are exact, others grow to the bounding box. */
+  rotate(degrees: number, params?: Omit<OpParams['rotate'], 'degrees'>): ImageJob;
+  /** A border: `{ top, right, bottom, left }` or `{ width, height }` (centred), `background`. */
+  extend(params: OpParams['extend']): ImageJob;
+  /** Removes a uniform border; the result's meta has `trim_left` and `trim_top`. */
+  trim(params?: OpParams['trim']): ImageJob;
   flip(axis?: 'horizontal' | 'vertical'): ImageJob;
   grayscale(): ImageJob;
   blur(sigma: number): ImageJob;
@@ -158,7 +167,16 @@ export interface ImageJob extends JobBase {
   brightness(value: number): ImageJob;
   contrast(value: number): ImageJob;
   gamma(value: number): ImageJob;
+  /** sharp's `negate`. */
   invert(): ImageJob;
+  modulate(params: OpParams['modulate']): ImageJob;
+  /** A colour, `#rrggbb`. */
+  tint(color: string): ImageJob;
+  threshold(params?: OpParams['threshold']): ImageJob;
+  /** `a * c + b`: one number for R, G, B, or 3 (R, G, B) or 4 (and alpha). */
+  linear(a?: number | readonly number[], b?: number | readonly number[]): ImageJob;
+  normalize(params?: OpParams['normalize']): ImageJob;
+  median(size?: OpParams['median']['size']): ImageJob;
   convolve(kernel: readonly number[]): ImageJob;
   sobel(): ImageJob;
   encode(format: OpParams['encode']['format'], params?: Omit<OpParams['encode'], 'format'>): BytesJob;

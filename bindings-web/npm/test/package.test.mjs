@@ -162,7 +162,7 @@ test('check() gives the canonical pipeline or a KilnError, and runs nothing', ()
 test('describe() matches the op catalogue', () => {
   const d = describe();
   assert.equal(d.name, 'kiln');
-  assert.equal(d.ops.length, 30);
+  assert.equal(d.ops.length, 38);
   const names = d.ops.map((o) => o.name);
   for (const op of ['decode', 'resize', 'blur', 'encode', 'compress', 'parse_csv', 'to_json', 'to_csv']) assert.ok(names.includes(op), op);
   assert.deepEqual(d.kinds, ['bytes', 'image', 'table']);

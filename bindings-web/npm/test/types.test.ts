@@ -30,8 +30,10 @@ const s3: Step = { op: 'blur' };
 const s4: Step = { op: 'encode', format: 'gif' };
 // @ts-expect-error resize needs width or height
 const s5: Step = { op: 'resize', fit: 'cover' };
-// @ts-expect-error rotate takes 90, 180 or 270
-const s6: Step = { op: 'rotate', degrees: 45 };
+// @ts-expect-error rotate takes a number of degrees
+const s6: Step = { op: 'rotate', degrees: '45' };
+// @ts-expect-error median sizes are odd
+const s9: Step = { op: 'median', size: 4 };
 // @ts-expect-error grayscale takes no parameters
 const s7: Step = { op: 'grayscale', value: 1 };
 // @ts-expect-error level is 0..=9
@@ -39,6 +41,26 @@ const s8: Step = { op: 'compress', level: 12 };
 
 async function builder() {
   const r: Output = await image(input).resize({ width: 800 }).blur(1.5).encode('webp').run();
+  await image(input)
+    .resize({ width: 300, height: 200, fit: 'cover', position: 'attention' })
+    .resize({ width: 320, height: 320, background: '#ffffff' })
+    .extend({ top: 10, left: 4, background: '#00000080' })
+    .extend({ width: 400 })
+    .trim({ threshold: 20, background: '#ffffff' })
+    .trim()
+    .rotate(17, { background: '#ff0000' })
+    .rotate(90)
+    .modulate({ brightness: 1.1, hue: 30 })
+    .tint('#ff8000')
+    .threshold({ value: 100, greyscale: false })
+    .linear([1, 1.2, 0.9], 5)
+    .normalize({ lower: 2 })
+    .median(7)
+    .run();
+  // @ts-expect-error no such position
+  image(input).resize({ width: 10, height: 10, fit: 'cover', position: 'middle' });
+  // @ts-expect-error extend needs a side or a size
+  image(input).extend({ background: '#000000' });
   // @ts-expect-error typo in a builder parameter
   image(input).resize({ widht: 800 });
   // @ts-expect-error no such format
@@ -75,4 +97,4 @@ try {
     void [code, step];
   }
 }
-void [s1, s2, s3, s4, s5, s6, s7, s8, w, builder];
+void [s1, s2, s3, s4, s5, s6, s7, s8, s9, w, builder];

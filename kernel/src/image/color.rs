@@ -58,7 +58,7 @@ pub fn invert(img: &mut Image) {
 }
 
 /// `f(v)` for every byte value, rounded to nearest and clamped to `0..=255` (NaN is 0).
-fn table(f: impl Fn(f64) -> f64) -> [u8; 256] {
+pub(crate) fn table(f: impl Fn(f64) -> f64) -> [u8; 256] {
     let mut lut = [0u8; 256];
     for (v, out) in lut.iter_mut().enumerate() {
         let x = f(v as f64);
@@ -82,7 +82,7 @@ fn apply_table(img: &mut Image, lut: &[u8; 256]) {
 }
 
 /// Calls `f` on every RGBA pixel, rows in parallel.
-fn for_each_pixel(img: &mut Image, f: impl Fn(&mut [u8]) + Sync + Send) {
+pub(crate) fn for_each_pixel(img: &mut Image, f: impl Fn(&mut [u8]) + Sync + Send) {
     let stride = img.width() as usize * 4;
     if stride == 0 || img.height() == 0 {
         return;

@@ -10,6 +10,7 @@ use fast_image_resize::pixels::U8x4;
 use fast_image_resize::{Filter, FilterType, ResizeAlg, ResizeOptions, Resizer};
 
 use super::Image;
+use super::position::Position;
 use crate::choice::choices;
 use crate::{Error, Limits, Result};
 
@@ -32,19 +33,35 @@ choices! {
     }
 }
 
-/// Resizes to `width` and/or `height` (see the `resize` op for `fit`), checking the
-/// output size against `limits` before allocating it.
+/// Resizes to `width` and/or `height` (see the `resize` op for `fit`; `position`: the
+/// part `cover` keeps), checking the output size against `limits` before allocating it.
 pub fn resize(
     image: &Image,
     width: Option<u32>,
     height: Option<u32>,
     fit: Fit,
+    position: Position,
     filter: ResizeFilter,
     limits: &Limits,
 ) -> Result<Image> {
     let (sw, sh) = image.dimensions();
-    let target = target_size(sw, sh, width, height, fit);
+    let mut target = target_size(sw, sh, width, height, fit, position);
     limits.check_image(target.width, target.height)?;
+    if let (Position::Attention, Some((_, _, cw, ch))) = (position, target.crop) {
+        // One axis is cropped: keep its most salient window.
+        let horizontal = cw < f64::from(sw);
+        let (length, room) = if horizontal {
+            (cw, f64::from(sw) - cw)
+        } else {
+            (ch, f64::from(sh) - ch)
+        };
+        let at = f64::from(super::attention::best_offset(image, horizontal, length.round() as u32)).min(room);
+        target.crop = Some(if horizontal {
+            (at, 0.0, cw, ch)
+        } else {
+            (0.0, at, cw, ch)
+        });
+    }
     if (target.width, target.height) == (sw, sh) && target.crop.is_none() {
         return Ok(image.clone());
     }
@@ -75,7 +92,7 @@ pub fn resize(
 
 /// The size `resize` gives an image of `sw` x `sh`.
 pub fn output_size(sw: u32, sh: u32, width: Option<u32>, height: Option<u32>, fit: Fit) -> (u32, u32) {
-    let target = target_size(sw, sh, width, height, fit);
+    let target = target_size(sw, sh, width, height, fit, Position::Centre);
     (target.width, target.height)
 }
 
@@ -87,7 +104,8 @@ struct Target {
     crop: Option<(f64, f64, f64, f64)>,
 }
 
-fn target_size(sw: u32, sh: u32, width: Option<u32>, height: Option<u32>, fit: Fit) -> Target {
+fn target_size(sw: u32, sh: u32, width: Option<u32>, height: Option<u32>, fit: Fit, position: Position) -> Target {
+    let (ax, ay) = position.align();
     let (sw64, sh64) = (u64::from(sw), u64::from(sh));
     // round(a * b / c), at least 1; `a * b` fits in u64 since all are < 2^32.
     let scale = |a: u64, b: u64, c: u64| ((a * b + c / 2) / c).clamp(1, u64::from(u32::MAX)) as u32;
@@ -109,10 +127,10 @@ fn target_size(sw: u32, sh: u32, width: Option<u32>, height: Option<u32>, fit: F
                 Fit::Cover => {
                     let crop = if sw64 * h64 > sh64 * w64 {
                         let cw = f64::from(sh) * f64::from(w) / f64::from(h);
-                        ((f64::from(sw) - cw) / 2.0, 0.0, cw, f64::from(sh))
+                        (ax.offset_f64(f64::from(sw) - cw), 0.0, cw, f64::from(sh))
                     } else if sw64 * h64 < sh64 * w64 {
                         let ch = f64::from(sw) * f64::from(h) / f64::from(w);
-                        (0.0, (f64::from(sh) - ch) / 2.0, f64::from(sw), ch)
+                        (0.0, ay.offset_f64(f64::from(sh) - ch), f64::from(sw), ch)
                     } else {
                         return plain(w, h);
                     };
@@ -157,7 +175,7 @@ mod tests {
     #[test]
     fn sizes() {
         assert_eq!(
-            target_size(2725, 2225, Some(720), None, Fit::Contain),
+            target_size(2725, 2225, Some(720), None, Fit::Contain, Position::Centre),
             Target {
                 width: 720,
                 height: 588,
@@ -165,7 +183,7 @@ mod tests {
             }
         );
         assert_eq!(
-            target_size(100, 50, None, Some(10), Fit::Contain),
+            target_size(100, 50, None, Some(10), Fit::Contain, Position::Centre),
             Target {
                 width: 20,
                 height: 10,
@@ -173,7 +191,7 @@ mod tests {
             }
         );
         assert_eq!(
-            target_size(100, 50, Some(40), Some(40), Fit::Contain),
+            target_size(100, 50, Some(40), Some(40), Fit::Contain, Position::Centre),
             Target {
                 width: 40,
                 height: 20,
@@ -181,7 +199,7 @@ mod tests {
             }
         );
         assert_eq!(
-            target_size(50, 100, Some(40), Some(40), Fit::Contain),
+            target_size(50, 100, Some(40), Some(40), Fit::Contain, Position::Centre),
             Target {
                 width: 20,
                 height: 40,
@@ -189,7 +207,7 @@ mod tests {
             }
         );
         assert_eq!(
-            target_size(100, 50, Some(40), Some(40), Fit::Fill),
+            target_size(100, 50, Some(40), Some(40), Fit::Fill, Position::Centre),
             Target {
                 width: 40,
                 height: 40,
@@ -197,16 +215,24 @@ mod tests {
             }
         );
         assert_eq!(
-            target_size(100, 50, Some(40), Some(40), Fit::Cover),
+            target_size(100, 50, Some(40), Some(40), Fit::Cover, Position::Centre),
             Target {
                 width: 40,
                 height: 40,
                 crop: Some((25.0, 0.0, 50.0, 50.0))
             }
         );
+        // position picks the part cover keeps
+        let crop = |w, h, p| target_size(w, h, Some(40), Some(40), Fit::Cover, p).crop;
+        assert_eq!(crop(100, 50, Position::Left), Some((0.0, 0.0, 50.0, 50.0)));
+        assert_eq!(crop(100, 50, Position::BottomRight), Some((50.0, 0.0, 50.0, 50.0)));
+        assert_eq!(crop(100, 50, Position::Top), Some((25.0, 0.0, 50.0, 50.0)));
+        assert_eq!(crop(50, 100, Position::Top), Some((0.0, 0.0, 50.0, 50.0)));
+        assert_eq!(crop(50, 100, Position::BottomLeft), Some((0.0, 50.0, 50.0, 50.0)));
+        assert_eq!(crop(50, 100, Position::Right), Some((0.0, 25.0, 50.0, 50.0)));
         // never 0 pixels
         assert_eq!(
-            target_size(10000, 1, Some(10), None, Fit::Contain),
+            target_size(10000, 1, Some(10), None, Fit::Contain, Position::Centre),
             Target {
                 width: 10,
                 height: 1,
@@ -236,11 +262,29 @@ mod tests {
             ResizeFilter::Lanczos3,
         ] {
             for fit in [Fit::Contain, Fit::Cover, Fit::Fill] {
-                let out = resize(&img, Some(40), Some(30), fit, filter, &Limits::default()).unwrap();
+                let out = resize(
+                    &img,
+                    Some(40),
+                    Some(30),
+                    fit,
+                    Position::Centre,
+                    filter,
+                    &Limits::default(),
+                )
+                .unwrap();
                 let expect = if fit == Fit::Contain { (40, 25) } else { (40, 30) };
                 assert_eq!(out.dimensions(), expect, "{filter:?} {fit:?}");
             }
-            let up = resize(&img, Some(300), None, Fit::Contain, filter, &Limits::default()).unwrap();
+            let up = resize(
+                &img,
+                Some(300),
+                None,
+                Fit::Contain,
+                Position::Centre,
+                filter,
+                &Limits::default(),
+            )
+            .unwrap();
             assert_eq!(up.dimensions(), (300, 189)); // 61 * 300 / 97 = 188.66
         }
     }
@@ -253,6 +297,7 @@ mod tests {
             Some(31),
             None,
             Fit::Contain,
+            Position::Centre,
             ResizeFilter::Lanczos3,
             &Limits::default(),
         )
@@ -267,7 +312,16 @@ mod tests {
             max_pixels: 1000,
             ..Limits::default()
         };
-        let e = resize(&img, Some(1000), None, Fit::Contain, ResizeFilter::Nearest, &limits).unwrap_err();
+        let e = resize(
+            &img,
+            Some(1000),
+            None,
+            Fit::Contain,
+            Position::Centre,
+            ResizeFilter::Nearest,
+            &limits,
+        )
+        .unwrap_err();
         assert_eq!(e.code, crate::ErrorCode::TooLarge);
     }
 

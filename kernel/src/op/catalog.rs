@@ -7,7 +7,9 @@ use super::spec::{Default, Kind, OpSpec, ParamSpec, ParamType};
 use crate::choice::Choice;
 use crate::compress::Container;
 use crate::image::codec::{DecodeFormat, EncodeFormat};
+use crate::image::extend::Border;
 use crate::image::geometry::Axis;
+use crate::image::position::Position;
 use crate::image::resize::{Fit, ResizeFilter};
 use crate::json_text::JsonMode;
 use crate::table::group::Aggregate;
@@ -28,10 +30,10 @@ pub const OPS: &[OpSpec] = if cfg!(feature = "test-ops") {
 
 /// The catalogue with the test-only op last (`OPS` leaves it out unless the `test-ops`
 /// feature is on).
-const CATALOGUE: [OpSpec; 31] = [
-    DECODE, RESIZE, CROP, ROTATE, FLIP, GRAYSCALE, BLUR, SHARPEN, BRIGHTNESS, CONTRAST, GAMMA, INVERT, CONVOLVE, SOBEL,
-    ENCODE, COMPRESS, DECOMPRESS, JSON, PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, SORT, LIMIT, DISTINCT, RENAME,
-    GROUP_BY, TO_JSON, TO_CSV, ECHO,
+const CATALOGUE: [OpSpec; 39] = [
+    DECODE, RESIZE, CROP, ROTATE, EXTEND, TRIM, FLIP, GRAYSCALE, BLUR, SHARPEN, BRIGHTNESS, CONTRAST, GAMMA, INVERT,
+    MODULATE, TINT, THRESHOLD, LINEAR, NORMALIZE, MEDIAN, CONVOLVE, SOBEL, ENCODE, COMPRESS, DECOMPRESS, JSON,
+    PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, SORT, LIMIT, DISTINCT, RENAME, GROUP_BY, TO_JSON, TO_CSV, ECHO,
 ];
 
 /// The definition of an op by name.
@@ -145,7 +147,7 @@ pub const RESIZE: OpSpec = OpSpec {
     name: "resize",
     input: Kind::Image,
     output: Kind::Image,
-    doc: "Resizes. With only width or only height the aspect ratio is kept. fit=contain: as large as possible inside width x height, aspect kept; cover: fills width x height exactly, aspect kept, centre-cropped; fill: exactly width x height, stretched.",
+    doc: "Resizes. With only width or only height the aspect ratio is kept. fit=contain: as large as possible inside width x height, aspect kept (with background, and both width and height: then placed on a width x height canvas of that colour at position, a letterbox); cover: fills width x height exactly, aspect kept, cropped to the part position names (centre by default); fill: exactly width x height, stretched.",
     params: &[
         optional("width", DIM, "target width in pixels"),
         optional("height", DIM, "target height in pixels"),
@@ -161,14 +163,38 @@ pub const RESIZE: OpSpec = OpSpec {
             Some(Default::Str("lanczos3")),
             "resampling filter",
         ),
+        p(
+            "position",
+            ParamType::Choice(Position::NAMES),
+            Some(Default::Str("centre")),
+            "fit=cover: the part kept (attention: the most salient, by luma edges, saturation and skin tones); fit=contain with background: where the image sits",
+        ),
+        optional(
+            "background",
+            ParamType::Color,
+            "fit=contain only: pad to exactly width x height with this colour, #rrggbb or #rrggbbaa",
+        ),
     ],
     needs_one_of: &["width", "height"],
     build: |p| {
+        let fit = p.choice("fit")?;
+        let background = p.opt_color("background");
+        if background.is_some() && fit != Fit::Contain {
+            return Err(Error::bad_pipeline("`resize` takes background only with fit=contain").with_param("background"));
+        }
+        let position = p.choice("position")?;
+        if position == Position::Attention && fit != Fit::Cover {
+            return Err(
+                Error::bad_pipeline("`resize` takes position=attention only with fit=cover").with_param("position"),
+            );
+        }
         Ok(Op::Resize {
             width: p.opt_u32("width"),
             height: p.opt_u32("height"),
-            fit: p.choice("fit")?,
+            fit,
             filter: p.choice("filter")?,
+            position,
+            background,
         })
     },
 };
@@ -199,15 +225,107 @@ pub const ROTATE: OpSpec = OpSpec {
     name: "rotate",
     input: Kind::Image,
     output: Kind::Image,
-    doc: "Rotates clockwise by a multiple of 90 degrees.",
-    params: &[p(
-        "degrees",
-        ParamType::IntChoice(&[90, 180, 270]),
-        None,
-        "clockwise angle",
-    )],
+    doc: "Rotates clockwise (negative: counter-clockwise). Multiples of 90 are exact pixel moves; any other angle grows the canvas to the rotated bounding box (rounded to the nearest pixel, as sharp), fills the uncovered corners with background and resamples bicubically (Catmull-Rom), the image's edges blended into the background.",
+    params: &[
+        p("degrees", float(-360.0, 360.0), None, "clockwise angle"),
+        p(
+            "background",
+            ParamType::Color,
+            Some(Default::Str("#000000")),
+            "colour of the uncovered corners, #rrggbb or #rrggbbaa",
+        ),
+    ],
     needs_one_of: &[],
-    build: |p| Ok(Op::Rotate(p.u32("degrees")?)),
+    build: |p| {
+        Ok(Op::Rotate {
+            degrees: p.f64("degrees")?,
+            background: p.color("background")?,
+        })
+    },
+};
+
+pub const EXTEND: OpSpec = OpSpec {
+    name: "extend",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Adds a border of background colour: top, right, bottom and left pixels, or up to width x height with the image centred (an odd pixel goes right or below; smaller than the image is bad_input). Pixels are copied exactly.",
+    params: &[
+        optional("top", POS, "rows added above (default 0)"),
+        optional("right", POS, "columns added to the right (default 0)"),
+        optional("bottom", POS, "rows added below (default 0)"),
+        optional("left", POS, "columns added to the left (default 0)"),
+        optional(
+            "width",
+            DIM,
+            "the new width, the image centred (instead of left and right)",
+        ),
+        optional(
+            "height",
+            DIM,
+            "the new height, the image centred (instead of top and bottom)",
+        ),
+        p(
+            "background",
+            ParamType::Color,
+            Some(Default::Str("#000000")),
+            "border colour, #rrggbb or #rrggbbaa",
+        ),
+    ],
+    needs_one_of: &["top", "right", "bottom", "left", "width", "height"],
+    build: |p| {
+        let edge = |name| p.opt_u32(name);
+        let edges = ["top", "right", "bottom", "left"];
+        let border = if p.has("width") || p.has("height") {
+            if let Some(given) = edges.iter().find(|e| p.has(e)) {
+                return Err(Error::bad_pipeline(format!(
+                    "`extend` takes either width / height or top / right / bottom / left, not both (`{given}`)"
+                ))
+                .with_param(*given));
+            }
+            Border::Size {
+                width: p.opt_u32("width"),
+                height: p.opt_u32("height"),
+            }
+        } else {
+            Border::Edges {
+                top: edge("top").unwrap_or(0),
+                right: edge("right").unwrap_or(0),
+                bottom: edge("bottom").unwrap_or(0),
+                left: edge("left").unwrap_or(0),
+            }
+        };
+        Ok(Op::Extend {
+            border,
+            background: p.color("background")?,
+        })
+    },
+};
+
+pub const TRIM: OpSpec = OpSpec {
+    name: "trim",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Removes a uniform border, as sharp's trim: keeps the smallest rectangle holding every pixel that differs from the background (the top-left pixel unless given) by more than threshold in any of R, G, B and A. An image that is all background is kept whole. The encoded output's meta gives trim_left and trim_top: the columns and rows removed on the left and at the top (of the last trim).",
+    params: &[
+        p(
+            "threshold",
+            int(0, 255),
+            Some(Default::Int(10)),
+            "largest difference still counted as background",
+        ),
+        optional(
+            "background",
+            ParamType::Color,
+            "the border colour, #rrggbb or #rrggbbaa (default: the top-left pixel)",
+        ),
+    ],
+    needs_one_of: &[],
+    build: |p| {
+        Ok(Op::Trim {
+            threshold: p.u32("threshold")? as u8,
+            background: p.opt_color("background"),
+        })
+    },
 };
 
 pub const FLIP: OpSpec = OpSpec {
@@ -299,7 +417,170 @@ pub const GAMMA: OpSpec = OpSpec {
     build: |p| Ok(Op::Gamma(p.f32("value")?)),
 };
 
-pub const INVERT: OpSpec = plain_image_op("invert", "Inverts colour; alpha kept.", |_| Ok(Op::Invert));
+pub const INVERT: OpSpec = plain_image_op(
+    "invert",
+    "Inverts colour (255 - c); alpha kept. sharp calls it negate.",
+    |_| Ok(Op::Invert),
+);
+
+pub const MEDIAN: OpSpec = OpSpec {
+    name: "median",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Median of each channel over a size x size window (edges repeat; alpha too unless the image is opaque). A sliding histogram: the cost grows with size, not size squared.",
+    params: &[p(
+        "size",
+        ParamType::IntChoice(&[3, 5, 7, 9, 11, 13, 15]),
+        Some(Default::Int(3)),
+        "window width and height (odd)",
+    )],
+    needs_one_of: &[],
+    build: |p| Ok(Op::Median(p.u32("size")?)),
+};
+
+pub const MODULATE: OpSpec = OpSpec {
+    name: "modulate",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "As sharp's modulate, in CIE LCh (D65): L = L x brightness + lightness, chroma x saturation, hue turned by hue degrees; alpha kept. The defaults change nothing.",
+    params: &[
+        p(
+            "brightness",
+            float(0.0, 10.0),
+            Some(Default::Float(1.0)),
+            "lightness factor (0: black)",
+        ),
+        p(
+            "saturation",
+            float(0.0, 10.0),
+            Some(Default::Float(1.0)),
+            "chroma factor (0: grey)",
+        ),
+        p(
+            "hue",
+            float(-360.0, 360.0),
+            Some(Default::Float(0.0)),
+            "hue turn in degrees",
+        ),
+        p(
+            "lightness",
+            float(-100.0, 100.0),
+            Some(Default::Float(0.0)),
+            "added to L (0..100)",
+        ),
+    ],
+    needs_one_of: &[],
+    build: |p| {
+        Ok(Op::Modulate {
+            brightness: p.f64("brightness")?,
+            saturation: p.f64("saturation")?,
+            hue: p.f64("hue")?,
+            lightness: p.f64("lightness")?,
+        })
+    },
+};
+
+pub const TINT: OpSpec = OpSpec {
+    name: "tint",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "As sharp's tint: each pixel's grey (relative luminance, as libvips's B_W) keeps its lightness L* and takes the colour's a*, b* (its chroma), fully in the mid-tones, fading to none at black and white; alpha kept.",
+    params: &[p(
+        "color",
+        ParamType::Color,
+        None,
+        "the tint, #rrggbb (alpha is ignored)",
+    )],
+    needs_one_of: &[],
+    build: |p| Ok(Op::Tint(p.color("color")?)),
+};
+
+pub const THRESHOLD: OpSpec = OpSpec {
+    name: "threshold",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "255 where the value is at least value, else 0. greyscale=true: the value is the luma (as grayscale), giving black and white; false: R, G and B each on its own. Alpha kept.",
+    params: &[
+        p("value", int(0, 255), Some(Default::Int(128)), "the threshold"),
+        p(
+            "greyscale",
+            ParamType::Bool,
+            Some(Default::Bool(true)),
+            "threshold the luma rather than each channel",
+        ),
+    ],
+    needs_one_of: &[],
+    build: |p| {
+        Ok(Op::Threshold {
+            value: p.u32("value")? as u8,
+            greyscale: p.bool("greyscale")?,
+        })
+    },
+};
+
+pub const LINEAR: OpSpec = OpSpec {
+    name: "linear",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "a x c + b for each channel c (rounded, clamped to 0..255). One value applies to R, G and B, three to R, G, B, four to R, G, B and alpha (alpha is kept otherwise). a in -256..256, b in -65536..65536.",
+    params: &[
+        optional("a", ParamType::Numbers(&[1, 3, 4]), "multiplier(s) (default 1)"),
+        optional("b", ParamType::Numbers(&[1, 3, 4]), "offset(s) (default 0)"),
+    ],
+    needs_one_of: &["a", "b"],
+    build: |p| {
+        let list = |name, default: f64, bound: f64| -> Result<Vec<f64>> {
+            let values = if p.has(name) {
+                p.numbers(name)?.to_vec()
+            } else {
+                vec![default]
+            };
+            if let Some(v) = values.iter().find(|v| v.abs() > bound) {
+                return Err(Error::bad_pipeline(format!(
+                    "`linear` parameter `{name}`: {v} is out of range -{bound}..={bound}"
+                ))
+                .with_param(name));
+            }
+            Ok(values)
+        };
+        let (a, b) = (list("a", 1.0, 256.0)?, list("b", 0.0, 65_536.0)?);
+        if a.len() > 1 && b.len() > 1 && a.len() != b.len() {
+            return Err(
+                Error::bad_pipeline(format!("`linear` a has {} values and b {}", a.len(), b.len())).with_param("b"),
+            );
+        }
+        Ok(Op::Linear { a, b })
+    },
+};
+
+pub const NORMALIZE: OpSpec = OpSpec {
+    name: "normalize",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "Stretches contrast as sharp's normalise: one linear map on R, G and B takes the lower and upper percentiles of the luma (as grayscale, over every pixel) to 0 and 255, clipping beyond; an image whose percentiles are less than 2 apart is unchanged. Alpha kept.",
+    params: &[
+        p(
+            "lower",
+            float(0.0, 100.0),
+            Some(Default::Float(1.0)),
+            "percentile that becomes black",
+        ),
+        p(
+            "upper",
+            float(0.0, 100.0),
+            Some(Default::Float(99.0)),
+            "percentile that becomes white",
+        ),
+    ],
+    needs_one_of: &[],
+    build: |p| {
+        let (lower, upper) = (p.f64("lower")?, p.f64("upper")?);
+        if lower >= upper {
+            return Err(Error::bad_pipeline("`normalize` lower must be below upper").with_param("lower"));
+        }
+        Ok(Op::Normalize { lower, upper })
+    },
+};
 
 pub const CONVOLVE: OpSpec = OpSpec {
     name: "convolve",
@@ -723,6 +1004,7 @@ mod tests {
                     (None, ParamType::Numbers(n)) => Some(Checked::Numbers(vec![1.0; n[0]])),
                     (None, ParamType::Names) => Some(Checked::Names(vec!["a".into()])),
                     (None, ParamType::Text) => Some(Checked::Str("a == 1".into())),
+                    (None, ParamType::Color) => Some(Checked::Str("#102030".into())),
                     (None, _) => None,
                 };
                 if let Some(v) = value.filter(|_| param.required || param.default.is_some()) {

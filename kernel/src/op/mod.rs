@@ -15,7 +15,9 @@ pub use spec::{Kind, OpSpec, ParamSpec, ParamType};
 
 use crate::compress::Container;
 use crate::image::codec::EncodeFormat;
+use crate::image::extend::Border;
 use crate::image::geometry::Axis;
+use crate::image::position::Position;
 use crate::image::resize::{Fit, ResizeFilter};
 use crate::json_text::JsonMode;
 use crate::table::group::Aggregate;
@@ -43,6 +45,24 @@ pub enum Op {
         fit: Fit,
         /// The resampling filter.
         filter: ResizeFilter,
+        /// `cover`: the part kept; `contain` with a background: where the image sits.
+        position: Position,
+        /// `contain` only: pad to exactly `width` x `height` with this colour.
+        background: Option<[u8; 4]>,
+    },
+    /// `trim` a uniform border.
+    Trim {
+        /// Largest difference (any channel) still counted as background.
+        threshold: u8,
+        /// The background; the top-left pixel when `None`.
+        background: Option<[u8; 4]>,
+    },
+    /// `extend`: a border.
+    Extend {
+        /// How much is added.
+        border: Border,
+        /// Its colour (RGBA).
+        background: [u8; 4],
     },
     /// `crop` the `width` x `height` rectangle at (`x`, `y`).
     Crop {
@@ -55,8 +75,15 @@ pub enum Op {
         /// Rectangle height.
         height: u32,
     },
-    /// `rotate` clockwise by these degrees (90, 180 or 270).
-    Rotate(u32),
+    /// `rotate` clockwise.
+    Rotate {
+        /// The angle in degrees.
+        degrees: f64,
+        /// The colour of the uncovered corners.
+        background: [u8; 4],
+    },
+    /// `median` over a window of this size.
+    Median(u32),
     /// `flip` about this axis.
     Flip(Axis),
     /// `grayscale`.
@@ -81,6 +108,40 @@ pub enum Op {
     Gamma(f32),
     /// `invert` colour.
     Invert,
+    /// `modulate` in LCh.
+    Modulate {
+        /// L factor.
+        brightness: f64,
+        /// Chroma factor.
+        saturation: f64,
+        /// Hue turn in degrees.
+        hue: f64,
+        /// Added to L.
+        lightness: f64,
+    },
+    /// `tint` with this colour.
+    Tint([u8; 4]),
+    /// `threshold`.
+    Threshold {
+        /// The threshold.
+        value: u8,
+        /// Of the luma rather than per channel.
+        greyscale: bool,
+    },
+    /// `linear`: `a * c + b`.
+    Linear {
+        /// Multipliers (1, 3 or 4).
+        a: Vec<f64>,
+        /// Offsets (1, 3 or 4).
+        b: Vec<f64>,
+    },
+    /// `normalize` between these luma percentiles.
+    Normalize {
+        /// Becomes 0.
+        lower: f64,
+        /// Becomes 255.
+        upper: f64,
+    },
     /// `convolve` with this 3x3 or 5x5 kernel, row-major.
     Convolve(Vec<f32>),
     /// `sobel` edge magnitude.

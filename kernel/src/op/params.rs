@@ -80,6 +80,14 @@ impl Params {
         }
     }
 
+    /// A number parameter.
+    pub fn f64(&self, name: &str) -> Result<f64> {
+        match self.get(name) {
+            Some(Checked::Float(v)) => Ok(*v),
+            _ => Err(missing(name)),
+        }
+    }
+
     /// A boolean parameter.
     pub fn bool(&self, name: &str) -> Result<bool> {
         match self.get(name) {
@@ -118,6 +126,19 @@ impl Params {
             Some(Checked::Names(v)) => Ok(v),
             _ => Err(missing(name)),
         }
+    }
+
+    /// A colour parameter (checked as `#rrggbb` or `#rrggbbaa`), if given.
+    pub fn opt_color(&self, name: &str) -> Option<[u8; 4]> {
+        match self.get(name) {
+            Some(Checked::Str(v)) => crate::image::parse_color(v),
+            _ => None,
+        }
+    }
+
+    /// A colour parameter.
+    pub fn color(&self, name: &str) -> Result<[u8; 4]> {
+        self.opt_color(name).ok_or_else(|| missing(name))
     }
 
     /// A choice parameter as its enum (the checker only lets the enum's names through).

@@ -66,6 +66,9 @@ pub enum ParamType {
     Numbers(&'static [usize]),
     /// A non-empty list of names (column names).
     Names,
+    /// A colour, `#rrggbb` or `#rrggbbaa` (hex; `describe()` calls it a string, its doc
+    /// names the form).
+    Color,
 }
 
 /// A default value.
@@ -210,6 +213,10 @@ impl ParamType {
                     None => Err(format!("expected a list of numbers, got {value}")),
                 }
             }
+            ParamType::Color => match value.as_str() {
+                Some(s) if crate::image::parse_color(s).is_some() => Ok(Checked::Str(s.to_ascii_lowercase())),
+                _ => Err(format!("expected a colour #rrggbb or #rrggbbaa, got {value}")),
+            },
             ParamType::Names => {
                 let names: Option<Vec<String>> = value
                     .as_array()
@@ -236,7 +243,7 @@ impl ParamType {
             ParamType::Choice(_) => "choice",
             ParamType::IntChoice(_) => "integer",
             ParamType::Char | ParamType::CharOrAuto => "character",
-            ParamType::Text => "string",
+            ParamType::Text | ParamType::Color => "string",
             ParamType::Numbers(_) => "numbers",
             ParamType::Names => "names",
         }

@@ -181,7 +181,12 @@ fn check_combinations(spec: &OpSpec, params: &Params) -> Result<()> {
         && !spec.needs_one_of.iter().any(|p| params.has(p))
     {
         let names = spec.needs_one_of.join(", ");
-        return Err(Error::bad_pipeline(format!("`{name}` needs {names} or both")).with_param(*first));
+        let message = if spec.needs_one_of.len() == 2 {
+            format!("`{name}` needs {names} or both")
+        } else {
+            format!("`{name}` needs at least one of {names}")
+        };
+        return Err(Error::bad_pipeline(message).with_param(*first));
     }
     for param in spec.params {
         let Some((other, value)) = param.only_with else {
@@ -349,7 +354,7 @@ mod tests {
         assert!(e.message.contains("unknown op"), "{}", e.message);
         let e = err("resize fit=cover");
         assert_eq!(e.param.as_deref(), Some("width"));
-        let e = err("rotate degrees=45");
+        let e = err("rotate degrees=400");
         assert_eq!(e.param.as_deref(), Some("degrees"));
         let e = err("convolve kernel=1,2,3");
         assert_eq!(e.param.as_deref(), Some("kernel"));
@@ -410,7 +415,7 @@ mod tests {
         assert_eq!(
             canonical,
             serde_json::json!({"steps": [
-                {"op": "resize", "width": 8, "fit": "contain", "filter": "lanczos3"},
+                {"op": "resize", "width": 8, "fit": "contain", "filter": "lanczos3", "position": "centre"},
                 {"op": "blur", "sigma": 2.0},
                 {"op": "encode", "format": "png", "quality": 80, "level": 6}
             ], "limits": {"max_rows": 5}})

@@ -93,7 +93,8 @@ fn typed_value(value: &str, ty: Option<ParamType>) -> Json {
             numbers.map(Json::Array).unwrap_or_else(as_string)
         }
         Some(ParamType::Names) => Json::Array(value.split(',').map(|n| Json::from(n.trim())).collect()),
-        Some(ParamType::Choice(_) | ParamType::Char | ParamType::CharOrAuto | ParamType::Text) | None => as_string(),
+        Some(ParamType::Choice(_) | ParamType::Char | ParamType::CharOrAuto | ParamType::Text | ParamType::Color)
+        | None => as_string(),
     }
 }
 

@@ -1,0 +1,41 @@
+//! `cargo bench -p kiln-kernel --bench image_ops`: the image ops of issue 21 with real
+//! cost, on a 2000 x 2000 RGBA photo-like image (16 MB) through the public `run` call
+//! (raw RGBA in and out, so the op dominates). Throughput is of the input pixels' bytes.
+//! `median` at sizes 3, 7 and 15 shows its cost grows with the size, not its square.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+mod inputs;
+use inputs::photo;
+
+fn benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("image_ops");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(6));
+    let square = photo(2000, 2000);
+    g.throughput(Throughput::Bytes(square.len() as u64));
+    for (name, op) in [
+        ("median_size3_2000x2000", "median size=3"),
+        ("median_size7_2000x2000", "median size=7"),
+        ("median_size15_2000x2000", "median size=15"),
+        ("rotate_17_2000x2000", "rotate degrees=17"),
+        (
+            "attention_2000x2000_to_500x1000",
+            "resize width=500 height=1000 fit=cover position=attention",
+        ),
+        ("modulate_2000x2000", "modulate brightness=1.1 saturation=1.2 hue=30"),
+    ] {
+        let pipeline = format!("decode format=rgba width=2000 height=2000 | {op} | encode format=rgba");
+        g.bench_function(name, |b| {
+            b.iter(|| kiln_kernel::run(&pipeline, black_box(&square)).unwrap());
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(image_ops, benches);
+criterion_main!(image_ops);

@@ -1,0 +1,291 @@
+//! `rotate` by any angle: the canvas grows to the rotated bounding box (its size as
+//! sharp gives it), the uncovered corners take the background colour, and the
+//! pixels are resampled with the bicubic (Catmull-Rom, a = -0.5) filter. Multiples of
+//! 90 degrees are exact pixel moves (`geometry::rotate`).
+//!
+//! Deterministic: the angle's sine and cosine come from the `libm` crate (the same bits
+//! on every target), each output pixel's source position is plain `f64` arithmetic
+//! rounded to 1/256 of a pixel, and the filter uses 12-bit weights: in `f32` inside
+//! an opaque image (IEEE operations in a fixed order, no fused multiply-add: the same
+//! bits everywhere), in integers elsewhere.
+//! Taps outside the image are the background, premultiplied by alpha, so the edges
+//! blend into it; every pixel is computed on its own, in 64 x 64
+//! tiles (bands of tiles in parallel with `rayon`).
+
+use super::Image;
+use super::parallel::for_each_band;
+use crate::{Limits, Result};
+
+/// Weight scale (bits).
+const BITS: u32 = 12;
+const ONE: i32 = 1 << BITS;
+
+/// The size of the image `rotate` gives: the bounding box rounded to the nearest pixel
+/// (as sharp / libvips; the corners' tips may lose under half a pixel), at least 1 x 1.
+pub fn output_size(width: u32, height: u32, degrees: f64) -> (u32, u32) {
+    match exact_quarter(degrees) {
+        Some(90 | 270) => (height, width),
+        Some(_) => (width, height),
+        None => {
+            let (s, c) = sin_cos(degrees);
+            let (w, h) = (f64::from(width), f64::from(height));
+            let size = |v: f64| (v + 0.5).floor().clamp(1.0, f64::from(u32::MAX)) as u32;
+            (size(w * c.abs() + h * s.abs()), size(w * s.abs() + h * c.abs()))
+        }
+    }
+}
+
+/// 0, 90, 180 or 270 when `degrees` is a multiple of 90 (clockwise, wrapped).
+fn exact_quarter(degrees: f64) -> Option<u32> {
+    let d = degrees.rem_euclid(360.0);
+    [0u32, 90, 180, 270].into_iter().find(|q| d == f64::from(*q))
+}
+
+fn sin_cos(degrees: f64) -> (f64, f64) {
+    let radians = degrees.rem_euclid(360.0).to_radians();
+    (libm::sin(radians), libm::cos(radians))
+}
+
+/// Rotates clockwise by `degrees`, checking the new size against `limits` first.
+pub fn rotate(img: &Image, degrees: f64, background: [u8; 4], limits: &Limits) -> Result<Image> {
+    if let Some(q) = exact_quarter(degrees) {
+        return Ok(super::geometry::rotate(img, q));
+    }
+    let (w, h) = img.dimensions();
+    let (ow, oh) = output_size(w, h, degrees);
+    limits.check_image(ow, oh)?;
+    let mut out = Image::new(ow, oh);
+    if w == 0 || h == 0 {
+        return Ok(out);
+    }
+    let (s, c) = sin_cos(degrees);
+    let weights = catmull_rom_table();
+    // The same weights as fractions (exact: multiples of 1/4096).
+    let unit: Vec<[f32; 4]> = weights.iter().map(|w| w.map(|v| v as f32 / ONE as f32)).collect();
+    let bg = premultiply(background);
+    let opaque = super::is_opaque(img);
+    let src = Source {
+        pixels: img.as_raw(),
+        w: i64::from(w),
+        h: i64::from(h),
+    };
+    // Source position (in pixel-index units) of output pixel (x, y):
+    // sx = (x + 0.5 - ow/2) c + (y + 0.5 - oh/2) s + w/2 - 0.5, and sy likewise.
+    let (half_ow, half_oh) = (f64::from(ow) / 2.0, f64::from(oh) / 2.0);
+    let (half_w, half_h) = (f64::from(w) / 2.0 - 0.5, f64::from(h) / 2.0 - 0.5);
+    // Past these (shifted) positions every tap is outside the image.
+    let (far_x, far_y) = (
+        (f64::from(w) + 1.0) * 256.0 + 1024.0,
+        (f64::from(h) + 1.0) * 256.0 + 1024.0,
+    );
+    let dst: &mut [u8] = &mut out;
+    // Tiles of TILE x TILE output pixels, so the source rows a tile reads stay in cache
+    // (a whole output row reads a slanted line across hundreds of source rows).
+    const TILE: usize = 64;
+    let stride = ow as usize * 4;
+    for_each_band(dst, stride, TILE, |y0, band| {
+        for x0 in (0..ow as usize).step_by(TILE) {
+            for (dy, row) in band.chunks_exact_mut(stride).enumerate() {
+                let v = (y0 + dy) as f64 + 0.5 - half_oh;
+                let end = (x0 + TILE).min(ow as usize);
+                for (x, px) in (x0..end).zip(row[x0 * 4..end * 4].chunks_exact_mut(4)) {
+                    let u = x as f64 + 0.5 - half_ow;
+                    let sx = u * c + v * s + half_w;
+                    let sy = v * c - u * s + half_h;
+                    // To 1/256 of a pixel: integer part and the filter phase. (Shifted by
+                    // 1024 so that truncation is the floor, without a libm call.)
+                    let (tx, ty) = (sx * 256.0 + 1024.5, sy * 256.0 + 1024.5);
+                    if !(tx >= 513.0 && ty >= 513.0 && tx < far_x && ty < far_y) {
+                        px.copy_from_slice(&background);
+                        continue;
+                    }
+                    let (fx, fy) = (tx as i64 - 1024, ty as i64 - 1024);
+                    let (ix, iy) = (fx >> 8, fy >> 8);
+                    let inside = ix >= 1 && iy >= 1 && ix + 2 < src.w && iy + 2 < src.h;
+                    if inside && opaque {
+                        let (wx, wy) = (&unit[(fx & 255) as usize], &unit[(fy & 255) as usize]);
+                        px.copy_from_slice(&src.opaque_tap(ix, iy, wx, wy));
+                    } else {
+                        let (wx, wy) = (&weights[(fx & 255) as usize], &weights[(fy & 255) as usize]);
+                        px.copy_from_slice(&src.general_tap(ix, iy, wx, wy, &bg));
+                    }
+                }
+            }
+        }
+    });
+    Ok(out)
+}
+
+/// The source image, for the filter.
+struct Source<'a> {
+    pixels: &'a [u8],
+    w: i64,
+    h: i64,
+}
+
+impl Source<'_> {
+    /// An opaque image, all 16 taps inside: plain (not premultiplied) interpolation in
+    /// `f32`, four channels side by side (SIMD-friendly). The horizontal sums are exact
+    /// (a weight is a multiple of 1/4096, a pixel an integer); the rest is IEEE
+    /// arithmetic in a fixed order, which rounds the same on every target.
+    #[inline]
+    fn opaque_tap(&self, ix: i64, iy: i64, wx: &[f32; 4], wy: &[f32; 4]) -> [u8; 4] {
+        let mut acc = [0f32; 4];
+        for (j, &wj) in wy.iter().enumerate() {
+            let start = (((iy - 1 + j as i64) * self.w + ix - 1) * 4) as usize;
+            let row: &[u8; 16] = self.pixels[start..start + 16].try_into().unwrap_or(&[0; 16]);
+            let mut h = [0f32; 4];
+            for (i, &wi) in wx.iter().enumerate() {
+                let p = [row[i * 4], row[i * 4 + 1], row[i * 4 + 2], row[i * 4 + 3]].map(f32::from);
+                for c in 0..4 {
+                    h[c] += wi * p[c];
+                }
+            }
+            for c in 0..4 {
+                acc[c] += wj * h[c];
+            }
+        }
+        // Rounded half up and clamped: `as` truncates toward 0 and saturates.
+        let round = |v: f32| (v + 0.5) as u8;
+        [round(acc[0]), round(acc[1]), round(acc[2]), 255]
+    }
+
+    /// Any pixel: premultiplied taps (colour x alpha, alpha x 255), the background
+    /// outside the image.
+    fn general_tap(&self, ix: i64, iy: i64, wx: &[i32; 4], wy: &[i32; 4], bg: &[i32; 4]) -> [u8; 4] {
+        let mut acc = [0i64; 4];
+        for (j, &wj) in wy.iter().enumerate() {
+            let y = iy - 1 + j as i64;
+            let mut h = [0i64; 4];
+            for (i, &wi) in wx.iter().enumerate() {
+                let x = ix - 1 + i as i64;
+                let p = if (0..self.w).contains(&x) && (0..self.h).contains(&y) {
+                    let at = ((y * self.w + x) * 4) as usize;
+                    let px = &self.pixels[at..at + 4];
+                    premultiply([px[0], px[1], px[2], px[3]])
+                } else {
+                    *bg
+                };
+                for c in 0..4 {
+                    h[c] += i64::from(wi) * i64::from(p[c]);
+                }
+            }
+            for c in 0..4 {
+                acc[c] += i64::from(wj) * h[c];
+            }
+        }
+        let round = |v: i64| (v + (1 << (2 * BITS - 1))) >> (2 * BITS);
+        let alpha = round(acc[3]).clamp(0, 255 * 255);
+        if alpha == 0 {
+            return [0; 4];
+        }
+        let colour = |v: i64| ((round(v).clamp(0, alpha) * 255 + alpha / 2) / alpha) as u8;
+        [
+            colour(acc[0]),
+            colour(acc[1]),
+            colour(acc[2]),
+            ((alpha + 127) / 255) as u8,
+        ]
+    }
+}
+
+/// Colour x alpha and alpha x 255: one scale (0 ..= 65025) for all four.
+fn premultiply([r, g, b, a]: [u8; 4]) -> [i32; 4] {
+    let a32 = i32::from(a);
+    [i32::from(r) * a32, i32::from(g) * a32, i32::from(b) * a32, a32 * 255]
+}
+
+/// The four Catmull-Rom weights (taps at -1, 0, 1, 2) for each phase k/256, in units
+/// of 1/4096, summing to exactly 4096.
+fn catmull_rom_table() -> Vec<[i32; 4]> {
+    const A: f64 = -0.5;
+    let kernel = |x: f64| {
+        let x = x.abs();
+        if x <= 1.0 {
+            ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+        } else if x < 2.0 {
+            ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A
+        } else {
+            0.0
+        }
+    };
+    (0..256)
+        .map(|k| {
+            let t = f64::from(k) / 256.0;
+            let mut w = [-1.0 - t, -t, 1.0 - t, 2.0 - t].map(|d| (kernel(d) * f64::from(ONE)).round() as i32);
+            // Rounding may leave the sum off by one or two: the largest tap takes it.
+            let err = ONE - w.iter().sum::<i32>();
+            let big = if t < 0.5 { 1 } else { 2 };
+            w[big] += err;
+            w
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgba;
+
+    #[test]
+    fn sizes_are_the_bounding_box() {
+        assert_eq!(output_size(200, 100, 90.0), (100, 200));
+        assert_eq!(output_size(200, 100, -90.0), (100, 200));
+        assert_eq!(output_size(200, 100, 360.0), (200, 100));
+        // The sizes sharp 0.34 gives.
+        assert_eq!(output_size(200, 100, 45.0), (212, 212)); // 300 / sqrt 2 = 212.13
+        assert_eq!(output_size(1, 1, 45.0), (1, 1));
+        assert_eq!(output_size(2000, 2000, 17.0), (2497, 2497)); // 2000 (cos + sin) = 2497.35
+        assert_eq!(output_size(100, 100, 30.0), (137, 137)); // 136.6
+        assert_eq!(output_size(100, 50, 10.0), (107, 67)); // 107.16 x 66.61
+        assert_eq!(output_size(64, 48, 100.0), (58, 71));
+        assert_eq!(output_size(100, 50, -30.0), output_size(100, 50, 30.0));
+    }
+
+    #[test]
+    fn weights_sum_to_one_and_phase_zero_is_the_pixel() {
+        let t = catmull_rom_table();
+        assert!(t.iter().all(|w| w.iter().sum::<i32>() == ONE));
+        assert_eq!(t[0], [0, ONE, 0, 0]);
+        assert_eq!(t[128][1], t[128][2]);
+    }
+
+    #[test]
+    fn quarter_turns_are_exact_and_flat_images_stay_flat() {
+        let img = Image::from_fn(5, 3, |x, y| Rgba([x as u8 * 40, y as u8 * 80, 7, 255]));
+        let l = Limits::default();
+        assert_eq!(
+            rotate(&img, 90.0, [0; 4], &l).unwrap(),
+            super::super::geometry::rotate(&img, 90)
+        );
+        assert_eq!(rotate(&img, -270.0, [0; 4], &l).unwrap().dimensions(), (3, 5));
+        assert_eq!(rotate(&img, 720.0, [0; 4], &l).unwrap(), img);
+        // A flat opaque image on the same background stays that colour everywhere.
+        let flat = Image::from_pixel(40, 30, Rgba([10, 200, 30, 255]));
+        for deg in [17.0, -33.5, 100.0, 45.0] {
+            let r = rotate(&flat, deg, [10, 200, 30, 255], &l).unwrap();
+            assert!(r.pixels().all(|p| p.0 == [10, 200, 30, 255]), "{deg}");
+            // on a transparent background the corners are clear, the middle intact
+            let r = rotate(&flat, deg, [0, 0, 0, 0], &l).unwrap();
+            let (w, h) = r.dimensions();
+            assert_eq!(r.get_pixel(0, 0).0[3], 0);
+            assert_eq!(r.get_pixel(w / 2, h / 2).0, [10, 200, 30, 255]);
+        }
+        let one = Image::from_pixel(1, 1, Rgba([255, 0, 0, 255]));
+        assert_eq!(rotate(&one, 45.0, [0, 0, 255, 255], &l).unwrap().dimensions(), (1, 1));
+    }
+
+    #[test]
+    fn too_large_before_allocating() {
+        let img = Image::new(100, 100);
+        let l = Limits {
+            max_pixels: 10_000,
+            ..Limits::default()
+        };
+        assert_eq!(
+            rotate(&img, 10.0, [0; 4], &l).unwrap_err().code,
+            crate::ErrorCode::TooLarge
+        );
+        assert!(rotate(&img, 90.0, [0; 4], &l).is_ok());
+    }
+}
