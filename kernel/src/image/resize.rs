@@ -55,7 +55,12 @@ pub fn resize(
         } else {
             (ch, f64::from(sh) - ch)
         };
-        let at = f64::from(super::attention::best_offset(image, horizontal, length.round() as u32)).min(room);
+        let at = f64::from(super::attention::best_offset(
+            image,
+            horizontal,
+            length.round().max(1.0) as u32,
+        ))
+        .min(room);
         target.crop = Some(if horizontal {
             (at, 0.0, cw, ch)
         } else {
@@ -323,6 +328,25 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code, crate::ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn attention_on_extreme_shapes() {
+        // The crop is under a pixel wide: a window of 1, no panic.
+        let img = gradient(1000, 1, false);
+        for (w, h) in [(1, 1000), (3, 1), (1000, 1000)] {
+            let out = resize(
+                &img,
+                Some(w),
+                Some(h),
+                Fit::Cover,
+                Position::Attention,
+                ResizeFilter::Nearest,
+                &Limits::default(),
+            )
+            .unwrap();
+            assert_eq!(out.dimensions(), (w, h));
+        }
     }
 
     /// Every SIMD path of this CPU gives the bytes of the scalar path (wasm has simd128

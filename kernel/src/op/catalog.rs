@@ -557,7 +557,7 @@ pub const NORMALIZE: OpSpec = OpSpec {
     name: "normalize",
     input: Kind::Image,
     output: Kind::Image,
-    doc: "Stretches contrast as sharp's normalise: one linear map on R, G and B takes the lower and upper percentiles of the luma (as grayscale, over every pixel) to 0 and 255, clipping beyond; an image whose percentiles are less than 2 apart is unchanged. Alpha kept.",
+    doc: "Stretches contrast: one linear map on R, G and B takes the lower and upper percentiles of the luma (as grayscale, over every pixel) to 0 and 255, clipping beyond; an image whose percentiles are less than 2 apart is unchanged. Alpha kept. (sharp's normalise stretches L* in Lab instead, so its colours differ.)",
     params: &[
         p(
             "lower",
