@@ -10,6 +10,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader};
 
 use super::geometry::Axis;
+use super::sink::Sink;
 use super::{Image, geometry, lenient, png_encode, png16};
 use crate::choice::{Choice, choices};
 use crate::limits::SLACK;
@@ -315,40 +316,6 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8, max_by
         Err(_) if out.full => Err(sink_full(format, max_bytes)),
         Err(e) => Err(e),
         Ok(()) => Ok(out.data),
-    }
-}
-
-/// The encoder's output, refused past `max` bytes.
-pub(super) struct Sink {
-    pub(super) data: Vec<u8>,
-    max: usize,
-    /// Whether a write was refused.
-    full: bool,
-}
-
-impl Sink {
-    /// An empty output of at most `max` bytes.
-    pub(super) fn new(max: u64) -> Sink {
-        Sink {
-            data: Vec::new(),
-            max: usize::try_from(max).unwrap_or(usize::MAX),
-            full: false,
-        }
-    }
-}
-
-impl std::io::Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if buf.len() > self.max - self.data.len() {
-            self.full = true;
-            return Err(std::io::Error::other("the output is over its limit"));
-        }
-        self.data.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

@@ -17,6 +17,7 @@ mod png_encode;
 pub mod position;
 pub mod resize;
 pub mod rotate;
+mod sink;
 pub mod trim;
 
 /// An RGBA8 image with straight (not premultiplied) alpha, rows top to bottom.

@@ -13,7 +13,7 @@
 use std::io::Write;
 
 use super::Image;
-use super::codec::Sink;
+use super::sink::Sink;
 use crate::{Error, Result};
 
 /// Writes `image` as an 8-bit PNG, RGB if `opaque` (its alpha is dropped) else RGBA, at
