@@ -83,7 +83,8 @@ pub mod profiles {
     ///   step allocates), so wasm memory stays within 96 MiB with the kernel's static
     ///   data, stack and allocator slack; the other 32 MiB are the JS heap, the bundle's
     ///   code and the output on its way out, which leaves wasm memory in 64 KiB chunks
-    ///   (never a whole copy).
+    ///   (`POST /v1/run`; the image proxy still copies its answer whole: DESIGN.md,
+    ///   "Memory").
     ///
     /// `kiln serve --max-input-mib 16` gives the same input limit; the other fields are
     /// the kernel's server defaults there, so `GET /v1/ops` differs in `limits` only.

@@ -103,14 +103,16 @@ pub fn image_step(op: &Op, from: (u32, u32), to: (u32, u32), opaque: bool) -> u6
 /// encoder's own buffers. PNG (levels 1 to 9) compresses a row at a time straight into
 /// the output (`png_encode.rs`): rows and the deflate state only. PNG level 0 goes
 /// through the png crate: an RGB copy of an opaque image and the whole stored image in
-/// a buffer of its own (at most the raw size; past `max_output` the job fails anyway).
+/// a buffer of its own (its size is checked against the output's room first).
 /// WebP (image-webp's lossless encoder): an RGB copy of an opaque image, its ARGB
 /// words and its transforms' copies.
 pub fn encode(format: EncodeFormat, size: (u32, u32), opaque: bool, level: u8, max_output: u64) -> u64 {
     let p = pixels(size);
     let rgb = if opaque { 3 * p } else { 0 };
     let own = match format {
-        EncodeFormat::Rgba | EncodeFormat::Jpeg => 0,
+        EncodeFormat::Rgba => 0,
+        // jpeg-encoder's rows of 16-pixel MCUs.
+        EncodeFormat::Jpeg => 64 * u64::from(size.0),
         EncodeFormat::Png if level > 0 => 3 * RGBA * u64::from(size.0),
         EncodeFormat::Png => {
             let raw = if opaque { 3 * p } else { 4 * p } + u64::from(size.1);

@@ -6,8 +6,9 @@
 //!
 //! * `sigma < 3` ([`RECURSIVE_MIN_SIGMA`]): an exact sampled kernel, radius `ceil(3 sigma)`
 //!   (at most 9), in 14-bit fixed point (weights sum to exactly `1 << 14`), integer
-//!   arithmetic only. Horizontal pass into a 16-bit buffer, then a vertical pass that reads
-//!   whole rows of it (cache-friendly, parallel by output row).
+//!   arithmetic only. Horizontal pass into 16-bit working values (in place: see Memory),
+//!   then a vertical pass in bands of rows (parallel by band), each keeping a ring of the
+//!   2r+1 rows of working values around its output row.
 //! * `sigma >= 3`: a recursive (IIR) Gaussian, so the cost per pixel does not depend on
 //!   sigma: Young & van Vliet's (1995) third-order causal + anti-causal filter, with the
 //!   pole positions of van Vliet, Young & Verbeek (1998) and the scale solved so that the
@@ -20,8 +21,8 @@
 //!   very close to 1 at large sigma, where `f32` loses the signal). On x86-64 the loops
 //!   are also compiled for AVX2 and picked at run time. The vertical pass runs first, on strips
 //!   of up to 16 columns (parallel by strip; every step works on 64 independent lanes),
-//!   into a strip-major 16-bit buffer; the horizontal pass then gathers blocks of 4 rows
-//!   from the strips (parallel by block; 16 lanes per step) and writes the final bytes.
+//!   into 16-bit working values (in place: see Memory); the horizontal pass then gathers
+//!   blocks of 4 rows (parallel by block; 16 lanes per step) and writes the final bytes.
 //!
 //! Why 3: below it the recursive filter drifts from a Gaussian (step response off by 1.0
 //! level at sigma 2, 3.9 at sigma 1), while the exact kernel has at most 19 taps and is
@@ -45,10 +46,14 @@
 //!
 //! # Memory
 //!
-//! Scratch of 8 bytes per pixel (16-bit working values between the two passes; the
-//! recursive path pads strips by less than one column each), plus per worker one block
-//! of rows and, in the recursive path, one strip in `f32` or `f64` (rows x 64 lanes x 8
-//! bytes at most: 32 MiB at 65535 rows).
+//! The 16-bit working values between the two passes keep their high bytes over the image
+//! itself (each strip or row reads its pixels before it writes them) and their low bytes
+//! beside it: 3 bytes per pixel for an opaque image (its alpha is never read back), 4
+//! otherwise; the recursive path pads strips by less than one column each. Besides: per
+//! worker one block of rows and, in the recursive path, one strip in `f32` or `f64` (rows
+//! x 64 lanes x 8 bytes at most: 32 MiB at 65535 rows); in the exact path a ring of 2r+1
+//! rows and, with threads, the 2r rows around each band, saved before any band writes.
+//! `sharpen` also keeps a copy of the original (4 bytes per pixel).
 
 use super::Image;
 use super::parallel::for_each_row;
@@ -82,8 +87,8 @@ pub fn gaussian_blur(img: &mut Image, sigma: f32) {
 /// Unsharp mask: `out = in + amount * (in - gaussian(in, sigma))` on R, G and B, rounded
 /// and clamped; alpha is kept. The mask is [`gaussian_blur`]'s 8-bit output; `amount`
 /// (0 ..= 10) is taken in 12-bit fixed point, so the rest is integer arithmetic. The
-/// blur's last pass writes the sharpened pixel over the one it read: no copy of the
-/// image.
+/// blur's last pass writes the sharpened pixel over a copy of the original (the working
+/// values took the image's place).
 pub fn sharpen(img: &mut Image, sigma: f32, amount: f32) {
     let amount = amount.clamp(0.0, 10.0); // also maps NaN to 0 via the `as` below
     let amount = (f64::from(amount) * 4096.0).round() as i32;

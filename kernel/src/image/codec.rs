@@ -82,12 +82,16 @@ impl EncodeFormat {
     }
 }
 
-/// Refuses a PNG whose PLTE chunk is not whole RGB entries (1 to 256 of them): png 0.18.1
+/// Checks a PNG's chunks before the first IDAT and returns the bytes its ICC profile
+/// inflates to (the png crate inflates and keeps it while the pixels are decoded).
+///
+/// Refuses a PLTE chunk that is not whole RGB entries (1 to 256 of them): png 0.18.1
 /// indexes such a palette out of bounds and panics while expanding it (found by the
-/// `decode_png` fuzz target; tests/cases/fuzz/png-plte-not-triples.toml). Walks the
-/// chunk headers up to the first IDAT; the decoder checks everything else.
-fn check_png_palette(bytes: &[u8]) -> Result<()> {
+/// `decode_png` fuzz target; tests/cases/fuzz/png-plte-not-triples.toml), and an ICC
+/// profile of more than [`MAX_ICC_BYTES`]. The decoder checks everything else.
+fn check_png_chunks(bytes: &[u8]) -> Result<u64> {
     let mut at = 8; // after the signature
+    let mut icc = 0;
     while let Some(header) = bytes.get(at..at + 8) {
         let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
         match &header[4..8] {
@@ -96,12 +100,40 @@ fn check_png_palette(bytes: &[u8]) -> Result<()> {
                     "PNG palette of {len} bytes: not 1 to 256 RGB entries"
                 )));
             }
-            b"IDAT" => return Ok(()),
+            b"iCCP" => {
+                icc = icc_size(
+                    bytes
+                        .get(at + 8..at.saturating_add(8).saturating_add(len))
+                        .unwrap_or_default(),
+                )?
+            }
+            b"IDAT" => return Ok(icc),
             _ => {}
         }
         at = at.saturating_add(12).saturating_add(len); // length, type, data, CRC
     }
-    Ok(())
+    Ok(icc)
+}
+
+/// The largest ICC profile a PNG may carry (real ones are a few KiB to a few hundred).
+const MAX_ICC_BYTES: u64 = 4 << 20;
+
+/// The inflated size of an iCCP chunk's profile (`name NUL method zlib-data`); a
+/// profile that does not inflate counts 0 (the decoder says what is wrong with it).
+fn icc_size(chunk: &[u8]) -> Result<u64> {
+    use std::io::Read;
+    let Some(nul) = chunk.iter().position(|&b| b == 0) else {
+        return Ok(0);
+    };
+    let data = chunk.get(nul + 2..).unwrap_or_default();
+    let mut inflate = flate2::read::ZlibDecoder::new(data).take(MAX_ICC_BYTES + 1);
+    let size = std::io::copy(&mut inflate, &mut std::io::sink()).unwrap_or(0);
+    if size > MAX_ICC_BYTES {
+        return Err(Error::too_large(format!(
+            "the PNG's ICC profile inflates past {MAX_ICC_BYTES} bytes"
+        )));
+    }
+    Ok(size)
 }
 
 /// Sniffs, checks limits and decodes an encoded image to RGBA8, upright.
@@ -128,8 +160,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     if source == SourceFormat::Jpeg {
         return Ok((decode_jpeg(bytes, limits)?, source));
     }
+    let mut icc = 0;
     if source == SourceFormat::Png {
-        check_png_palette(bytes)?;
+        icc = check_png_chunks(bytes)?;
         if let Some(decoded) = png16::decode(bytes, limits) {
             let (image, orientation) = decoded?;
             return Ok((upright(image, orientation), source));
@@ -159,9 +192,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
         return Err(Error::bad_input(format!("image has no pixels ({width}x{height})")));
     }
     let orientation = decoder.orientation().map_err(image_error)?;
-    // The memory model: the input (and its lenient copy), the decoder's own pixels
-    // unless they are RGBA8 already, the RGBA8 image, a turned copy for an EXIF
-    // rotation, and GIF's canvas.
+    // The memory model: the input (and its lenient copy), a PNG's ICC profile, the
+    // decoder's own pixels unless they are RGBA8 already, the RGBA8 image, a turned copy
+    // for an EXIF rotation, and GIF's canvas.
     let pixels = u64::from(width) * u64::from(height);
     let native = decoder.color_type();
     let converted = if native == image::ColorType::Rgba8 {
@@ -171,6 +204,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     };
     let canvas = if source == SourceFormat::Gif { 4 * pixels } else { 0 };
     let held = bytes.len() as u64 * if matches!(lenient_bytes, Cow::Owned(_)) { 2 } else { 1 }
+        + icc
         + u64::from(native.bytes_per_pixel()) * pixels
         + converted
         + canvas
@@ -229,15 +263,19 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Image> {
         .exif()
         .and_then(|exif| Orientation::from_exif_chunk(exif))
         .unwrap_or(Orientation::NoTransforms);
-    // The memory model: the input, the RGBA8 image, a turned copy for an EXIF rotation
-    // and, for a progressive JPEG, every component's coefficients (zune-jpeg keeps them
-    // at full resolution, 2 bytes each, over whole 8x8 blocks).
+    // The memory model: the input and the decoder's copies of its metadata (at most the
+    // input again), the RGBA8 image, a turned copy for an EXIF rotation and, for a
+    // progressive JPEG, every component's coefficients (zune-jpeg keeps them at full
+    // resolution, 2 bytes each, over whole MCUs: at most 32 x 32 pixels).
     let pixels = u64::from(width) * u64::from(height);
-    let coefficients = match jpeg_progressive_components(bytes) {
-        Some(n) => u64::from(n) * 2 * u64::from(width.next_multiple_of(16)) * u64::from(height.next_multiple_of(16)),
-        None => 0,
+    let coefficients = match decoder.info() {
+        Some(info) if info.sof.is_progressive() => {
+            let padded = u64::from(width.next_multiple_of(32)) * u64::from(height.next_multiple_of(32));
+            u64::from(info.components) * 2 * padded
+        }
+        _ => 0,
     };
-    let held = bytes.len() as u64 + 4 * pixels + coefficients + turned(orientation, pixels) + SLACK;
+    let held = 2 * bytes.len() as u64 + 4 * pixels + coefficients + turned(orientation, pixels) + SLACK;
     limits.check_memory(held, || format!("decoding this {width}x{height} JPEG"))?;
     let rgba = decoder.decode().map_err(jpeg_error)?;
     if rgba.len() as u64 != u64::from(width) * u64::from(height) * 4 {
@@ -309,6 +347,16 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8, max_by
             return Err(sink_full(format, max_bytes));
         }
         return Ok(image.into_raw());
+    }
+    if format == EncodeFormat::Png && level == 0 {
+        // Stored: the png crate builds the whole stream in a buffer of its own before
+        // anything reaches the output, so its size (the rows with their filter bytes, 5
+        // bytes a deflate block, zlib's and the PNG's framing) is checked first.
+        let (width, height) = image.dimensions();
+        let raw = (1 + u64::from(width) * if opaque { 3 } else { 4 }) * u64::from(height);
+        if raw + 5 * raw.div_ceil(65_535) + 6 + 57 > max_bytes {
+            return Err(sink_full(format, max_bytes));
+        }
     }
     let mut out = Sink::new(max_bytes);
     let encoded = encode_into(&image, format, quality, level, opaque, &mut out);
@@ -406,29 +454,6 @@ fn jpeg_has_end(bytes: &[u8]) -> bool {
     false
 }
 
-/// The number of components of a progressive JPEG's frame (SOF2, SOF6, SOF10, SOF14),
-/// `None` for any other frame or none found before the first scan.
-fn jpeg_progressive_components(bytes: &[u8]) -> Option<u8> {
-    let mut i = 2; // after SOI
-    while i + 4 <= bytes.len() {
-        if bytes[i] != 0xFF {
-            return None;
-        }
-        let marker = bytes[i + 1];
-        if marker == 0xFF {
-            i += 1; // fill byte
-            continue;
-        }
-        match marker {
-            0xC2 | 0xC6 | 0xCA | 0xCE => return bytes.get(i + 9).copied(),
-            0xDA => return None,
-            _ => {}
-        }
-        i += 2 + usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
-    }
-    None
-}
-
 fn rgb_of(image: &Image) -> Vec<u8> {
     let mut rgb = Vec::with_capacity(image.as_raw().len() / 4 * 3);
     for px in image.as_raw().chunks_exact(4) {
@@ -452,6 +477,40 @@ fn image_error(e: ImageError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 2x2 grey PNG carrying an ICC profile of `icc` bytes (zeros: a tiny chunk).
+    fn png_with_icc(icc: usize, depth: png::BitDepth) -> Vec<u8> {
+        let mut info = png::Info::with_size(2, 2);
+        info.icc_profile = Some(std::borrow::Cow::Owned(vec![0; icc]));
+        info.color_type = png::ColorType::Grayscale;
+        info.bit_depth = depth;
+        let mut out = Vec::new();
+        let mut writer = png::Encoder::with_info(&mut out, info).unwrap().write_header().unwrap();
+        let samples = if depth == png::BitDepth::Sixteen { 8 } else { 4 };
+        writer.write_image_data(&vec![7; samples]).unwrap();
+        writer.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn icc_profiles_count_and_bombs_are_refused() {
+        for depth in [png::BitDepth::Eight, png::BitDepth::Sixteen] {
+            let (image, _) = decode(&png_with_icc(3000, depth), &Limits::default()).unwrap();
+            assert_eq!(image.dimensions(), (2, 2));
+            let bomb = png_with_icc(64 << 20, depth);
+            assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+            let e = decode(&bomb, &Limits::default()).unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::TooLarge, "{e}");
+        }
+        // The profile counts in the memory model.
+        let small = Limits {
+            max_memory_bytes: SLACK + (2 << 20),
+            ..Limits::default()
+        };
+        assert!(decode(&png_with_icc(1000, png::BitDepth::Eight), &small).is_ok());
+        let e = decode(&png_with_icc(3 << 20, png::BitDepth::Eight), &small).unwrap_err();
+        assert!(e.message.contains("max_memory_bytes"), "{e}");
+    }
 
     #[test]
     fn upright_matches_image_rs_for_every_orientation() {

@@ -15,6 +15,9 @@ use crate::{Error, Limits, Result};
 /// path decodes it); the image and its EXIF orientation, not yet applied.
 pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Option<Result<(Image, Orientation)>> {
     let mut decoder = png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: 64 << 20 });
+    // An ICC profile would be inflated and kept while the pixels are decoded; kiln does
+    // not apply it (yet), so it is not read.
+    decoder.set_ignore_iccp_chunk(true);
     let info = decoder.read_header_info().ok()?;
     if info.bit_depth != png::BitDepth::Sixteen || info.interlaced {
         return None;
@@ -43,13 +46,14 @@ fn decode_rows(mut decoder: png::Decoder<Cursor<&[u8]>>, input: u64, limits: &Li
         png::ColorType::Rgba => 4,
         png::ColorType::Indexed => return Err(Error::bad_input("16-bit PNG with a palette")),
     };
-    // The memory model: the input, the RGBA8 image, one 16-bit row, a turned copy.
+    // The memory model: the input, the RGBA8 image, the reader's rows (current and
+    // previous, 16-bit) and inflate state, a turned copy.
     let pixels = u64::from(width) * u64::from(height);
     let turned = match orientation {
         Orientation::NoTransforms | Orientation::FlipHorizontal | Orientation::FlipVertical => 0,
         _ => 4 * pixels,
     };
-    let held = input + 4 * pixels + 8 * u64::from(width) + turned + SLACK;
+    let held = input + 4 * pixels + 24 * u64::from(width) + turned + SLACK;
     limits.check_memory(held, || format!("decoding this {width}x{height} 16-bit PNG"))?;
     let stride = width as usize * 4;
     let mut rgba = vec![0u8; stride * height as usize];
