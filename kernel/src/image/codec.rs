@@ -101,11 +101,8 @@ fn check_png_chunks(bytes: &[u8]) -> Result<u64> {
                 )));
             }
             b"iCCP" => {
-                icc = icc_size(
-                    bytes
-                        .get(at + 8..at.saturating_add(8).saturating_add(len))
-                        .unwrap_or_default(),
-                )?
+                let chunk = bytes.get(at + 8..at.saturating_add(8).saturating_add(len));
+                icc = icc_size(chunk.unwrap_or_default())?;
             }
             b"IDAT" => return Ok(icc),
             _ => {}
