@@ -478,7 +478,7 @@ mod tests {
     /// A 2x2 grey PNG carrying an ICC profile of `icc` bytes (zeros: a tiny chunk).
     fn png_with_icc(icc: usize, depth: png::BitDepth) -> Vec<u8> {
         let mut info = png::Info::with_size(2, 2);
-        info.icc_profile = Some(std::borrow::Cow::Owned(vec![0; icc]));
+        info.icc_profile = Some(Cow::Owned(vec![0; icc]));
         info.color_type = png::ColorType::Grayscale;
         info.bit_depth = depth;
         let mut out = Vec::new();
