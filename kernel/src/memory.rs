@@ -12,9 +12,12 @@ const RGBA: u64 = 4;
 
 use crate::limits::SLACK;
 
-/// Threads that may run a step's rows at once, each with its own line buffers.
+/// Threads whose line buffers are counted: one. The model describes the kernel as the
+/// sandbox, the Worker and the npm package run it (without threads), so that a limit
+/// admits or refuses a job the same way on every target; a native build with threads
+/// adds each extra thread's line buffers (at most 32 MiB at 65535 rows, for blur).
 fn threads() -> u64 {
-    crate::image::parallel::threads() as u64
+    1
 }
 
 fn pixels((w, h): (u32, u32)) -> u64 {

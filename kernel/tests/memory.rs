@@ -106,6 +106,9 @@ fn progressive_jpeg(rgb: &image::RgbImage) -> Vec<u8> {
 #[test]
 fn the_model_bounds_what_jobs_hold_and_stays_close() {
     let _one = ONE.lock().unwrap();
+    // The model counts one thread's line buffers (memory.rs): run as the sandbox does.
+    // SAFETY: the only test of this binary, before any thread is started.
+    unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
     let (w, h) = (640u32, 480u32);
     let rgb = image::RgbImage::from_fn(w, h, |x, y| {
         image::Rgb([((x * 7) ^ (y * 3)) as u8, (x + y) as u8, (x * y) as u8])
