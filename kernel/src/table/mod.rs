@@ -92,9 +92,11 @@ impl Table {
         self.cells.chunks_exact(self.columns.len().max(1))
     }
 
-    /// Makes room for `bytes` of cell text at once: a table read from `bytes` of input
-    /// never holds more (unescaping only shrinks), so its text is never reallocated
-    /// (the memory model counts it once).
+    /// Makes room for `bytes` of cell text at once: the text of a table read from `bytes`
+    /// of CSV, or of JSON strings, is never longer (unescaping only shrinks), so it is not
+    /// reallocated (the memory model counts it once). A nested JSON value, re-serialised,
+    /// can be longer than its input (`9e15` is `9000000000000000.0`); the text then grows
+    /// past the reservation, which the model does not count yet.
     pub fn reserve_text(&mut self, bytes: usize) {
         self.text.reserve_exact(bytes);
     }
