@@ -12,14 +12,6 @@ const RGBA: u64 = 4;
 
 use crate::limits::SLACK;
 
-/// Threads whose line buffers are counted: one. The model describes the kernel as the
-/// sandbox, the Worker and the npm package run it (without threads), so that a limit
-/// admits or refuses a job the same way on every target; a native build with threads
-/// adds each extra thread's line buffers (at most 32 MiB at 65535 rows, for blur).
-fn threads() -> u64 {
-    1
-}
-
 fn pixels((w, h): (u32, u32)) -> u64 {
     u64::from(w) * u64::from(h)
 }
@@ -78,7 +70,9 @@ pub fn image_step(op: &Op, from: (u32, u32), to: (u32, u32), opaque: bool) -> u6
         | Op::Normalize { .. } => RGBA * p,
         // 16-bit working values, their high bytes over the image and their low bytes
         // beside it (3 channels if opaque; the recursive path's strips pad the width by
-        // less than a column each). Per thread: the recursive path's strip of 64 lanes by
+        // less than a column each). For one thread (the model counts one, as the sandbox,
+        // the Worker and npm run the kernel, so a limit answers the same on every target;
+        // each extra native thread adds its own): the recursive path's strip of 64 lanes by
         // the height and block of 16 lanes by the width (f64 at most); the exact path's
         // window of 19 rows, row buffers and the 18 rows saved around each of its bands
         // (two a thread). Sharpen writes over a copy of the original.
@@ -90,10 +84,10 @@ pub fn image_step(op: &Op, from: (u32, u32), to: (u32, u32), opaque: bool) -> u6
                 (kept * p, 2 * 18 * 8 * w + 19 * 8 * w + 64 * w)
             };
             let original = if matches!(op, Op::Sharpen { .. }) { RGBA * p } else { 0 };
-            RGBA * p + low + original + threads() * lines
+            RGBA * p + low + original + lines
         }
-        // The image with its border, and a row of sums per thread.
-        Op::Convolve(_) => RGBA * p + RGBA * (w + 30) * (h + 30) + threads() * 16 * w,
+        // The image with its border, and a row of sums.
+        Op::Convolve(_) => RGBA * p + RGBA * (w + 30) * (h + 30) + 16 * w,
         // One byte of luma per pixel.
         Op::Sobel => RGBA * p + p,
         // Any other op: a new image and one more of scratch.
