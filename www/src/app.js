@@ -259,16 +259,19 @@ async function loadPipeline(text) {
 
 async function setImage(file) {
   const bytes = await readFile(file);
-  imageInput = { bytes, name: file.name ?? 'image', type: file.type };
+  const name = file.name ?? 'image';
   $('before').src = URL.createObjectURL(new Blob([bytes], { type: file.type || 'application/octet-stream' }));
-  imageBitmap = null;
+  let bitmap = null;
   try {
-    imageBitmap = await createImageBitmap(new Blob([bytes]));
-    $('before-info').textContent = `${imageBitmap.width}×${imageBitmap.height} · ${fmtBytes(bytes.length)}`;
+    bitmap = await createImageBitmap(new Blob([bytes]));
+    $('before-info').textContent = `${bitmap.width}×${bitmap.height} · ${fmtBytes(bytes.length)}`;
   } catch {
     // The browser cannot show it (TIFF, say): the kernel may still read it.
-    $('before-info').textContent = `${fmtBytes(bytes.length)} · ${imageInput.name}`;
+    $('before-info').textContent = `${fmtBytes(bytes.length)} · ${name}`;
   }
+  // The file and its bitmap change together: a run in between sees the old pair whole.
+  imageInput = { bytes, name, type: file.type };
+  imageBitmap = bitmap;
   runImage();
 }
 
@@ -285,6 +288,8 @@ async function runImage() {
   if (!imageInput || !spec) return;
   const seq = ++imageSeq;
   const text = $('pipeline-text').value;
+  // What this run reads, taken now: the inputs may change while the job runs.
+  const name = imageInput.name;
   const usePixels = $('image-pixels').checked && imageBitmap;
   // Each job gets its own copy to transfer: the original stays for the next run.
   const input = usePixels ? pixelsOf(imageBitmap) : imageInput.bytes.slice();
@@ -294,7 +299,7 @@ async function runImage() {
     if (seq !== imageSeq) return; // a newer run started
     clearError();
     showImage(out);
-    demo.results.image = { pipeline: text, input: imageInput.name, pixels: !!usePixels, data: out.data, meta: out.meta, ms: out.ms };
+    demo.results.image = { pipeline: text, input: name, pixels: !!usePixels, data: out.data, meta: out.meta, ms: out.ms };
   } catch (err) {
     if (seq === imageSeq) showError(err, 'image');
   } finally {
@@ -402,18 +407,23 @@ function compressBytes() {
   return compressInput ? compressInput.bytes : new TextEncoder().encode($('compress-text').value);
 }
 
+let compressSeq = 0;
 async function runCompress(direction) {
   const format = $('compress-format').value;
   const level = $('compress-level').value;
   const pipeline = direction === 'compress' ? `compress format=${format} level=${level}` : `decompress format=${format}`;
   const input = compressBytes();
   const inLen = input.length;
+  const name = compressInput?.name ?? null;
+  const seq = ++compressSeq;
   try {
     const out = await job(pipeline, input.slice());
+    if (seq !== compressSeq) return; // a newer run started
     clearError();
     let check = '';
     if (direction === 'compress') {
       const back = await kiln.run(`decompress format=${format}`, out.data.slice());
+      if (seq !== compressSeq) return;
       const same = back.data.length === inLen && back.data.every((b, i) => b === input[i]);
       check = same ? '✓ decompresses to the same bytes' : '✗ round trip differs';
     }
@@ -429,12 +439,12 @@ async function runCompress(direction) {
     const link = $('compress-download');
     URL.revokeObjectURL(link.href);
     link.href = URL.createObjectURL(new Blob([out.data]));
-    const base = compressInput?.name ?? 'text.txt';
+    const base = name ?? 'text.txt';
     const ext = { gzip: '.gz', zlib: '.zz', deflate: '.deflate' }[format];
     link.download = direction === 'compress' ? base + ext : base.endsWith(ext) ? base.slice(0, -ext.length) : `${base}.out`;
-    demo.results.compress = { pipeline, input: compressInput?.name ?? null, data: out.data, meta: out.meta, ms: out.ms };
+    demo.results.compress = { pipeline, input: name, data: out.data, meta: out.meta, ms: out.ms };
   } catch (err) {
-    showError(err, direction);
+    if (seq === compressSeq) showError(err, direction);
   }
 }
 
@@ -511,13 +521,17 @@ function table(el, rows, columns) {
   }
 }
 
+let csvSeq = 0;
 async function runCsv() {
   const bytes = csvInput?.bytes ?? new TextEncoder().encode(SAMPLE_CSV);
+  const name = csvInput?.name ?? null;
+  const seq = ++csvSeq;
   const pipeline = csvPipeline([{ op: 'to_json' }]);
   $('csv-pipeline').textContent = pipeline;
   try {
     const out = await job(pipeline, bytes.slice());
     const stats = await job(csvPipeline([{ op: 'stats' }, { op: 'to_json' }]), bytes.slice());
+    if (seq !== csvSeq) return; // a newer run started
     clearError();
     const rows = JSON.parse(new TextDecoder().decode(out.data));
     const columns = rows.length ? Object.keys(rows[0]) : [];
@@ -534,10 +548,10 @@ async function runCsv() {
     const link = $('csv-download');
     URL.revokeObjectURL(link.href);
     link.href = URL.createObjectURL(new Blob([out.data], { type: 'application/json' }));
-    link.download = (csvInput?.name ?? 'sample.csv').replace(/\.[^.]*$/, '') + '.json';
-    demo.results.csv = { pipeline, input: csvInput?.name ?? null, data: out.data, meta: out.meta, ms: out.ms, stats: stats.data };
+    link.download = (name ?? 'sample.csv').replace(/\.[^.]*$/, '') + '.json';
+    demo.results.csv = { pipeline, input: name, data: out.data, meta: out.meta, ms: out.ms, stats: stats.data };
   } catch (err) {
-    showError(err, 'csv');
+    if (seq === csvSeq) showError(err, 'csv');
   }
 }
 
