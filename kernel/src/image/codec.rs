@@ -11,7 +11,7 @@ use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageEr
 
 use super::geometry::Axis;
 use super::sink::Sink;
-use super::{Image, geometry, lenient, png_encode, png16};
+use super::{Image, geometry, lenient, png_encode, png16, tiff_ycbcr};
 use crate::choice::{Choice, choices};
 use crate::limits::SLACK;
 use crate::{Error, Limits, Result};
@@ -166,9 +166,10 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
         }
     }
     if source == SourceFormat::Tiff
-        && let Some(image) = lenient::tiff_ycbcr(bytes, limits)
+        && let Some(decoded) = tiff_ycbcr::decode(bytes, limits)
     {
-        return Ok((image?, source));
+        let (image, orientation) = decoded?;
+        return Ok((upright(image, orientation), source));
     }
     let (lenient_bytes, bmp_fixes) = if source == SourceFormat::Bmp {
         lenient::bmp(bytes)

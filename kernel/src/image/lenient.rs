@@ -6,14 +6,12 @@
 //!   that ends early, padded with end-of-line codes and an end-of-bitmap code (what is
 //!   missing is black, as for RLE's own skipped pixels); a 32-bit bitmap whose alpha
 //!   mask is present but zero in every pixel, shown opaque.
-//! - TIFF: associated (premultiplied) alpha, un-premultiplied as Pillow does; YCbCr
-//!   samples (photometric 6, which image-rs refuses), read with the tiff crate and
-//!   converted as JFIF does.
+//! - TIFF: associated (premultiplied) alpha, un-premultiplied as Pillow does. (YCbCr
+//!   samples, which image-rs refuses, are read in `tiff_ycbcr`.)
 
 use std::borrow::Cow;
 
 use super::Image;
-use crate::{Error, Limits, Result};
 
 /// What [`bmp`] changed that the decoded image must undo.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -96,61 +94,6 @@ pub fn tiff_alpha_is_associated(bytes: &[u8]) -> bool {
     )
 }
 
-/// A TIFF whose first image has YCbCr samples, decoded to RGBA8: `None` when it has
-/// other samples (image-rs decodes those). The tiff crate gives the samples (upsampling
-/// the chroma of JPEG-compressed images; other compressions with subsampled chroma are
-/// `unsupported`); they are converted with the full-range BT.601 equations of JFIF, the
-/// TIFF default (`ReferenceBlackWhite` 0/255/128/255/128/255; other `YCbCrCoefficients`
-/// are not applied).
-pub fn tiff_ycbcr(bytes: &[u8], limits: &Limits) -> Option<Result<Image>> {
-    use tiff::ColorType;
-    let mut decoder = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)).ok()?;
-    if !matches!(decoder.colortype(), Ok(ColorType::YCbCr(8))) {
-        return None;
-    }
-    Some(decode_ycbcr(decoder, limits))
-}
-
-fn decode_ycbcr(decoder: tiff::decoder::Decoder<std::io::Cursor<&[u8]>>, limits: &Limits) -> Result<Image> {
-    use tiff::decoder::DecodingResult;
-    let tiff_error = |e: tiff::TiffError| match e {
-        tiff::TiffError::UnsupportedError(e) => Error::unsupported(format!("YCbCr TIFF: {e}")),
-        tiff::TiffError::LimitsExceeded => Error::too_large("YCbCr TIFF: over the image limits"),
-        e => Error::bad_input(format!("corrupt YCbCr TIFF: {e}")),
-    };
-    let mut tiff_limits = tiff::decoder::Limits::default();
-    tiff_limits.decoding_buffer_size = usize::try_from(limits.max_pixels.saturating_mul(3)).unwrap_or(usize::MAX);
-    let mut decoder = decoder.with_limits(tiff_limits);
-    let (width, height) = decoder.dimensions().map_err(tiff_error)?;
-    limits.check_image(width, height)?;
-    if width == 0 || height == 0 {
-        return Err(Error::bad_input(format!("image has no pixels ({width}x{height})")));
-    }
-    let DecodingResult::U8(samples) = decoder.read_image().map_err(tiff_error)? else {
-        return Err(Error::unsupported("YCbCr TIFF with samples of more than 8 bits"));
-    };
-    let pixels = width as usize * height as usize;
-    if samples.len() < pixels * 3 {
-        return Err(Error::bad_input("YCbCr TIFF: fewer samples than pixels"));
-    }
-    let mut rgba = Vec::with_capacity(pixels * 4);
-    for p in samples.chunks_exact(3).take(pixels) {
-        rgba.extend_from_slice(&ycbcr_to_rgb(p[0], p[1], p[2]));
-        rgba.push(255);
-    }
-    Image::from_raw(width, height, rgba).ok_or_else(|| Error::internal("YCbCr buffer size"))
-}
-
-/// JFIF's full-range YCbCr -> RGB, in 16.16 fixed point, rounded to nearest.
-fn ycbcr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
-    const HALF: i32 = 1 << 15;
-    let (y, cb, cr) = (i32::from(y) << 16, i32::from(cb) - 128, i32::from(cr) - 128);
-    let r = y + 91_881 * cr; // 1.402
-    let g = y - 22_554 * cb - 46_802 * cr; // 0.344136, 0.714136
-    let b = y + 116_130 * cb; // 1.772
-    [r, g, b].map(|c| ((c + HALF) >> 16).clamp(0, 255) as u8)
-}
-
 /// Un-premultiplies RGBA8 pixels as Pillow does for TIFFs with associated alpha: each
 /// colour times 255 over alpha, truncated and clamped; a pixel of alpha 0 is all zero.
 pub fn unpremultiply(image: &mut Image) {
@@ -171,17 +114,7 @@ pub fn unpremultiply(image: &mut Image) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ycbcr_converts_as_jfif() {
-        assert_eq!(ycbcr_to_rgb(128, 128, 128), [128, 128, 128]);
-        assert_eq!(ycbcr_to_rgb(255, 128, 128), [255, 255, 255]);
-        assert_eq!(ycbcr_to_rgb(0, 128, 128), [0, 0, 0]);
-        // JFIF's red, green and blue (rounded there): back within one step.
-        assert_eq!(ycbcr_to_rgb(76, 85, 255), [254, 0, 0]);
-        assert_eq!(ycbcr_to_rgb(150, 44, 21), [0, 255, 1]);
-        assert_eq!(ycbcr_to_rgb(29, 255, 107), [0, 0, 254]); // Cb was clamped at 255
-    }
+    use crate::Limits;
 
     #[test]
     fn unpremultiply_matches_pillows_integer_maths() {

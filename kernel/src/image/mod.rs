@@ -18,6 +18,7 @@ pub mod position;
 pub mod resize;
 pub mod rotate;
 mod sink;
+mod tiff_ycbcr;
 pub mod trim;
 
 /// An RGBA8 image with straight (not premultiplied) alpha, rows top to bottom.
