@@ -166,6 +166,11 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
         .data;
     let progressive = progressive_jpeg(&rgb);
     let ycbcr = ycbcr_tiff(w, h);
+    // Lossy WebPs from Pillow (tests/data/make_data.py): a lossless-compressed alpha
+    // plane, an animation; and the 320x240 photo without alpha.
+    let webp_alpha = include_bytes!("../../tests/data/alpha-lossy.webp");
+    let webp_anim = include_bytes!("../../tests/data/anim-lossy.webp");
+    let webp_lossy = include_bytes!("../../tests/data/photo-lossy.webp");
     let raw = rgba.as_raw().as_slice();
     let opaque_raw = image::DynamicImage::ImageRgb8(rgb.clone()).into_rgba8().into_raw();
     let mut seed = 1u32;
@@ -198,6 +203,9 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
         ("decode | encode format=rgba".into(), &jpeg),
         ("decode | encode format=rgba".into(), &progressive),
         ("decode | encode format=rgba".into(), &ycbcr),
+        ("decode | encode format=rgba".into(), webp_alpha),
+        ("decode | encode format=rgba".into(), webp_anim),
+        ("decode | encode format=rgba".into(), webp_lossy),
         ("decode | resize width=300 | encode format=jpeg".into(), &jpeg),
         (r("blur sigma=1 | encode format=rgba"), raw),
         (r("blur sigma=4 | encode format=rgba"), raw),

@@ -84,3 +84,14 @@ with open("lines.txt.gz", "wb") as f:
 # A gzip bomb: 64 MiB of zeros in ~64 KiB (hostile-input cases and the load test).
 with open("zeros64m.gz", "wb") as f:
     f.write(gzip.compress(bytes(64 << 20), compresslevel=9, mtime=0))
+
+# Lossy WebPs at 640x480 for the memory model's test (kernel/tests/memory.rs): one with
+# a lossless-compressed alpha plane, one animated (two frames, the second translucent).
+big = p.resize((640, 480)).convert("RGBA")
+big.putalpha(Image.linear_gradient("L").resize((640, 480)))
+big.save("alpha-lossy.webp", quality=80)
+# The animation's alpha is flat: libwebp's animation encoder compresses a gradient poorly.
+frame = p.resize((640, 480)).convert("RGBA")
+frame.putalpha(200)
+second = frame.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+frame.save("anim-lossy.webp", save_all=True, append_images=[second], duration=100, lossless=False, quality=80)

@@ -192,7 +192,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     let orientation = decoder.orientation().map_err(image_error)?;
     // The memory model: the input (and its lenient copy), a PNG's ICC profile, the
     // decoder's own pixels unless they are RGBA8 already, the RGBA8 image, a turned copy
-    // for an EXIF rotation, and GIF's canvas.
+    // for an EXIF rotation, GIF's canvas and WebP's working planes.
     let pixels = u64::from(width) * u64::from(height);
     let native = decoder.color_type();
     let converted = if native == image::ColorType::Rgba8 {
@@ -200,7 +200,11 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
     } else {
         4 * pixels
     };
-    let canvas = if source == SourceFormat::Gif { 4 * pixels } else { 0 };
+    let canvas = match source {
+        SourceFormat::Gif => 4 * pixels,
+        SourceFormat::Webp => webp_working(bytes, width, height),
+        _ => 0,
+    };
     let held = bytes.len() as u64 * if matches!(lenient_bytes, Cow::Owned(_)) { 2 } else { 1 }
         + icc
         + u64::from(native.bytes_per_pixel()) * pixels
@@ -296,6 +300,40 @@ fn upright(image: Image, orientation: Orientation) -> Image {
         Orientation::Rotate90FlipH => flipped(geometry::rotate(&image, 90), Axis::Horizontal),
         Orientation::Rotate270FlipH => flipped(geometry::rotate(&image, 270), Axis::Horizontal),
     }
+}
+
+/// What image-webp holds besides the decoded pixels while it decodes a WebP of
+/// `width x height`: a lossy image's Y, U and V planes (384 bytes a 16x16 macroblock)
+/// next to its alpha plane (compressed losslessly, it is first decoded as a whole RGBA image:
+/// `5p`), and for an animation the frame it decodes before drawing it on the canvas.
+fn webp_working(bytes: &[u8], width: u32, height: u32) -> u64 {
+    let pixels = u64::from(width) * u64::from(height);
+    let planes = u64::from(width.div_ceil(16)) * u64::from(height.div_ceil(16)) * 384;
+    let (mut lossy, mut alpha, mut animated) = (false, 0, false);
+    let mut at = 12;
+    while let Some(head) = bytes.get(at..at + 8) {
+        let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        let data = &bytes[at + 8..];
+        match &head[..4] {
+            b"VP8 " => lossy = true,
+            b"VP8X" => animated = data.first().is_some_and(|flags| flags & 0x02 != 0),
+            b"ALPH" => {
+                alpha = if data.first().is_some_and(|info| info & 0x03 == 1) {
+                    5 * pixels
+                } else {
+                    pixels
+                }
+            }
+            _ => {}
+        }
+        if animated {
+            // Every frame's own chunks: take the most any frame can hold.
+            return 4 * pixels + planes + 5 * pixels;
+        }
+        at = at.saturating_add(8).saturating_add(size).saturating_add(size & 1);
+    }
+    // Without alpha the planes are gone before the RGB pixels become RGBA (`4p`).
+    if lossy && alpha > 0 { planes + alpha } else { 0 }
 }
 
 /// The bytes of the turned copy [`upright`] makes of an RGBA8 image of `pixels`.
