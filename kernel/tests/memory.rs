@@ -195,6 +195,15 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
     escaped.extend(std::iter::repeat_n(1u8, 1 << 20));
     escaped.extend(b"\"\n");
 
+    // JSON rows with nested values, re-serialised into the table's text as they are
+    // read: a repeated nested key, a nested array of 400k zeros, floats that outgrow
+    // their input (1e15 is 1000000000000000.0).
+    let nested_rows: Vec<u8> = (0..20_000)
+        .map(|i| format!("{{\"id\":{i},\"tags\":[1e15,\"t{i}\",[]],\"o\":{{\"a\":1,\"b\":null,\"a\":{i}}}}}\n"))
+        .collect::<String>()
+        .into_bytes();
+    let zeros = format!("[{{\"a\":[{}0]}}]", "0,".repeat(400_000)).into_bytes();
+    let floats = format!("{{\"a\":[{}1e15]}}", "1e15,".repeat(100_000)).into_bytes();
     let r = |ops: &str| format!("decode format=rgba width={w} height={h} | {ops}");
     let jobs: Vec<(String, &[u8])> = vec![
         ("decode | encode format=rgba".into(), &png),
@@ -261,6 +270,9 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
         ("parse_csv header=false | to_json".into(), &csv),
         ("parse_csv header=false | sort by=column3 | to_csv".into(), &csv),
         ("parse_csv | to_json".into(), &escaped),
+        ("parse_json | to_json".into(), &nested_rows),
+        ("parse_json | to_csv".into(), &zeros),
+        ("parse_json | to_json".into(), &floats),
     ];
     for (pipeline, input) in &jobs {
         let (limit, peak) = admitted(pipeline, input);

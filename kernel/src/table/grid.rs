@@ -17,19 +17,24 @@ pub(super) struct Grid {
     rows_at_width: usize,
     pub(super) max_rows: u64,
     max_columns: u64,
+    /// Cells by the input's size and `max_input_bytes`.
     max_cells: u64,
+    /// What `max_memory_bytes` leaves beside the input and the table's text (each at most
+    /// the input's size): for the cells and [`held`](Grid::hold).
+    memory_room: u64,
+    /// Bytes the parser holds beside the cells: its record buffer, text past the
+    /// input's size.
+    held: u64,
 }
 
 /// Cells a table may have beyond one per input byte: the padding of short rows under a
 /// wide header, or of records missing keys (24 MiB of `Null`s).
 const PADDING_CELLS: u64 = 1 << 20;
 
-/// The cells `max_memory_bytes` holds beside the input and the table's text (each at most
-/// the input's size): their buffer grows by doubling, so up to three times its cells are
-/// held during a reallocation.
-fn memory_cells(limits: &Limits, input_len: usize) -> u64 {
-    let held = 2 * input_len as u64 + SLACK;
-    limits.max_memory_bytes.saturating_sub(held) / (3 * size_of::<Cell>() as u64)
+/// What the cells' buffer holds at most for `cells` cells: it grows by doubling, so up
+/// to three times its cells are held during a reallocation.
+fn cell_bytes(cells: u64) -> u64 {
+    cells.saturating_mul(3 * size_of::<Cell>() as u64)
 }
 
 impl Grid {
@@ -53,11 +58,28 @@ impl Grid {
             rows_at_width: 0,
             max_rows: limits.max_rows,
             max_columns: u64::from(limits.max_columns),
-            max_cells: limits
-                .max_input_bytes
-                .min(input_len as u64 + PADDING_CELLS)
-                .min(memory_cells(limits, input_len)),
+            max_cells: limits.max_input_bytes.min(input_len as u64 + PADDING_CELLS),
+            memory_room: limits.max_memory_bytes.saturating_sub(2 * input_len as u64 + SLACK),
+            held: 0,
         }
+    }
+
+    /// Counts `bytes` the parser is about to hold beside the cells (the most it holds at
+    /// once so far: the count never shrinks): `too_large`, naming `what`, if the cells so
+    /// far and these do not fit what `max_memory_bytes` leaves.
+    pub(super) fn hold(&mut self, bytes: u64, what: impl FnOnce() -> String) -> Result<()> {
+        let cells = cell_bytes((self.rows as u64).saturating_mul(self.width as u64));
+        if cells.saturating_add(bytes) > self.memory_room {
+            return Err(Error::too_large(format!(
+                "{} needs about {:.1} MiB beside the table's {:.1} MiB of cells, over what the memory limit \
+                 leaves (max_memory_bytes)",
+                what(),
+                bytes as f64 / f64::from(1 << 20),
+                cells as f64 / f64::from(1 << 20)
+            )));
+        }
+        self.held = self.held.max(bytes);
+        Ok(())
     }
 
     /// The current width.
@@ -106,11 +128,12 @@ impl Grid {
 
     fn check_cells(&self, rows: usize, width: usize) -> Result<()> {
         let cells = (rows as u64).saturating_mul(width as u64);
-        if cells > self.max_cells {
+        let by_memory = self.memory_room.saturating_sub(self.held) / cell_bytes(1);
+        if cells > self.max_cells.min(by_memory) {
             return Err(Error::too_large(format!(
                 "the table would have {rows} rows x {width} columns, over the limit of {} cells \
                  (the input's bytes plus 1048576, at most max_input_bytes and what max_memory_bytes holds)",
-                self.max_cells
+                self.max_cells.min(by_memory)
             )));
         }
         Ok(())

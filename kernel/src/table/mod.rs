@@ -95,10 +95,43 @@ impl Table {
     /// Makes room for `bytes` of cell text at once: the text of a table read from `bytes`
     /// of CSV, or of JSON strings, is never longer (unescaping only shrinks), so it is not
     /// reallocated (the memory model counts it once). A nested JSON value, re-serialised,
-    /// can be longer than its input (`9e15` is `9000000000000000.0`); the text then grows
-    /// past the reservation, which the model does not count yet.
+    /// can be longer than its input (`9e15` is `9000000000000000.0`): `parse_json` counts
+    /// the text past the reservation before it grows.
     pub fn reserve_text(&mut self, bytes: usize) {
         self.text.reserve_exact(bytes);
+    }
+
+    /// Bytes of text stored so far.
+    pub(super) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Bytes of text the arena holds room for.
+    pub(super) fn text_capacity(&self) -> usize {
+        self.text.capacity()
+    }
+
+    /// The text stored from byte `start` on.
+    pub(super) fn text_from(&self, start: usize) -> &str {
+        &self.text[start..]
+    }
+
+    /// Appends text that a cell will take with [`json_cell_from`](Table::json_cell_from).
+    pub(super) fn push_text(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+
+    /// Drops the text from byte `len` on (a cell-to-be that is written again).
+    pub(super) fn truncate_text(&mut self, len: usize) {
+        self.text.truncate(len);
+    }
+
+    /// The minified JSON text pushed since byte `start`, as a `Cell::Json`.
+    pub(super) fn json_cell_from(&self, start: usize) -> Cell {
+        Cell::Json(Span {
+            start: start as u32,
+            len: (self.text.len() - start) as u32,
+        })
     }
 
     /// Stores text in the arena and returns it as a `Cell::Str`.

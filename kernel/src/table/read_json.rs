@@ -40,17 +40,20 @@ pub fn parse_json(input: &[u8], limits: &Limits) -> Result<Table> {
     };
     json_text::check_depth(input, limits.max_json_depth.min(MAX_DEPTH))?;
     let mut builder = Builder::new(limits, input.len());
-    if input.get(first) == Some(&b'[') {
-        let mut de = serde_json::Deserializer::from_slice(input);
-        let parsed = RowsSeed(&mut builder).deserialize(&mut de).and_then(|()| de.end());
-        if let Err(e) = parsed {
-            return Err(builder.error.take().unwrap_or_else(|| json_error(&e)));
-        }
+    let mut de = serde_json::Deserializer::from_slice(input);
+    let parsed = if input.get(first) == Some(&b'[') {
+        RowsSeed(&mut builder).deserialize(&mut de).and_then(|()| de.end())
     } else {
-        let stream = serde_json::Deserializer::from_slice(input).into_iter::<Row<'_>>();
-        for row in stream {
-            builder.push(row.map_err(|e| json_error(&e))?)?;
+        // NDJSON: objects one after another until only whitespace is left (`end` skips
+        // whitespace and fails on anything else).
+        let mut rows = Ok(());
+        while rows.is_ok() && de.end().is_err() {
+            rows = RowSeed(&mut builder).deserialize(&mut de);
         }
+        rows
+    };
+    if let Err(e) = parsed {
+        return Err(builder.error.take().unwrap_or_else(|| json_error(&e)));
     }
     Ok(builder.finish())
 }
@@ -63,7 +66,9 @@ fn json_error(e: &serde_json::Error) -> Error {
     Error::bad_input(format!("invalid JSON: {e}"))
 }
 
-/// Builds the table from rows as they are parsed.
+/// Builds the table as rows are parsed: scalars become cells, strings and nested values
+/// go straight into the table's text (nested values re-serialised as they are read, with
+/// no tree of them in memory).
 struct Builder {
     arena: Table,
     columns: Vec<String>,
@@ -72,7 +77,13 @@ struct Builder {
     row: Vec<Cell>,
     rows: usize,
     max_columns: usize,
-    /// The error that stopped an array parse (serde_json only carries text).
+    /// The text the memory model sets aside: the input's size, reserved at once. Strings
+    /// never outgrow their input; a nested value can (`9e15` is `9000000000000000.0`),
+    /// and text past this is held against the memory room before it is allocated.
+    text_allowance: usize,
+    /// Bytes of the entry lists of the nested objects being read (for repeated keys).
+    entries_bytes: usize,
+    /// The error that stopped the parse (serde_json only carries text).
     error: Option<Error>,
 }
 
@@ -81,6 +92,7 @@ impl Builder {
         let mut arena = Table::new(Vec::new());
         arena.reserve_text(input_len);
         Builder {
+            text_allowance: arena.text_capacity(),
             arena,
             columns: Vec::new(),
             index: HashMap::new(),
@@ -88,56 +100,55 @@ impl Builder {
             row: Vec::new(),
             rows: 0,
             max_columns: usize::try_from(limits.max_columns).unwrap_or(usize::MAX),
+            entries_bytes: 0,
             error: None,
         }
     }
 
-    fn push(&mut self, row: Row<'_>) -> Result<()> {
-        self.rows += 1;
-        let entries = match row {
-            Row::Object(entries) => entries,
-            Row::Other(kind) => {
-                return Err(Error::bad_input(format!(
-                    "JSON row {} is {kind}, not an object",
-                    self.rows
-                )));
-            }
-        };
-        self.row.clear();
-        self.row.resize(self.columns.len(), Cell::Null);
-        for (position, (key, value)) in entries.into_iter().enumerate() {
-            // Rows usually repeat the key order of the first row: try that before hashing.
-            let column = match self.columns.get(position) {
-                Some(name) if *name == *key => position,
-                _ => match self.index.get(&*key) {
-                    Some(&column) => column,
-                    None => self.add_column(key.into_owned())?,
-                },
-            };
-            let cell = match value {
-                Val::Null => Cell::Null,
-                Val::Bool(b) => Cell::Bool(b),
-                Val::Int(i) => Cell::Int(i),
-                Val::Float(f) => Cell::Float(f),
-                Val::Str(s) => self.arena.str_cell(&s),
-                Val::Nested(v) => {
-                    let text =
-                        serde_json::to_string(&v).map_err(|e| Error::internal(format!("writing nested JSON: {e}")))?;
-                    self.arena.json_cell(&text)
-                }
-            };
-            if let Some(slot) = self.row.get_mut(column) {
-                *slot = cell;
-            }
+    /// Keeps `e` for `parse_json` to return, and gives serde an error to stop with.
+    fn fail<E: de::Error>(&mut self, e: Error) -> E {
+        let message = E::custom(&e.message);
+        self.error = Some(e);
+        message
+    }
+
+    /// Counts what the parser holds beside the cells before the text grows by `more`.
+    fn hold_text(&mut self, more: usize) -> Result<()> {
+        let (len, capacity) = (self.arena.text_len(), self.arena.text_capacity());
+        if len + more <= capacity {
+            return Ok(());
         }
-        self.grid.widen(self.row.len())?;
-        self.grid.start_row()?;
-        self.grid.cells.extend_from_slice(&self.row);
-        self.grid.finish_row(self.row.len());
+        // A growing buffer holds the old and the new one at once.
+        let grown = capacity + (2 * capacity).max(len + more);
+        let held = (grown.saturating_sub(self.text_allowance) + self.entries_bytes) as u64;
+        self.grid.hold(held, || {
+            "the table's text (nested JSON values re-serialised)".to_owned()
+        })
+    }
+
+    /// Counts the entry lists of the nested objects being read, with the text past the
+    /// input's size.
+    fn hold_entries(&mut self) -> Result<()> {
+        let held = self.arena.text_capacity().saturating_sub(self.text_allowance) + self.entries_bytes;
+        self.grid
+            .hold(held as u64, || "the keys of nested JSON objects".to_owned())
+    }
+
+    fn push_text(&mut self, text: &str) -> Result<()> {
+        self.hold_text(text.len())?;
+        self.arena.push_text(text);
         Ok(())
     }
 
-    fn add_column(&mut self, name: String) -> Result<usize> {
+    /// The column of the key at `position` in a row.
+    fn column(&mut self, position: usize, key: Cow<'_, str>) -> Result<usize> {
+        // Rows usually repeat the key order of the first row: try that before hashing.
+        if self.columns.get(position).is_some_and(|name| *name == *key) {
+            return Ok(position);
+        }
+        if let Some(&column) = self.index.get(&*key) {
+            return Ok(column);
+        }
         if self.columns.len() >= self.max_columns {
             return Err(Error::too_large(format!(
                 "the JSON rows have more than the limit of {} distinct keys",
@@ -145,10 +156,18 @@ impl Builder {
             )));
         }
         let column = self.columns.len();
-        self.index.insert(name.clone(), column);
-        self.columns.push(name);
+        self.index.insert(key.clone().into_owned(), column);
+        self.columns.push(key.into_owned());
         self.row.push(Cell::Null);
         Ok(column)
+    }
+
+    fn finish_row(&mut self) -> Result<()> {
+        self.grid.widen(self.row.len())?;
+        self.grid.start_row()?;
+        self.grid.cells.extend_from_slice(&self.row);
+        self.grid.finish_row(self.row.len());
+        Ok(())
     }
 
     fn finish(self) -> Table {
@@ -156,7 +175,7 @@ impl Builder {
     }
 }
 
-/// The rows of a top-level array, each pushed into the builder as it is parsed.
+/// The rows of a top-level array.
 struct RowsSeed<'b>(&'b mut Builder);
 
 impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
@@ -175,83 +194,84 @@ impl<'de> Visitor<'de> for RowsSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(row) = seq.next_element::<Row<'de>>()? {
-            if let Err(e) = self.0.push(row) {
-                let message = e.message.clone();
-                self.0.error = Some(e);
-                return Err(de::Error::custom(message));
-            }
-        }
+        while seq.next_element_seed(RowSeed(&mut *self.0))?.is_some() {}
         Ok(())
     }
 }
 
-/// One parsed row: an object's entries in input order, or what else it was.
-enum Row<'de> {
-    Object(Vec<(Cow<'de, str>, Val<'de>)>),
-    Other(&'static str),
-}
+/// One row: an object's entries placed in the builder's row, then the row added.
+struct RowSeed<'b>(&'b mut Builder);
 
-/// One value of a row.
-enum Val<'de> {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(Cow<'de, str>),
-    Nested(serde_json::Value),
-}
-
-impl<'de> Deserialize<'de> for Row<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Row<'de>, D::Error> {
-        deserializer.deserialize_any(RowVisitor)
+impl RowSeed<'_> {
+    fn not_an_object<E: de::Error>(self, kind: &str) -> E {
+        let b = self.0;
+        b.rows += 1;
+        let e = Error::bad_input(format!("JSON row {} is {kind}, not an object", b.rows));
+        b.fail(e)
     }
 }
 
-struct RowVisitor;
+impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
+    type Value = ();
 
-impl<'de> Visitor<'de> for RowVisitor {
-    type Value = Row<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Row<'de>, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let b = self.0;
+        b.rows += 1;
+        b.row.clear();
+        b.row.resize(b.columns.len(), Cell::Null);
+        let mut position = 0;
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            entries.push((key, map.next_value::<Val<'de>>()?));
+            let column = b.column(position, key).map_err(|e| b.fail(e))?;
+            let cell = map.next_value_seed(CellSeed(&mut *b))?;
+            // A key repeated within the row keeps its last value.
+            if let Some(slot) = b.row.get_mut(column) {
+                *slot = cell;
+            }
+            position += 1;
         }
-        Ok(Row::Object(entries))
+        b.finish_row().map_err(|e| b.fail(e))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Row<'de>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // Read it to its end first: a syntax error inside is the error to report.
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Row::Other("an array"))
+        Err(self.not_an_object("an array"))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Row<'de>, E> {
-        Ok(Row::Other("null"))
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(self.not_an_object("null"))
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Row<'de>, E> {
-        Ok(Row::Other("a boolean"))
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.not_an_object("a boolean"))
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Row<'de>, E> {
-        Ok(Row::Other("a number"))
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.not_an_object("a number"))
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Row<'de>, E> {
-        Ok(Row::Other("a number"))
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.not_an_object("a number"))
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Row<'de>, E> {
-        Ok(Row::Other("a number"))
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.not_an_object("a number"))
     }
 
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Row<'de>, E> {
-        Ok(Row::Other("a string"))
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.not_an_object("a string"))
     }
 }
 
@@ -280,63 +300,243 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-impl<'de> Deserialize<'de> for Val<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Val<'de>, D::Error> {
-        deserializer.deserialize_any(ValVisitor)
+/// One value of a row, as a cell.
+struct CellSeed<'b>(&'b mut Builder);
+
+impl<'de> DeserializeSeed<'de> for CellSeed<'_> {
+    type Value = Cell;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cell, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-struct ValVisitor;
+impl CellSeed<'_> {
+    fn text<E: de::Error>(self, s: &str) -> Result<Cell, E> {
+        let b = self.0;
+        b.hold_text(s.len()).map_err(|e| b.fail(e))?;
+        Ok(b.arena.str_cell(s))
+    }
 
-impl<'de> Visitor<'de> for ValVisitor {
-    type Value = Val<'de>;
+    /// A nested array or object, written into the text by `write` as it is read.
+    fn nested<E>(self, write: impl FnOnce(&mut Builder) -> Result<(), E>) -> Result<Cell, E> {
+        let b = self.0;
+        let start = b.arena.text_len();
+        write(&mut *b)?;
+        Ok(b.arena.json_cell_from(start))
+    }
+}
+
+impl<'de> Visitor<'de> for CellSeed<'_> {
+    type Value = Cell;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Val<'de>, E> {
-        Ok(Val::Null)
+    fn visit_unit<E: de::Error>(self) -> Result<Cell, E> {
+        Ok(Cell::Null)
     }
 
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Val<'de>, E> {
-        Ok(Val::Bool(b))
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Cell, E> {
+        Ok(Cell::Bool(b))
     }
 
-    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Val<'de>, E> {
-        Ok(Val::Int(i))
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Cell, E> {
+        Ok(Cell::Int(i))
     }
 
-    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Val<'de>, E> {
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Cell, E> {
         Ok(match i64::try_from(u) {
-            Ok(i) => Val::Int(i),
-            Err(_) => Val::Float(u as f64),
+            Ok(i) => Cell::Int(i),
+            Err(_) => Cell::Float(u as f64),
         })
     }
 
-    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Val<'de>, E> {
-        Ok(Val::Float(f))
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Cell, E> {
+        Ok(Cell::Float(f))
     }
 
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Val<'de>, E> {
-        Ok(Val::Str(Cow::Borrowed(s)))
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Cell, E> {
+        self.text(s)
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Val<'de>, E> {
-        Ok(Val::Str(Cow::Owned(s.to_owned())))
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Cell, A::Error> {
+        self.nested(|b| Nested(b).visit_seq(seq))
     }
 
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Val<'de>, E> {
-        Ok(Val::Str(Cow::Owned(s)))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Cell, A::Error> {
+        self.nested(|b| Nested(b).visit_map(map))
+    }
+}
+
+/// A nested value, written into the table's text minified exactly as
+/// `serde_json::to_string` writes a `serde_json::Value` (with `preserve_order`): the same
+/// numbers and escapes, and a key repeated inside an object keeps its first position
+/// and its last value.
+struct Nested<'b>(&'b mut Builder);
+
+impl Nested<'_> {
+    fn write<E: de::Error>(&mut self, text: &str) -> Result<(), E> {
+        let b = &mut *self.0;
+        b.push_text(text).map_err(|e| b.fail(e))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Val<'de>, A::Error> {
-        serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Val::Nested)
+    /// Writes `value` as serde_json does (numbers, escaped strings).
+    fn write_json<E: de::Error, T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), E> {
+        let mut out = TextOut(&mut *self.0);
+        serde_json::to_writer(&mut out, value).map_err(|e| match self.0.error.as_ref() {
+            Some(kept) => E::custom(&kept.message),
+            None => E::custom(e),
+        })
+    }
+}
+
+/// Writes serde_json's output into the builder's text (each write is whole UTF-8: serde
+/// splits strings only at ASCII escapes).
+struct TextOut<'b>(&'b mut Builder);
+
+impl std::io::Write for TextOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = std::str::from_utf8(buf).map_err(|_| std::io::Error::other("not UTF-8"))?;
+        let b = &mut *self.0;
+        if let Err(e) = b.push_text(text) {
+            b.error = Some(e);
+            return Err(std::io::Error::other("over the memory limit"));
+        }
+        Ok(buf.len())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Val<'de>, A::Error> {
-        serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Val::Nested)
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
+}
+
+impl<'de> DeserializeSeed<'de> for Nested<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Nested<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
+        self.write("null")
+    }
+
+    fn visit_bool<E: de::Error>(mut self, v: bool) -> Result<(), E> {
+        self.write(if v { "true" } else { "false" })
+    }
+
+    fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
+        self.write_json(&v)
+    }
+
+    fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<(), E> {
+        self.write_json(&v)
+    }
+
+    fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<(), E> {
+        self.write_json(&v)
+    }
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
+        self.write_json(v)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        self.write("[")?;
+        let mut first = true;
+        loop {
+            let comma = self.0.arena.text_len();
+            if !first {
+                self.write(",")?;
+            }
+            if seq.next_element_seed(Nested(&mut *self.0))?.is_none() {
+                self.0.arena.truncate_text(comma);
+                break;
+            }
+            first = false;
+        }
+        self.write("]")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let start = self.0.arena.text_len();
+        self.write("{")?;
+        // Where each entry's key and value start in the text, to find repeated keys.
+        let mut entries: Vec<(usize, usize)> = Vec::new();
+        let mut counted = 0;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if !entries.is_empty() {
+                self.write(",")?;
+            }
+            if entries.len() == entries.capacity() {
+                // The list doubles: the old and the new one are held at once.
+                let b = &mut *self.0;
+                let grown = (2 * entries.capacity()).max(4) * size_of::<(usize, usize)>();
+                b.entries_bytes += grown;
+                counted += grown;
+                b.hold_entries().map_err(|e| b.fail(e))?;
+                entries.reserve_exact(grown / size_of::<(usize, usize)>() - entries.len());
+            }
+            let key_at = self.0.arena.text_len();
+            self.write_json(&*key)?;
+            self.write(":")?;
+            entries.push((key_at, self.0.arena.text_len()));
+            map.next_value_seed(Nested(&mut *self.0))?;
+        }
+        self.write("}")?;
+        let b = &mut *self.0;
+        let merged = merge_repeated_keys(b, start, &entries);
+        b.entries_bytes -= counted;
+        merged.map_err(|e| b.fail(e))
+    }
+}
+
+/// Rewrites the object written at `start` (its entries' key and value offsets in
+/// `entries`) if a key repeats: each key once, at its first position, with its last
+/// value, as `serde_json::Value` keeps it.
+fn merge_repeated_keys(b: &mut Builder, start: usize, entries: &[(usize, usize)]) -> Result<()> {
+    let end = b.arena.text_len();
+    let text = b.arena.text_from(start);
+    let at = |i: usize| i - start;
+    // Entry i's key ends at its ':' and its value at the next entry's ',' or the '}'.
+    let key = |i: usize| &text[at(entries[i].0)..at(entries[i].1) - 1];
+    let value = |i: usize| {
+        let value_end = entries.get(i + 1).map_or(end - 1, |next| next.0 - 1);
+        &text[at(entries[i].1)..at(value_end)]
+    };
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|&x, &y| key(x).cmp(key(y)).then(x.cmp(&y)));
+    if order.windows(2).all(|w| key(w[0]) != key(w[1])) {
+        return Ok(());
+    }
+    // For each entry kept (the first of its key), the entry whose value it takes.
+    let mut last = vec![usize::MAX; entries.len()];
+    for run in order.chunk_by(|&x, &y| key(x) == key(y)) {
+        last[run[0]] = run[run.len() - 1];
+    }
+    let mut object = String::with_capacity(end - start);
+    object.push('{');
+    for (i, &take) in last.iter().enumerate().filter(|(_, take)| **take != usize::MAX) {
+        if object.len() > 1 {
+            object.push(',');
+        }
+        object.push_str(key(i));
+        object.push(':');
+        object.push_str(value(take));
+    }
+    object.push('}');
+    b.arena.truncate_text(start);
+    b.push_text(&object)
 }
 
 #[cfg(test)]
@@ -422,6 +622,41 @@ mod tests {
                 "j:{\"b\":1,\"a\":\"é\"}",
             ]]
         );
+    }
+
+    #[test]
+    fn nested_values_are_written_as_serde_json_writes_a_value() {
+        for nested in [
+            r#"[1, 2.50, {"z": 1, "a": [ ]}]"#,
+            r#"{"b":1,"a":"\u00e9\"\n\/\u0001","b":[2,{"x":1,"x":{"y":1,"y":2}}],"c":{}}"#,
+            r#"[1e15, 9e15, 1E2, -0, 0.1e1, 18446744073709551615, -9223372036854775808, 1.5e-7, 12345678901234567890]"#,
+            r#"{"k":1,"j":2,"k":3,"i":4,"j":5}"#,
+            r#"[[],[[]],{},{"":null,"":true}]"#,
+        ] {
+            let t = parse(&format!("{{\"n\":{nested}}}"));
+            let expected = serde_json::to_string(&serde_json::from_str::<Value>(nested).unwrap()).unwrap();
+            assert_eq!(show(&t), [[format!("j:{expected}")]], "{nested}");
+        }
+        // Many keys, some repeated far apart: first position, last value.
+        let keys: Vec<String> = (0..100).map(|i| format!("\"k{}\":{i}", i % 37)).collect();
+        let nested = format!("{{{}}}", keys.join(","));
+        let t = parse(&format!("[{{\"n\":{nested}}}]"));
+        let expected = serde_json::to_string(&serde_json::from_str::<Value>(&nested).unwrap()).unwrap();
+        assert_eq!(show(&t), [[format!("j:{expected}")]]);
+    }
+
+    #[test]
+    fn nested_text_past_the_input_counts_against_memory() {
+        // 1e15 is 1000000000000000.0: the text outgrows the input 4.5 times.
+        let input = format!("{{\"a\":[{}1e15]}}", "1e15,".repeat(200_000));
+        let limits = |mib: u64| Limits {
+            max_memory_bytes: mib << 20,
+            ..Limits::default()
+        };
+        assert!(parse_json(input.as_bytes(), &limits(16)).is_ok());
+        let e = parse_json(input.as_bytes(), &limits(6)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
+        assert!(e.message.contains("max_memory_bytes"), "{e}");
     }
 
     #[test]
