@@ -204,6 +204,9 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
         .into_bytes();
     let zeros = format!("[{{\"a\":[{}0]}}]", "0,".repeat(400_000)).into_bytes();
     let floats = format!("{{\"a\":[{}1e15]}}", "1e15,".repeat(100_000)).into_bytes();
+    // One 2 MiB record, then many short ones: the record buffer stays that large.
+    let mut long_then_many = format!("{},1,2,3\n", "x".repeat(2 << 20)).into_bytes();
+    long_then_many.extend_from_slice(&csv);
     let r = |ops: &str| format!("decode format=rgba width={w} height={h} | {ops}");
     let jobs: Vec<(String, &[u8])> = vec![
         ("decode | encode format=rgba".into(), &png),
@@ -270,6 +273,7 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
         ("parse_csv header=false | to_json".into(), &csv),
         ("parse_csv header=false | sort by=column3 | to_csv".into(), &csv),
         ("parse_csv | to_json".into(), &escaped),
+        ("parse_csv header=false | to_json".into(), &long_then_many),
         ("parse_json | to_json".into(), &nested_rows),
         ("parse_json | to_csv".into(), &zeros),
         ("parse_json | to_json".into(), &floats),

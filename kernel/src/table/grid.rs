@@ -38,13 +38,6 @@ fn cell_bytes(cells: u64) -> u64 {
 }
 
 impl Grid {
-    /// A grid `width` columns wide, under `limits`, for an input of `input_len` bytes.
-    pub(super) fn new(width: usize, limits: &Limits, input_len: usize) -> Result<Grid> {
-        let mut grid = Grid::empty(limits, input_len);
-        grid.widen(width)?;
-        Ok(grid)
-    }
-
     /// A grid with no columns yet, under `limits`, for an input of `input_len` bytes.
     /// Every real cell costs at least one byte of input, so cells are capped at the
     /// input's size plus [`PADDING_CELLS`] (and `max_input_bytes`): a few kilobytes of

@@ -4,6 +4,7 @@
 //! so a 50 MB CSV becomes one string buffer and one flat cell vector, not millions of
 //! small allocations.
 
+mod csv_records;
 mod dialect;
 mod grid;
 pub mod group;

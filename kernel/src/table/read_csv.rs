@@ -1,11 +1,13 @@
 //! `parse_csv`: CSV text (RFC 4180, with type inference) into a table.
 //!
-//! Parsing runs on the `csv` crate (one reused `ByteRecord`, `flexible(true)` so this
-//! module decides what ragged rows mean) and builds cells straight into the table's
-//! arena: no `String` per cell.
+//! Parsing runs on csv-core, the `csv` crate's parser, straight from the input
+//! (`csv_records`: one reused record buffer, counted by the memory model; ragged rows
+//! are this module's to judge) and builds cells straight into the table's arena: no
+//! `String` per cell.
 
 use std::collections::{HashMap, HashSet};
 
+use super::csv_records::Records;
 pub use super::dialect::CsvOptions;
 use super::dialect::{check_byte, skip_lines, sniff_delimiter};
 use super::grid::Grid;
@@ -72,29 +74,21 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
     // The line of a record starting at byte `start` of the body.
     let line_of = |start: u64| line_of(input, start.saturating_add(offset as u64));
 
-    let mut reader = ::csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(opts.quote)
-        .comment(opts.comment)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(64 * 1024)
-        .from_reader(body);
-    let mut record = ::csv::ByteRecord::new();
+    let mut records = Records::new(body, delimiter, opts.quote, opts.comment);
     let mut arena = Table::new(Vec::new());
     arena.reserve_text(input.len());
     let mut columns: Option<Vec<String>> = None;
-    let mut grid: Option<Grid> = None;
+    // The grid's width is set by the first record (the header, or the first row).
+    let mut grid = Grid::empty(limits, input.len());
+    let mut first = true;
     let mut last_start = 0u64;
     let max_columns = usize::try_from(limits.max_columns).unwrap_or(usize::MAX);
 
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| Error::bad_input(format!("CSV: {e}")))?
+    while let Some(start) =
+        records.next(|bytes| grid.hold(bytes, || format!("the CSV record after line {}", line_of(last_start))))?
     {
-        let start = record.position().map_or(last_start, csv::Position::byte);
         last_start = start;
-        let width = record.len();
+        let width = records.len();
         if width == 0 {
             continue;
         }
@@ -104,16 +98,14 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
                 line_of(start)
             )));
         }
-
-        let grid = match grid.as_mut() {
-            Some(grid) => grid,
-            None if opts.header => {
-                columns = Some(header_names(&record, line_of(start))?);
-                grid = Some(Grid::new(width, limits, input.len())?);
+        if first {
+            first = false;
+            grid.widen(width)?;
+            if opts.header {
+                columns = Some(header_names(records.fields(), width, line_of(start))?);
                 continue;
             }
-            None => grid.insert(Grid::new(width, limits, input.len())?),
-        };
+        }
         if width > grid.width() {
             if opts.header {
                 return Err(Error::bad_input(format!(
@@ -126,9 +118,9 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
         }
         grid.start_row()?;
         if grid.rows() == 1 {
-            reserve_for(grid, input.len(), record.as_slice().len() + width);
+            reserve_for(&mut grid, input.len(), records.bytes_len() + width);
         }
-        for field in &record {
+        for field in records.fields() {
             let Ok(text) = std::str::from_utf8(field) else {
                 return Err(Error::bad_input(format!(
                     "CSV record at line {} is not valid UTF-8",
@@ -157,9 +149,9 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
         )));
     }
 
-    let Some(grid) = grid else {
-        return Ok(Table::new(columns.unwrap_or_default()));
-    };
+    if first {
+        return Ok(Table::new(Vec::new()));
+    }
     let width = grid.width();
     let columns = columns.unwrap_or_else(|| (1..=width).map(|i| format!("column{i}")).collect());
     Ok(arena.into_derived_with_cells(columns, grid.finish()))
@@ -178,13 +170,13 @@ fn reserve_for(grid: &mut Grid, input_len: usize, row_bytes: usize) {
 }
 
 /// Column names from a header record: empty -> `column{N}`, repeats -> `_2`, `_3`, ...
-fn header_names(record: &::csv::ByteRecord, line: usize) -> Result<Vec<String>> {
-    let mut seen: HashSet<String> = HashSet::with_capacity(record.len());
+fn header_names<'a>(fields: impl Iterator<Item = &'a [u8]>, width: usize, line: usize) -> Result<Vec<String>> {
+    let mut seen: HashSet<String> = HashSet::with_capacity(width);
     // Per name, the next suffix to try: 16384 copies of one name cost linear time, not
     // quadratic.
     let mut next: HashMap<String, u64> = HashMap::new();
-    let mut names = Vec::with_capacity(record.len());
-    for (i, field) in record.iter().enumerate() {
+    let mut names = Vec::with_capacity(width);
+    for (i, field) in fields.enumerate() {
         let Ok(name) = std::str::from_utf8(field) else {
             return Err(Error::bad_input(format!(
                 "CSV header at line {line} is not valid UTF-8"
