@@ -1,11 +1,14 @@
 //! The Worker: workers-rs glue around `kiln_http_api` and [`crate::proxy`]. Only built for
 //! wasm32 (worker-build); every decision it makes lives in those host-tested modules.
 
+use std::rc::Rc;
+
 use futures_util::StreamExt;
 use worker::{
     ByteStream, Cache, Context, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
-    ResponseBuilder, event,
+    ResponseBody, ResponseBuilder, event,
 };
+use worker::web_sys::ReadableStream;
 
 use crate::proxy::{self, AllowList};
 use kiln_http_api::{self as api, ApiError, BodyLimit, HostCode, Route, profiles};
@@ -153,14 +156,21 @@ async fn read_capped(
 const OUTPUT_CHUNK: usize = 64 << 10;
 
 /// A job's answer. The output leaves wasm memory a chunk at a time as the client takes
-/// it (a `FixedLengthStream`, so `content-length` is still set): the JS heap never holds
-/// a whole copy of it, which is what lets a job hold `profiles::WORKER_MAX_MEMORY` of
-/// wasm memory in a 128 MB isolate.
+/// it: the JS heap never holds a whole copy of it, which is what lets a job hold
+/// `profiles::WORKER_MAX_MEMORY` of wasm memory in a 128 MB isolate.
 fn output(out: kiln_kernel::Output) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", &out.meta.content_type)?;
     headers.set(api::paths::META_HEADER, &out.meta.to_json())?;
-    let data = out.data;
+    Ok(ResponseBuilder::new()
+        .with_headers(headers)
+        .stream(chunked(Rc::new(out.data))))
+}
+
+/// A body read out of `data` in wasm memory [`OUTPUT_CHUNK`] bytes at a time (a
+/// `FixedLengthStream`, so `content-length` is still set). Several bodies can share
+/// one output (the proxy's cache entry and its answer) without copying it.
+fn chunked(data: Rc<Vec<u8>>) -> ReadableStream {
     let length = data.len() as u64;
     let chunks = data.len().div_ceil(OUTPUT_CHUNK);
     let stream = futures_util::stream::iter((0..chunks).map(move |i| {
@@ -168,7 +178,7 @@ fn output(out: kiln_kernel::Output) -> worker::Result<Response> {
         Ok(data[i * OUTPUT_CHUNK..end].to_vec())
     }));
     let fixed: worker::worker_sys::FixedLengthStream = worker::FixedLengthStream::wrap(stream, length).into();
-    Ok(ResponseBuilder::new().with_headers(headers).stream(fixed.readable()))
+    fixed.readable()
 }
 
 fn text_response(status: u16, content_type: &str, body: Vec<u8>) -> worker::Result<Response> {
@@ -218,9 +228,14 @@ async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env
     let cache = Cache::default();
     let key = proxy::cache_key(&url.origin().ascii_serialization(), &src, &canonical);
 
-    if let Some(mut hit) = cache.get(key.as_str(), false).await? {
-        let data = hit.bytes().await?;
-        return answer(hit.headers(), data, "hit", if_none_match.as_deref());
+    if let Some(hit) = cache.get(key.as_str(), false).await? {
+        // The cached body passes through as it is (a stream): never copied whole.
+        let body = match hit.body() {
+            ResponseBody::Stream(stream) => ResponseBody::Stream(stream.clone()),
+            ResponseBody::Body(bytes) => ResponseBody::Body(bytes.clone()),
+            ResponseBody::Empty => ResponseBody::Empty,
+        };
+        return answer(hit.headers(), body, "hit", if_none_match.as_deref());
     }
 
     let (source, origin_cc) = match fetch_source(src, &allow).await? {
@@ -238,13 +253,16 @@ async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env
     headers.set(api::paths::META_HEADER, &out.meta.to_json())?;
     headers.set("etag", &proxy::etag(&out.data))?;
     headers.set("cache-control", &cache_control)?;
+    // The cache entry and the answer each read the one output in wasm memory a chunk at
+    // a time.
+    let data = Rc::new(out.data);
     if storable {
         let stored = ResponseBuilder::new()
             .with_headers(clone_headers(&headers)?)
-            .fixed(out.data.clone());
+            .stream(chunked(Rc::clone(&data)));
         cache.put(key.as_str(), stored).await?;
     }
-    answer(&headers, out.data, "miss", if_none_match.as_deref())
+    answer(&headers, ResponseBody::Stream(chunked(data)), "miss", if_none_match.as_deref())
 }
 
 fn clone_headers(headers: &Headers) -> worker::Result<Headers> {
@@ -258,7 +276,7 @@ fn clone_headers(headers: &Headers) -> worker::Result<Headers> {
 /// The proxy's answer (200, or 304 for a matching If-None-Match), with `kiln-cache`.
 fn answer(
     stored: &Headers,
-    data: Vec<u8>,
+    body: ResponseBody,
     cache_status: &str,
     if_none_match: Option<&str>,
 ) -> worker::Result<Response> {
@@ -275,7 +293,7 @@ fn answer(
         headers.delete("kiln-meta")?;
         return Ok(ResponseBuilder::new().with_status(304).with_headers(headers).empty());
     }
-    Ok(ResponseBuilder::new().with_headers(headers).fixed(data))
+    Ok(ResponseBuilder::new().with_headers(headers).body(body))
 }
 
 type Source = (Vec<u8>, Option<String>);

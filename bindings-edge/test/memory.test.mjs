@@ -109,6 +109,10 @@ test('each heavy job fits the isolate, or is refused up front by the memory mode
     ['4096x3072 16-bit PNG -> 1024 px', 'resize width=1024 | encode format=png', png16(), 200],
     ['8192 names over 8192 rows of `1`', 'parse_csv | stats | to_json', wideCsv(), 413],
     ['16 MiB field of control bytes -> JSON', 'parse_csv | to_json', escapedField(), 413],
+    // Nested values are written into the table's text as they are read: a tree of them
+    // (a serde_json::Value each) would take ~50x the input.
+    ['12 MiB nested array of zeros -> CSV', 'parse_json | to_csv', Buffer.from(`{"a":[${'0,'.repeat(6 << 20)}0]}`), 200],
+    ['4 MiB of 1e15 (text 4.5x the input) -> CSV', 'parse_json | to_csv', Buffer.from(`{"a":[${'1e15,'.repeat(1 << 20)}1]}`), 200],
   ];
   const rows = [];
   for (const [what, pipeline, body, expected] of jobs) {
