@@ -4,11 +4,11 @@
 use std::rc::Rc;
 
 use futures_util::StreamExt;
+use worker::web_sys::ReadableStream;
 use worker::{
     ByteStream, Cache, Context, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
     ResponseBody, ResponseBuilder, event,
 };
-use worker::web_sys::ReadableStream;
 
 use crate::proxy::{self, AllowList};
 use kiln_http_api::{self as api, ApiError, BodyLimit, HostCode, Route, profiles};
@@ -262,7 +262,12 @@ async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env
             .stream(chunked(Rc::clone(&data)));
         cache.put(key.as_str(), stored).await?;
     }
-    answer(&headers, ResponseBody::Stream(chunked(data)), "miss", if_none_match.as_deref())
+    answer(
+        &headers,
+        ResponseBody::Stream(chunked(data)),
+        "miss",
+        if_none_match.as_deref(),
+    )
 }
 
 fn clone_headers(headers: &Headers) -> worker::Result<Headers> {
