@@ -29,8 +29,13 @@ export class KilnWorker {
 
   _spawn() {
     if (this._worker) return this._worker;
-    const url = this._options.url ?? new URL('./worker-entry.js', import.meta.url);
-    const worker = new Worker(url, { type: 'module', name: this._options.name ?? 'kiln' });
+    const name = this._options.name ?? 'kiln';
+    // `new Worker(new URL('./worker-entry.js', import.meta.url), { type: 'module' })` in one
+    // expression: the pattern Vite, webpack 5 and Parcel recognise, so a production
+    // build emits the worker script (and the kernel it loads) as assets of its own.
+    const worker = this._options.url
+      ? new Worker(this._options.url, { type: 'module', name })
+      : new Worker(new URL('./worker-entry.js', import.meta.url), { type: 'module', name });
     worker.onmessage = (event) => {
       const msg = event.data;
       const job = this._pending.get(msg.id);
