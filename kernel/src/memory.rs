@@ -32,6 +32,7 @@ pub fn keeps_opaque(op: &Op) -> bool {
             | Op::Invert
             | Op::Modulate { .. }
             | Op::Tint(_)
+            | Op::Flatten(_)
             | Op::Median(_)
             | Op::Blur { .. }
             | Op::Sharpen { .. }
@@ -65,6 +66,7 @@ pub fn image_step(op: &Op, from: (u32, u32), to: (u32, u32), opaque: bool) -> u6
         | Op::Invert
         | Op::Modulate { .. }
         | Op::Tint(_)
+        | Op::Flatten(_)
         | Op::Threshold { .. }
         | Op::Linear { .. }
         | Op::Normalize { .. } => RGBA * p,

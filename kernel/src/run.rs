@@ -177,11 +177,23 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
             };
             Value::Image(image)
         }
-        (Op::Encode { format, quality, level }, Value::Image(image)) => {
+        (
+            Op::Encode {
+                format,
+                quality,
+                level,
+                background,
+            },
+            Value::Image(mut image),
+        ) => {
             let format = format.unwrap_or_else(|| carry.source.reencode_as());
             let mut meta = Meta::image(&image, format);
             if let Some(trimmed) = carry.trim {
                 (meta.trim_left, meta.trim_top) = (Some(trimmed.left), Some(trimmed.top));
+            }
+            if format == EncodeFormat::Jpeg {
+                // JPEG has no alpha: what shows is the image over the background.
+                img::color::flatten(&mut image, *background);
             }
             // Raw pixels are the image's own buffer, moved: no room to grow into.
             let room = match format {
@@ -294,6 +306,7 @@ fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits, trim: &mut 
             lightness,
         } => img::lab::modulate(image, *brightness, *saturation, *hue, *lightness),
         Op::Tint(color) => img::lab::tint(image, *color),
+        Op::Flatten(background) => img::color::flatten(image, *background),
         Op::Threshold { value, greyscale } => img::adjust::threshold(image, *value, *greyscale),
         Op::Linear { a, b } => img::adjust::linear(image, a, b),
         Op::Normalize { lower, upper } => img::adjust::normalize(image, *lower, *upper),

@@ -40,6 +40,7 @@ fn describe_lists_every_op_with_params_and_limits() {
         "invert",
         "modulate",
         "tint",
+        "flatten",
         "threshold",
         "linear",
         "normalize",

@@ -95,3 +95,9 @@ frame = p.resize((640, 480)).convert("RGBA")
 frame.putalpha(200)
 second = frame.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
 frame.save("anim-lossy.webp", save_all=True, append_images=[second], duration=100, lossless=False, quality=80)
+
+# Every alpha level: a corner of the photo, alpha (4x + 5y) mod 256 (flatten, JPEG of a
+# translucent image).
+alpha = p.crop((100, 60, 164, 108)).convert("RGBA")
+alpha.putalpha(Image.frombytes("L", (64, 48), bytes((x * 4 + y * 5) % 256 for y in range(48) for x in range(64))))
+alpha.save("alpha.png")

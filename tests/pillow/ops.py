@@ -12,6 +12,7 @@ conformance matrix asks of every target are the ones checked here.
 
 - extend: a Pillow canvas of the background with the image pasted (exact); trim of an
   extended photo: the photo (exact).
+- flatten: Pillow's alpha_composite onto the colour (exact).
 - invert (sharp's negate), linear, threshold: per-channel formulas (exact); the luma
   of threshold is the grayscale op's documented Rec. 709 fixed-point formula.
 - tint: sharp's algorithm (libvips's B_W grey, a LUT built in CIE Lab) written here in
@@ -124,6 +125,12 @@ def from_lab(l, a, b):
     return tuple(encode(sum(m * c for m, c in zip(row, xyz))) for row in FROM_XYZ)
 
 
+def over(im, colour):
+    """The image composited onto an opaque colour by Pillow (its own rounding of
+    c a + b (255 - a) over 255)."""
+    return Image.alpha_composite(Image.new("RGBA", im.size, colour + (255,)), im).tobytes()
+
+
 def tint(colour):
     _, ta, tb = to_lab(colour)
     lut = []
@@ -194,6 +201,8 @@ CHECKS = {
     "linear.toml": ("1.5 c - 20", 0, lambda im: per_pixel(im, linear(1.5, -20))),
     "threshold.toml": ("luma >= 128", 0, lambda im: per_pixel(im, threshold(128))),
     "tint.toml": ("sharp's tint in float Lab", 1, lambda im: per_pixel(im, tint((255, 128, 0)))),
+    "flatten.toml": ("Pillow alpha_composite over #3080c0", 0, lambda im: over(im, (48, 128, 192))),
+    "flatten-default.toml": ("Pillow alpha_composite over black", 0, lambda im: over(im, (0, 0, 0))),
     "median-3.toml": ("Pillow MedianFilter(3)", 0, lambda im: im.filter(ImageFilter.MedianFilter(3)).tobytes()),
     "median-7.toml": ("Pillow MedianFilter(7)", 0, lambda im: im.filter(ImageFilter.MedianFilter(7)).tobytes()),
     "median-15-alpha.toml": ("Pillow MedianFilter(15)", 0, lambda im: im.filter(ImageFilter.MedianFilter(15)).tobytes()),
@@ -257,9 +266,38 @@ def main():
             failures.append(f"{case_name}: sha256 {case['expect'].get('sha256')} is not kiln's checked {digest}")
         print(f"{'ok  ' if ok else 'FAIL'} {case_name}: {how}, {compared} pixels, largest difference {worst}"
               f" (tolerance {tolerance})")
+    failures += check_jpeg_translucent(kiln, cases_dir)
     for f in failures:
         print(f, file=sys.stderr)
     return 1 if failures else 0
+
+
+def check_jpeg_translucent(kiln, cases_dir):
+    """JPEG of a translucent image: read back by Pillow, it is the image over the
+    background (mean difference at most 4, the JPEG's own loss), not the colour hidden
+    under transparent pixels (a mean difference of ~58 on alpha.png)."""
+    failures = []
+    for case_name, background in [("jpeg-translucent.toml", (255, 255, 255)),
+                                  ("jpeg-translucent-background.toml", (16, 32, 48))]:
+        with open(os.path.join(cases_dir, case_name), "rb") as f:
+            case = tomllib.load(f)
+        path = os.path.normpath(os.path.join(cases_dir, case["input"]))
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out.jpg")
+            subprocess.run([kiln, "run", "--engine", "native", case["pipeline"], path, out], check=True,
+                           capture_output=True)
+            with open(out, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            got = Image.open(out).convert("RGB").tobytes()
+        im = rgba(path)
+        expected = Image.alpha_composite(Image.new("RGBA", im.size, background + (255,)), im).convert("RGB").tobytes()
+        mean = sum(abs(a - b) for a, b in zip(got, expected)) / len(expected)
+        ok = mean <= 4 and case["expect"].get("sha256") == digest
+        print(f"{'ok  ' if ok else 'FAIL'} {case_name}: read back, mean difference {mean:.2f} from Pillow's"
+              f" alpha_composite over {background} (at most 4)")
+        if not ok:
+            failures.append(f"{case_name}: mean difference {mean:.2f} (at most 4), or sha256 not kiln's {digest}")
+    return failures
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ for (const tab of document.querySelectorAll('.tabs button')) {
 
 const IMAGE_OPS = [
   'resize', 'crop', 'rotate', 'extend', 'trim', 'flip', 'grayscale', 'blur', 'sharpen', 'brightness', 'contrast', 'gamma',
-  'invert', 'modulate', 'tint', 'threshold', 'linear', 'normalize', 'median', 'convolve', 'sobel', 'encode',
+  'invert', 'modulate', 'tint', 'flatten', 'threshold', 'linear', 'normalize', 'median', 'convolve', 'sobel', 'encode',
 ];
 const PRESETS = {
   thumbnail: 'resize width=480 | sharpen amount=0.6 | encode format=webp',
@@ -104,7 +104,7 @@ const EXAMPLE = {
   blur: { sigma: 2 }, brightness: { value: 1.2 }, contrast: { value: 1.2 }, gamma: { value: 1.4 },
   convolve: { kernel: [0, -1, 0, -1, 5, -1, 0, -1, 0] }, encode: { format: 'png' },
   extend: { top: 20, right: 20, bottom: 20, left: 20, background: '#ffffff' }, modulate: { saturation: 1.5 },
-  tint: { color: '#ff8000' }, linear: { a: [1.2], b: [-10] },
+  tint: { color: '#ff8000' }, flatten: { background: '#ffffff' }, linear: { a: [1.2], b: [-10] },
 };
 
 let spec = null; // op name -> describe() entry

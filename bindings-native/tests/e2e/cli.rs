@@ -31,7 +31,7 @@ const EXIT_UNSUPPORTED: i32 = 69;
 const EXIT_TOO_LARGE: i32 = 75;
 
 /// Every op of DESIGN.md, v1.
-const OPS: [&str; 38] = [
+const OPS: [&str; 39] = [
     "decode",
     "resize",
     "crop",
@@ -48,6 +48,7 @@ const OPS: [&str; 38] = [
     "invert",
     "modulate",
     "tint",
+    "flatten",
     "threshold",
     "linear",
     "normalize",

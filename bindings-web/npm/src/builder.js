@@ -60,6 +60,8 @@ export class Job {
   invert() { return this.step('invert'); }
   modulate(params) { return this.step('modulate', params); }
   tint(color) { return this.step('tint', { color }); }
+  /** Onto a `#rrggbb` background (black unless given), opaque: sharp's `flatten`. */
+  flatten(background) { return this.step('flatten', background === undefined ? {} : { background }); }
   threshold(params = {}) { return this.step('threshold', params); }
   /** `a * c + b`: numbers, or lists of 3 (R, G, B) or 4 (and alpha). */
   linear(a, b) { return this.step('linear', { a: numbers(a), b: numbers(b) }); }

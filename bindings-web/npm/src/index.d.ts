@@ -172,6 +172,8 @@ export interface ImageJob extends JobBase {
   modulate(params: OpParams['modulate']): ImageJob;
   /** A colour, `#rrggbb`. */
   tint(color: string): ImageJob;
+  /** Composites onto a colour, `#rrggbb` (black unless given), and makes the image opaque. */
+  flatten(background?: string): ImageJob;
   threshold(params?: OpParams['threshold']): ImageJob;
   /** `a * c + b`: one number for R, G, B, or 3 (R, G, B) or 4 (and alpha). */
   linear(a?: number | readonly number[], b?: number | readonly number[]): ImageJob;

@@ -52,6 +52,7 @@ async function builder() {
     .rotate(90)
     .modulate({ brightness: 1.1, hue: 30 })
     .tint('#ff8000')
+    .flatten('#ffffff')
     .threshold({ value: 100, greyscale: false })
     .linear([1, 1.2, 0.9], 5)
     .normalize({ lower: 2 })

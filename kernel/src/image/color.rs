@@ -57,6 +57,24 @@ pub fn invert(img: &mut Image) {
     apply_table(img, &table(|v| 255.0 - v));
 }
 
+/// Composites the image onto an opaque `background` and makes it opaque (`flatten`, and
+/// JPEG's encode): each colour channel `(c a + b (255 - a)) / 255`, rounded to nearest,
+/// in integers (exact); the background's alpha is ignored. Opaque pixels are kept as they
+/// are.
+pub fn flatten(img: &mut Image, background: [u8; 4]) {
+    let bg = [background[0], background[1], background[2]].map(u32::from);
+    for p in img.as_mut().chunks_exact_mut(4) {
+        let a = u32::from(p[3]);
+        if a == 255 {
+            continue;
+        }
+        for (c, b) in p[..3].iter_mut().zip(bg) {
+            *c = ((u32::from(*c) * a + b * (255 - a) + 127) / 255) as u8;
+        }
+        p[3] = 255;
+    }
+}
+
 /// `f(v)` for every byte value, rounded to nearest and clamped to `0..=255` (NaN is 0).
 pub(crate) fn table(f: impl Fn(f64) -> f64) -> [u8; 256] {
     let mut lut = [0u8; 256];
@@ -259,4 +277,22 @@ mod tests {
         0x2e606e66484e6543,
         0xda1f7a1db190b3a5,
     ];
+
+    #[test]
+    fn flatten_composites_in_exact_integers() {
+        let mut img = Image::from_raw(
+            4,
+            1,
+            vec![200, 100, 0, 255, 200, 100, 0, 0, 200, 100, 0, 128, 10, 20, 30, 1],
+        )
+        .unwrap();
+        flatten(&mut img, [0, 128, 255, 7]);
+        // Opaque: kept; alpha 0: the background; alpha 128: 200*128/255 = 100.4 -> 100,
+        // (100*128 + 128*127)/255 = 113.9 -> 114, 255*127/255 = 127; alpha 1: 10/255 -> 0,
+        // (20 + 128*254)/255 = 127.6 -> 128, (30 + 255*254)/255 = 254.1 -> 254.
+        assert_eq!(
+            img.as_raw(),
+            &[200, 100, 0, 255, 0, 128, 255, 255, 100, 114, 127, 255, 0, 128, 254, 255]
+        );
+    }
 }

@@ -30,9 +30,9 @@ pub const OPS: &[OpSpec] = if cfg!(feature = "test-ops") {
 
 /// The catalogue with the test-only op last (`OPS` leaves it out unless the `test-ops`
 /// feature is on).
-const CATALOGUE: [OpSpec; 39] = [
+const CATALOGUE: [OpSpec; 40] = [
     DECODE, RESIZE, CROP, ROTATE, EXTEND, TRIM, FLIP, GRAYSCALE, BLUR, SHARPEN, BRIGHTNESS, CONTRAST, GAMMA, INVERT,
-    MODULATE, TINT, THRESHOLD, LINEAR, NORMALIZE, MEDIAN, CONVOLVE, SOBEL, ENCODE, COMPRESS, DECOMPRESS, JSON,
+    MODULATE, TINT, FLATTEN, THRESHOLD, LINEAR, NORMALIZE, MEDIAN, CONVOLVE, SOBEL, ENCODE, COMPRESS, DECOMPRESS, JSON,
     PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, SORT, LIMIT, DISTINCT, RENAME, GROUP_BY, TO_JSON, TO_CSV, ECHO,
 ];
 
@@ -495,6 +495,21 @@ pub const TINT: OpSpec = OpSpec {
     build: |p| Ok(Op::Tint(p.color("color")?)),
 };
 
+pub const FLATTEN: OpSpec = OpSpec {
+    name: "flatten",
+    input: Kind::Image,
+    output: Kind::Image,
+    doc: "As sharp's flatten: composites the image onto a background colour and makes it opaque, each channel (c x alpha + background x (255 - alpha)) / 255, rounded. `encode format=jpeg` does the same onto its own `background=` (white).",
+    params: &[p(
+        "background",
+        ParamType::Color,
+        Some(Default::Str("#000000")),
+        "the colour under the image, #rrggbb (alpha is ignored)",
+    )],
+    needs_one_of: &[],
+    build: |p| Ok(Op::Flatten(p.color("background")?)),
+};
+
 pub const THRESHOLD: OpSpec = OpSpec {
     name: "threshold",
     input: Kind::Image,
@@ -603,7 +618,7 @@ pub const ENCODE: OpSpec = OpSpec {
     name: "encode",
     input: Kind::Image,
     output: Kind::Bytes,
-    doc: "Encodes. Without it, the last image is encoded to the input's format (PNG when that format cannot be written).",
+    doc: "Encodes. Without it, the last image is encoded to the input's format (PNG when that format cannot be written). JPEG has no alpha: a translucent image is flattened onto `background=` (white) first.",
     params: &[
         p(
             "format",
@@ -613,6 +628,12 @@ pub const ENCODE: OpSpec = OpSpec {
         ),
         p("quality", int(1, 100), Some(Default::Int(80)), "JPEG quality"),
         p("level", int(0, 9), Some(Default::Int(6)), "PNG compression level"),
+        p(
+            "background",
+            ParamType::Color,
+            Some(Default::Str("#ffffff")),
+            "JPEG (no alpha): the colour a translucent image is flattened onto, #rrggbb",
+        ),
     ],
     needs_one_of: &[],
     build: |p| {
@@ -620,6 +641,7 @@ pub const ENCODE: OpSpec = OpSpec {
             format: Some(p.choice("format")?),
             quality: p.u32("quality")? as u8,
             level: p.u32("level")? as u8,
+            background: p.color("background")?,
         })
     },
 };

@@ -121,6 +121,8 @@ pub enum Op {
     },
     /// `tint` with this colour.
     Tint([u8; 4]),
+    /// `flatten` onto this colour.
+    Flatten([u8; 4]),
     /// `threshold`.
     Threshold {
         /// The threshold.
@@ -154,6 +156,8 @@ pub enum Op {
         quality: u8,
         /// PNG compression level.
         level: u8,
+        /// What a translucent image is flattened onto for a format without alpha.
+        background: [u8; 4],
     },
     /// `compress`.
     Compress {

@@ -124,6 +124,7 @@ impl Pipeline {
                     format: None,
                     quality: 80,
                     level: 6,
+                    background: [255; 4],
                 },
             }),
             Kind::Table => plan.push(Planned {
@@ -417,7 +418,7 @@ mod tests {
             serde_json::json!({"steps": [
                 {"op": "resize", "width": 8, "fit": "contain", "filter": "lanczos3", "position": "centre"},
                 {"op": "blur", "sigma": 2.0},
-                {"op": "encode", "format": "png", "quality": 80, "level": 6}
+                {"op": "encode", "format": "png", "quality": 80, "level": 6, "background": "#ffffff"}
             ], "limits": {"max_rows": 5}})
         );
         let again = Pipeline::from_json(&canonical).unwrap();
