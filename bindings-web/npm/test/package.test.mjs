@@ -144,7 +144,7 @@ test('check() gives the canonical pipeline or a KilnError, and runs nothing', ()
   assert.deepEqual(check('blur sigma=2 | encode format=png'), {
     steps: [
       { op: 'blur', sigma: 2 },
-      { op: 'encode', format: 'png', quality: 80, level: 6 },
+      { op: 'encode', format: 'png', quality: 80, level: 6, background: '#ffffff' },
     ],
   });
   const canonical = check({ steps: [{ op: 'parse_csv', delimiter: ';' }], limits: { max_rows: 5 } });
@@ -162,7 +162,7 @@ test('check() gives the canonical pipeline or a KilnError, and runs nothing', ()
 test('describe() matches the op catalogue', () => {
   const d = describe();
   assert.equal(d.name, 'kiln');
-  assert.equal(d.ops.length, 38);
+  assert.equal(d.ops.length, 39);
   const names = d.ops.map((o) => o.name);
   for (const op of ['decode', 'resize', 'blur', 'encode', 'compress', 'parse_csv', 'to_json', 'to_csv']) assert.ok(names.includes(op), op);
   assert.deepEqual(d.kinds, ['bytes', 'image', 'table']);
