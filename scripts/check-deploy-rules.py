@@ -122,6 +122,34 @@ check(type(grace) is int and grace >= pre + timeout,
       f"terminationGracePeriodSeconds {grace} < preStop {pre} s + request timeout {timeout} s: SIGKILL cuts requests")
 check(args[:1] == ["serve"], f"the container's args (they replace the image's CMD) must start with `serve`: {args[:1]}")
 
+# --- batch Jobs: `kiln batch --shard K/N`, K the completion index, N the completions ------------
+for job in of_kind("Job"):
+    name, jspec = get(job, "metadata").get("name"), get(job, "spec")
+    jpod = get(jspec, "template", "spec")
+    jc = next((x for x in jpod.get("containers") or [] if x.get("name") == "kiln"), {})
+    jargs = [str(a) for a in jc.get("args") or []]
+    check(jargs[:1] == ["batch"], f"Job {name}: the kiln container's args must start with `batch`")
+    shard = [b for a, b in zip(jargs, jargs[1:]) if a == "--shard"]
+    m = re.fullmatch(r"\$\((\w+)\)/(\d+)", shard[0]) if shard else None
+    index_env = {e.get("name"): get(e, "valueFrom", "fieldRef").get("fieldPath") for e in jc.get("env") or []}
+    if check(jspec.get("completionMode") == "Indexed" and m,
+             f"Job {name}: an Indexed Job whose args give --shard $(VAR)/N"):
+        check(int(m.group(2)) == jspec.get("completions") and jspec.get("parallelism", 1) <= int(m.group(2)),
+              f"Job {name}: --shard's N {m.group(2)} is not completions {jspec.get('completions')}")
+        check(index_env.get(m.group(1)) == "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+              f"Job {name}: {m.group(1)} must come from the completion index annotation")
+    labels = get(jspec, "template", "metadata", "labels")
+    for svc in of_kind("Service"):
+        sel = get(svc, "spec", "selector")
+        check(not sel or not all(labels.get(k) == v for k, v in sel.items()),
+              f"Job {name}: Service {get(svc, 'metadata').get('name')} would send requests to its pods")
+    jsc, jpsc = get(jc, "securityContext"), get(jpod, "securityContext")
+    check(jsc.get("runAsNonRoot", jpsc.get("runAsNonRoot")) is True and jsc.get("readOnlyRootFilesystem") is True
+          and jsc.get("allowPrivilegeEscalation") is False and "ALL" in (get(jsc, "capabilities").get("drop") or []),
+          f"Job {name}: the same container security as the server's")
+    check(all(k in get(jc, "resources", x) for x in ("requests", "limits") for k in ("cpu", "memory")),
+          f"Job {name}: the container needs CPU and memory requests and limits")
+
 # --- the Containerfile and its build context (the repository) -----------------------------------
 ignore = ROOT / ".dockerignore"
 patterns = [l.strip() for l in ignore.read_text().splitlines() if l.strip() and l[0] != "#"] if ignore.exists() else []

@@ -29,6 +29,9 @@ use crate::Kernel;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub input: PathBuf,
+    /// Its path relative to the argument that named it (a file's own name when named
+    /// itself or by a pattern): what its [`Shard`] is chosen by.
+    pub rel: PathBuf,
     /// Output path without extension (added from the output's meta).
     pub stem: PathBuf,
 }
@@ -97,11 +100,13 @@ pub fn expand(args: &[String], out_dir: &Path, follow_links: bool) -> Result<Exp
                 items.push(Item {
                     stem: out_dir.join(rel.with_extension("")),
                     input: file,
+                    rel,
                 });
             }
         } else if path.is_file() {
             items.push(Item {
                 stem: out_dir.join(Path::new(path.file_stem().unwrap_or_default())),
+                rel: PathBuf::from(path.file_name().unwrap_or_default()),
                 input: path,
             });
         } else if arg.contains(['*', '?', '[']) {
@@ -126,6 +131,7 @@ pub fn expand(args: &[String], out_dir: &Path, follow_links: bool) -> Result<Exp
             for m in files.into_iter().filter(|f| matches(f)) {
                 items.push(Item {
                     stem: out_dir.join(Path::new(m.file_stem().unwrap_or_default())),
+                    rel: PathBuf::from(m.file_name().unwrap_or_default()),
                     input: m,
                 });
             }
@@ -145,6 +151,50 @@ pub fn expand(args: &[String], out_dir: &Path, follow_links: bool) -> Result<Exp
         inputs,
         skipped_links,
     })
+}
+
+/// `--shard K/N`: the K-th (from 0) of N disjoint slices of a batch's files, for running
+/// one batch on N machines (a Kubernetes Indexed Job: K is the completion index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let (k, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not K/N"))?;
+        let (index, count) = match (k.trim().parse::<u64>(), n.trim().parse::<u64>()) {
+            (Ok(k), Ok(n)) => (k, n),
+            _ => return Err(format!("`{s}` is not K/N with whole numbers")),
+        };
+        if count == 0 || index >= count {
+            return Err(format!("`{s}`: K counts from 0 to N - 1, and N is at least 1"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// Whether the file at `rel` (its path relative to the argument that named it, so
+    /// where the inputs are mounted does not matter) is in this slice: the first 8 bytes
+    /// of the SHA-256 of its path, modulo N. A file's slice follows from its own path
+    /// alone: adding or removing files moves no other file to another slice.
+    pub fn holds(&self, rel: &Path) -> bool {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(rel.as_os_str().as_encoded_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_be_bytes(first) % self.count == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 /// What [`expand`] found.

@@ -25,6 +25,11 @@ pub struct BatchArgs {
     /// always followed.
     #[arg(long)]
     pub follow_symlinks: bool,
+    /// K/N: only the K-th (0 to N-1) of N disjoint slices of the files, chosen by a hash
+    /// of each file's path relative to the argument that named it, so N machines can
+    /// share one batch (a Kubernetes Indexed Job: `--shard $(INDEX)/N`; deploy/README.md).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<batch::Shard>,
     /// Files processed at once (default: one per core).
     #[arg(long, short)]
     pub jobs: Option<usize>,
@@ -44,13 +49,19 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     if cleaned > 0 {
         eprintln!("kiln: removed {cleaned} temporary file(s) an earlier batch left");
     }
-    let found = match batch::expand(&args.inputs, &args.out, args.follow_symlinks) {
+    let mut found = match batch::expand(&args.inputs, &args.out, args.follow_symlinks) {
         Ok(found) => found,
         Err(e) => {
             eprintln!("kiln: {e}");
             return Ok(ExitCode::from(66));
         }
     };
+    // Outputs still may not be written over any input, in this slice or another.
+    if let Some(shard) = args.shard {
+        let all = found.items.len();
+        found.items.retain(|item| shard.holds(&item.rel));
+        eprintln!("kiln: shard {shard}: {} of {all} file(s)", found.items.len());
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));

@@ -5,7 +5,7 @@
 //! reference of every target. Every child process has a deadline; temporary folders live
 //! under Cargo's temporary folder for integration tests and are removed on drop.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -535,6 +535,104 @@ fn ops_prints_every_op() {
 fn dimensions(bytes: &[u8]) -> (u32, u32) {
     let meta = native("encode format=rgba", bytes).meta;
     (meta.width.unwrap(), meta.height.unwrap())
+}
+
+/// Files only: every file of `dir`, relative, with its bytes.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    tree(dir)
+        .into_iter()
+        .filter(|rel| dir.join(rel).is_file())
+        .map(|rel| {
+            let bytes = std::fs::read(dir.join(&rel)).unwrap();
+            (rel, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn batch_shards_are_disjoint_and_together_the_whole_batch() {
+    // 40 small images in two folders: enough that every one of 3 shards gets some.
+    let inputs = TempDir::new("shard-in");
+    let png = data("disc.png");
+    for i in 0..40 {
+        inputs.put(
+            &format!("{}/img{i:02}.png", if i % 2 == 0 { "even" } else { "odd" }),
+            &png,
+        );
+    }
+    let pipeline = "flip | encode format=png";
+    let batch = |out: &Path, shard: Option<&str>| {
+        let mut args = vec![
+            "batch",
+            pipeline,
+            inputs.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(shard.map(|s| ["--shard", s]).into_iter().flatten());
+        let done = run_kiln(&args, b"");
+        assert_eq!(done.code(), 0, "{shard:?}: {}", done.stderr);
+        done
+    };
+    let whole = TempDir::new("shard-whole");
+    batch(whole.path(), None);
+    let whole = files(whole.path());
+    assert_eq!(whole.len(), 40);
+
+    let shared = TempDir::new("shard-shared");
+    let mut seen = BTreeMap::new();
+    let mut shards = Vec::new();
+    for k in 0..3 {
+        let own = TempDir::new("shard-own");
+        let done = batch(own.path(), Some(&format!("{k}/3")));
+        let mine = files(own.path());
+        assert!(
+            !mine.is_empty() && mine.len() < 40,
+            "shard {k}/3 did {} files",
+            mine.len()
+        );
+        assert!(
+            done.stderr
+                .contains(&format!("shard {k}/3: {} of 40 file(s)", mine.len())),
+            "{}",
+            done.stderr
+        );
+        shards.push(mine.keys().cloned().collect::<BTreeSet<_>>());
+        for (rel, bytes) in mine {
+            assert!(seen.insert(rel.clone(), bytes).is_none(), "{rel} done by two shards");
+        }
+        // And each shard into one shared folder, as on a shared volume.
+        batch(shared.path(), Some(&format!("{k}/3")));
+    }
+    assert_eq!(seen, whole, "the shards together are not the whole batch");
+    assert_eq!(files(shared.path()), whole);
+    // A file's shard follows from its own path: a new file moves no other file.
+    inputs.put("even/new.png", &png);
+    let mut holders = 0;
+    for (k, before) in shards.iter().enumerate() {
+        let again = TempDir::new("shard-again");
+        batch(again.path(), Some(&format!("{k}/3")));
+        let mut after = files(again.path()).into_keys().collect::<BTreeSet<_>>();
+        holders += usize::from(after.remove("even/new.png"));
+        assert_eq!(&after, before, "shard {k}/3 changed when a file was added");
+    }
+    assert_eq!(holders, 1, "the new file is in exactly one shard");
+    // Bad values are usage errors.
+    for bad in ["3/3", "1/0", "a/3", "2"] {
+        let done = run_kiln(
+            &[
+                "batch",
+                pipeline,
+                inputs.path().to_str().unwrap(),
+                "--out",
+                "/nonexistent",
+                "--shard",
+                bad,
+            ],
+            b"",
+        );
+        assert_eq!(done.code(), 2, "--shard {bad}: {}", done.stderr);
+    }
 }
 
 /// A folder of good and broken inputs for `kiln batch`.
