@@ -166,9 +166,8 @@ impl std::str::FromStr for Shard {
 
     fn from_str(s: &str) -> Result<Shard, String> {
         let (k, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not K/N"))?;
-        let (index, count) = match (k.trim().parse::<u64>(), n.trim().parse::<u64>()) {
-            (Ok(k), Ok(n)) => (k, n),
-            _ => return Err(format!("`{s}` is not K/N with whole numbers")),
+        let (Ok(index), Ok(count)) = (k.trim().parse::<u64>(), n.trim().parse::<u64>()) else {
+            return Err(format!("`{s}` is not K/N with whole numbers"));
         };
         if count == 0 || index >= count {
             return Err(format!("`{s}`: K counts from 0 to N - 1, and N is at least 1"));
