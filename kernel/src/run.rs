@@ -191,7 +191,9 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
             if let Some(trimmed) = carry.trim {
                 (meta.trim_left, meta.trim_top) = (Some(trimmed.left), Some(trimmed.top));
             }
-            if format == EncodeFormat::Jpeg {
+            // One look at the alpha (raw pixels need none).
+            let opaque = format == EncodeFormat::Rgba || img::is_opaque(&image);
+            if format == EncodeFormat::Jpeg && !opaque {
                 // JPEG has no alpha: what shows is the image over the background.
                 img::color::flatten(&mut image, *background);
             }
@@ -199,7 +201,6 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
             let room = match format {
                 EncodeFormat::Rgba => limits.max_output_bytes,
                 _ => {
-                    let opaque = img::is_opaque(&image);
                     let held = memory::encode(format, image.dimensions(), opaque, *level, limits.max_output_bytes);
                     memory::output_room(limits.max_memory_bytes, held).min(limits.max_output_bytes)
                 }
