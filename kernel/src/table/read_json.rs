@@ -120,18 +120,14 @@ impl Builder {
         }
         // A growing buffer holds the old and the new one at once.
         let grown = capacity + (2 * capacity).max(len + more);
-        let held = (grown.saturating_sub(self.text_allowance) + self.entries_bytes) as u64;
-        self.grid.hold(held, || {
-            "the table's text (nested JSON values re-serialised)".to_owned()
-        })
+        self.hold(grown, "the table's text (nested JSON values re-serialised)")
     }
 
-    /// Counts the entry lists of the nested objects being read, with the text past the
-    /// input's size.
-    fn hold_entries(&mut self) -> Result<()> {
-        let held = self.arena.text_capacity().saturating_sub(self.text_allowance) + self.entries_bytes;
-        self.grid
-            .hold(held as u64, || "the keys of nested JSON objects".to_owned())
+    /// Counts `text` bytes of text (beyond what the model sets aside for it) and the
+    /// nested objects' entry lists against the room the cells leave.
+    fn hold(&mut self, text: usize, what: &str) -> Result<()> {
+        let held = text.saturating_sub(self.text_allowance) + self.entries_bytes;
+        self.grid.hold(held as u64, || what.to_owned())
     }
 
     fn push_text(&mut self, text: &str) -> Result<()> {
@@ -484,7 +480,8 @@ impl<'de> Visitor<'de> for Nested<'_> {
                 let grown = (2 * entries.capacity()).max(4) * size_of::<(usize, usize)>();
                 b.entries_bytes += grown;
                 counted += grown;
-                b.hold_entries().map_err(|e| b.fail(e))?;
+                let text = b.arena.text_capacity();
+                b.hold(text, "the keys of nested JSON objects").map_err(|e| b.fail(e))?;
                 entries.reserve_exact(grown / size_of::<(usize, usize)>() - entries.len());
             }
             let key_at = self.0.arena.text_len();
