@@ -123,6 +123,17 @@ fn decodes_every_format_upright() {
     let out = run("encode format=rgba", data("oriented6.jpg")).unwrap();
     let img = image::RgbaImage::from_raw(20, 40, out.data).unwrap();
     assert!(img.get_pixel(10, 3).0[0] < 30 && img.get_pixel(10, 36).0[0] > 225);
+    // A YCbCr TIFF (subsampled chroma, read by the kernel itself) with Orientation 6:
+    // the stored image turned 90 degrees clockwise.
+    let stored = run("encode format=rgba", common::ycbcr_tiff(6, 4, None)).unwrap();
+    let oriented = run("encode format=rgba", common::ycbcr_tiff(6, 4, Some(6))).unwrap();
+    assert_eq!((oriented.meta.width, oriented.meta.height), (Some(4), Some(6)));
+    let turned = run(
+        "decode format=rgba width=6 height=4 | rotate degrees=90 | encode format=rgba",
+        stored.data,
+    )
+    .unwrap();
+    assert_eq!(oriented.data, turned.data);
     // GIF: the first frame (red), not the second (blue).
     let out = run("encode format=rgba", data("anim.gif")).unwrap();
     assert_eq!(&out.data[..4], &[255, 0, 0, 255]);

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use kiln_kernel::Limits;
 
+mod common;
+
 /// Counts live bytes and their peak; a reallocation holds old and new for a moment.
 struct Counting;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -92,45 +94,6 @@ fn encoded(image: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
     out
 }
 
-/// A `w x h` YCbCr TIFF with 2 x 2 subsampled chroma, uncompressed, in one strip (the
-/// tiff crate refuses these; the kernel reads the strips itself).
-fn ycbcr_tiff(w: u32, h: u32) -> Vec<u8> {
-    let mut units = Vec::new();
-    for band in 0..h.div_ceil(2) {
-        for across in 0..w.div_ceil(2) {
-            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                units.push(((across * 2 + dx) * 3 + (band * 2 + dy) * 5) as u8);
-            }
-            units.extend([(across * 7) as u8, (band * 11) as u8]);
-        }
-    }
-    let entries: [(u16, u16, u32, u32); 11] = [
-        (256, 4, 1, w),                   // ImageWidth
-        (257, 4, 1, h),                   // ImageLength
-        (258, 3, 1, 8),                   // BitsPerSample
-        (259, 3, 1, 1),                   // Compression: none
-        (262, 3, 1, 6),                   // Photometric: YCbCr
-        (273, 4, 1, 8 + 2 + 11 * 12 + 4), // StripOffsets
-        (277, 3, 1, 3),                   // SamplesPerPixel
-        (278, 4, 1, h),                   // RowsPerStrip
-        (279, 4, 1, units.len() as u32),  // StripByteCounts
-        (284, 3, 1, 1),                   // PlanarConfiguration
-        (530, 3, 2, 2 | 2 << 16),         // YCbCrSubsampling 2, 2
-    ];
-    let mut tiff = b"II*\0".to_vec();
-    tiff.extend(8u32.to_le_bytes());
-    tiff.extend((entries.len() as u16).to_le_bytes());
-    for (tag, kind, count, value) in entries {
-        tiff.extend(tag.to_le_bytes());
-        tiff.extend(kind.to_le_bytes());
-        tiff.extend(count.to_le_bytes());
-        tiff.extend(value.to_le_bytes());
-    }
-    tiff.extend(0u32.to_le_bytes());
-    tiff.extend(units);
-    tiff
-}
-
 fn progressive_jpeg(rgb: &image::RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
@@ -165,7 +128,7 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
         .unwrap()
         .data;
     let progressive = progressive_jpeg(&rgb);
-    let ycbcr = ycbcr_tiff(w, h);
+    let ycbcr = common::ycbcr_tiff(w, h, None);
     // Lossy WebPs from Pillow (tests/data/make_data.py): a lossless-compressed alpha
     // plane, an animation; and the 320x240 photo without alpha.
     let webp_alpha = include_bytes!("../../tests/data/alpha-lossy.webp");
