@@ -63,16 +63,16 @@ pub fn invert(img: &mut Image) {
 /// are.
 pub fn flatten(img: &mut Image, background: [u8; 4]) {
     let bg = [background[0], background[1], background[2]].map(u32::from);
-    for p in img.as_mut().chunks_exact_mut(4) {
+    for_each_pixel(img, |p| {
         let a = u32::from(p[3]);
         if a == 255 {
-            continue;
+            return;
         }
         for (c, b) in p[..3].iter_mut().zip(bg) {
             *c = ((u32::from(*c) * a + b * (255 - a) + 127) / 255) as u8;
         }
         p[3] = 255;
-    }
+    });
 }
 
 /// `f(v)` for every byte value, rounded to nearest and clamped to `0..=255` (NaN is 0).
