@@ -106,6 +106,7 @@ def main() -> None:
         for target, magic in MAGIC.items():
             if data.startswith(magic):
                 write(out, target, data)
+                write(out, "info", data)
         if data.startswith((b"\x1f\x8b", b"\x78")):
             for selector in range(SELECTORS["inflate"]):
                 write(out, "inflate", bytes([selector]) + data)
@@ -113,7 +114,7 @@ def main() -> None:
             for target in ("csv", "json"):
                 for selector in range(SELECTORS[target]):
                     write(out, target, bytes([selector]) + data)
-    for target in ["pipeline_text", "pipeline_json", *MAGIC, *SELECTORS]:
+    for target in ["pipeline_text", "pipeline_json", "info", *MAGIC, *SELECTORS]:
         n = len(list((out / target).iterdir())) if (out / target).is_dir() else 0
         print(f"{target}: {n} seeds")
 

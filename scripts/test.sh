@@ -49,6 +49,9 @@ python3 tests/pillow/lenient.py target/debug/kiln
 step "image ops against Pillow or a reference computation (tests/pillow/ops.py)"
 python3 tests/pillow/ops.py target/debug/kiln
 
+step "info against Pillow's reading of each file (tests/pillow/info.py)"
+python3 tests/pillow/info.py target/debug/kiln
+
 step "deployment: yamllint, kubernetes-validate, hadolint, kiln's own rules (check-deploy-rules.py)"
 ./scripts/check-deploy.sh
 

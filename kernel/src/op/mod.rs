@@ -159,6 +159,8 @@ pub enum Op {
         /// What a translucent image is flattened onto for a format without alpha.
         background: [u8; 4],
     },
+    /// `info`: an image file's headers as JSON.
+    Info,
     /// `compress`.
     Compress {
         /// The container.
