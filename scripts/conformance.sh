@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The conformance matrix: kiln's own cases (tests/cases) plus the public suites
 # (csv-spectrum, JSONTestSuite, PngSuite, gzip/pigz interop; generated into
-# target/suites by tests/suites/generate.py) on all five targets, each case's bytes
+# target/suites by tests/suites/generate.py) on all six targets (native, the kernel
+# component in wasmtime, the npm package in Node and Chromium, the Worker in workerd, the
+# kernel component in wasmtime-py), each case's bytes
 # compared with the native kernel's. Prints the case x target matrix; exits non-zero on
 # anything but a pass or a skip with its reason.
 #
@@ -19,4 +21,4 @@ fi
 cargo test --locked -q --workspace --no-run
 /usr/bin/python3 tests/suites/generate.py --kiln target/debug/kiln --out target/suites
 cargo run --locked -q -p kiln-cases -- --cases tests/cases --cases target/suites \
-    --targets native,wasmtime,node,chromium,workerd
+    --targets native,wasmtime,node,chromium,workerd,wasmtime-py

@@ -27,8 +27,8 @@ done
 # /usr/bin/chromium; no browser download). The public conformance suites
 # (tests/suites/generate.py): golang-1.19-src (its copy of PngSuite), python3-png (pypng,
 # the independent PNG decoder behind their expectations), gzip and pigz (interop).
-# nodejs/npm only if the machine has no node.
-apt_packages=(chromium chromium-driver golang-1.19-src python3-png gzip pigz)
+# python3-venv: the wasmtime-py venv below. nodejs/npm only if the machine has no node.
+apt_packages=(chromium chromium-driver golang-1.19-src python3-png gzip pigz python3-venv)
 command -v node >/dev/null || apt_packages+=(nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -89,6 +89,25 @@ if [ ! -f "$root/bindings-edge/node_modules/.package-lock.json" ] ||
     [ "$root/bindings-edge/package-lock.json" -nt "$root/bindings-edge/node_modules/.package-lock.json" ]; then
     log "npm ci (bindings-edge)"
     (cd "$root/bindings-edge" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The kernel component from other languages (examples/, README "Run it elsewhere"): jco's
+# transpiler for Node (examples/js: package.json + package-lock.json) and wasmtime-py in a
+# venv of its own (examples/python/requirements.txt; the kiln-cases target `wasmtime-py`).
+if [ ! -f "$root/examples/js/node_modules/.package-lock.json" ] ||
+    [ "$root/examples/js/package-lock.json" -nt "$root/examples/js/node_modules/.package-lock.json" ]; then
+    log "npm ci (examples/js)"
+    (cd "$root/examples/js" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+pyvenv="$root/target/wasmtime-py-venv"
+pyreq="$root/examples/python/requirements.txt"
+if ! cmp -s "$pyreq" "$pyvenv/.requirements" || ! "$pyvenv/bin/python" -c 'import wasmtime.component' 2>/dev/null; then
+    log "python venv with wasmtime-py (target/wasmtime-py-venv)"
+    rm -rf "$pyvenv"
+    mkdir -p "$root/target"
+    /usr/bin/python3 -m venv "$pyvenv"
+    "$pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$pyreq"
+    cp "$pyreq" "$pyvenv/.requirements"
 fi
 
 # npm tools (package.json + the committed package-lock.json): binaryen@132 (wasm-opt;

@@ -10,6 +10,8 @@
 # smoke: every cargo-fuzz target for a few seconds.
 # The Worker: worker-build (bundle size checked), its tests in workerd (every route and
 # error identical to kiln serve, the image proxy) and a workerd column in the matrix.
+# The kernel component elsewhere: jco (Node) against the npm package, wasmtime-py (a column
+# of the matrix too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -67,6 +69,10 @@ step "wasm-bindgen-test: headless Chromium"
 step "npm package: Node tests, npm pack + install, types"
 node --test bindings-web/npm/test/
 tsc -p bindings-web/npm/test
+
+step "the kernel component from other languages: jco in Node (against the npm package), wasmtime-py (examples/)"
+node --test examples/js/test/
+target/wasmtime-py-venv/bin/python -m unittest discover -s examples/python
 
 step "npm audit --omit=dev of the npm package (its runtime dependencies, from the registry)"
 audit=$(mktemp -d)
