@@ -63,6 +63,16 @@ if ! worker-build --version 2>/dev/null | grep -q '^0\.8\.'; then
     log "cargo install worker-build@^0.8 (a few minutes, once)"
     cargo install --locked worker-build@^0.8
 fi
+# The wasmtime CLI at the workspace's wasmtime version (Cargo.lock), for `wasmtime serve`:
+# kiln-http's tests and the wasi-http column of the conformance matrix. From crates.io,
+# only the features used (serve, which needs component-model-async to build; run;
+# cranelift); a few minutes, once.
+wasmtime_version=$(awk '/^name = "wasmtime"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")
+if [ "$(wasmtime --version 2>/dev/null | awk '{print $2}')" != "$wasmtime_version" ]; then
+    log "cargo install wasmtime-cli $wasmtime_version (a few minutes, once)"
+    cargo install --locked --force wasmtime-cli --version "$wasmtime_version" --no-default-features \
+        --features serve,run,cranelift,parallel-compilation,pooling-allocator,component-model,component-model-async
+fi
 # Every crate of Cargo.lock, for every platform and target: cargo deny reads the whole
 # graph offline (crates of other platforms — windows-*, the Worker's wasm-only crates —
 # are never fetched by a build on this machine). Cheap when the cache has them.

@@ -491,8 +491,46 @@ impl Drop for WasmtimePy {
     }
 }
 
+/// The `wasi-http` target: kiln-http, HTTP API v1 as a wasi:http component
+/// (`target/components/kiln-http.wasm`, from scripts/build-wasi-http.sh), under `wasmtime
+/// serve` (`KILN_WASMTIME`, else `wasmtime` on PATH), every job a `POST /v1/run`
+/// (tests/js/wasi-http-target.mjs). Its limits are `kiln serve`'s defaults.
+pub struct WasiHttp(Js);
+
+impl WasiHttp {
+    /// Starts the driver, which starts `wasmtime serve`.
+    pub fn spawn() -> Result<WasiHttp, String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+        let component = root.join("target/components/kiln-http.wasm");
+        if !component.is_file() {
+            return Err(format!(
+                "wasi-http: {} is not built; run scripts/build-wasi-http.sh",
+                component.display()
+            ));
+        }
+        Js::start("wasi-http", &root.join("tests/js/wasi-http-target.mjs"), &[]).map(WasiHttp)
+    }
+}
+
+impl Target for WasiHttp {
+    fn name(&self) -> &str {
+        "wasi-http"
+    }
+    fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
+        self.0.run(pipeline, input)
+    }
+}
+
 /// Every target's name, in the order of the matrix's columns.
-pub const TARGETS: &[&str] = &["native", "wasmtime", "node", "chromium", "workerd", "wasmtime-py"];
+pub const TARGETS: &[&str] = &[
+    "native",
+    "wasmtime",
+    "node",
+    "chromium",
+    "workerd",
+    "wasmtime-py",
+    "wasi-http",
+];
 
 /// The targets this build knows, by name.
 pub fn target(name: &str) -> Result<Box<dyn Target>, String> {
@@ -503,6 +541,7 @@ pub fn target(name: &str) -> Result<Box<dyn Target>, String> {
         "chromium" => Ok(Box::new(Js::spawn("chromium", "chromium-target.mjs")?)),
         "workerd" => Ok(Box::new(Workerd::spawn()?)),
         "wasmtime-py" => Ok(Box::new(WasmtimePy::spawn()?)),
+        "wasi-http" => Ok(Box::new(WasiHttp::spawn()?)),
         other => Err(format!(
             "unknown target `{other}`; this build has: {}",
             TARGETS.join(", ")
