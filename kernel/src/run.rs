@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::image::codec::{self, EncodeFormat, SourceFormat};
+use crate::image::codec::{self, DecodeIcc, Decoded, EncodeFormat, EncodeIcc, IccUse, SourceFormat};
 use crate::image::resize::Fit;
 use crate::image::trim::Trimmed;
 use crate::image::{self as img, Image};
@@ -34,12 +34,17 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
     let mut carry = Carry {
         source: SourceFormat::Unknown,
         trim: None,
+        keep_icc: false,
+        icc: None,
     };
     let mut value = Value::Bytes(input, Meta::bytes("application/octet-stream"));
     let max_work = limits.max_pixels.saturating_mul(MAX_IMAGE_PASSES);
     let mut work = 0u64;
     for (index, planned) in pipeline.plan.iter().enumerate() {
         let decoding = !matches!(value, Value::Image(_));
+        if decoding {
+            carry.keep_icc = keeps_icc(&pipeline.plan[index..]);
+        }
         value = apply(&planned.op, planned.spec.name, value, &limits, &mut carry).map_err(|e| locate(planned, e))?;
         if let (true, Value::Image(image)) = (decoding, &value) {
             // An image was decoded: the work of the image steps that follow is known
@@ -69,6 +74,23 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
         data: data.into_owned(),
         meta,
     })
+}
+
+/// Whether the encode that ends the image decoded by `plan`'s first step says
+/// `icc=keep` (its pixels are then not converted to sRGB).
+fn keeps_icc(plan: &[Planned]) -> bool {
+    plan.iter()
+        .skip(1)
+        .find(|planned| planned.spec.output != Kind::Image)
+        .is_some_and(|planned| {
+            matches!(
+                planned.op,
+                Op::Encode {
+                    icc: EncodeIcc::Keep,
+                    ..
+                }
+            )
+        })
 }
 
 /// An error of the step `planned`, with the step's index and name.
@@ -162,20 +184,35 @@ struct Carry {
     source: SourceFormat,
     /// The offsets of the last `trim`, for the meta.
     trim: Option<Trimmed>,
+    /// Whether the image's encode keeps its ICC profile (set before its decode).
+    keep_icc: bool,
+    /// The source's ICC profile, kept for that encode.
+    icc: Option<Vec<u8>>,
 }
 
 fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut Carry) -> Result<Value<'a>> {
     Ok(match (op, value) {
-        (Op::Decode { raw }, Value::Bytes(bytes, _)) => {
-            let (image, format) = match raw {
-                Some((w, h)) => (codec::decode_raw(bytes, *w, *h, limits)?, SourceFormat::Rgba),
-                None => codec::decode(&bytes, limits)?,
+        (Op::Decode { raw, icc }, Value::Bytes(bytes, _)) => {
+            let use_icc = match icc {
+                _ if carry.keep_icc => IccUse::Keep,
+                DecodeIcc::Convert => IccUse::Convert,
+                DecodeIcc::Ignore => IccUse::Ignore,
+            };
+            let decoded = match raw {
+                Some((w, h)) => Decoded {
+                    image: codec::decode_raw(bytes, *w, *h, limits)?,
+                    source: SourceFormat::Rgba,
+                    icc: None,
+                },
+                None => codec::decode(&bytes, limits, use_icc)?,
             };
             *carry = Carry {
-                source: format,
+                source: decoded.source,
                 trim: None,
+                keep_icc: false,
+                icc: decoded.icc,
             };
-            Value::Image(image)
+            Value::Image(decoded.image)
         }
         (
             Op::Encode {
@@ -183,9 +220,14 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
                 quality,
                 level,
                 background,
+                icc,
             },
             Value::Image(mut image),
         ) => {
+            let profile = match icc {
+                EncodeIcc::Keep => carry.icc.take(),
+                EncodeIcc::Strip => None,
+            };
             let format = format.unwrap_or_else(|| carry.source.reencode_as());
             let mut meta = Meta::image(&image, format);
             if let Some(trimmed) = carry.trim {
@@ -201,11 +243,13 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
             let room = match format {
                 EncodeFormat::Rgba => limits.max_output_bytes,
                 _ => {
-                    let held = memory::encode(format, image.dimensions(), opaque, *level, limits.max_output_bytes);
+                    let held = memory::encode(format, image.dimensions(), opaque, *level, limits.max_output_bytes)
+                        + profile.as_ref().map_or(0, |p| 2 * p.len() as u64);
                     memory::output_room(limits.max_memory_bytes, held).min(limits.max_output_bytes)
                 }
             };
-            Value::Bytes(Cow::Owned(codec::encode(image, format, *quality, *level, room)?), meta)
+            let encoded = codec::encode(image, format, *quality, *level, profile.as_deref(), room)?;
+            Value::Bytes(Cow::Owned(encoded), meta)
         }
         (op, Value::Image(mut image)) => {
             image_op(op, name, &mut image, limits, &mut carry.trim)?;

@@ -8,6 +8,7 @@ pub mod color;
 pub mod convolve;
 pub mod extend;
 pub mod geometry;
+pub mod icc;
 pub mod lab;
 mod lenient;
 pub mod median;
