@@ -371,8 +371,10 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, Pro
         IccUse::Ignore => None,
         _ => decoder.icc_profile(),
     };
-    // A CMYK profile is applied to the CMYK samples, which zune-jpeg gives for the
-    // output colour space CMYK (YCCK: the Y, Cb, Cr and K planes, converted here).
+    // A CMYK JPEG is decoded to its samples (zune-jpeg's output colour space CMYK; for
+    // YCCK its Y, Cb, Cr and K planes, converted here), which its CMYK profile converts;
+    // without one, naively. (zune-jpeg 0.5.15's own CMYK and YCCK to RGBA conversions
+    // step 3 bytes a pixel through a 4-byte buffer: garbled pixels.)
     let cmyk = match &profile {
         Some(p) if channels == Channels::Cmyk => ToSrgb::new(p, Channels::Cmyk),
         _ => None,
@@ -393,7 +395,7 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, Pro
     let managed = profile.as_ref().map_or(0, |p| icc::held(p.len()));
     let held = 2 * bytes.len() as u64 + 4 * pixels + coefficients + turned(orientation, pixels) + managed + SLACK;
     limits.check_memory(held, || format!("decoding this {width}x{height} JPEG"))?;
-    if let Some(transform) = cmyk {
+    if channels == Channels::Cmyk {
         let ycck = input == Some(ColorSpace::YCCK);
         let out = if ycck { ColorSpace::YCCK } else { ColorSpace::CMYK };
         drop(decoder);
@@ -405,7 +407,10 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, Pro
             return Err(Error::bad_input("JPEG decoded to an unexpected size"));
         }
         to_ink(&mut samples, ycck);
-        transform.apply_cmyk(&mut samples, width as usize);
+        match cmyk {
+            Some(transform) => transform.apply_cmyk(&mut samples, width as usize),
+            None => naive_cmyk(&mut samples),
+        }
         let image = Image::from_raw(width, height, samples).ok_or_else(|| Error::internal("JPEG buffer size"))?;
         return Ok((upright(image, orientation), None));
     }
@@ -414,11 +419,23 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, Pro
         return Err(Error::bad_input("JPEG decoded to an unexpected size"));
     }
     let image = Image::from_raw(width, height, rgba).ok_or_else(|| Error::internal("JPEG buffer size"))?;
-    let profile = match channels {
-        Channels::Cmyk => None, // converted naively by zune-jpeg: no profile to apply
-        _ => profile.map(|p| (p, channels)),
+    Ok((upright(image, orientation), profile.map(|p| (p, channels))))
+}
+
+/// Ink values (CMYK, 0 = no ink) to RGB without a profile, as browsers and zune-jpeg
+/// do: each of R, G, B is (255 - ink) x (255 - black) / 255, rounded.
+fn naive_cmyk(samples: &mut [u8]) {
+    let times = |a: u8, b: u8| {
+        let t = i32::from(a) * i32::from(b) + 128;
+        ((t + (t >> 8)) >> 8) as u8
     };
-    Ok((upright(image, orientation), profile))
+    for px in samples.chunks_exact_mut(4) {
+        let white = 255 - px[3];
+        px[0] = times(255 - px[0], white);
+        px[1] = times(255 - px[1], white);
+        px[2] = times(255 - px[2], white);
+        px[3] = 255;
+    }
 }
 
 /// A CMYK JPEG's samples (Adobe's inverted CMYK, as Photoshop writes them and as
