@@ -185,11 +185,7 @@ pub fn decode(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<Decoded> {
     let (mut image, source, profile) = decode_pixels(bytes, limits, icc)?;
     let mut kept = None;
     if let Some((profile, channels)) = profile {
-        if profile.len() as u64 > MAX_ICC_BYTES {
-            return Err(Error::too_large(format!(
-                "the image's ICC profile is past {MAX_ICC_BYTES} bytes"
-            )));
-        }
+        check_icc_size(Some(&profile))?;
         match icc {
             IccUse::Keep if channels == Channels::Rgb => kept = Some(profile),
             IccUse::Ignore => {}
@@ -205,6 +201,17 @@ pub fn decode(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<Decoded> {
         source,
         icc: kept,
     })
+}
+
+/// Refuses an ICC profile past [`MAX_ICC_BYTES`] (a WebP's or JPEG's is otherwise
+/// bounded by the input only).
+fn check_icc_size(profile: Option<&[u8]>) -> Result<()> {
+    match profile {
+        Some(p) if p.len() as u64 > MAX_ICC_BYTES => Err(Error::too_large(format!(
+            "the image's ICC profile is past {MAX_ICC_BYTES} bytes"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// An image's ICC profile and the colour space of the samples it was decoded from.
@@ -371,6 +378,7 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, Pro
         IccUse::Ignore => None,
         _ => decoder.icc_profile(),
     };
+    check_icc_size(profile.as_deref())?;
     // A CMYK JPEG is decoded to its samples (zune-jpeg's output colour space CMYK; for
     // YCCK its Y, Cb, Cr and K planes, converted here), which its CMYK profile converts;
     // without one, naively. (zune-jpeg 0.5.15's own CMYK and YCCK to RGBA conversions

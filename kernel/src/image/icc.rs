@@ -671,6 +671,12 @@ mod tests {
     fn srgb_profiles_are_not_applied() {
         let srgb = ColorProfile::new_srgb().encode().unwrap();
         assert!(ToSrgb::new(&srgb, Channels::Rgb).is_none());
+        // littleCMS's own (V4, `para` curves; tests/data/icc/make_icc.py).
+        let lcms = include_bytes!("../../../tests/data/icc/srgb.icc");
+        assert!(ToSrgb::new(lcms, Channels::Rgb).is_none());
+        // As cameras' "sRGB IEC61966-2.1": a 1024-entry curve.
+        let sampled = include_bytes!("../../../tests/data/icc/srgb-curv.icc");
+        assert!(ToSrgb::new(sampled, Channels::Rgb).is_none());
         // A grey profile with the sRGB curve is sRGB's grey.
         let mut gray = ColorProfile::new_srgb();
         gray.color_space = DataColorSpace::Gray;

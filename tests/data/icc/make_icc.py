@@ -25,13 +25,16 @@ Images (each small):
   planes are computed here with libjpeg's RGB -> YCbCr and written as a CMYK JPEG whose
   APP14 transform byte is then set to 2).
 - p3-bad.png: the P3 cube with a profile cut in half (a decoder must ignore it).
+- srgb.icc: littleCMS's own sRGB profile (V4, `para` curves), and srgb-curv.icc one
+  built as cameras' "sRGB IEC61966-2.1" is (a 1024-entry `curv`): both must be
+  recognised as sRGB and cost nothing.
 """
 import io
 import math
 import struct
 import zlib
 
-from PIL import Image
+from PIL import Image, ImageCms
 
 D50 = (0.9642, 1.0, 0.8249)
 BRADFORD = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.0389, -0.0685, 1.0296))
@@ -171,6 +174,16 @@ PROPHOTO = rgb_profile(
     (0.3457, 0.3585),
     curv_table([int(round(romm(i / 255) * 65535)) for i in range(256)]),
 )
+def srgb_curve(v):
+    return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+
+SRGB_CURV = rgb_profile(
+    "kiln test sRGB, sampled curve",
+    [(0.64, 0.33), (0.30, 0.60), (0.15, 0.06)],
+    D65,
+    curv_table([int(round(srgb_curve(i / 1023) * 65535)) for i in range(1024)]),
+)
 GRAY = profile(b"mntr", b"GRAY", b"XYZ ", [
     (b"desc", desc_tag("kiln test grey gamma 2.2")),
     (b"cprt", text_tag("No copyright, use freely")),
@@ -288,7 +301,8 @@ def main():
         f.write(cmyk_jpeg(cmyk_samples()))
     with open("ycck.jpg", "wb") as f:
         f.write(cmyk_jpeg(ycck_samples(), transform=2))
-    for name, data in [("p3", P3), ("adobergb", ADOBE), ("prophoto", PROPHOTO), ("gray", GRAY), ("cmyk", CMYK)]:
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for name, data in [("srgb", srgb), ("srgb-curv", SRGB_CURV), ("p3", P3), ("adobergb", ADOBE), ("prophoto", PROPHOTO), ("gray", GRAY), ("cmyk", CMYK)]:
         with open(f"{name}.icc", "wb") as f:
             f.write(data)
 
