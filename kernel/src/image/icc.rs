@@ -69,10 +69,13 @@ pub struct ToSrgb(Kind);
 enum Kind {
     /// Grey: a table of 256 levels.
     Gray(Box<[u8; 256]>),
-    /// Matrix/TRC: each channel to linear, then `matrix` (rows: linear sRGB R, G, B).
+    /// Matrix/TRC: each channel to linear, then `matrix` (rows: linear sRGB R, G, B), in
+    /// integers (exact on every target, and faster than floats with their clamps).
     Matrix {
-        linear: Box<[[f32; 256]; 3]>,
-        matrix: [[f32; 3]; 3],
+        /// Linear light of each level, 65 535 = 1.
+        linear: Box<[[i64; 256]; 3]>,
+        /// Fixed point, 1 << 14 = 1.
+        matrix: [[i64; 3]; 3],
     },
     /// A grid of encoded sRGB (u16) over 3 or 4 input channels.
     Grid(Grid),
@@ -141,8 +144,8 @@ impl ToSrgb {
                             linear[2][usize::from(px[2])],
                         ];
                         for (out, m) in px.iter_mut().zip(matrix) {
-                            let v = m[0] * lin[0] + m[1] * lin[1] + m[2] * lin[2];
-                            *out = encode[(v.clamp(0.0, 1.0) * 65535.0 + 0.5) as usize];
+                            let v = (m[0] * lin[0] + m[1] * lin[1] + m[2] * lin[2] + (1 << 13)) >> 14;
+                            *out = encode[v.clamp(0, 65535) as usize];
                         }
                     }
                 });
@@ -221,12 +224,14 @@ impl Grid {
 }
 
 /// The sRGB curve: linear light in 65 535 steps to 8-bit sRGB (computed once).
-fn encode_table() -> &'static [u8] {
-    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
+fn encode_table() -> &'static [u8; ENCODE_TABLE] {
+    static TABLE: OnceLock<Box<[u8; ENCODE_TABLE]>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        (0..ENCODE_TABLE)
-            .map(|i| (srgb_encode(i as f64 / 65535.0) * 255.0 + 0.5) as u8)
-            .collect()
+        let mut table = Box::new([0; ENCODE_TABLE]);
+        for (i, out) in table.iter_mut().enumerate() {
+            *out = (srgb_encode(i as f64 / 65535.0) * 255.0 + 0.5) as u8;
+        }
+        table
     })
 }
 
@@ -353,11 +358,11 @@ fn gray(profile: &ColorProfile) -> Option<Kind> {
 
 fn matrix(profile: &ColorProfile) -> Option<Kind> {
     let trcs = [&profile.red_trc, &profile.green_trc, &profile.blue_trc];
-    let mut linear = Box::new([[0f32; 256]; 3]);
+    let mut linear = [[0f64; 256]; 3];
     for (table, trc) in linear.iter_mut().zip(trcs) {
         let trc = trc.as_ref()?;
         for (i, out) in table.iter_mut().enumerate() {
-            *out = curve(trc, i as f64 / 255.0) as f32;
+            *out = curve(trc, i as f64 / 255.0);
         }
     }
     let col = |c: &moxcms::Xyzd| [c.x, c.y, c.z];
@@ -368,7 +373,9 @@ fn matrix(profile: &ColorProfile) -> Option<Kind> {
     );
     let to_xyz = [0, 1, 2].map(|i| [r[i], g[i], b[i]]);
     let m = mul(&xyz_to_srgb(), &to_xyz);
-    if m.iter().flatten().any(|v| !v.is_finite()) {
+    // No real profile comes near 64 (ProPhoto's largest is 2): past it, the fixed
+    // point below could overflow.
+    if m.iter().flatten().any(|v| !v.is_finite() || v.abs() > 64.0) {
         return None;
     }
     let identity = m.iter().enumerate().all(|(i, row)| {
@@ -381,12 +388,13 @@ fn matrix(profile: &ColorProfile) -> Option<Kind> {
         && linear.iter().all(|t| {
             t.iter()
                 .enumerate()
-                .all(|(i, &v)| (srgb_encode(f64::from(v)) * 255.0 - i as f64).abs() < 0.5)
+                .all(|(i, &v)| (srgb_encode(v) * 255.0 - i as f64).abs() < 0.5)
         });
     if identity && srgb_curves {
         return None; // sRGB already, to within half a level
     }
-    let matrix = m.map(|row| row.map(|v| v as f32));
+    let matrix = m.map(|row| row.map(|v| libm::round(v * 16384.0) as i64));
+    let linear = Box::new(linear.map(|t| t.map(|v| libm::round(v * 65535.0) as i64)));
     Some(Kind::Matrix { linear, matrix })
 }
 
