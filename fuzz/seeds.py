@@ -106,6 +106,7 @@ def main() -> None:
         for target, magic in MAGIC.items():
             if data.startswith(magic):
                 write(out, target, data)
+                write(out, "info", data)
         if data.startswith((b"\x1f\x8b", b"\x78")):
             for selector in range(SELECTORS["inflate"]):
                 write(out, "inflate", bytes([selector]) + data)
@@ -116,7 +117,7 @@ def main() -> None:
     # ICC profiles (tests/data/icc/make_icc.py writes them): grey, RGB matrix/TRC, CMYK lut16.
     for path in sorted((ROOT / "tests/data/icc").glob("*.icc")):
         write(out, "icc", path.read_bytes())
-    for target in ["pipeline_text", "pipeline_json", *MAGIC, *SELECTORS, "icc"]:
+    for target in ["pipeline_text", "pipeline_json", "info", *MAGIC, *SELECTORS, "icc"]:
         n = len(list((out / target).iterdir())) if (out / target).is_dir() else 0
         print(f"{target}: {n} seeds")
 

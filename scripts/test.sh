@@ -52,6 +52,9 @@ python3 tests/pillow/ops.py target/debug/kiln
 step "colour management (ICC profiles) against littleCMS through Pillow's ImageCms (tests/pillow/icc.py)"
 python3 tests/pillow/icc.py target/debug/kiln
 
+step "info against Pillow's reading of each file (tests/pillow/info.py)"
+python3 tests/pillow/info.py target/debug/kiln
+
 step "deployment: yamllint, kubernetes-validate, hadolint, kiln's own rules (check-deploy-rules.py)"
 ./scripts/check-deploy.sh
 

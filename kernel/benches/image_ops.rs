@@ -43,6 +43,18 @@ fn benches(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // `info` reads headers only: its time must not grow with the pixels.
+    let mut g = c.benchmark_group("info");
+    let big = photo(4000, 3000);
+    let jpeg = kiln_kernel::run("decode format=rgba width=4000 height=3000 | encode format=jpeg", &big)
+        .unwrap()
+        .data;
+    g.throughput(Throughput::Bytes(jpeg.len() as u64));
+    g.bench_function("info_jpeg_4000x3000", |b| {
+        b.iter(|| kiln_kernel::run("info", black_box(&jpeg)).unwrap());
+    });
+    g.finish();
 }
 
 criterion_group!(image_ops, benches);

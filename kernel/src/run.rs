@@ -255,6 +255,10 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
             image_op(op, name, &mut image, limits, &mut carry.trim)?;
             Value::Image(image)
         }
+        (Op::Info, Value::Bytes(bytes, _)) => Value::Bytes(
+            Cow::Owned(img::info::info(&bytes, limits)?),
+            Meta::bytes("application/json"),
+        ),
         (Op::Compress { container, level }, Value::Bytes(bytes, _)) => {
             let data = compress::compress(&bytes, *container, *level)?;
             Value::Bytes(Cow::Owned(data), Meta::bytes(compress::content_type(*container)))

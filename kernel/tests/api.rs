@@ -48,6 +48,7 @@ fn describe_lists_every_op_with_params_and_limits() {
         "convolve",
         "sobel",
         "encode",
+        "info",
         "compress",
         "decompress",
         "json",

@@ -58,6 +58,51 @@ fn truncated_images_are_bad_input_at_every_length() {
     assert_eq!(code("grayscale", &png[..20]), ErrorCode::BadInput);
 }
 
+/// `info` on every prefix and on random byte flips of files carrying each thing it
+/// reads (EXIF, ICC, frames): an answer or `bad_input` / `unsupported`, never a panic.
+#[test]
+fn info_of_cut_and_corrupt_headers() {
+    for name in [
+        "info/phone.jpg",
+        "info/cmyk.jpg",
+        "info/palette.png",
+        "info/interlaced.png",
+        "info/anim.png",
+        "info/anim.webp",
+        "info/interlaced.gif",
+        "info/camera.tiff",
+        "small.bmp",
+        "alpha-lossy.webp",
+    ] {
+        let bytes = data(name);
+        for len in 0..bytes.len() {
+            if let Some(code) = survives("info", &bytes[..len]) {
+                assert!(
+                    matches!(code, ErrorCode::BadInput | ErrorCode::Unsupported),
+                    "{name} cut at {len}: {code}"
+                );
+            }
+        }
+        let mut state = 0x2545_f491_u32;
+        for _ in 0..400 {
+            let mut bad = bytes.clone();
+            for _ in 0..3 {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let i = state as usize % bad.len();
+                bad[i] ^= (state >> 24) as u8 | 1;
+            }
+            if let Some(code) = survives("info", &bad) {
+                assert!(
+                    matches!(code, ErrorCode::BadInput | ErrorCode::Unsupported),
+                    "{name} flipped: {code}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn corrupt_images_never_panic() {
     for bytes in [

@@ -272,7 +272,28 @@ async function setImage(file) {
   // The file and its bitmap change together: a run in between sees the old pair whole.
   imageInput = { bytes, name, type: file.type };
   imageBitmap = bitmap;
+  showInfo(imageInput);
   runImage();
+}
+
+/** What the kernel's `info` says of the picked file (headers only), after its size. */
+async function showInfo(input) {
+  try {
+    const out = await job('info', input.bytes.slice());
+    if (imageInput !== input) return; // another file was picked meanwhile
+    const i = JSON.parse(new TextDecoder().decode(out.data));
+    const parts = [`${i.format} ${i.width}×${i.height}`, i.color_type, `${i.bit_depth}-bit`];
+    if (i.orientation && i.orientation !== 1) parts.push(`EXIF orientation ${i.orientation}`);
+    if (i.frames > 1) parts.push(`${i.frames} frames`);
+    if (i.progressive) parts.push('progressive');
+    if (i.icc) parts.push(`ICC ${i.icc_description ?? 'profile'}`);
+    const camera = [i.exif?.make, i.exif?.model].filter(Boolean).join(' ');
+    if (camera) parts.push(camera);
+    if (i.exif?.gps) parts.push('GPS in EXIF (never written out)');
+    $('before-info').textContent += ` · ${parts.join(', ')}`;
+  } catch {
+    // Not an image the kernel reads: the run shows the error.
+  }
 }
 
 /** The canvas-pixels input: the image drawn on a canvas, as ImageData (raw RGBA). */

@@ -104,6 +104,9 @@ test('an image pipeline gives the native bytes', async () => {
   // The controls mirror the text form: one row per step.
   assert.equal(await page.locator('#steps li').count(), 3);
   assert.match(await page.textContent('#after-info'), /240×\d+ · webp/);
+  // The picked file is described by the kernel's `info` (headers only).
+  await page.waitForFunction(() => document.getElementById('before-info').textContent.includes('jpeg 320×240'));
+  assert.match(await page.textContent('#before-info'), /jpeg 320×240, rgb, 8-bit/);
 });
 
 test('canvas pixels (ImageData) are the raw RGBA kind', async () => {

@@ -31,7 +31,7 @@ const EXIT_UNSUPPORTED: i32 = 69;
 const EXIT_TOO_LARGE: i32 = 75;
 
 /// Every op of DESIGN.md, v1.
-const OPS: [&str; 39] = [
+const OPS: [&str; 40] = [
     "decode",
     "resize",
     "crop",
@@ -56,6 +56,7 @@ const OPS: [&str; 39] = [
     "convolve",
     "sobel",
     "encode",
+    "info",
     "compress",
     "decompress",
     "json",

@@ -75,6 +75,8 @@ export class Job {
   compress(params = {}) { return this.step('compress', params); }
   decompress(params = {}) { return this.step('decompress', params); }
   json(mode) { return this.step('json', mode === undefined ? {} : { mode }); }
+  /** What an image file is, from its headers: JSON (`ImageInfo` in the types). */
+  info() { return this.step('info'); }
   // bytes -> table
   parseCsv(params = {}) { return this.step('parse_csv', params); }
   parseJson() { return this.step('parse_json'); }
@@ -99,7 +101,7 @@ export class Job {
 }
 
 const OUTPUT_KIND = {
-  decode: 'image', encode: 'bytes', compress: 'bytes', decompress: 'bytes', json: 'bytes',
+  decode: 'image', encode: 'bytes', info: 'bytes', compress: 'bytes', decompress: 'bytes', json: 'bytes',
   parse_csv: 'table', parse_json: 'table', select: 'table', filter: 'table', stats: 'table',
   sort: 'table', limit: 'table', distinct: 'table', rename: 'table', group_by: 'table',
   to_json: 'bytes', to_csv: 'bytes',

@@ -184,12 +184,39 @@ export interface ImageJob extends JobBase {
   encode(format: OpParams['encode']['format'], params?: Omit<OpParams['encode'], 'format'>): BytesJob;
 }
 
+/** The JSON `info` gives for an image file. `null` where the file does not say. */
+export interface ImageInfo {
+  format: 'png' | 'jpeg' | 'webp' | 'gif' | 'bmp' | 'tiff';
+  width: number;
+  height: number;
+  /** The size after the EXIF orientation (width and height swap for 5 to 8). */
+  oriented_width: number;
+  oriented_height: number;
+  /** EXIF orientation 1 to 8, or `null` when the file has none. */
+  orientation: number | null;
+  has_alpha: boolean;
+  /** Bits per sample; a palette's index size. */
+  bit_depth: number;
+  color_type: 'gray' | 'gray_alpha' | 'rgb' | 'rgba' | 'palette' | 'cmyk';
+  /** Whether an ICC profile is embedded, and its description. */
+  icc: boolean;
+  icc_description: string | null;
+  /** Frames of an animated GIF, WebP or PNG; 1 otherwise. */
+  frames: number;
+  /** A progressive JPEG, or an interlaced PNG or GIF. */
+  progressive: boolean;
+  /** Whether GPS data is present, never its value. */
+  exif: { make: string | null; model: string | null; date_taken: string | null; gps: boolean } | null;
+}
+
 /** A builder whose value is bytes. */
 export interface BytesJob extends JobBase {
   decode(params?: OpParams['decode']): ImageJob;
   compress(params?: OpParams['compress']): BytesJob;
   decompress(params?: OpParams['decompress']): BytesJob;
   json(mode?: OpParams['json']['mode']): BytesJob;
+  /** What an image file is, from its headers alone: JSON text of an {@link ImageInfo}. */
+  info(): BytesJob;
   parseCsv(params?: OpParams['parse_csv']): TableJob;
   parseJson(): TableJob;
 }

@@ -107,6 +107,16 @@ test('the builder compiles to one pipeline and one run', async () => {
   assert.equal(calls.length, 1);
 });
 
+test('builder: info of an image file, from its headers', async () => {
+  const job = bytes(data('photo.jpg')).info();
+  assert.equal(String(job), 'info');
+  const out = await job.run();
+  assert.equal(out.meta.content_type, 'application/json');
+  const info = JSON.parse(new TextDecoder().decode(out.data));
+  assert.deepEqual([info.format, info.width, info.height, info.color_type, info.exif], ['jpeg', 320, 240, 'rgb', null]);
+  assert.throws(() => run('info', 'name,age'), { code: 'bad_input' });
+});
+
 test('builder: bytes and tables', async () => {
   const gz = await bytes('a,b\n1,2\n').compress({ format: 'zlib', level: 9 }).run();
   const back = await bytes(gz.data).decompress({ format: 'zlib' }).parseCsv().toJson({ pretty: false }).run();
@@ -162,7 +172,7 @@ test('check() gives the canonical pipeline or a KilnError, and runs nothing', ()
 test('describe() matches the op catalogue', () => {
   const d = describe();
   assert.equal(d.name, 'kiln');
-  assert.equal(d.ops.length, 39);
+  assert.equal(d.ops.length, 40);
   const names = d.ops.map((o) => o.name);
   for (const op of ['decode', 'resize', 'blur', 'encode', 'compress', 'parse_csv', 'to_json', 'to_csv']) assert.ok(names.includes(op), op);
   assert.deepEqual(d.kinds, ['bytes', 'image', 'table']);

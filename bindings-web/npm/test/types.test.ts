@@ -1,7 +1,7 @@
 // Type tests: `tsc -p bindings-web/npm/test` must pass, and every @ts-expect-error line
 // must really be an error (tsc fails on an unused one). A typo in an op or a
 // parameter fails type-checking.
-import { run, image, csv, bytes, KilnError, type Pipeline, type Step, type Output } from '@kiln/kernel';
+import { run, image, csv, bytes, KilnError, type Pipeline, type Step, type Output, type ImageInfo } from '@kiln/kernel';
 import { KilnWorker } from '@kiln/kernel/worker';
 
 declare const input: Uint8Array;
@@ -76,6 +76,10 @@ async function builder() {
   csv(input).blur(2);
   // @ts-expect-error tables come from bytes, not images
   image(input).parseCsv();
+  const info: ImageInfo = JSON.parse(new TextDecoder().decode((await bytes(input).info().run()).data));
+  const tall: boolean = info.oriented_height > info.oriented_width && info.exif?.gps === false;
+  // @ts-expect-error info reads bytes: an image must be encoded first
+  image(input).info();
   await bytes(input).decompress().parseCsv({ delimiter: ';' }).filter('age >= 18').stats().toJson({ pretty: true }).run();
   await csv(input, { delimiter: 'auto', skip_lines: 1, comment: '#' })
     .sort(['-age', 'name'])

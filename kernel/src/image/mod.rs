@@ -9,6 +9,7 @@ pub mod convolve;
 pub mod extend;
 pub mod geometry;
 pub mod icc;
+pub mod info;
 pub mod lab;
 mod lenient;
 pub mod median;

@@ -5,9 +5,10 @@
 //!
 //! Deterministic: the angle's sine and cosine come from the `libm` crate (the same bits
 //! on every target), each output pixel's source position is plain `f64` arithmetic
-//! rounded to 1/256 of a pixel, and the filter uses 12-bit weights: in `f32` inside
-//! an opaque image (IEEE operations in a fixed order, no fused multiply-add: the same
-//! bits everywhere), in integers elsewhere.
+//! rounded to 1/256 of a pixel, and the filter uses 12-bit weights. Inside an opaque
+//! image the four rows are summed in integers (exact) and the four columns in `f32`
+//! (IEEE operations in a fixed order, no fused multiply-add: the same bits
+//! everywhere); elsewhere all in integers.
 //! Taps outside the image are the background, premultiplied by alpha, so the edges
 //! blend into it; every pixel is computed on its own, in 64 x 64
 //! tiles (bands of tiles in parallel with `rayon`).
@@ -60,8 +61,7 @@ pub fn rotate(img: &Image, degrees: f64, background: [u8; 4], limits: &Limits) -
     }
     let (s, c) = sin_cos(degrees);
     let weights = catmull_rom_table();
-    // The same weights as fractions (exact: multiples of 1/4096).
-    let unit: Vec<[f32; 4]> = weights.iter().map(|w| w.map(|v| v as f32 / ONE as f32)).collect();
+    let opaque_weights: Vec<OpaqueWeights> = weights.iter().map(OpaqueWeights::new).collect();
     let bg = premultiply(background);
     let opaque = super::is_opaque(img);
     let src = Source {
@@ -78,6 +78,13 @@ pub fn rotate(img: &Image, degrees: f64, background: [u8; 4], limits: &Limits) -
         (f64::from(w) + 1.0) * 256.0 + 1024.0,
         (f64::from(h) + 1.0) * 256.0 + 1024.0,
     );
+    // Each column's `u c` and `u s`, computed once (the same values, so the same sums).
+    let (uc, us): (Vec<f64>, Vec<f64>) = (0..ow)
+        .map(|x| {
+            let u = f64::from(x) + 0.5 - half_ow;
+            (u * c, u * s)
+        })
+        .unzip();
     let dst: &mut [u8] = &mut out;
     // Tiles of TILE x TILE output pixels, so the source rows a tile reads stay in cache
     // (a whole output row reads a slanted line across hundreds of source rows).
@@ -87,11 +94,11 @@ pub fn rotate(img: &Image, degrees: f64, background: [u8; 4], limits: &Limits) -
         for x0 in (0..ow as usize).step_by(TILE) {
             for (dy, row) in band.chunks_exact_mut(stride).enumerate() {
                 let v = (y0 + dy) as f64 + 0.5 - half_oh;
+                let (vs, vc) = (v * s, v * c);
                 let end = (x0 + TILE).min(ow as usize);
                 for (x, px) in (x0..end).zip(row[x0 * 4..end * 4].chunks_exact_mut(4)) {
-                    let u = x as f64 + 0.5 - half_ow;
-                    let sx = u * c + v * s + half_w;
-                    let sy = v * c - u * s + half_h;
+                    let sx = uc[x] + vs + half_w;
+                    let sy = vc - us[x] + half_h;
                     // To 1/256 of a pixel: integer part and the filter phase. (Shifted by
                     // 1024 so that truncation is the floor, without a libm call.)
                     let (tx, ty) = (sx * 256.0 + 1024.5, sy * 256.0 + 1024.5);
@@ -103,8 +110,11 @@ pub fn rotate(img: &Image, degrees: f64, background: [u8; 4], limits: &Limits) -
                     let (ix, iy) = (fx >> 8, fy >> 8);
                     let inside = ix >= 1 && iy >= 1 && ix + 2 < src.w && iy + 2 < src.h;
                     if inside && opaque {
-                        let (wx, wy) = (&unit[(fx & 255) as usize], &unit[(fy & 255) as usize]);
-                        px.copy_from_slice(&src.opaque_tap(ix, iy, wx, wy));
+                        let (wx, wy) = (
+                            &opaque_weights[(fx & 255) as usize],
+                            &opaque_weights[(fy & 255) as usize],
+                        );
+                        px.copy_from_slice(&src.opaque_tap(ix, iy, &wx.columns, &wy.rows));
                     } else {
                         let (wx, wy) = (&weights[(fx & 255) as usize], &weights[(fy & 255) as usize]);
                         px.copy_from_slice(&src.general_tap(ix, iy, wx, wy, &bg));
@@ -124,22 +134,22 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// An opaque image, all 16 taps inside: plain (not premultiplied) interpolation in
-    /// `f32`, four channels side by side (SIMD-friendly). The horizontal sums are exact
-    /// (a weight is a multiple of 1/4096, a pixel an integer); the rest is IEEE
-    /// arithmetic in a fixed order, which rounds the same on every target.
+    /// An opaque image, all 16 taps inside: plain (not premultiplied) interpolation, the
+    /// four channels side by side (SIMD-friendly). Each column's four rows are summed in
+    /// integers (exact); the four columns in `f32` in a fixed order, which rounds the
+    /// same on every target.
     #[inline]
-    fn opaque_tap(&self, ix: i64, iy: i64, wx: &[f32; 4], wy: &[f32; 4]) -> [u8; 4] {
+    fn opaque_tap(&self, ix: i64, iy: i64, columns: &[f32; 4], rows: &[i32; 2]) -> [u8; 4] {
         let start = (((iy - 1) * self.w + ix - 1) * 4) as usize;
         let stride = self.w as usize * 4;
-        let rows = [start, start + stride, start + 2 * stride, start + 3 * stride];
+        let at = [start, start + stride, start + 2 * stride, start + 3 * stride];
         #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
         {
-            simd::opaque_tap(self.pixels, rows, wx, wy)
+            simd::opaque_tap(self.pixels, at, columns, rows)
         }
         #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
         {
-            opaque_tap_scalar(self.pixels, rows, wx, wy)
+            opaque_tap_scalar(self.pixels, at, columns, rows)
         }
     }
 
@@ -182,25 +192,51 @@ impl Source<'_> {
     }
 }
 
-/// [`Source::opaque_tap`] in plain Rust: the rows of the 4 x 4 taps start at `rows`.
+/// The weights of one phase for [`Source::opaque_tap`].
+struct OpaqueWeights {
+    /// As fractions, scaled by 1 / 4096 once more (exact: the weights are 13-bit
+    /// integers), for the column sums of row sums in units of 1 / 4096.
+    columns: [f32; 4],
+    /// Taps 0 and 1, and taps 2 and 3, as pairs of `i16` in an `i32` (low half first):
+    /// the layout of a multiply-add of neighbouring 16-bit lanes.
+    rows: [i32; 2],
+}
+
+impl OpaqueWeights {
+    fn new(w: &[i32; 4]) -> Self {
+        let pair = |a: i32, b: i32| (a & 0xffff) | (b << 16);
+        OpaqueWeights {
+            columns: w.map(|v| v as f32 / (ONE * ONE) as f32),
+            rows: [pair(w[0], w[1]), pair(w[2], w[3])],
+        }
+    }
+}
+
+/// The row weights of [`OpaqueWeights::rows`], unpacked.
+#[cfg_attr(
+    any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")),
+    allow(dead_code)
+)]
+fn row_weights(rows: &[i32; 2]) -> [i32; 4] {
+    let lo = |v: i32| i32::from(v as i16);
+    [lo(rows[0]), rows[0] >> 16, lo(rows[1]), rows[1] >> 16]
+}
+
+/// [`Source::opaque_tap`] in plain Rust: the rows of the 4 x 4 taps start at `at`.
 /// The SIMD versions do the same operations in the same order, lane by lane.
 #[cfg_attr(
     any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")),
     allow(dead_code)
 )]
-fn opaque_tap_scalar(pixels: &[u8], rows: [usize; 4], wx: &[f32; 4], wy: &[f32; 4]) -> [u8; 4] {
+fn opaque_tap_scalar(pixels: &[u8], at: [usize; 4], columns: &[f32; 4], rows: &[i32; 2]) -> [u8; 4] {
+    let wy = row_weights(rows);
+    let tap = |j: usize, i: usize| i32::from(pixels[at[j] + i]);
     let mut acc = [0f32; 4];
-    for (&start, &wj) in rows.iter().zip(wy) {
-        let row: &[u8; 16] = pixels[start..start + 16].try_into().unwrap_or(&[0; 16]);
-        let p = row.map(f32::from);
-        let mut h = [0f32; 4];
-        for (i, &wi) in wx.iter().enumerate() {
-            for c in 0..4 {
-                h[c] += wi * p[i * 4 + c];
-            }
-        }
-        for c in 0..4 {
-            acc[c] += wj * h[c];
+    for (col, &wx) in columns.iter().enumerate() {
+        for (c, sum) in acc.iter_mut().enumerate() {
+            let i = col * 4 + c;
+            let v = (tap(0, i) * wy[0] + tap(1, i) * wy[1]) + (tap(2, i) * wy[2] + tap(3, i) * wy[3]);
+            *sum += wx * v as f32;
         }
     }
     // Rounded half up and clamped: `as` truncates toward 0 and saturates.
@@ -209,33 +245,40 @@ fn opaque_tap_scalar(pixels: &[u8], rows: [usize; 4], wx: &[f32; 4], wy: &[f32; 
 }
 
 /// The opaque filter with 128-bit vectors (SSE2, part of every x86_64 CPU; wasm's
-/// simd128): the four channels of a pixel in the four lanes, the same IEEE operations
-/// in the same order as [`opaque_tap_scalar`] (no fused multiply-add), so the same bits.
+/// simd128). The row sums are multiply-adds of neighbouring 16-bit lanes (`pmaddwd`,
+/// `i32x4.dot_i16x8_s`: exact) on two rows' bytes interleaved; the column sums are the
+/// scalar code's IEEE operations in the same order (no fused multiply-add), so the same
+/// bits.
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use std::arch::x86_64::*;
 
     #[inline]
-    pub(super) fn opaque_tap(pixels: &[u8], rows: [usize; 4], wx: &[f32; 4], wy: &[f32; 4]) -> [u8; 4] {
-        // SAFETY: SSE2 is part of x86_64; each load reads the 16 bytes of a checked slice.
+    pub(super) fn opaque_tap(pixels: &[u8], at: [usize; 4], columns: &[f32; 4], rows: &[i32; 2]) -> [u8; 4] {
+        let load = |start: usize| {
+            let row = &pixels[start..start + 16];
+            // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of a checked slice.
+            unsafe { _mm_loadu_si128(row.as_ptr().cast()) }
+        };
+        let (r0, r1, r2, r3) = (load(at[0]), load(at[1]), load(at[2]), load(at[3]));
+        // SAFETY: SSE2 is part of x86_64.
         unsafe {
             let zero = _mm_setzero_si128();
+            let (w01, w23) = (_mm_set1_epi32(rows[0]), _mm_set1_epi32(rows[1]));
+            // Bytes of rows 0 and 1 (2 and 3) interleaved: columns 0-1 and 2-3.
+            let (a_lo, a_hi) = (_mm_unpacklo_epi8(r0, r1), _mm_unpackhi_epi8(r0, r1));
+            let (b_lo, b_hi) = (_mm_unpacklo_epi8(r2, r3), _mm_unpackhi_epi8(r2, r3));
+            let column =
+                |a: __m128i, b: __m128i| _mm_cvtepi32_ps(_mm_add_epi32(_mm_madd_epi16(a, w01), _mm_madd_epi16(b, w23)));
+            let v = [
+                column(_mm_unpacklo_epi8(a_lo, zero), _mm_unpacklo_epi8(b_lo, zero)),
+                column(_mm_unpackhi_epi8(a_lo, zero), _mm_unpackhi_epi8(b_lo, zero)),
+                column(_mm_unpacklo_epi8(a_hi, zero), _mm_unpacklo_epi8(b_hi, zero)),
+                column(_mm_unpackhi_epi8(a_hi, zero), _mm_unpackhi_epi8(b_hi, zero)),
+            ];
             let mut acc = _mm_setzero_ps();
-            for (&start, &wj) in rows.iter().zip(wy) {
-                let row = &pixels[start..start + 16];
-                let v = _mm_loadu_si128(row.as_ptr().cast());
-                let (lo, hi) = (_mm_unpacklo_epi8(v, zero), _mm_unpackhi_epi8(v, zero));
-                let p = [
-                    _mm_cvtepi32_ps(_mm_unpacklo_epi16(lo, zero)),
-                    _mm_cvtepi32_ps(_mm_unpackhi_epi16(lo, zero)),
-                    _mm_cvtepi32_ps(_mm_unpacklo_epi16(hi, zero)),
-                    _mm_cvtepi32_ps(_mm_unpackhi_epi16(hi, zero)),
-                ];
-                let mut h = _mm_setzero_ps();
-                for (&wi, &pi) in wx.iter().zip(&p) {
-                    h = _mm_add_ps(h, _mm_mul_ps(_mm_set1_ps(wi), pi));
-                }
-                acc = _mm_add_ps(acc, _mm_mul_ps(_mm_set1_ps(wj), h));
+            for (&wx, &vi) in columns.iter().zip(&v) {
+                acc = _mm_add_ps(acc, _mm_mul_ps(_mm_set1_ps(wx), vi));
             }
             // Truncated toward 0, then saturated to 0..=255, as `as u8` does.
             let r = _mm_cvttps_epi32(_mm_add_ps(acc, _mm_set1_ps(0.5)));
@@ -251,26 +294,32 @@ mod simd {
     use core::arch::wasm32::*;
 
     #[inline]
-    pub(super) fn opaque_tap(pixels: &[u8], rows: [usize; 4], wx: &[f32; 4], wy: &[f32; 4]) -> [u8; 4] {
-        let mut acc = f32x4_splat(0.0);
-        for (&start, &wj) in rows.iter().zip(wy) {
+    pub(super) fn opaque_tap(pixels: &[u8], at: [usize; 4], columns: &[f32; 4], rows: &[i32; 2]) -> [u8; 4] {
+        let load = |start: usize| {
             let row: &[u8; 16] = pixels[start..start + 16].try_into().unwrap_or(&[0; 16]);
-            let v = u8x16(
+            u8x16(
                 row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10], row[11],
                 row[12], row[13], row[14], row[15],
-            );
-            let (lo, hi) = (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v));
-            let p = [
-                f32x4_convert_i32x4(u32x4_extend_low_u16x8(lo)),
-                f32x4_convert_i32x4(u32x4_extend_high_u16x8(lo)),
-                f32x4_convert_i32x4(u32x4_extend_low_u16x8(hi)),
-                f32x4_convert_i32x4(u32x4_extend_high_u16x8(hi)),
-            ];
-            let mut h = f32x4_splat(0.0);
-            for (&wi, &pi) in wx.iter().zip(&p) {
-                h = f32x4_add(h, f32x4_mul(f32x4_splat(wi), pi));
-            }
-            acc = f32x4_add(acc, f32x4_mul(f32x4_splat(wj), h));
+            )
+        };
+        let (r0, r1, r2, r3) = (load(at[0]), load(at[1]), load(at[2]), load(at[3]));
+        let (w01, w23) = (i32x4_splat(rows[0]), i32x4_splat(rows[1]));
+        // Bytes of rows 0 and 1 (2 and 3) interleaved: columns 0-1 and 2-3.
+        let lo = |a, b| i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(a, b);
+        let hi = |a, b| i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(a, b);
+        let (a_lo, a_hi) = (lo(r0, r1), hi(r0, r1));
+        let (b_lo, b_hi) = (lo(r2, r3), hi(r2, r3));
+        let column =
+            |a: v128, b: v128| f32x4_convert_i32x4(i32x4_add(i32x4_dot_i16x8(a, w01), i32x4_dot_i16x8(b, w23)));
+        let v = [
+            column(u16x8_extend_low_u8x16(a_lo), u16x8_extend_low_u8x16(b_lo)),
+            column(u16x8_extend_high_u8x16(a_lo), u16x8_extend_high_u8x16(b_lo)),
+            column(u16x8_extend_low_u8x16(a_hi), u16x8_extend_low_u8x16(b_hi)),
+            column(u16x8_extend_high_u8x16(a_hi), u16x8_extend_high_u8x16(b_hi)),
+        ];
+        let mut acc = f32x4_splat(0.0);
+        for (&wx, &vi) in columns.iter().zip(&v) {
+            acc = f32x4_add(acc, f32x4_mul(f32x4_splat(wx), vi));
         }
         // Truncated toward 0 and saturated, then narrowed with saturation to 0..=255.
         let r = i32x4_trunc_sat_f32x4(f32x4_add(acc, f32x4_splat(0.5)));
@@ -343,6 +392,8 @@ mod tests {
         assert!(t.iter().all(|w| w.iter().sum::<i32>() == ONE));
         assert_eq!(t[0], [0, ONE, 0, 0]);
         assert_eq!(t[128][1], t[128][2]);
+        // The packed row weights unpack to the table's.
+        assert!(t.iter().all(|w| row_weights(&OpaqueWeights::new(w).rows) == *w));
     }
 
     #[test]
@@ -374,10 +425,7 @@ mod tests {
     #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
     #[test]
     fn simd_filter_is_the_scalar_filter() {
-        let unit: Vec<[f32; 4]> = catmull_rom_table()
-            .iter()
-            .map(|w| w.map(|v| v as f32 / ONE as f32))
-            .collect();
+        let table: Vec<OpaqueWeights> = catmull_rom_table().iter().map(OpaqueWeights::new).collect();
         let mut state = 0x9e37_79b9_u32;
         let mut next = || {
             state ^= state << 13;
@@ -391,11 +439,11 @@ mod tests {
         for fy in 0..256 {
             for fx in (0..256).step_by(3) {
                 let at = (next() % 48) as usize;
-                let rows = [at, at + 64, at + 128, at + 192];
-                let (wx, wy) = (&unit[fx], &unit[fy]);
+                let at = [at, at + 64, at + 128, at + 192];
+                let (wx, wy) = (&table[fx].columns, &table[fy].rows);
                 assert_eq!(
-                    simd::opaque_tap(&pixels, rows, wx, wy),
-                    opaque_tap_scalar(&pixels, rows, wx, wy),
+                    simd::opaque_tap(&pixels, at, wx, wy),
+                    opaque_tap_scalar(&pixels, at, wx, wy),
                     "phase {fx}, {fy}"
                 );
             }

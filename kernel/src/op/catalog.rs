@@ -30,10 +30,10 @@ pub const OPS: &[OpSpec] = if cfg!(feature = "test-ops") {
 
 /// The catalogue with the test-only op last (`OPS` leaves it out unless the `test-ops`
 /// feature is on).
-const CATALOGUE: [OpSpec; 40] = [
+const CATALOGUE: [OpSpec; 41] = [
     DECODE, RESIZE, CROP, ROTATE, EXTEND, TRIM, FLIP, GRAYSCALE, BLUR, SHARPEN, BRIGHTNESS, CONTRAST, GAMMA, INVERT,
-    MODULATE, TINT, FLATTEN, THRESHOLD, LINEAR, NORMALIZE, MEDIAN, CONVOLVE, SOBEL, ENCODE, COMPRESS, DECOMPRESS, JSON,
-    PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, SORT, LIMIT, DISTINCT, RENAME, GROUP_BY, TO_JSON, TO_CSV, ECHO,
+    MODULATE, TINT, FLATTEN, THRESHOLD, LINEAR, NORMALIZE, MEDIAN, CONVOLVE, SOBEL, ENCODE, INFO, COMPRESS, DECOMPRESS,
+    JSON, PARSE_CSV, PARSE_JSON, SELECT, FILTER, STATS, SORT, LIMIT, DISTINCT, RENAME, GROUP_BY, TO_JSON, TO_CSV, ECHO,
 ];
 
 /// The definition of an op by name.
@@ -660,6 +660,16 @@ pub const ENCODE: OpSpec = OpSpec {
             icc: p.choice("icc")?,
         })
     },
+};
+
+pub const INFO: OpSpec = OpSpec {
+    name: "info",
+    input: Kind::Bytes,
+    output: Kind::Bytes,
+    doc: "Describes an image file as JSON from its headers alone, decoding no pixel: format, width, height, oriented_width/oriented_height (after the EXIF orientation), orientation (1-8, null when the file has none), has_alpha, bit_depth (per sample; a palette's index size), color_type (gray, gray_alpha, rgb, rgba, palette or cmyk), icc (whether a profile is embedded) and icc_description, frames (GIF, animated WebP, APNG; 1 otherwise), progressive (progressive JPEG, interlaced PNG or GIF) and exif (null, or make, model, date_taken and gps: whether GPS data is present, never its value).",
+    params: &[],
+    needs_one_of: &[],
+    build: |_| Ok(Op::Info),
 };
 
 pub const COMPRESS: OpSpec = OpSpec {

@@ -163,6 +163,8 @@ pub enum Op {
         /// Whether the source's ICC profile is kept (pixels unconverted) or not.
         icc: EncodeIcc,
     },
+    /// `info`: an image file's headers as JSON.
+    Info,
     /// `compress`.
     Compress {
         /// The container.
