@@ -2,7 +2,8 @@
 
 use std::borrow::Cow;
 
-use crate::image::codec::{self, DecodeIcc, Decoded, EncodeFormat, EncodeIcc, IccUse, SourceFormat};
+use crate::image::codec::{self, DecodeIcc, Decoded, EncodeExif, EncodeFormat, EncodeIcc, IccUse, SourceFormat};
+use crate::image::metadata::Metadata;
 use crate::image::resize::Fit;
 use crate::image::trim::Trimmed;
 use crate::image::{self as img, Image};
@@ -36,6 +37,7 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
         trim: None,
         keep_icc: false,
         icc: None,
+        exif: None,
     };
     let mut value = Value::Bytes(input, Meta::bytes("application/octet-stream"));
     let max_work = limits.max_pixels.saturating_mul(MAX_IMAGE_PASSES);
@@ -43,7 +45,24 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
     for (index, planned) in pipeline.plan.iter().enumerate() {
         let decoding = !matches!(value, Value::Image(_));
         if decoding {
-            carry.keep_icc = keeps_icc(&pipeline.plan[index..]);
+            carry.keep_icc = matches!(
+                ending_encode(&pipeline.plan[index..]),
+                Some(Op::Encode {
+                    icc: EncodeIcc::Keep,
+                    ..
+                })
+            );
+        }
+        let keep_exif = matches!(
+            ending_encode(&pipeline.plan[index..]),
+            Some(Op::Encode {
+                exif: EncodeExif::Keep,
+                ..
+            })
+        );
+        if let (true, true, Value::Bytes(bytes, _)) = (decoding, keep_exif, &value) {
+            // Taken from the file before its decode; its orientation is the decode's.
+            carry.exif = img::info::exif_block(bytes).and_then(|tiff| img::metadata::upright_exif(&tiff));
         }
         value = apply(&planned.op, planned.spec.name, value, &limits, &mut carry).map_err(|e| locate(planned, e))?;
         if let (true, Value::Image(image)) = (decoding, &value) {
@@ -76,21 +95,13 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
     })
 }
 
-/// Whether the encode that ends the image decoded by `plan`'s first step says
-/// `icc=keep` (its pixels are then not converted to sRGB).
-fn keeps_icc(plan: &[Planned]) -> bool {
+/// The op that ends the image decoded by `plan`'s first step (its encode), if the
+/// image is encoded.
+fn ending_encode(plan: &[Planned]) -> Option<&Op> {
     plan.iter()
         .skip(1)
         .find(|planned| planned.spec.output != Kind::Image)
-        .is_some_and(|planned| {
-            matches!(
-                planned.op,
-                Op::Encode {
-                    icc: EncodeIcc::Keep,
-                    ..
-                }
-            )
-        })
+        .map(|planned| &planned.op)
 }
 
 /// An error of the step `planned`, with the step's index and name.
@@ -188,6 +199,9 @@ struct Carry {
     keep_icc: bool,
     /// The source's ICC profile, kept for that encode.
     icc: Option<Vec<u8>>,
+    /// The source's EXIF (orientation reset), kept for an encode with `exif=keep`
+    /// (set before its decode).
+    exif: Option<Vec<u8>>,
 }
 
 fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut Carry) -> Result<Value<'a>> {
@@ -211,6 +225,7 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
                 trim: None,
                 keep_icc: false,
                 icc: decoded.icc,
+                exif: carry.exif.take(),
             };
             Value::Image(decoded.image)
         }
@@ -221,12 +236,17 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
                 level,
                 background,
                 icc,
+                exif,
             },
             Value::Image(mut image),
         ) => {
             let profile = match icc {
                 EncodeIcc::Keep => carry.icc.take(),
                 EncodeIcc::Strip => None,
+            };
+            let exif = match exif {
+                EncodeExif::Keep => carry.exif.take(),
+                EncodeExif::Strip => None,
             };
             let format = format.unwrap_or_else(|| carry.source.reencode_as());
             let mut meta = Meta::image(&image, format);
@@ -244,11 +264,16 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
                 EncodeFormat::Rgba => limits.max_output_bytes,
                 _ => {
                     let held = memory::encode(format, image.dimensions(), opaque, *level, limits.max_output_bytes)
-                        + profile.as_ref().map_or(0, |p| 2 * p.len() as u64);
+                        + profile.as_ref().map_or(0, |p| 2 * p.len() as u64)
+                        + exif.as_ref().map_or(0, |e| 2 * e.len() as u64);
                     memory::output_room(limits.max_memory_bytes, held).min(limits.max_output_bytes)
                 }
             };
-            let encoded = codec::encode(image, format, *quality, *level, profile.as_deref(), room)?;
+            let metadata = Metadata {
+                icc: profile.as_deref(),
+                exif: exif.as_deref(),
+            };
+            let encoded = codec::encode(image, format, *quality, *level, metadata, room)?;
             Value::Bytes(Cow::Owned(encoded), meta)
         }
         (op, Value::Image(mut image)) => {

@@ -475,3 +475,35 @@ fn hostile_icc_profiles_are_ignored_or_too_large() {
     assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
     assert!(run("decode icc=ignore | encode format=rgba", &webp[..]).is_ok());
 }
+
+/// `encode exif=keep` carries a phone photo's EXIF (camera, date, GPS) into JPEG, PNG
+/// and WebP with its orientation set to 1 (the pixels are already upright); the default
+/// writes none.
+#[test]
+fn exif_is_kept_only_when_asked_and_upright() {
+    let phone = data("info/phone.jpg"); // 48x32, orientation 6
+    let info =
+        |bytes: &[u8]| -> serde_json::Value { serde_json::from_slice(&run("info", bytes).unwrap().data).unwrap() };
+    for format in ["jpeg", "png", "webp"] {
+        let kept = run(&format!("encode format={format} exif=keep"), &phone).unwrap().data;
+        let i = info(&kept);
+        assert_eq!(
+            (i["width"].as_u64(), i["height"].as_u64()),
+            (Some(32), Some(48)),
+            "{format}"
+        );
+        assert_eq!(i["orientation"], 1, "{format}");
+        assert_eq!(i["oriented_width"], 32, "{format}");
+        assert_eq!(i["exif"]["make"], "KilnCam", "{format}");
+        assert_eq!(i["exif"]["date_taken"], "2026:11:28 06:30:00", "{format}");
+        assert_eq!(i["exif"]["gps"], true, "{format}");
+        // Decoded again, the pixels are not turned a second time.
+        let again = run("encode format=rgba", &kept).unwrap();
+        assert_eq!((again.meta.width, again.meta.height), (Some(32), Some(48)), "{format}");
+        let stripped = run(&format!("encode format={format}"), &phone).unwrap().data;
+        assert_eq!(info(&stripped)["exif"], serde_json::Value::Null, "{format}");
+    }
+    // A source without EXIF, or a raw one: nothing to keep, no error.
+    let plain = run("encode format=png exif=keep", data("photo.png")).unwrap().data;
+    assert_eq!(info(&plain)["exif"], serde_json::Value::Null);
+}

@@ -11,6 +11,7 @@ use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageEr
 
 use super::geometry::Axis;
 use super::icc::{Channels, ToSrgb};
+use super::metadata::Metadata;
 use super::sink::Sink;
 use super::{Image, geometry, icc, lenient, png_encode, png16, tiff_ycbcr};
 use crate::choice::{Choice, choices};
@@ -76,6 +77,17 @@ choices! {
         Strip = "strip",
         /// The pixels stay in the source's colour space (its decode does not convert
         /// them) and the output carries its profile, as sharp's `keepIccProfile`.
+        Keep = "keep",
+    }
+}
+
+choices! {
+    /// What `encode` does with the source's EXIF.
+    pub enum EncodeExif {
+        /// None in the output (the default: no camera, date or GPS leaks).
+        Strip = "strip",
+        /// The source's EXIF block (JPEG, PNG or WebP sources), its orientation set to
+        /// 1 since the decode turned the pixels upright.
         Keep = "keep",
     }
 }
@@ -568,7 +580,7 @@ pub fn encode(
     format: EncodeFormat,
     quality: u8,
     level: u8,
-    icc: Option<&[u8]>,
+    metadata: Metadata<'_>,
     max_bytes: u64,
 ) -> Result<Vec<u8>> {
     let opaque = super::is_opaque(&image);
@@ -589,7 +601,7 @@ pub fn encode(
         }
     }
     let mut out = Sink::new(max_bytes);
-    let encoded = encode_into(&image, format, quality, level, opaque, icc, &mut out);
+    let encoded = encode_into(&image, format, quality, level, opaque, metadata, &mut out);
     match encoded {
         Err(_) if out.full => Err(sink_full(format, max_bytes)),
         Err(e) => Err(e),
@@ -611,19 +623,23 @@ fn encode_into(
     quality: u8,
     level: u8,
     opaque: bool,
-    icc: Option<&[u8]>,
+    metadata: Metadata<'_>,
     out: &mut Sink,
 ) -> Result<()> {
     let (width, height) = image.dimensions();
-    let unsupported = |e| Error::internal(format!("ICC profile: {e}"));
+    let unsupported = |e| Error::internal(format!("metadata: {e}"));
+    let Metadata { icc, exif } = metadata;
     match format {
         EncodeFormat::Rgba => unreachable!("raw pixels are moved, not encoded"),
-        EncodeFormat::Png if level > 0 => png_encode::encode(image, opaque, level, icc, out)?,
+        EncodeFormat::Png if level > 0 => png_encode::encode(image, opaque, level, metadata, out)?,
         EncodeFormat::Png => {
             // Level 0 (stored): the png crate's own stored blocks, through image-rs.
             let mut encoder = PngEncoder::new_with_quality(out, CompressionType::Uncompressed, FilterType::Adaptive);
             if let Some(profile) = icc {
                 encoder.set_icc_profile(profile.to_vec()).map_err(unsupported)?;
+            }
+            if let Some(exif) = exif {
+                encoder.set_exif_metadata(exif.to_vec()).map_err(unsupported)?;
             }
             if opaque {
                 let rgb = rgb_of(image);
@@ -645,6 +661,12 @@ fn encode_into(
                     .add_icc_profile(profile)
                     .map_err(|e| Error::too_large(format!("JPEG can carry no ICC profile this large: {e}")))?;
             }
+            if let Some(exif) = exif {
+                // APP1: `Exif\0\0`, then the TIFF-structured block (one segment: 64 KiB).
+                encoder
+                    .add_app_segment(1, [b"Exif\0\0".as_slice(), exif].concat())
+                    .map_err(|e| Error::too_large(format!("JPEG can carry no EXIF this large: {e}")))?;
+            }
             encoder
                 .encode(image.as_raw(), w, h, jpeg_encoder::ColorType::Rgba)
                 .map_err(|e| Error::internal(format!("JPEG encoder: {e}")))?;
@@ -658,6 +680,9 @@ fn encode_into(
             let mut encoder = WebPEncoder::new_lossless(out);
             if let Some(profile) = icc {
                 encoder.set_icc_profile(profile.to_vec()).map_err(unsupported)?;
+            }
+            if let Some(exif) = exif {
+                encoder.set_exif_metadata(exif.to_vec()).map_err(unsupported)?;
             }
             if opaque {
                 let rgb = rgb_of(image);

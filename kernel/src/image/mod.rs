@@ -13,6 +13,7 @@ pub mod info;
 pub mod lab;
 mod lenient;
 pub mod median;
+pub mod metadata;
 pub mod parallel;
 mod png16;
 mod png_encode;

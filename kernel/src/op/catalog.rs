@@ -6,7 +6,7 @@ use super::params::{Checked, Params};
 use super::spec::{Default, Kind, OpSpec, ParamSpec, ParamType};
 use crate::choice::Choice;
 use crate::compress::Container;
-use crate::image::codec::{DecodeFormat, DecodeIcc, EncodeFormat, EncodeIcc};
+use crate::image::codec::{DecodeFormat, DecodeIcc, EncodeExif, EncodeFormat, EncodeIcc};
 use crate::image::extend::Border;
 use crate::image::geometry::Axis;
 use crate::image::position::Position;
@@ -627,7 +627,7 @@ pub const ENCODE: OpSpec = OpSpec {
     name: "encode",
     input: Kind::Image,
     output: Kind::Bytes,
-    doc: "Encodes. Without it, the last image is encoded to the input's format (PNG when that format cannot be written). JPEG has no alpha: a translucent image is flattened onto `background=` (white) first. The output carries no ICC profile (its pixels are sRGB) unless icc=keep: then the pixels stay in the source's colour space (the decode does not convert them) and the output carries the source's RGB profile (PNG iCCP, JPEG APP2, WebP ICCP), as sharp's keepIccProfile; a grey or CMYK source is still converted to sRGB and carries none.",
+    doc: "Encodes. Without it, the last image is encoded to the input's format (PNG when that format cannot be written). JPEG has no alpha: a translucent image is flattened onto `background=` (white) first. The output carries no ICC profile (its pixels are sRGB) unless icc=keep: then the pixels stay in the source's colour space (the decode does not convert them) and the output carries the source's RGB profile (PNG iCCP, JPEG APP2, WebP ICCP), as sharp's keepIccProfile; a grey or CMYK source is still converted to sRGB and carries none. No EXIF is written (no camera, date or GPS leaks) unless exif=keep: then the source's EXIF (JPEG, PNG or WebP sources) with its orientation set to 1, since the decode turned the pixels upright.",
     params: &[
         p(
             "format",
@@ -649,6 +649,12 @@ pub const ENCODE: OpSpec = OpSpec {
             Some(Default::Str("strip")),
             "strip: no ICC profile, sRGB pixels; keep: the source's pixels and RGB profile, unconverted",
         ),
+        p(
+            "exif",
+            ParamType::Choice(EncodeExif::NAMES),
+            Some(Default::Str("strip")),
+            "strip: no EXIF (no camera, date or GPS); keep: the source's EXIF (JPEG, PNG, WebP), orientation set to 1",
+        ),
     ],
     needs_one_of: &[],
     build: |p| {
@@ -658,6 +664,7 @@ pub const ENCODE: OpSpec = OpSpec {
             level: p.u32("level")? as u8,
             background: p.color("background")?,
             icc: p.choice("icc")?,
+            exif: p.choice("exif")?,
         })
     },
 };

@@ -14,7 +14,7 @@ pub use params::{Checked, Params};
 pub use spec::{Kind, OpSpec, ParamSpec, ParamType};
 
 use crate::compress::Container;
-use crate::image::codec::{DecodeIcc, EncodeFormat, EncodeIcc};
+use crate::image::codec::{DecodeIcc, EncodeExif, EncodeFormat, EncodeIcc};
 use crate::image::extend::Border;
 use crate::image::geometry::Axis;
 use crate::image::position::Position;
@@ -162,6 +162,8 @@ pub enum Op {
         background: [u8; 4],
         /// Whether the source's ICC profile is kept (pixels unconverted) or not.
         icc: EncodeIcc,
+        /// Whether the source's EXIF is kept or not.
+        exif: EncodeExif,
     },
     /// `info`: an image file's headers as JSON.
     Info,

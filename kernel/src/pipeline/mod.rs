@@ -5,7 +5,7 @@ mod text;
 
 use serde_json::{Map, Value as Json};
 
-use crate::image::codec::{DecodeIcc, EncodeIcc};
+use crate::image::codec::{DecodeIcc, EncodeExif, EncodeIcc};
 use crate::op::{self, Kind, Op, OpSpec, Params};
 use crate::{Error, Limits, Result};
 
@@ -130,6 +130,7 @@ impl Pipeline {
                     level: 6,
                     background: [255; 4],
                     icc: EncodeIcc::Strip,
+                    exif: EncodeExif::Strip,
                 },
             }),
             Kind::Table => plan.push(Planned {
@@ -423,7 +424,7 @@ mod tests {
             serde_json::json!({"steps": [
                 {"op": "resize", "width": 8, "fit": "contain", "filter": "lanczos3", "position": "centre"},
                 {"op": "blur", "sigma": 2.0},
-                {"op": "encode", "format": "png", "quality": 80, "level": 6, "background": "#ffffff", "icc": "strip"}
+                {"op": "encode", "format": "png", "quality": 80, "level": 6, "background": "#ffffff", "icc": "strip", "exif": "strip"}
             ], "limits": {"max_rows": 5}})
         );
         let again = Pipeline::from_json(&canonical).unwrap();
