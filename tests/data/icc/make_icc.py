@@ -24,6 +24,8 @@ Images (each small):
   (Adobe transform 2, which libjpeg writes for Photoshop; Pillow cannot, so the YCC
   planes are computed here with libjpeg's RGB -> YCbCr and written as a CMYK JPEG whose
   APP14 transform byte is then set to 2).
+- rgb-lut.png: the cube with an RGB profile that has only an `A2B0` lutAtoBType (mAB,
+  9-point CLUT of Adobe RGB to Lab): LUT profiles other than CMYK.
 - p3-bad.png: the P3 cube with a profile cut in half (a decoder must ignore it).
 - srgb.icc: littleCMS's own sRGB profile (V4, `para` curves), and srgb-curv.icc one
   built as cameras' "sRGB IEC61966-2.1" is (a 1024-entry `curv`): both must be
@@ -244,6 +246,49 @@ def cmyk_profile(grid=5, curve=32):
 CMYK = cmyk_profile()
 
 
+def adobe_lab(r, g, b):
+    """Lab D50 of Adobe RGB (1998) values 0..1."""
+    lin = [v ** (563 / 256) for v in (r, g, b)]
+    cols = colorants([(0.64, 0.33), (0.21, 0.71), (0.15, 0.06)], D65)
+    xyz = [sum(cols[j][i] * lin[j] for j in range(3)) for i in range(3)]
+    return lab_of_xyz(*xyz)
+
+
+def mab_rgb_profile(grid=9):
+    """An RGB profile whose only transform is an `A2B0` lutAtoBType (mAB): identity A
+    and B curves (`curv` of no entries) around a 16-bit CLUT of Adobe RGB in Lab (ICC
+    v4 encoding: L 100 at 0xFFFF, a and b 0 at 0x8080); no M curves nor matrix."""
+    identity = b"curv" + bytes(4) + struct.pack(">I", 0)
+    curves = identity * 3
+    pts = [i / (grid - 1) for i in range(grid)]
+    data = b""
+    for r in pts:
+        for g in pts:
+            for b in pts:
+                l, a, bb = adobe_lab(r, g, b)
+                enc = (l / 100 * 65535, (a + 128) / 255 * 65535, (bb + 128) / 255 * 65535)
+                data += b"".join(struct.pack(">H", max(0, min(65535, int(round(v))))) for v in enc)
+    clut = bytes([grid] * 3) + bytes(13) + bytes([2, 0, 0, 0]) + data
+    header = 32
+    b_at = header
+    clut_at = b_at + len(curves)
+    a_at = clut_at + len(clut)
+    while a_at % 4:
+        clut += b"\0"
+        a_at += 1
+    mab = (b"mAB " + bytes(4) + bytes([3, 3, 0, 0])
+           + struct.pack(">IIIII", b_at, 0, 0, clut_at, a_at) + curves + clut + curves)
+    return profile(b"mntr", b"RGB ", b"Lab ", [
+        (b"desc", desc_tag("kiln test Adobe RGB as an A2B0 lutAtoBType")),
+        (b"cprt", text_tag("No copyright, use freely")),
+        (b"wtpt", xyz_tag(D50)),
+        (b"A2B0", mab),
+    ])
+
+
+RGB_LUT = mab_rgb_profile()
+
+
 def cube():
     img = Image.new("RGB", (64, 64))
     levels = [round(i * 255 / 15) for i in range(16)]
@@ -293,6 +338,7 @@ def main():
     c.save("adobergb.jpg", quality=95, subsampling=0, icc_profile=ADOBE)
     c.save("prophoto.webp", lossless=True, icc_profile=PROPHOTO)
     c.save("p3-bad.png", icc_profile=P3[: len(P3) // 2])
+    c.save("rgb-lut.png", icc_profile=RGB_LUT)
     ramp = Image.new("L", (256, 4))
     ramp.putdata([x for _ in range(4) for x in range(256)])
     ramp.save("gray.png", icc_profile=GRAY)
@@ -302,7 +348,9 @@ def main():
     with open("ycck.jpg", "wb") as f:
         f.write(cmyk_jpeg(ycck_samples(), transform=2))
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    for name, data in [("srgb", srgb), ("srgb-curv", SRGB_CURV), ("p3", P3), ("adobergb", ADOBE), ("prophoto", PROPHOTO), ("gray", GRAY), ("cmyk", CMYK)]:
+    # Its header holds the time it was made and an MD5 of that: both fixed here.
+    srgb = srgb[:24] + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + srgb[36:84] + bytes(16) + srgb[100:]
+    for name, data in [("srgb", srgb), ("srgb-curv", SRGB_CURV), ("p3", P3), ("adobergb", ADOBE), ("prophoto", PROPHOTO), ("gray", GRAY), ("cmyk", CMYK), ("rgb-lut", RGB_LUT)]:
         with open(f"{name}.icc", "wb") as f:
             f.write(data)
 
