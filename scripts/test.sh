@@ -52,6 +52,9 @@ python3 tests/pillow/lenient.py target/debug/kiln
 step "image ops against Pillow or a reference computation (tests/pillow/ops.py)"
 python3 tests/pillow/ops.py target/debug/kiln
 
+step "colour management (ICC profiles) against littleCMS through Pillow's ImageCms (tests/pillow/icc.py)"
+python3 tests/pillow/icc.py target/debug/kiln
+
 step "info against Pillow's reading of each file (tests/pillow/info.py)"
 python3 tests/pillow/info.py target/debug/kiln
 
