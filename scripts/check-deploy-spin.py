@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks deploy/spin/ offline: spin.toml (Spin's application manifest, version 2) and spinapp.yaml
-(SpinKube's SpinApp, core.spinkube.dev/v1alpha1). Neither schema is on a package registry and
-Spin's own tool (`spin`, which validates spin.toml) is not on crates.io, so this checks the keys
-and values of the documented manifest formats (Spin 3 manifest reference, SpinKube's SpinApp
-reference) plus kiln's own rules: the component is the file scripts/build-wasi-http.sh writes,
+(SpinKube's SpinApp, core.spinkube.dev/v1alpha1). Spin's own tool (`spin`, which validates
+spin.toml) and its manifest crate are not on crates.io and no registry has a schema of spin.toml,
+so that file is checked against the keys and values of the documented format (Spin 3 manifest
+reference). The SpinApp is validated against SpinKube's own CRD schema, vendored in
+third_party/spinkube/ (no registry has it either), as the API server would with strict field
+validation: types, required fields, enums, and no unknown field. Plus kiln's own rules: the component is the file scripts/build-wasi-http.sh writes,
 the routes and health checks are kiln-http's. scripts/check-deploy.sh runs it (yamllint first).
 Usage: check-deploy-spin.py [DEPLOY_DIR]
 """
@@ -84,6 +86,48 @@ for probe in ("liveness", "readiness"):
     keys_within(p, ["httpGet", "initialDelaySeconds", "timeoutSeconds", "periodSeconds", "failureThreshold",
                     "successThreshold"], f"SpinApp spec.checks.{probe}")
     check(p.get("httpGet", {}).get("path") == "/healthz", f"SpinApp spec.checks.{probe}: GET /healthz (kiln-http's)")
+
+
+
+def strict_errors(value, schema, path="spec"):
+    """Fields the schema does not declare (the API server's strict field validation), where
+    it declares its fields and does not keep unknown ones."""
+    if not isinstance(schema, dict):
+        return []
+    if isinstance(value, dict) and "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        props = schema["properties"]
+        out = [f"{path}.{k}: unknown field" for k in value if k not in props]
+        return out + [e for k, v in value.items() if k in props for e in strict_errors(v, props[k], f"{path}.{k}")]
+    if isinstance(value, dict) and isinstance(schema.get("additionalProperties"), dict):
+        return [e for k, v in value.items() for e in strict_errors(v, schema["additionalProperties"], f"{path}.{k}")]
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [e for i, v in enumerate(value) for e in strict_errors(v, schema["items"], f"{path}[{i}]")]
+    return []
+
+
+def crd_errors(resource):
+    """The SpinApp checked against SpinKube's CRD (spin-operator, config/crd/bases)."""
+    import jsonschema
+
+    crd = yaml.safe_load((ROOT / "third_party/spinkube/core.spinkube.dev_spinapps.yaml").read_text())
+    version = resource.get("apiVersion", "").rpartition("/")[2]
+    found = [v for v in crd["spec"]["versions"] if v["name"] == version]
+    if not found:
+        return [f"apiVersion {resource.get('apiVersion')!r}: the CRD serves {[v['name'] for v in crd['spec']['versions']]}"]
+    schema = found[0]["schema"]["openAPIV3Schema"]
+    errors = [f"{'.'.join(map(str, e.path)) or '(root)'}: {e.message}"
+              for e in jsonschema.Draft4Validator(schema).iter_errors(resource)]
+    return errors + strict_errors(resource.get("spec", {}), schema["properties"]["spec"])
+
+
+for e in crd_errors(r):
+    check(False, f"SpinApp against SpinKube's CRD: {e}")
+if "--self-test" in sys.argv:
+    # The CRD check must catch a wrong type, a missing required field and a typo.
+    broken = {**r, "spec": {**spec, "replicas": "two", "imagee": "x"}}
+    broken["spec"].pop("executor", None)
+    found = crd_errors(broken)
+    check(len(found) == 3, f"self-test: the CRD check found {found}, expected 3 problems")
 
 print(f"{'FAIL' if failed else 'ok'}: deploy/spin ({len(failed)} problems)")
 sys.exit(1 if failed else 0)
