@@ -816,7 +816,7 @@ pub const PARSE_JSON: OpSpec = OpSpec {
     streams: true,
     input: Kind::Bytes,
     output: Kind::Table,
-    doc: "Parses a JSON array of objects, or NDJSON (one object per line). Columns are the keys in first-seen order.",
+    doc: "Parses a JSON array of objects, or NDJSON (one object per line). The columns are the keys of the first 100 rows in first-seen order (a later row with another key is bad_input; a missing key is null).",
     params: &[],
     needs_one_of: &[],
     build: |_| Ok(Op::ParseJson),

@@ -98,15 +98,7 @@ impl Session {
         let mut meta = Meta::bytes("application/octet-stream");
         while let Some(planned) = plan.next() {
             if !planned.spec.streams {
-                let at = planned.step.map_or_else(String::new, |s| format!("steps[{s}] "));
-                let e = Error::bad_pipeline(format!(
-                    "{at}(`{}`) cannot stream: it needs the whole input (use run)",
-                    planned.spec.name
-                ));
-                return Err(match planned.step {
-                    Some(step) => e.at_step(step),
-                    None => e,
-                });
+                return Err(refused(&pipeline, planned));
             }
             let stage = match &planned.op {
                 Op::Compress { container, level } => {
@@ -129,14 +121,7 @@ impl Session {
                     let mut ops = vec![planned];
                     while let Some(next) = plan.next_if(|p| p.spec.input == crate::op::Kind::Table) {
                         if !next.spec.streams {
-                            let e = Error::bad_pipeline(format!(
-                                "`{}` cannot stream: it needs the whole table (use run)",
-                                next.spec.name
-                            ));
-                            return Err(match next.step {
-                                Some(step) => e.at_step(step),
-                                None => e,
-                            });
+                            return Err(refused(&pipeline, next));
                         }
                         ops.push(next);
                     }
@@ -204,12 +189,18 @@ impl Session {
     /// Runs `chunk` (and with `end`, the end) through the stages before the first that
     /// failed; an error of the first stage is returned at once, a later one kept.
     fn run(&mut self, chunk: &[u8], end: bool) -> Result<Vec<u8>> {
+        if self.stages.is_empty() {
+            // No steps: the input is the output.
+            return Ok(chunk.to_vec());
+        }
         let live = self.failed.as_ref().map_or(self.stages.len(), |(i, _)| *i);
-        let mut data = chunk.to_vec();
+        // What the stage before gave (the first stage reads the caller's chunk).
+        let mut data = Vec::new();
         for index in 0..live {
             let (step, name, stage) = &mut self.stages[index];
             let mut out = Vec::new();
-            let mut result = stage.push(&data, &mut out, &self.limits);
+            let input = if index == 0 { chunk } else { data.as_slice() };
+            let mut result = stage.push(input, &mut out, &self.limits);
             if end && result.is_ok() {
                 result = stage.finish(&mut out, &self.limits);
             }
@@ -234,6 +225,23 @@ impl Session {
             return Ok(Vec::new());
         }
         Ok(data)
+    }
+}
+
+/// `bad_pipeline` for a step that cannot stream, naming the step as written (an implied
+/// `decode` is its image op's).
+fn refused(pipeline: &Pipeline, planned: &crate::pipeline::Planned) -> Error {
+    let name = planned
+        .step
+        .and_then(|s| pipeline.step_name(s))
+        .unwrap_or(planned.spec.name);
+    let at = planned.step.map_or_else(String::new, |s| format!("steps[{s}] "));
+    let e = Error::bad_pipeline(format!(
+        "{at}(`{name}`) cannot stream: it needs the whole input, not a record at a time (run takes it)"
+    ));
+    match planned.step {
+        Some(step) => e.at_step(step),
+        None => e,
     }
 }
 

@@ -1,19 +1,19 @@
 //! A table segment of a session: `parse_csv` (streamed a record at a time) or
-//! `parse_json` (held whole for now), the table ops after it applied to each batch of
+//! `parse_json` (NDJSON a row at a time, an array held whole), the table ops after it applied to each batch of
 //! rows, and the writer that ends it.
 
 use crate::op::Op;
 use crate::output::Meta;
 use crate::pipeline::Planned;
 use crate::table::read_csv::CsvStream;
+use crate::table::read_json::JsonStream;
 use crate::table::stats::Summary;
 use crate::table::{self, Table, query, write_csv, write_json};
 use crate::{Error, Limits, Result};
 
 enum Source {
     Csv(Box<CsvStream>),
-    /// `parse_json`: the text held to the end (one record, for now).
-    Json(Vec<u8>),
+    Json(Box<JsonStream>),
 }
 
 enum Step {
@@ -60,7 +60,7 @@ impl Segment {
     pub(super) fn new(plan: &[&Planned], limits: &Limits) -> Result<Segment> {
         let source = match &plan[0].op {
             Op::ParseCsv(options) => Source::Csv(Box::new(CsvStream::new(options, limits)?)),
-            _ => Source::Json(Vec::new()),
+            _ => Source::Json(Box::new(JsonStream::new(limits))),
         };
         let mut steps = Vec::new();
         let mut writer = None;
@@ -133,13 +133,7 @@ impl Segment {
                     batch = Some(Table::new(csv.columns().unwrap_or_default().to_vec()));
                 }
             }
-            Source::Json(held) => {
-                held.extend_from_slice(input);
-                if end {
-                    let held = std::mem::take(held);
-                    batch = Some(table::read_json::parse_json(&held, limits)?);
-                }
-            }
+            Source::Json(json) => json.push(input, end, &mut batch)?,
         }
         if self.failed.is_some() {
             return match self.failed.take() {
