@@ -49,6 +49,7 @@ mod choice;
 pub mod compress;
 mod error;
 pub mod image;
+mod json_stream;
 pub mod json_text;
 mod limits;
 mod memory;

@@ -15,8 +15,9 @@ impl Rng {
     }
 }
 
-/// `input` cut into pieces of the given sizes (repeated), through a session.
-fn streamed(pipeline: &str, input: &[u8], sizes: &[usize]) -> Result<Vec<u8>, ErrorCode> {
+/// `input` cut into pieces of the given sizes (repeated), through a session: the output
+/// and its meta.
+fn streamed_with_meta(pipeline: &str, input: &[u8], sizes: &[usize]) -> Result<(Vec<u8>, String), ErrorCode> {
     let mut session = Session::open(pipeline, &Limits::default()).map_err(|e| e.code)?;
     let mut out = Vec::new();
     let mut at = 0;
@@ -27,8 +28,13 @@ fn streamed(pipeline: &str, input: &[u8], sizes: &[usize]) -> Result<Vec<u8>, Er
         at += n;
         i += 1;
     }
-    out.extend(session.finish().map_err(|e| e.code)?.data);
-    Ok(out)
+    let last = session.finish().map_err(|e| e.code)?;
+    out.extend(last.data);
+    Ok((out, last.meta.to_json()))
+}
+
+fn streamed(pipeline: &str, input: &[u8], sizes: &[usize]) -> Result<Vec<u8>, ErrorCode> {
+    streamed_with_meta(pipeline, input, sizes).map(|(out, _)| out)
 }
 
 /// Whether a one-shot error comes from a bound on what `run` holds at once (the memory
@@ -65,22 +71,25 @@ fn every_streamable_case_streams_to_the_same_bytes() {
             ("random", random),
         ];
         for (name, sizes) in &chunkings {
-            let got = streamed(&case.pipeline, &case.input, sizes);
+            let got = streamed_with_meta(&case.pipeline, &case.input, sizes);
             match (&one_shot, &got) {
-                (Ok(a), Ok(b)) => assert!(
-                    a.data == *b,
-                    "{}: chunking {name} (seed {seed}): streamed output differs ({} vs {} bytes)",
-                    case.name,
-                    b.len(),
-                    a.data.len()
-                ),
+                (Ok(a), Ok((b, meta))) => {
+                    assert!(
+                        a.data == *b,
+                        "{}: chunking {name} (seed {seed}): streamed output differs ({} vs {} bytes)",
+                        case.name,
+                        b.len(),
+                        a.data.len()
+                    );
+                    assert_eq!(a.meta.to_json(), *meta, "{}: chunking {name}: meta", case.name);
+                }
                 (Err(a), Err(b)) => assert_eq!(a.code, *b, "{}: chunking {name} (seed {seed}): {a}", case.name),
                 (Err(a), Ok(_)) if held_whole(a) => {}
                 (a, b) => panic!(
                     "{}: chunking {name} (seed {seed}): one-shot {:?} vs streamed {:?}",
                     case.name,
                     a.as_ref().map(|o| o.data.len()).map_err(ToString::to_string),
-                    b.as_ref().map(Vec::len)
+                    b.as_ref().map(|(out, _)| out.len())
                 ),
             }
         }
@@ -180,4 +189,148 @@ fn multi_member_gzip_streams() {
         streamed("decompress", &both[..both.len() - 3], &[4]),
         Err(ErrorCode::BadInput)
     );
+}
+
+/// JSON texts, valid and not, for the `json` op: streamed in pieces, they give what
+/// `run` gives (the stream checks the grammar itself; `run` uses serde_json).
+#[test]
+fn json_modes_agree_with_the_one_shot_on_valid_and_broken_texts() {
+    let mut texts: Vec<Vec<u8>> = [
+        r#" { "a" : 1.0 , "b" : [ 1e400 , "\u00e9" , -0 , 1E+2 , "x\"[{\\" ] ,
+	"a" : true , "e" : { } , "f" : [ ] , "g": [[],[{}],{"h":null}] } "#,
+        "[]",
+        "{}",
+        "  [ ]  ",
+        "0",
+        "-0.5e-3",
+        "\"\\ud800\"",
+        "\"é ✓ 😀\"",
+        "true",
+        "null ",
+        "[1,2,3]",
+        "{\"k\":{\"k\":{\"k\":[false]}}}",
+        "",
+        "   ",
+        "[1,]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{1:2}",
+        "[01]",
+        "[1.]",
+        "[.5]",
+        "[+1]",
+        "[1e]",
+        "[-]",
+        "tru",
+        "nul",
+        "[\"\\x\"]",
+        "[\"\\u12G4\"]",
+        "[\"a\nb\"]",
+        "[1] [2]",
+        "[1] x",
+        "\u{feff}[1]",
+        "[",
+        "]",
+        "[}",
+        "{\"a\":[}",
+        "\"unterminated",
+        "[\"\\",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    texts.push(b"[\"\xff\"]".to_vec());
+    texts.push(b"[\"\xe2\x9c\"]".to_vec());
+    texts.push(b"\"\xf0\x9f\x98".to_vec());
+    texts.push(format!("{}1{}", "[".repeat(200), "]".repeat(200)).into_bytes());
+    texts.push(format!("{}1{}", "[".repeat(200), "]".repeat(199)).into_bytes());
+    texts.push(format!("[1,{}", "[".repeat(200)).into_bytes());
+    texts.push(format!("x{}1{}", "[".repeat(200), "]".repeat(200)).into_bytes());
+    // Cuts and flips of a valid text.
+    let valid = texts[0].clone();
+    let mut rng = Rng(0x1234_5678);
+    for _ in 0..300 {
+        let mut t = valid.clone();
+        let at = (rng.next() as usize) % t.len();
+        match rng.next() % 3 {
+            0 => t.truncate(at),
+            1 => t[at] = b"{}[],:\"\\ 0e.-x\n"[(rng.next() % 15) as usize],
+            _ => {
+                t.remove(at);
+            }
+        }
+        texts.push(t);
+    }
+    for mode in ["validate", "minify", "pretty"] {
+        let pipeline = format!("json mode={mode}");
+        for text in &texts {
+            let one_shot = run(&pipeline, &text[..]).map(|o| o.data).map_err(|e| e.code);
+            for sizes in [vec![1], vec![2, 3, 5], vec![text.len().max(1)]] {
+                assert_eq!(
+                    streamed(&pipeline, text, &sizes),
+                    one_shot,
+                    "{pipeline} on {:?} in pieces of {sizes:?}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_output_limit_is_the_one_shots_last_check() {
+    // The pretty output passes the limit before the text turns out not to be JSON:
+    // `run` says bad_input (it checks the text first), and so does the stream.
+    let mut text = format!("[{}", "[1],".repeat(10_000)).into_bytes();
+    text.extend_from_slice(b"x]");
+    let limits = "limits max_output_bytes=1000 | json mode=pretty";
+    assert_eq!(run(limits, &text[..]).unwrap_err().code, ErrorCode::BadInput);
+    assert_eq!(streamed(limits, &text, &[100]), Err(ErrorCode::BadInput));
+    text.truncate(text.len() - 3);
+    text.push(b']');
+    assert_eq!(run(limits, &text[..]).unwrap_err().code, ErrorCode::TooLarge);
+    assert_eq!(streamed(limits, &text, &[100]), Err(ErrorCode::TooLarge));
+    // A spent session gives its error again.
+    let mut s = Session::open("decompress", &Limits::default()).unwrap();
+    assert_eq!(s.push(b"xy").unwrap_err().code, ErrorCode::BadInput);
+    assert_eq!(s.push(b"\x1f\x8b").unwrap_err().code, ErrorCode::BadInput);
+    assert_eq!(s.finish().unwrap_err().code, ErrorCode::BadInput);
+}
+
+/// Hostile chunks: random bytes, cut at random, into every streaming source never
+/// panic, and give `run`'s answer.
+#[test]
+fn random_bytes_in_random_pieces() {
+    let mut rng = Rng(0xdead_beef);
+    let pipelines = [
+        "parse_csv | to_json",
+        "parse_csv delimiter=auto header=false skip_lines=1 comment=# | stats",
+        "parse_json | to_csv",
+        "decompress",
+        "decompress format=zlib",
+        "decompress format=deflate",
+        "json mode=pretty",
+    ];
+    let alphabet = b"{}[]\",:;\t\n\r #ab01\\\x1f\x8b\xef\xbb\xbf\xc3\xa9";
+    for round in 0..200 {
+        let len = (rng.next() % 300) as usize;
+        let text: Vec<u8> = (0..len)
+            .map(|_| {
+                if rng.next().is_multiple_of(8) {
+                    rng.next() as u8
+                } else {
+                    alphabet[(rng.next() as usize) % alphabet.len()]
+                }
+            })
+            .collect();
+        let sizes: Vec<usize> = (0..8).map(|_| 1 + (rng.next() % 17) as usize).collect();
+        for pipeline in pipelines {
+            let one_shot = run(pipeline, &text[..]).map(|o| o.data).map_err(|e| e.code);
+            assert_eq!(
+                streamed(pipeline, &text, &sizes),
+                one_shot,
+                "round {round}: {pipeline} on {text:?} in pieces of {sizes:?}"
+            );
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! back as it is made, byte-identical to the one-shot `run` of the whole input.
 //!
 //! A session is a chain of stages, each bytes in, bytes out: `compress`, `decompress`,
-//! `json`, and table segments (a parser, the table ops after it, and the writer that
+//! `json` (`json_stream`), and table segments (a parser, the table ops after it, and the writer that
 //! ends them). An error stops the stage it happens in and every stage after it; the
 //! stages before it go on to the end of the input, since the one-shot `run` would have
 //! met their errors first: an error of the first stage is given at once, a later
@@ -10,10 +10,11 @@
 
 mod table;
 
+use crate::json_stream::JsonStream;
 use crate::op::Op;
 use crate::output::Meta;
 use crate::pipeline::Pipeline;
-use crate::{Error, Limits, Output, Result, compress, json_text};
+use crate::{Error, Limits, Output, Result, compress};
 
 use table::Segment;
 
@@ -21,8 +22,7 @@ use table::Segment;
 enum Stage {
     Compress(Box<compress::Compressor>),
     Decompress(Box<compress::Decompressor>),
-    /// A JSON text is one record: held whole, rewritten at the end.
-    Json(crate::JsonMode, Vec<u8>),
+    Json(Box<JsonStream>),
     Echo,
     Table(Box<Segment>),
 }
@@ -32,10 +32,7 @@ impl Stage {
         match self {
             Stage::Compress(c) => c.push(input, out),
             Stage::Decompress(d) => d.push(input, out),
-            Stage::Json(_, held) => {
-                held.extend_from_slice(input);
-                Ok(())
-            }
+            Stage::Json(json) => json.push(input, out),
             Stage::Echo => {
                 out.extend_from_slice(input);
                 Ok(())
@@ -48,18 +45,7 @@ impl Stage {
         match self {
             Stage::Compress(c) => c.finish(out),
             Stage::Decompress(d) => d.finish(out),
-            Stage::Json(mode, held) => {
-                let held = std::mem::take(held);
-                match mode {
-                    crate::JsonMode::Validate => {
-                        json_text::validate(&held, limits)?;
-                        out.extend_from_slice(&held);
-                    }
-                    crate::JsonMode::Minify => out.extend_from_slice(&json_text::minify(&held, limits)?),
-                    crate::JsonMode::Pretty => out.extend_from_slice(&json_text::pretty(&held, limits)?),
-                }
-                Ok(())
-            }
+            Stage::Json(json) => json.finish(out),
             Stage::Echo => Ok(()),
             Stage::Table(segment) => segment.push(&[], true, out, limits),
         }
@@ -82,6 +68,8 @@ pub struct Session {
     output: u64,
     /// The first stage that failed, and its error.
     failed: Option<(usize, Error)>,
+    /// The error a call gave: the session is spent.
+    spent: Option<Error>,
     meta: Meta,
 }
 
@@ -114,7 +102,7 @@ impl Session {
                 }
                 Op::Json(mode) => {
                     meta = Meta::bytes("application/json");
-                    Stage::Json(*mode, Vec::new())
+                    Stage::Json(Box::new(JsonStream::new(*mode, &limits)))
                 }
                 Op::Echo => Stage::Echo,
                 Op::ParseCsv(_) | Op::ParseJson => {
@@ -144,30 +132,47 @@ impl Session {
             input: 0,
             output: 0,
             failed: None,
+            spent: None,
             meta,
         })
     }
 
-    /// Pushes the next input chunk; returns the output it completes (often none).
+    /// Pushes the next input chunk; returns the output it completes (often none). After
+    /// an error the session is spent: every call gives that error again.
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<u8>> {
-        self.input = self.input.saturating_add(chunk.len() as u64);
-        if self.input > self.limits.max_input_bytes {
-            return Err(Error::too_large(format!(
-                "input of more than {} bytes exceeds the limit",
-                self.limits.max_input_bytes
-            )));
+        if let Some(e) = &self.spent {
+            return Err(e.clone());
         }
-        let out = self.run(chunk, false)?;
-        self.count(out)
+        self.input = self.input.saturating_add(chunk.len() as u64);
+        let out = if self.input > self.limits.max_input_bytes {
+            Err(Error::too_large(format!(
+                "input of more than {} bytes exceeds the limit of {} bytes",
+                self.limits.max_input_bytes, self.limits.max_input_bytes
+            )))
+        } else {
+            self.run(chunk, false).map(|out| self.count(out))
+        };
+        if let Err(e) = &out {
+            self.spent = Some(e.clone());
+        }
+        out
     }
 
     /// Ends the input: returns the rest of the output (trailers, the last record,
     /// `stats`' table) and the meta, or the error of the pipeline.
     pub fn finish(mut self) -> Result<Output> {
-        let data = self.run(&[], true)?;
-        let data = self.count(data)?;
-        if let Some((_, e)) = self.failed.take() {
+        if let Some(e) = self.spent.take() {
             return Err(e);
+        }
+        let data = self.run(&[], true)?;
+        let data = self.count(data);
+        if self.output > self.limits.max_output_bytes {
+            // Found as the output grew, given once every step has ended without an error
+            // (the one-shot run checks its output last).
+            return Err(Error::too_large(format!(
+                "output of more than {} bytes exceeds the limit of {} bytes",
+                self.limits.max_output_bytes, self.limits.max_output_bytes
+            )));
         }
         if let Some((_, _, Stage::Table(segment))) = self.stages.last() {
             self.meta = segment.meta();
@@ -175,15 +180,13 @@ impl Session {
         Ok(Output { data, meta: self.meta })
     }
 
-    fn count(&mut self, out: Vec<u8>) -> Result<Vec<u8>> {
+    /// Counts output; past the output limit none more is given.
+    fn count(&mut self, out: Vec<u8>) -> Vec<u8> {
         self.output = self.output.saturating_add(out.len() as u64);
         if self.output > self.limits.max_output_bytes {
-            return Err(Error::too_large(format!(
-                "output of more than {} bytes exceeds the limit of {} bytes",
-                self.limits.max_output_bytes, self.limits.max_output_bytes
-            )));
+            return Vec::new();
         }
-        Ok(out)
+        out
     }
 
     /// Runs `chunk` (and with `end`, the end) through the stages before the first that
@@ -206,7 +209,9 @@ impl Session {
             }
             if let Err(e) = result {
                 let e = locate(*step, name, e);
-                if index == 0 {
+                if index == 0 || end {
+                    // The first stage's error, or any at the end (the stages before it
+                    // ended well): no earlier error can come.
                     self.failed = None;
                     return Err(e);
                 }
