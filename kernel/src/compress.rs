@@ -321,12 +321,9 @@ impl Decompressor {
                 Inflate::Deflate(d) => d.write(rest),
             };
             match written {
-                Ok(0) => {
-                    return Err(Error::bad_input(format!(
-                        "corrupt {} data: bytes after the end of the stream",
-                        self.name()
-                    )));
-                }
+                // The stream has ended: what follows is ignored, as the one-shot
+                // readers always did.
+                Ok(0) => break,
                 Ok(n) => rest = &rest[n..],
                 Err(e) => return Err(self.failed(&e)),
             }
@@ -405,6 +402,15 @@ mod tests {
         let c = compress(b"hello", Container::Gzip, 6).unwrap();
         assert_eq!(&c[..4], &[0x1f, 0x8b, 8, 0]);
         assert_eq!(&c[4..8], &[0, 0, 0, 0], "mtime must be 0");
+    }
+
+    #[test]
+    fn bytes_after_a_zlib_or_deflate_stream_are_ignored() {
+        for container in [Container::Zlib, Container::Deflate] {
+            let mut c = compress(b"hello", container, 6).unwrap();
+            c.extend_from_slice(b"trailing bytes");
+            assert_eq!(decompress(&c, container, 100).unwrap(), b"hello", "{container:?}");
+        }
     }
 
     #[test]

@@ -160,6 +160,22 @@ fn hard_cases_split_anywhere() {
         ),
         ("parse_csv | to_json pretty=true", b"a,b\n1,2\n3,4\n"),
         ("parse_csv | stats", b"a,b\nx,1\ny,2.5\n,3\nw,\n"),
+        ("parse_csv | stats | stats | to_csv", b"a,b\nx,1\ny,2.5\n,3\nw,\n"),
+        (
+            "parse_csv | stats | limit count=1 offset=1 | to_csv quote=always",
+            b"a,b\nx,1\ny,2.5\n",
+        ),
+        ("parse_csv | to_csv delimiter=; quote=always", b"a,b\n1,2\n3,4\n5,6\n"),
+        (
+            "parse_csv | select columns=b,a | rename columns=a:z | to_json pretty=true",
+            b"a,b\n1,2\n3,4\n",
+        ),
+        (
+            "parse_json | to_json format=ndjson",
+            b"{\"a\":1}\n{\"a\":{\"b\":[1,2]}} {\"a\":\"x y\"}\n\n",
+        ),
+        ("parse_json | to_csv", b" [{\"a\":1},{\"b\":2}]"),
+        ("compress format=zlib | decompress format=zlib", b"abc"),
         (
             "parse_csv | filter where=\"b > 1\" | limit count=1 offset=1 | to_json format=ndjson",
             b"a,b\n1,2\n3,4\n5,6\n",

@@ -51,6 +51,8 @@ pub(super) struct Segment {
     started: bool,
     /// Bytes written so far.
     written: u64,
+    /// The length of `to_csv`'s header.
+    csv_header: Option<usize>,
     content_type: &'static str,
     /// The first op that failed (its index in `steps`), kept until the parser ends.
     failed: Option<Error>,
@@ -111,6 +113,7 @@ impl Segment {
             columns: None,
             started: false,
             written: 0,
+            csv_header: None,
             content_type,
             failed: None,
         })
@@ -187,11 +190,17 @@ impl Segment {
                     *skip = skip.saturating_sub(n);
                     Some(t)
                 }
-                (Step::Stats(summary), Some(t)) => {
-                    summary.get_or_insert_with(|| Summary::new(t.columns())).add(&t);
-                    None
+                (Step::Stats(summary), value) => {
+                    if let Some(t) = value {
+                        summary.get_or_insert_with(|| Summary::new(t.columns())).add(&t);
+                    }
+                    // Its one table, at the end.
+                    if end_only {
+                        summary.take().map(Summary::finish)
+                    } else {
+                        None
+                    }
                 }
-                (Step::Stats(summary), None) if end_only => summary.take().map(Summary::finish),
                 (_, None) => None,
             };
         }
@@ -230,12 +239,17 @@ impl Segment {
             }
             Writer::Csv { delimiter, quote } => {
                 let text = write_csv::write_csv(t, delimiter, quote, u64::MAX)?;
-                if first {
-                    out.extend_from_slice(&text);
+                // The header, written once: its length is what later batches skip.
+                let header = match self.csv_header {
+                    Some(len) => len,
+                    None => write_csv::write_csv(&Table::new(t.columns().to_vec()), delimiter, quote, u64::MAX)?.len(),
+                };
+                self.csv_header = Some(header);
+                out.extend_from_slice(if first {
+                    &text
                 } else {
-                    let header = write_csv::write_csv(&t.derive(t.columns().to_vec()), delimiter, quote, u64::MAX)?;
-                    out.extend_from_slice(text.get(header.len()..).unwrap_or_default());
-                }
+                    text.get(header..).unwrap_or_default()
+                });
             }
         }
         Ok(())
