@@ -176,6 +176,24 @@ fn hard_cases_split_anywhere() {
         ),
         ("parse_json | to_csv", b" [{\"a\":1},{\"b\":2}]"),
         ("compress format=zlib | decompress format=zlib", b"abc"),
+        // `\r\n` of a skipped line cut between chunks; a BOM alone, or cut.
+        ("parse_csv skip_lines=2 | to_json", b"x\r\ny\r\na,b\r\n1,2\r\n"),
+        ("parse_csv skip_lines=1 | to_json", b"\xEF\xBB\xBFjunk\ra,b\n1,2"),
+        ("parse_csv | to_json", b"\xEF\xBB\xBF"),
+        ("parse_csv | to_json", b"\xEF\xBB\xBFa"),
+        ("parse_csv | to_json", b"\xEF\xBB"),
+        // delimiter=auto: the first 10 records decide; the 11th would have said `;`.
+        (
+            "parse_csv delimiter=auto | to_csv",
+            b"a,b\n1,2\n3,4\n5,6\n7,8\n9,0\n1,2\n3,4\n5,6\n7,8\nx;y;z;w;v\n",
+        ),
+        ("parse_csv delimiter=auto comment=# | to_csv", b"#c;d\n\"a;b\",c\n1,2\n"),
+        // A comment line with an unclosed quote is no record.
+        ("parse_csv comment=# | to_json", b"a,b\n1,2\n#\"open\n"),
+        // A row of a stream past the first batch that a filter drops, then an error.
+        ("parse_csv | filter where=\"a > 100\" | to_json", b"a\n1\n2\nx,y\n"),
+        // A JSON text split inside a \\u escape and a number.
+        ("json mode=minify", b"[\"\\u00e9\", -12.5e+3, true]"),
         (
             "parse_csv | filter where=\"b > 1\" | limit count=1 offset=1 | to_json format=ndjson",
             b"a,b\n1,2\n3,4\n5,6\n",
