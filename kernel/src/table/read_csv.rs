@@ -99,23 +99,7 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
             reserve_for(&mut grid, input.len(), records.bytes_len() + width);
         }
         for field in records.fields() {
-            let Ok(text) = std::str::from_utf8(field) else {
-                return Err(Error::bad_input(format!(
-                    "CSV record at line {} is not valid UTF-8",
-                    line_of(start)
-                )));
-            };
-            let cell = if opts.infer {
-                match infer(text) {
-                    Scalar::Null => Cell::Null,
-                    Scalar::Bool(b) => Cell::Bool(b),
-                    Scalar::Int(i) => Cell::Int(i),
-                    Scalar::Float(f) => Cell::Float(f),
-                    Scalar::Text => arena.str_cell(text),
-                }
-            } else {
-                arena.str_cell(text)
-            };
+            let cell = typed_cell(field, opts.infer, &mut arena, || line_of(start))?;
             grid.cells.push(cell);
         }
         grid.finish_row(width);
@@ -154,6 +138,28 @@ fn check_options(opts: &CsvOptions) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A field's cell (its text stored in `arena`), typed by its text with `infer`;
+/// `bad_input` naming the record's `line` if the field is not UTF-8.
+fn typed_cell(field: &[u8], infer_types: bool, arena: &mut Table, line: impl FnOnce() -> usize) -> Result<Cell> {
+    let Ok(text) = std::str::from_utf8(field) else {
+        return Err(Error::bad_input(format!(
+            "CSV record at line {} is not valid UTF-8",
+            line()
+        )));
+    };
+    Ok(if infer_types {
+        match infer(text) {
+            Scalar::Null => Cell::Null,
+            Scalar::Bool(b) => Cell::Bool(b),
+            Scalar::Int(i) => Cell::Int(i),
+            Scalar::Float(f) => Cell::Float(f),
+            Scalar::Text => arena.str_cell(text),
+        }
+    } else {
+        arena.str_cell(text)
+    })
 }
 
 /// A record wider than the first (the header, or the first row without one).
@@ -329,22 +335,7 @@ impl CsvStream {
         self.rows += 1;
         let table = batch.get_or_insert_with(|| Table::new(self.columns.clone().unwrap_or_default()));
         for field in self.records.fields() {
-            let Ok(text) = std::str::from_utf8(field) else {
-                return Err(Error::bad_input(format!(
-                    "CSV record at line {line} is not valid UTF-8"
-                )));
-            };
-            let cell = if self.opts.infer {
-                match infer(text) {
-                    Scalar::Null => Cell::Null,
-                    Scalar::Bool(b) => Cell::Bool(b),
-                    Scalar::Int(i) => Cell::Int(i),
-                    Scalar::Float(f) => Cell::Float(f),
-                    Scalar::Text => table.str_cell(text),
-                }
-            } else {
-                table.str_cell(text)
-            };
+            let cell = typed_cell(field, self.opts.infer, table, || line)?;
             table.push_cell(cell);
         }
         for _ in width..self.width {
