@@ -192,14 +192,23 @@ fn zlib_header(level: u32) -> [u8; 2] {
 
 /// Decompresses; every member of a multi-member gzip file. Stops with `too_large` as
 /// soon as the output would pass `max_output` bytes, so a bomb never fills memory. One
-/// [`Decompressor`] push and its finish.
+/// [`Decompressor`] push and its finish, into one buffer sized from the gzip trailer.
 pub fn decompress(input: &[u8], container: Container, max_output: u64) -> Result<Vec<u8>> {
     let capacity = initial_capacity(input, container).min(max_output);
-    let mut out = Vec::with_capacity(capacity as usize);
+    let mut out = Vec::new();
     let mut d = Decompressor::new(container, max_output);
+    d.sink().out.reserve_exact(capacity as usize);
     d.push(input, &mut out)?;
     d.finish(&mut out)?;
     Ok(out)
+}
+
+fn name(container: Container) -> &'static str {
+    match container {
+        Container::Gzip => "gzip",
+        Container::Zlib => "zlib",
+        Container::Deflate => "deflate",
+    }
 }
 
 /// A writer that appends to the caller's buffer and refuses to pass a total of `max`
@@ -235,13 +244,17 @@ enum Inflate {
 
 /// Streaming decompression: [`push`](Decompressor::push) compressed bytes in any pieces,
 /// then [`finish`](Decompressor::finish) (a stream cut short is `bad_input` there);
-/// the bytes and errors are those of [`decompress`] on the whole.
+/// the bytes and errors do not depend on the pieces ([`decompress`] is one piece).
 pub struct Decompressor {
     container: Container,
     inflate: Inflate,
     /// The first bytes, until the gzip magic can be checked.
     head: Vec<u8>,
     seen: u64,
+    /// Input not yet given to the decoder (less than [`SLICE`]).
+    staged: Vec<u8>,
+    /// Whether a zlib or deflate stream has ended (what follows is ignored).
+    ended: bool,
 }
 
 impl Decompressor {
@@ -263,15 +276,13 @@ impl Decompressor {
             inflate,
             head: Vec::new(),
             seen: 0,
+            staged: Vec::new(),
+            ended: false,
         }
     }
 
     fn name(&self) -> &'static str {
-        match self.container {
-            Container::Gzip => "gzip",
-            Container::Zlib => "zlib",
-            Container::Deflate => "deflate",
-        }
+        name(self.container)
     }
 
     fn sink(&mut self) -> &mut Capped {
@@ -313,23 +324,54 @@ impl Decompressor {
                 return Err(Error::bad_input("not gzip data (no 1f 8b magic)"));
             }
         }
-        let mut rest = input;
-        while !rest.is_empty() {
+        // The decoder is given the input cut at fixed offsets, each slice flushed, so
+        // what it has written when it meets an error (the output limit first, or corrupt
+        // data first) does not depend on the chunking.
+        let mut input = input;
+        if !self.staged.is_empty() {
+            let take = (SLICE - self.staged.len()).min(input.len());
+            self.staged.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if self.staged.len() < SLICE {
+                self.drain(out);
+                return Ok(());
+            }
+            let slice = std::mem::take(&mut self.staged);
+            let fed = self.feed(&slice);
+            self.staged = slice;
+            self.staged.clear();
+            fed?;
+        }
+        while input.len() >= SLICE {
+            self.feed(&input[..SLICE])?;
+            input = &input[SLICE..];
+        }
+        self.staged.extend_from_slice(input);
+        self.drain(out);
+        Ok(())
+    }
+
+    /// Gives the decoder one slice and flushes what it made to the sink.
+    fn feed(&mut self, mut rest: &[u8]) -> Result<()> {
+        while !rest.is_empty() && !self.ended {
             let written = match &mut self.inflate {
                 Inflate::Gzip(d) => d.write(rest),
                 Inflate::Zlib(d) => d.write(rest),
                 Inflate::Deflate(d) => d.write(rest),
             };
             match written {
-                // The stream has ended: what follows is ignored, as the one-shot
-                // readers always did.
-                Ok(0) => break,
+                // The stream has ended: what follows is ignored, as it always was.
+                Ok(0) => self.ended = true,
                 Ok(n) => rest = &rest[n..],
                 Err(e) => return Err(self.failed(&e)),
             }
         }
-        self.drain(out);
-        Ok(())
+        let flushed = match &mut self.inflate {
+            Inflate::Gzip(d) => d.flush(),
+            Inflate::Zlib(d) => d.flush(),
+            Inflate::Deflate(d) => d.flush(),
+        };
+        flushed.map_err(|e| self.failed(&e))
     }
 
     /// Ends the stream: `bad_input` if it is empty, cut short or corrupt.
@@ -340,6 +382,8 @@ impl Decompressor {
         if self.container == Container::Gzip && self.head.len() < 2 {
             return Err(Error::bad_input("not gzip data (no 1f 8b magic)"));
         }
+        let slice = std::mem::take(&mut self.staged);
+        self.feed(&slice)?;
         let finished = match &mut self.inflate {
             Inflate::Gzip(d) => d.try_finish(),
             Inflate::Zlib(d) => d.try_finish(),
@@ -404,12 +448,75 @@ mod tests {
         assert_eq!(&c[4..8], &[0, 0, 0, 0], "mtime must be 0");
     }
 
+    /// `input` through a `Decompressor` in pieces of `size`.
+    fn streamed(input: &[u8], container: Container, max: u64, size: usize) -> Result<Vec<u8>> {
+        let mut d = Decompressor::new(container, max);
+        let mut out = Vec::new();
+        for piece in input.chunks(size.max(1)) {
+            d.push(piece, &mut out)?;
+        }
+        d.finish(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn decompression_does_not_depend_on_the_pieces() {
+        let data = sample();
+        let mut inputs: Vec<(Container, Vec<u8>)> = Vec::new();
+        for container in [Container::Gzip, Container::Zlib, Container::Deflate] {
+            for level in [0, 1, 6, 9] {
+                let c = compress(&data[..50_000], container, level).unwrap();
+                let n = c.len();
+                inputs.push((container, c.clone()));
+                for cut in [0, 1, 2, 3, 9, 10, 11, n / 2, n - 8, n - 4, n - 1] {
+                    inputs.push((container, c[..cut.min(n)].to_vec()));
+                }
+                for flip in [0, 1, 2, 3, 4, 9, 10, n / 3, n - 8, n - 5, n - 1] {
+                    let mut f = c.clone();
+                    f[flip.min(n - 1)] ^= 0x55;
+                    inputs.push((container, f));
+                }
+                for tail in [
+                    &b"x"[..],
+                    b"\x1f",
+                    b"\x1f\x8b",
+                    b"\x1f\x8b\x08\x00",
+                    b"\0\0\0\0\0\0\0\0\0\0",
+                ] {
+                    let mut t = c.clone();
+                    t.extend_from_slice(tail);
+                    inputs.push((container, t));
+                }
+                let mut two = c.clone();
+                two.extend_from_slice(&compress(b"second", container, 1).unwrap());
+                inputs.push((container, two));
+            }
+        }
+        for (container, input) in &inputs {
+            for max in [u64::MAX / 2, 10_000] {
+                let one = decompress(input, *container, max).map_err(|e| e.code);
+                for size in [1, 7, 4096, input.len()] {
+                    let got = streamed(input, *container, max, size).map_err(|e| e.code);
+                    assert_eq!(
+                        got,
+                        one,
+                        "{container:?} of {} bytes in pieces of {size}, max {max}: {:?} / {:?}",
+                        input.len(),
+                        streamed(input, *container, max, size).map_err(|e| e.message),
+                        decompress(input, *container, max).map_err(|e| e.message)
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn bytes_after_a_zlib_or_deflate_stream_are_ignored() {
         for container in [Container::Zlib, Container::Deflate] {
             let mut c = compress(b"hello", container, 6).unwrap();
             c.extend_from_slice(b"trailing bytes");
             assert_eq!(decompress(&c, container, 100).unwrap(), b"hello", "{container:?}");
+            assert_eq!(streamed(&c, container, 100, 3).unwrap(), b"hello", "{container:?}");
         }
     }
 

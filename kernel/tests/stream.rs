@@ -137,11 +137,16 @@ fn limits_hold_across_the_stream() {
     assert_eq!(s.push(b"678901").unwrap_err().code, ErrorCode::TooLarge);
 
     // Decompressed bytes are counted over the stream.
-    let zeros = vec![0u8; 1 << 20];
-    let gz = run("compress", &zeros[..]).unwrap().data;
+    // (The decoder takes 64 KiB of input at a time: 200 KiB of zeros at level 0 is over
+    // a slice.)
+    let zeros = vec![0u8; 200 << 10];
+    let gz = run("compress level=0", &zeros[..]).unwrap().data;
     let mut s = Session::open("limits max_decompressed_bytes=100000 | decompress", &Limits::default()).unwrap();
     let failed = gz.chunks(7).try_for_each(|c| s.push(c).map(drop));
     assert_eq!(failed.unwrap_err().code, ErrorCode::TooLarge);
+    let bomb = run("compress level=9", &vec![0u8; 64 << 20][..]).unwrap().data;
+    let pipeline = "limits max_decompressed_bytes=1000000 | decompress";
+    assert_eq!(streamed(pipeline, &bomb, &[7]), Err(ErrorCode::TooLarge));
 
     // A CSV row past the rows limit.
     let csv: String = std::iter::once("a\n".to_owned())
