@@ -2,11 +2,11 @@
 //! back as it is made, byte-identical to the one-shot `run` of the whole input.
 //!
 //! A session is a chain of stages, each bytes in, bytes out: `compress`, `decompress`,
-//! `json` (`json_stream`), and table segments (a parser, the table ops after it, and the writer that
-//! ends them). An error stops the stage it happens in and every stage after it; the
-//! stages before it go on to the end of the input, since the one-shot `run` would have
-//! met their errors first: an error of the first stage is given at once, a later
-//! stage's at `finish` (see DESIGN.md, "Streaming").
+//! `json` (`json_stream`), and table segments (a parser, the table ops after it and the
+//! writer that ends them). An error stops the stage it happens in and every stage after
+//! it; the stages before it go on to the end of the input, since the one-shot `run`
+//! would have met their errors first: an error of the first stage is given at once, a
+//! later stage's at `finish` (see DESIGN.md, "Streaming").
 
 mod table;
 
@@ -58,7 +58,9 @@ impl Stage {
 ///
 /// The output, concatenated, is byte for byte the output of [`crate::run`] on the
 /// concatenated input, for any chunking; an error has the code `run` gives (perhaps
-/// only at `finish`). Memory is bounded by a chunk and a record, not by the input.
+/// only at `finish`). Memory is bounded by a chunk and a record, not by the input, so
+/// the bounds of `run`'s memory model do not apply: a stream may pass where `run` is
+/// `too_large` for holding the whole table.
 pub struct Session {
     stages: Vec<(Option<usize>, &'static str, Stage)>,
     limits: Limits,
