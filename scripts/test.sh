@@ -10,6 +10,9 @@
 # smoke: every cargo-fuzz target for a few seconds.
 # The Worker: worker-build (bundle size checked), its tests in workerd (every route and
 # error identical to kiln serve, the image proxy) and a workerd column in the matrix.
+# The kernel component elsewhere: jco (Node) against the npm package, wasmtime-py (a column
+# of the matrix too); kiln-http, the wasi:http component, under `wasmtime serve` (its API
+# identical to kiln serve, and a wasi-http column of the matrix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -49,6 +52,9 @@ python3 tests/pillow/lenient.py target/debug/kiln
 step "image ops against Pillow or a reference computation (tests/pillow/ops.py)"
 python3 tests/pillow/ops.py target/debug/kiln
 
+step "colour management (ICC profiles) against littleCMS through Pillow's ImageCms (tests/pillow/icc.py)"
+python3 tests/pillow/icc.py target/debug/kiln
+
 step "info against Pillow's reading of each file (tests/pillow/info.py)"
 python3 tests/pillow/info.py target/debug/kiln
 
@@ -71,6 +77,10 @@ step "npm package: Node tests, npm pack + install, types"
 node --test bindings-web/npm/test/
 tsc -p bindings-web/npm/test
 
+step "the kernel component from other languages: jco in Node (against the npm package), wasmtime-py (examples/)"
+node --test examples/js/test/
+target/wasmtime-py-venv/bin/python -m unittest discover -s examples/python
+
 step "npm audit --omit=dev of the npm package (its runtime dependencies, from the registry)"
 audit=$(mktemp -d)
 cp bindings-web/npm/dist/package.json "$audit/"
@@ -87,6 +97,11 @@ step "Cloudflare Worker: worker-build + bundle size (fails above 1 MB gzipped)"
 step "Cloudflare Worker in workerd: bundle, API identical to kiln serve, image proxy, hostile corpus"
 cargo test --locked -q --workspace --no-run  # the `kiln` binary the tests built: same features, no rebuild
 node --test bindings-edge/test/*.test.mjs
+
+step "kiln-http (bindings-wasi/): the wasi:http component under wasmtime serve, API identical to kiln serve"
+./scripts/build-wasi-http.sh
+cargo test --locked -q --workspace --no-run  # the `kiln` binary the tests built: same features, no rebuild
+node --test bindings-wasi/test/
 
 step "fuzz smoke: every cargo-fuzz target for 10 s (scripts/fuzz.sh; long runs: --seconds 600)"
 ./scripts/fuzz.sh --seconds 10 --jobs 2

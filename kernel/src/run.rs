@@ -2,7 +2,8 @@
 
 use std::borrow::Cow;
 
-use crate::image::codec::{self, EncodeFormat, SourceFormat};
+use crate::image::codec::{self, DecodeIcc, Decoded, EncodeExif, EncodeFormat, EncodeIcc, IccUse, SourceFormat};
+use crate::image::metadata::Metadata;
 use crate::image::resize::Fit;
 use crate::image::trim::Trimmed;
 use crate::image::{self as img, Image};
@@ -34,12 +35,35 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
     let mut carry = Carry {
         source: SourceFormat::Unknown,
         trim: None,
+        keep_icc: false,
+        icc: None,
+        exif: None,
     };
     let mut value = Value::Bytes(input, Meta::bytes("application/octet-stream"));
     let max_work = limits.max_pixels.saturating_mul(MAX_IMAGE_PASSES);
     let mut work = 0u64;
     for (index, planned) in pipeline.plan.iter().enumerate() {
         let decoding = !matches!(value, Value::Image(_));
+        if decoding {
+            carry.keep_icc = matches!(
+                ending_encode(&pipeline.plan[index..]),
+                Some(Op::Encode {
+                    icc: EncodeIcc::Keep,
+                    ..
+                })
+            );
+        }
+        let keep_exif = matches!(
+            ending_encode(&pipeline.plan[index..]),
+            Some(Op::Encode {
+                exif: EncodeExif::Keep,
+                ..
+            })
+        );
+        if let (true, true, Value::Bytes(bytes, _)) = (decoding, keep_exif, &value) {
+            // Taken from the file before its decode; its orientation is the decode's.
+            carry.exif = img::info::exif_block(bytes).and_then(|tiff| img::metadata::upright_exif(&tiff));
+        }
         value = apply(&planned.op, planned.spec.name, value, &limits, &mut carry).map_err(|e| locate(planned, e))?;
         if let (true, Value::Image(image)) = (decoding, &value) {
             // An image was decoded: the work of the image steps that follow is known
@@ -69,6 +93,15 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
         data: data.into_owned(),
         meta,
     })
+}
+
+/// The op that ends the image decoded by `plan`'s first step (its encode), if the
+/// image is encoded.
+fn ending_encode(plan: &[Planned]) -> Option<&Op> {
+    plan.iter()
+        .skip(1)
+        .find(|planned| planned.spec.output != Kind::Image)
+        .map(|planned| &planned.op)
 }
 
 /// An error of the step `planned`, with the step's index and name.
@@ -162,20 +195,39 @@ struct Carry {
     source: SourceFormat,
     /// The offsets of the last `trim`, for the meta.
     trim: Option<Trimmed>,
+    /// Whether the image's encode keeps its ICC profile (set before its decode).
+    keep_icc: bool,
+    /// The source's ICC profile, kept for that encode.
+    icc: Option<Vec<u8>>,
+    /// The source's EXIF (orientation reset), kept for an encode with `exif=keep`
+    /// (set before its decode).
+    exif: Option<Vec<u8>>,
 }
 
 fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut Carry) -> Result<Value<'a>> {
     Ok(match (op, value) {
-        (Op::Decode { raw }, Value::Bytes(bytes, _)) => {
-            let (image, format) = match raw {
-                Some((w, h)) => (codec::decode_raw(bytes, *w, *h, limits)?, SourceFormat::Rgba),
-                None => codec::decode(&bytes, limits)?,
+        (Op::Decode { raw, icc }, Value::Bytes(bytes, _)) => {
+            let use_icc = match icc {
+                _ if carry.keep_icc => IccUse::Keep,
+                DecodeIcc::Convert => IccUse::Convert,
+                DecodeIcc::Ignore => IccUse::Ignore,
+            };
+            let decoded = match raw {
+                Some((w, h)) => Decoded {
+                    image: codec::decode_raw(bytes, *w, *h, limits)?,
+                    source: SourceFormat::Rgba,
+                    icc: None,
+                },
+                None => codec::decode(&bytes, limits, use_icc)?,
             };
             *carry = Carry {
-                source: format,
+                source: decoded.source,
                 trim: None,
+                keep_icc: false,
+                icc: decoded.icc,
+                exif: carry.exif.take(),
             };
-            Value::Image(image)
+            Value::Image(decoded.image)
         }
         (
             Op::Encode {
@@ -183,9 +235,19 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
                 quality,
                 level,
                 background,
+                icc,
+                exif,
             },
             Value::Image(mut image),
         ) => {
+            let profile = match icc {
+                EncodeIcc::Keep => carry.icc.take(),
+                EncodeIcc::Strip => None,
+            };
+            let exif = match exif {
+                EncodeExif::Keep => carry.exif.take(),
+                EncodeExif::Strip => None,
+            };
             let format = format.unwrap_or_else(|| carry.source.reencode_as());
             let mut meta = Meta::image(&image, format);
             if let Some(trimmed) = carry.trim {
@@ -201,11 +263,18 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
             let room = match format {
                 EncodeFormat::Rgba => limits.max_output_bytes,
                 _ => {
-                    let held = memory::encode(format, image.dimensions(), opaque, *level, limits.max_output_bytes);
+                    let held = memory::encode(format, image.dimensions(), opaque, *level, limits.max_output_bytes)
+                        + profile.as_ref().map_or(0, |p| 2 * p.len() as u64)
+                        + exif.as_ref().map_or(0, |e| 2 * e.len() as u64);
                     memory::output_room(limits.max_memory_bytes, held).min(limits.max_output_bytes)
                 }
             };
-            Value::Bytes(Cow::Owned(codec::encode(image, format, *quality, *level, room)?), meta)
+            let metadata = Metadata {
+                icc: profile.as_deref(),
+                exif: exif.as_deref(),
+            };
+            let encoded = codec::encode(image, format, *quality, *level, metadata, room)?;
+            Value::Bytes(Cow::Owned(encoded), meta)
         }
         (op, Value::Image(mut image)) => {
             image_op(op, name, &mut image, limits, &mut carry.trim)?;

@@ -437,3 +437,130 @@ fn threads_do_not_change_bytes() {
         assert!(!many.is_empty());
     }
 }
+
+/// The ICC profile an output PNG or WebP carries (image-rs reads it).
+fn output_icc(bytes: &[u8]) -> Option<Vec<u8>> {
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .unwrap()
+        .into_decoder()
+        .unwrap();
+    decoder.icc_profile().unwrap()
+}
+
+#[test]
+fn icc_profiles_convert_on_decode_and_are_kept_only_when_asked() {
+    let p3 = data("icc/p3.png");
+    let source_icc = data("icc/p3.icc");
+    let raw = run("decode icc=ignore | encode format=rgba", &p3[..]).unwrap().data;
+    let converted = run("encode format=rgba", &p3[..]).unwrap().data;
+    assert_eq!(raw, decode(&p3).into_raw(), "icc=ignore: the stored values");
+    assert_ne!(converted, raw, "a Display P3 image is converted");
+    // Outputs are sRGB and carry no profile by default.
+    let png = run("encode format=png", &p3[..]).unwrap().data;
+    assert_eq!(output_icc(&png), None);
+    assert_eq!(decode(&png).into_raw(), converted);
+    // keep: the stored values and the source's profile, whatever decode says, after
+    // other steps too; in PNG (levels 0 and 9) and WebP.
+    for pipeline in [
+        "encode format=png icc=keep",
+        "decode | flip axis=horizontal | flip axis=horizontal | encode format=png level=0 icc=keep",
+        "decode icc=ignore | encode format=webp icc=keep",
+    ] {
+        let out = run(pipeline, &p3[..]).unwrap().data;
+        assert_eq!(output_icc(&out).as_deref(), Some(&source_icc[..]), "{pipeline}");
+        assert_eq!(decode(&out).into_raw(), raw, "{pipeline}");
+    }
+    // JPEG: the profile in APP2.
+    let jpeg = run("encode format=jpeg icc=keep", &data("icc/adobergb.jpg")[..])
+        .unwrap()
+        .data;
+    let mut decoder = zune_jpeg::JpegDecoder::new(zune_core::bytestream::ZCursor::new(&jpeg[..]));
+    decoder.decode_headers().unwrap();
+    assert_eq!(decoder.icc_profile(), Some(data("icc/adobergb.icc")));
+    // A CMYK source cannot keep its profile (kiln's pixels are RGB): sRGB, no profile.
+    let cmyk = data("icc/cmyk.jpg");
+    let kept = run("encode format=png icc=keep", &cmyk[..]).unwrap().data;
+    assert_eq!(output_icc(&kept), None);
+    assert_eq!(
+        decode(&kept).into_raw(),
+        run("encode format=rgba", &cmyk[..]).unwrap().data
+    );
+    // A second decode in the pipeline follows its own encode.
+    let twice = run("encode format=png icc=keep | decode | encode format=png", &p3[..])
+        .unwrap()
+        .data;
+    assert_eq!(output_icc(&twice), None);
+    assert_eq!(decode(&twice).into_raw(), converted);
+}
+
+#[test]
+fn cmyk_jpegs_decode_to_rgb_with_and_without_their_profile() {
+    for name in ["icc/cmyk.jpg", "icc/ycck.jpg"] {
+        let jpeg = data(name);
+        for pipeline in ["encode format=rgba", "decode icc=ignore | encode format=rgba"] {
+            let out = run(pipeline, &jpeg[..]).unwrap().data;
+            assert_eq!(out.len(), 36 * 36 * 4);
+            // The first sample is no ink at all: paper white; the last full ink: dark.
+            assert!(out[..4].iter().all(|&v| v >= 254), "{name} {pipeline}: {:?}", &out[..4]);
+            assert!(
+                out[out.len() - 4..out.len() - 1].iter().all(|&v| v < 50),
+                "{name} {pipeline}"
+            );
+            assert!(out.chunks_exact(4).all(|px| px[3] == 255), "{name} {pipeline}: opaque");
+        }
+    }
+}
+
+#[test]
+fn hostile_icc_profiles_are_ignored_or_too_large() {
+    // A profile cut in half: ignored, the stored values.
+    let bad = data("icc/p3-bad.png");
+    assert_eq!(
+        run("encode format=rgba", &bad[..]).unwrap().data,
+        decode(&bad).into_raw()
+    );
+    // A WebP carrying a 5 MiB profile: too_large, unless the profile is not read.
+    let mut webp = Vec::new();
+    let mut encoder = image::codecs::webp::WebPEncoder::new_lossless(&mut webp);
+    image::ImageEncoder::set_icc_profile(&mut encoder, vec![0; 5 << 20]).unwrap();
+    encoder
+        .encode(&[1, 2, 3, 255], 1, 1, image::ExtendedColorType::Rgba8)
+        .unwrap();
+    let e = run("encode format=rgba", &webp[..]).unwrap_err();
+    assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
+    assert!(run("decode icc=ignore | encode format=rgba", &webp[..]).is_ok());
+}
+
+/// `encode exif=keep` carries a phone photo's EXIF (camera, date, GPS) into JPEG, PNG
+/// and WebP with its orientation set to 1 (the pixels are already upright); the default
+/// writes none.
+#[test]
+fn exif_is_kept_only_when_asked_and_upright() {
+    let phone = data("info/phone.jpg"); // 48x32, orientation 6
+    let info =
+        |bytes: &[u8]| -> serde_json::Value { serde_json::from_slice(&run("info", bytes).unwrap().data).unwrap() };
+    for format in ["jpeg", "png", "webp"] {
+        let kept = run(&format!("encode format={format} exif=keep"), &phone).unwrap().data;
+        let i = info(&kept);
+        assert_eq!(
+            (i["width"].as_u64(), i["height"].as_u64()),
+            (Some(32), Some(48)),
+            "{format}"
+        );
+        assert_eq!(i["orientation"], 1, "{format}");
+        assert_eq!(i["oriented_width"], 32, "{format}");
+        assert_eq!(i["exif"]["make"], "KilnCam", "{format}");
+        assert_eq!(i["exif"]["date_taken"], "2026:11:28 06:30:00", "{format}");
+        assert_eq!(i["exif"]["gps"], true, "{format}");
+        // Decoded again, the pixels are not turned a second time.
+        let again = run("encode format=rgba", &kept).unwrap();
+        assert_eq!((again.meta.width, again.meta.height), (Some(32), Some(48)), "{format}");
+        let stripped = run(&format!("encode format={format}"), &phone).unwrap().data;
+        assert_eq!(info(&stripped)["exif"], serde_json::Value::Null, "{format}");
+    }
+    // A source without EXIF, or a raw one: nothing to keep, no error.
+    let plain = run("encode format=png exif=keep", data("photo.png")).unwrap().data;
+    assert_eq!(info(&plain)["exif"], serde_json::Value::Null);
+}

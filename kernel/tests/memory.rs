@@ -134,6 +134,30 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
     let webp_alpha = include_bytes!("../../tests/data/alpha-lossy.webp");
     let webp_anim = include_bytes!("../../tests/data/anim-lossy.webp");
     let webp_lossy = include_bytes!("../../tests/data/photo-lossy.webp");
+    // ICC profiles to apply (tests/data/icc): a Display P3 PNG, a CMYK JPEG with its
+    // CMYK lut16 profile (a 17^4 grid).
+    let p3_png = {
+        let mut info = png::Info::with_size(w, h);
+        info.icc_profile = Some(include_bytes!("../../tests/data/icc/p3.icc").as_slice().into());
+        info.color_type = png::ColorType::Rgb;
+        info.bit_depth = png::BitDepth::Eight;
+        let mut out = Vec::new();
+        let mut writer = png::Encoder::with_info(&mut out, info).unwrap().write_header().unwrap();
+        writer.write_image_data(rgb.as_raw()).unwrap();
+        writer.finish().unwrap();
+        out
+    };
+    let cmyk_jpeg = {
+        let mut out = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+        encoder
+            .add_icc_profile(include_bytes!("../../tests/data/icc/cmyk.icc"))
+            .unwrap();
+        encoder
+            .encode(rgba.as_raw(), w as u16, h as u16, jpeg_encoder::ColorType::Cmyk)
+            .unwrap();
+        out
+    };
     let raw = rgba.as_raw().as_slice();
     let opaque_raw = image::DynamicImage::ImageRgb8(rgb.clone()).into_rgba8().into_raw();
     let mut seed = 1u32;
@@ -181,6 +205,10 @@ fn the_model_bounds_what_jobs_hold_and_stays_close() {
         ("decode | encode format=rgba".into(), webp_alpha),
         ("decode | encode format=rgba".into(), webp_anim),
         ("decode | encode format=rgba".into(), webp_lossy),
+        ("decode | encode format=rgba".into(), &p3_png),
+        ("decode | encode format=rgba".into(), &cmyk_jpeg),
+        ("decode icc=ignore | encode format=rgba".into(), &cmyk_jpeg),
+        ("encode format=png icc=keep".into(), &p3_png),
         ("decode | resize width=300 | encode format=jpeg".into(), &jpeg),
         (r("blur sigma=1 | encode format=rgba"), raw),
         (r("blur sigma=4 | encode format=rgba"), raw),

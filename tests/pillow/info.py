@@ -17,6 +17,10 @@ and each field must agree with Pillow:
 - frames: `n_frames`; progressive: JPEG's `progressive`, PNG's `interlace` (Pillow
   does not report GIF interlacing: that one is checked on the descriptor's flag).
 - exif: Make, Model, DateTimeOriginal (EXIF IFD), GPS present (a GPS IFD with tags).
+
+And metadata on output, read back by Pillow: `encode` writes no EXIF and no ICC profile
+by default; `exif=keep` writes the source's EXIF with orientation 1, so Pillow's
+`exif_transpose` leaves the (already upright) pixels as they are.
 Pillow comes from the venv lenient.py makes (target/pillow-venv)."""
 import io
 import json
@@ -119,11 +123,43 @@ def main():
         checked += 1
         print(f"{'ok  ' if not wrong else 'FAIL'} {name}: {len(view)} fields against Pillow")
         failures += [f"{name}: {w}" for w in wrong]
+    failures += check_output_metadata(kiln)
     if checked < 10:
         failures.append(f"only {checked} files checked; the cases are missing")
     for f in failures:
         print(f, file=sys.stderr)
     return 1 if failures else 0
+
+
+def check_output_metadata(kiln):
+    failures = []
+    src = os.path.join(ROOT, "tests", "data", "info", "phone.jpg")  # EXIF + GPS, orientation 6, ICC
+    with Image.open(src) as im:
+        upright = ImageOps.exif_transpose(im).size
+    for fmt in ("jpeg", "png", "webp"):
+        for keep in (False, True):
+            pipeline = f"encode format={fmt}" + (" exif=keep" if keep else "")
+            run = subprocess.run([kiln, "run", "--engine", "native", pipeline, src], capture_output=True)
+            if run.returncode != 0:
+                failures.append(f"{pipeline}: kiln failed: {run.stderr.decode().strip()}")
+                continue
+            with Image.open(io.BytesIO(run.stdout)) as im:
+                exif = im.getexif()
+                got = {
+                    "size": im.size,
+                    "upright": ImageOps.exif_transpose(im).size,
+                    "make": text(exif.get(0x010F)),
+                    "orientation": exif.get(0x0112),
+                    "gps": len(exif.get_ifd(0x8825)) > 0,
+                    "icc": bool(im.info.get("icc_profile")),
+                }
+            want = {"size": upright, "upright": upright, "make": "KilnCam" if keep else None,
+                    "orientation": 1 if keep else None, "gps": keep, "icc": False}
+            ok = got == want
+            print(f"{'ok  ' if ok else 'FAIL'} {pipeline}: read back by Pillow {got}")
+            if not ok:
+                failures.append(f"{pipeline}: Pillow reads {got}, expected {want}")
+    return failures
 
 
 if __name__ == "__main__":

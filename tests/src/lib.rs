@@ -314,10 +314,22 @@ impl Js {
 
     /// Starts `node SCRIPT ARGS...` in the repo root, speaking JSON lines.
     fn start(name: &'static str, script: &Path, args: &[&std::ffi::OsStr]) -> Result<Js, String> {
+        let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
+        Js::start_with(name, node.as_ref(), script, args)
+    }
+
+    /// Starts `PROGRAM SCRIPT ARGS...` (node, or another interpreter speaking the same
+    /// JSON lines) in the repo root.
+    fn start_with(
+        name: &'static str,
+        program: &std::ffi::OsStr,
+        script: &Path,
+        args: &[&std::ffi::OsStr],
+    ) -> Result<Js, String> {
         use std::process::{Command, Stdio};
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
-        let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
-        let mut child = Command::new(&node)
+        let node = program.to_string_lossy();
+        let mut child = Command::new(program)
             .arg(script)
             .args(args)
             .current_dir(root)
@@ -335,7 +347,7 @@ impl Js {
                 stdin: Some(stdin),
                 stdout,
             }),
-            _ => Err(format!("{name}: no pipes to the node process")),
+            _ => Err(format!("{name}: no pipes to the driver process")),
         }
     }
 
@@ -429,7 +441,96 @@ impl Target for Workerd {
 }
 
 /// Every target name this build knows.
-pub const TARGETS: &[&str] = &["native", "wasmtime", "node", "chromium", "workerd"];
+/// The `wasmtime-py` target: the embedded kernel component (what `kiln export-kernel`
+/// writes) in wasmtime-py's component API (tests/py/wasmtime-py-target.py), with the
+/// kernel's default limits. Its Python is `KILN_PYTHON`, else the venv scripts/setup.sh
+/// makes (target/wasmtime-py-venv, from examples/python/requirements.txt).
+pub struct WasmtimePy {
+    driver: Js,
+    kernel: std::path::PathBuf,
+}
+
+impl WasmtimePy {
+    /// Writes the kernel to a temporary file and starts the driver on it.
+    pub fn spawn() -> Result<WasmtimePy, String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+        let python =
+            std::env::var_os("KILN_PYTHON").map_or_else(|| root.join("target/wasmtime-py-venv/bin/python"), Into::into);
+        if !python.is_file() {
+            return Err(format!(
+                "wasmtime-py: no {}; run scripts/setup.sh (or set KILN_PYTHON)",
+                python.display()
+            ));
+        }
+        let kernel = std::env::temp_dir().join(format!("kiln-cases-kernel-{}.wasm", std::process::id()));
+        std::fs::write(&kernel, kiln_sandbox::EMBEDDED_KERNEL)
+            .map_err(|e| format!("wasmtime-py: writing {}: {e}", kernel.display()))?;
+        let script = root.join("tests/py/wasmtime-py-target.py");
+        match Js::start_with("wasmtime-py", python.as_os_str(), &script, &[kernel.as_os_str()]) {
+            Ok(driver) => Ok(WasmtimePy { driver, kernel }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&kernel);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Target for WasmtimePy {
+    fn name(&self) -> &str {
+        "wasmtime-py"
+    }
+    fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
+        self.driver.run(pipeline, input)
+    }
+}
+
+impl Drop for WasmtimePy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.kernel);
+    }
+}
+
+/// The `wasi-http` target: kiln-http, HTTP API v1 as a wasi:http component
+/// (`target/components/kiln-http.wasm`, from scripts/build-wasi-http.sh), under `wasmtime
+/// serve` (`KILN_WASMTIME`, else `wasmtime` on PATH), every job a `POST /v1/run`
+/// (tests/js/wasi-http-target.mjs). Its limits are `kiln serve`'s defaults.
+pub struct WasiHttp(Js);
+
+impl WasiHttp {
+    /// Starts the driver, which starts `wasmtime serve`.
+    pub fn spawn() -> Result<WasiHttp, String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+        let component = root.join("target/components/kiln-http.wasm");
+        if !component.is_file() {
+            return Err(format!(
+                "wasi-http: {} is not built; run scripts/build-wasi-http.sh",
+                component.display()
+            ));
+        }
+        Js::start("wasi-http", &root.join("tests/js/wasi-http-target.mjs"), &[]).map(WasiHttp)
+    }
+}
+
+impl Target for WasiHttp {
+    fn name(&self) -> &str {
+        "wasi-http"
+    }
+    fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
+        self.0.run(pipeline, input)
+    }
+}
+
+/// Every target's name, in the order of the matrix's columns.
+pub const TARGETS: &[&str] = &[
+    "native",
+    "wasmtime",
+    "node",
+    "chromium",
+    "workerd",
+    "wasmtime-py",
+    "wasi-http",
+];
 
 /// The targets this build knows, by name.
 pub fn target(name: &str) -> Result<Box<dyn Target>, String> {
@@ -439,6 +540,8 @@ pub fn target(name: &str) -> Result<Box<dyn Target>, String> {
         "node" => Ok(Box::new(Js::spawn("node", "node-target.mjs")?)),
         "chromium" => Ok(Box::new(Js::spawn("chromium", "chromium-target.mjs")?)),
         "workerd" => Ok(Box::new(Workerd::spawn()?)),
+        "wasmtime-py" => Ok(Box::new(WasmtimePy::spawn()?)),
+        "wasi-http" => Ok(Box::new(WasiHttp::spawn()?)),
         other => Err(format!(
             "unknown target `{other}`; this build has: {}",
             TARGETS.join(", ")

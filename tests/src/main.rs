@@ -11,11 +11,13 @@ use std::process::ExitCode;
 use kiln_cases::{load_cases, run_matrix, target};
 
 const USAGE: &str =
-    "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native,wasmtime,node,chromium,workerd] [--verbose] [--print-sha256] [--list]
+    "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native,wasmtime,...] [--verbose] [--print-sha256] [--list]
   --cases DIR    a folder of *.toml cases (repeatable; default tests/cases)
-  --targets LIST comma-separated targets: native, wasmtime, node, chromium, workerd (default:
-                 all; node and chromium need the built npm package: scripts/build-web.sh;
-                 workerd the built Worker: scripts/build-edge.sh)
+  --targets LIST comma-separated targets: native, wasmtime, node, chromium, workerd,
+                 wasmtime-py, wasi-http (default: all; node and chromium need the built npm
+                 package: scripts/build-web.sh; workerd the built Worker:
+                 scripts/build-edge.sh; wasmtime-py the venv of scripts/setup.sh; wasi-http
+                 kiln-http: scripts/build-wasi-http.sh, and the wasmtime CLI)
   --verbose      list passing cases too
   --print-sha256 print the native sha256 of each sha256 case (to write new cases)
   --list         print every loaded case as one JSON line (name, pipeline, input_base64,

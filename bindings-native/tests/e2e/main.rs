@@ -7,3 +7,4 @@ mod common;
 mod http;
 mod kernels;
 mod load;
+mod wit;

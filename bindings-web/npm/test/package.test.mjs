@@ -154,7 +154,7 @@ test('check() gives the canonical pipeline or a KilnError, and runs nothing', ()
   assert.deepEqual(check('blur sigma=2 | encode format=png'), {
     steps: [
       { op: 'blur', sigma: 2 },
-      { op: 'encode', format: 'png', quality: 80, level: 6, background: '#ffffff' },
+      { op: 'encode', format: 'png', quality: 80, level: 6, background: '#ffffff', icc: 'strip' },
     ],
   });
   const canonical = check({ steps: [{ op: 'parse_csv', delimiter: ';' }], limits: { max_rows: 5 } });

@@ -38,6 +38,11 @@ const s9: Step = { op: 'median', size: 4 };
 const s7: Step = { op: 'grayscale', value: 1 };
 // @ts-expect-error level is 0..=9
 const s8: Step = { op: 'compress', level: 12 };
+// ICC profiles: converted on decode unless ignored; kept on encode if asked.
+const s10: Step = { op: 'decode', icc: 'ignore' };
+const s11: Step = { op: 'encode', format: 'jpeg', icc: 'keep' };
+// @ts-expect-error decode converts or ignores; keeping is encode's
+const s12: Step = { op: 'decode', icc: 'keep' };
 
 async function builder() {
   const r: Output = await image(input).resize({ width: 800 }).blur(1.5).encode('webp').run();
@@ -64,6 +69,7 @@ async function builder() {
   image(input).extend({ background: '#000000' });
   // @ts-expect-error typo in a builder parameter
   image(input).resize({ widht: 800 });
+  await bytes(input).decode({ icc: 'ignore' }).resize({ width: 64 }).encode('png', { icc: 'keep' }).run();
   // @ts-expect-error no such format
   image(input).encode('gif');
   // @ts-expect-error an image op on a table
@@ -102,4 +108,4 @@ try {
     void [code, step];
   }
 }
-void [s1, s2, s3, s4, s5, s6, s7, s8, s9, w, builder];
+void [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, w, builder];

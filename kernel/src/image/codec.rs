@@ -10,8 +10,10 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader};
 
 use super::geometry::Axis;
+use super::icc::{Channels, ToSrgb};
+use super::metadata::Metadata;
 use super::sink::Sink;
-use super::{Image, geometry, lenient, png_encode, png16, tiff_ycbcr};
+use super::{Image, geometry, icc, lenient, png_encode, png16, tiff_ycbcr};
 use crate::choice::{Choice, choices};
 use crate::limits::SLACK;
 use crate::{Error, Limits, Result};
@@ -56,6 +58,62 @@ choices! {
         Auto = "auto",
         Rgba = "rgba",
     }
+}
+
+choices! {
+    /// What `decode` does with an embedded ICC profile (JPEG APP2, PNG iCCP, WebP ICCP).
+    pub enum DecodeIcc {
+        /// Converts the pixels to sRGB with it (image/icc.rs).
+        Convert = "convert",
+        /// Keeps the decoded values as they are (and a CMYK JPEG's naive conversion).
+        Ignore = "ignore",
+    }
+}
+
+choices! {
+    /// What `encode` does with the source's ICC profile.
+    pub enum EncodeIcc {
+        /// No profile in the output: its pixels are sRGB.
+        Strip = "strip",
+        /// The pixels stay in the source's colour space (its decode does not convert
+        /// them) and the output carries its profile, as sharp's `keepIccProfile`.
+        Keep = "keep",
+    }
+}
+
+choices! {
+    /// What `encode` does with the source's EXIF.
+    pub enum EncodeExif {
+        /// None in the output (the default: no camera, date or GPS leaks).
+        Strip = "strip",
+        /// The source's EXIF block (JPEG, PNG or WebP sources), its orientation set to
+        /// 1 since the decode turned the pixels upright.
+        Keep = "keep",
+    }
+}
+
+/// How one decode treats an embedded profile: `decode icc=`, or `Keep` when the encode
+/// of the image says `icc=keep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IccUse {
+    /// To sRGB.
+    Convert,
+    /// Not read.
+    Ignore,
+    /// Not applied, handed to the encode (an RGB profile only: kiln's pixels are RGB,
+    /// so a grey or CMYK source is converted to sRGB and its profile dropped).
+    Keep,
+}
+
+/// A decoded image, its format and the profile it keeps for `encode icc=keep`.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The RGBA8 image, upright.
+    pub image: Image,
+    /// What it was decoded from.
+    pub source: SourceFormat,
+    /// The source's RGB profile, when the decode kept it (`IccUse::Keep`).
+    pub icc: Option<Vec<u8>>,
 }
 
 choices! {
@@ -133,8 +191,46 @@ fn icc_size(chunk: &[u8]) -> Result<u64> {
     Ok(size)
 }
 
-/// Sniffs, checks limits and decodes an encoded image to RGBA8, upright.
-pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
+/// Sniffs, checks limits and decodes an encoded image to RGBA8, upright, with its ICC
+/// profile used as `icc` says.
+pub fn decode(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<Decoded> {
+    let (mut image, source, profile) = decode_pixels(bytes, limits, icc)?;
+    let mut kept = None;
+    if let Some((profile, channels)) = profile {
+        check_icc_size(Some(&profile))?;
+        match icc {
+            IccUse::Keep if channels == Channels::Rgb => kept = Some(profile),
+            IccUse::Ignore => {}
+            _ => {
+                if let Some(transform) = ToSrgb::new(&profile, channels) {
+                    transform.apply(&mut image);
+                }
+            }
+        }
+    }
+    Ok(Decoded {
+        image,
+        source,
+        icc: kept,
+    })
+}
+
+/// Refuses an ICC profile past [`MAX_ICC_BYTES`] (a WebP's or JPEG's is otherwise
+/// bounded by the input only).
+fn check_icc_size(profile: Option<&[u8]>) -> Result<()> {
+    match profile {
+        Some(p) if p.len() as u64 > MAX_ICC_BYTES => Err(Error::too_large(format!(
+            "the image's ICC profile is past {MAX_ICC_BYTES} bytes"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// An image's ICC profile and the colour space of the samples it was decoded from.
+type Profile = Option<(Vec<u8>, Channels)>;
+
+/// Decodes the pixels; a profile still to apply (grey or RGB) is returned with them.
+fn decode_pixels(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, SourceFormat, Profile)> {
     if bytes.is_empty() {
         return Err(Error::bad_input("empty input; expected an image"));
     }
@@ -155,21 +251,22 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
         }
     };
     if source == SourceFormat::Jpeg {
-        return Ok((decode_jpeg(bytes, limits)?, source));
+        let (image, profile) = decode_jpeg(bytes, limits, icc)?;
+        return Ok((image, source, profile));
     }
-    let mut icc = 0;
+    let mut icc_bytes = 0;
     if source == SourceFormat::Png {
-        icc = check_png_chunks(bytes)?;
-        if let Some(decoded) = png16::decode(bytes, limits) {
-            let (image, orientation) = decoded?;
-            return Ok((upright(image, orientation), source));
+        icc_bytes = check_png_chunks(bytes)?;
+        if let Some(decoded) = png16::decode(bytes, limits, icc != IccUse::Ignore, icc_bytes) {
+            let (image, orientation, profile) = decoded?;
+            return Ok((upright(image, orientation), source, profile));
         }
     }
     if source == SourceFormat::Tiff
         && let Some(decoded) = tiff_ycbcr::decode(bytes, limits)
     {
         let (image, orientation) = decoded?;
-        return Ok((upright(image, orientation), source));
+        return Ok((upright(image, orientation), source, None));
     }
     let (lenient_bytes, bmp_fixes) = if source == SourceFormat::Bmp {
         lenient::bmp(bytes)
@@ -190,9 +287,24 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
         return Err(Error::bad_input(format!("image has no pixels ({width}x{height})")));
     }
     let orientation = decoder.orientation().map_err(image_error)?;
+    // A PNG's or WebP's profile (image-rs reads other formats' too, which kiln does
+    // not apply yet).
+    let profile = match source {
+        SourceFormat::Png | SourceFormat::Webp if icc != IccUse::Ignore => {
+            let gray = matches!(
+                decoder.color_type(),
+                image::ColorType::L8 | image::ColorType::La8 | image::ColorType::L16 | image::ColorType::La16
+            );
+            let channels = if gray { Channels::Gray } else { Channels::Rgb };
+            decoder.icc_profile().ok().flatten().map(|p| (p, channels))
+        }
+        _ => None,
+    };
+    let managed = profile.as_ref().map_or(0, |(p, _)| icc::held(p.len()));
     // The memory model: the input (and its lenient copy), a PNG's ICC profile, the
     // decoder's own pixels unless they are RGBA8 already, the RGBA8 image, a turned copy
-    // for an EXIF rotation, GIF's canvas and WebP's working planes.
+    // for an EXIF rotation, GIF's canvas and WebP's working planes; a profile to apply:
+    // its copy and the transform (`icc::held`).
     let pixels = u64::from(width) * u64::from(height);
     let native = decoder.color_type();
     let converted = if native == image::ColorType::Rgba8 {
@@ -206,7 +318,8 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
         _ => 0,
     };
     let held = bytes.len() as u64 * if matches!(lenient_bytes, Cow::Owned(_)) { 2 } else { 1 }
-        + icc
+        + icc_bytes
+        + managed
         + u64::from(native.bytes_per_pixel()) * pixels
         + converted
         + canvas
@@ -230,11 +343,13 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, SourceFormat)> {
         }
         _ => {}
     }
-    Ok((upright(image, orientation), source))
+    Ok((upright(image, orientation), source, profile))
 }
 
-/// Decodes a JPEG straight to RGBA8 (one output buffer), upright.
-fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Image> {
+/// Decodes a JPEG straight to RGBA8 (one output buffer), upright. A CMYK or YCCK JPEG
+/// with a CMYK profile is converted with it here (from the decoder's CMYK samples); a
+/// grey or RGB JPEG's profile is returned, to be applied by the caller.
+fn decode_jpeg(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, Profile)> {
     use zune_core::bytestream::ZCursor;
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
@@ -265,8 +380,28 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Image> {
         .exif()
         .and_then(|exif| Orientation::from_exif_chunk(exif))
         .unwrap_or(Orientation::NoTransforms);
+    let input = decoder.input_colorspace();
+    let channels = match input {
+        Some(ColorSpace::Luma) => Channels::Gray,
+        Some(ColorSpace::CMYK | ColorSpace::YCCK) => Channels::Cmyk,
+        _ => Channels::Rgb,
+    };
+    let profile = match icc {
+        IccUse::Ignore => None,
+        _ => decoder.icc_profile(),
+    };
+    check_icc_size(profile.as_deref())?;
+    // A CMYK JPEG is decoded to its samples (zune-jpeg's output colour space CMYK; for
+    // YCCK its Y, Cb, Cr and K planes, converted here), which its CMYK profile converts;
+    // without one, naively. (zune-jpeg 0.5.15's own CMYK and YCCK to RGBA conversions
+    // step 3 bytes a pixel through a 4-byte buffer: garbled pixels.)
+    let cmyk = match &profile {
+        Some(p) if channels == Channels::Cmyk => ToSrgb::new(p, Channels::Cmyk),
+        _ => None,
+    };
     // The memory model: the input and the decoder's copies of its metadata (at most the
-    // input again), the RGBA8 image, a turned copy for an EXIF rotation and, for a
+    // input again), the RGBA8 image (or the CMYK samples, converted in place), a turned
+    // copy for an EXIF rotation, a profile and its transform (`icc::held`) and, for a
     // progressive JPEG, every component's coefficients (zune-jpeg keeps them at full
     // resolution, 2 bytes each, over whole MCUs: at most 32 x 32 pixels).
     let pixels = u64::from(width) * u64::from(height);
@@ -277,14 +412,77 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Image> {
         }
         _ => 0,
     };
-    let held = 2 * bytes.len() as u64 + 4 * pixels + coefficients + turned(orientation, pixels) + SLACK;
+    let managed = profile.as_ref().map_or(0, |p| icc::held(p.len()));
+    let held = 2 * bytes.len() as u64 + 4 * pixels + coefficients + turned(orientation, pixels) + managed + SLACK;
     limits.check_memory(held, || format!("decoding this {width}x{height} JPEG"))?;
+    if channels == Channels::Cmyk {
+        let ycck = input == Some(ColorSpace::YCCK);
+        let out = if ycck { ColorSpace::YCCK } else { ColorSpace::CMYK };
+        drop(decoder);
+        let mut decoder =
+            zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options.jpeg_set_out_colorspace(out));
+        decoder.decode_headers().map_err(jpeg_error)?;
+        let mut samples = decoder.decode().map_err(jpeg_error)?;
+        if samples.len() as u64 != pixels * 4 {
+            return Err(Error::bad_input("JPEG decoded to an unexpected size"));
+        }
+        to_ink(&mut samples, ycck);
+        match cmyk {
+            Some(transform) => transform.apply_cmyk(&mut samples, width as usize),
+            None => naive_cmyk(&mut samples),
+        }
+        let image = Image::from_raw(width, height, samples).ok_or_else(|| Error::internal("JPEG buffer size"))?;
+        return Ok((upright(image, orientation), None));
+    }
     let rgba = decoder.decode().map_err(jpeg_error)?;
     if rgba.len() as u64 != u64::from(width) * u64::from(height) * 4 {
         return Err(Error::bad_input("JPEG decoded to an unexpected size"));
     }
     let image = Image::from_raw(width, height, rgba).ok_or_else(|| Error::internal("JPEG buffer size"))?;
-    Ok(upright(image, orientation))
+    Ok((upright(image, orientation), profile.map(|p| (p, channels))))
+}
+
+/// Ink values (CMYK, 0 = no ink) to RGB without a profile, as browsers and zune-jpeg
+/// do: each of R, G, B is (255 - ink) x (255 - black) / 255, rounded.
+fn naive_cmyk(samples: &mut [u8]) {
+    let times = |a: u8, b: u8| {
+        let t = i32::from(a) * i32::from(b) + 128;
+        ((t + (t >> 8)) >> 8) as u8
+    };
+    for px in samples.chunks_exact_mut(4) {
+        let white = 255 - px[3];
+        px[0] = times(255 - px[0], white);
+        px[1] = times(255 - px[1], white);
+        px[2] = times(255 - px[2], white);
+        px[3] = 255;
+    }
+}
+
+/// A CMYK JPEG's samples (Adobe's inverted CMYK, as Photoshop writes them and as
+/// browsers, libjpeg-based readers and Pillow take every CMYK JPEG to be) to ink
+/// values, 0 = no ink. YCCK samples (Y, Cb, Cr, K) are first taken to inverted CMYK as
+/// libjpeg does (its fixed-point YCbCr -> RGB, then C = 255 - R): the inks are then
+/// R, G, B themselves.
+fn to_ink(samples: &mut [u8], ycck: bool) {
+    const HALF: i32 = 1 << 15;
+    let fix = |v: f64| (v * 65536.0 + 0.5) as i32;
+    for px in samples.chunks_exact_mut(4) {
+        if ycck {
+            let y = i32::from(px[0]);
+            let (cb, cr) = (i32::from(px[1]) - 128, i32::from(px[2]) - 128);
+            let r = y + ((fix(1.402) * cr + HALF) >> 16);
+            let g = y + ((-fix(0.344_14) * cb - fix(0.714_14) * cr + HALF) >> 16);
+            let b = y + ((fix(1.772) * cb + HALF) >> 16);
+            px[0] = r.clamp(0, 255) as u8;
+            px[1] = g.clamp(0, 255) as u8;
+            px[2] = b.clamp(0, 255) as u8;
+        } else {
+            px[0] = 255 - px[0];
+            px[1] = 255 - px[1];
+            px[2] = 255 - px[2];
+        }
+        px[3] = 255 - px[3];
+    }
 }
 
 /// Applies an EXIF orientation with the kernel's own RGBA8 moves (image-rs's
@@ -374,9 +572,17 @@ pub fn decode_raw(bytes: Cow<'_, [u8]>, width: u32, height: u32, limits: &Limits
 
 /// Encodes an image into at most `max_bytes` (`too_large` past them: the output limit,
 /// or the room the memory model leaves the output). `quality` applies to JPEG, `level`
-/// to PNG. Fully opaque images are written without an alpha channel where the format
-/// allows (PNG, JPEG always).
-pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8, max_bytes: u64) -> Result<Vec<u8>> {
+/// to PNG; `icc` is embedded (PNG iCCP, JPEG APP2, WebP ICCP; raw pixels carry none).
+/// Fully opaque images are written without an alpha channel where the format allows
+/// (PNG, JPEG always).
+pub fn encode(
+    image: Image,
+    format: EncodeFormat,
+    quality: u8,
+    level: u8,
+    metadata: Metadata<'_>,
+    max_bytes: u64,
+) -> Result<Vec<u8>> {
     let opaque = super::is_opaque(&image);
     if format == EncodeFormat::Rgba {
         if image.as_raw().len() as u64 > max_bytes {
@@ -395,7 +601,7 @@ pub fn encode(image: Image, format: EncodeFormat, quality: u8, level: u8, max_by
         }
     }
     let mut out = Sink::new(max_bytes);
-    let encoded = encode_into(&image, format, quality, level, opaque, &mut out);
+    let encoded = encode_into(&image, format, quality, level, opaque, metadata, &mut out);
     match encoded {
         Err(_) if out.full => Err(sink_full(format, max_bytes)),
         Err(e) => Err(e),
@@ -417,15 +623,24 @@ fn encode_into(
     quality: u8,
     level: u8,
     opaque: bool,
+    metadata: Metadata<'_>,
     out: &mut Sink,
 ) -> Result<()> {
     let (width, height) = image.dimensions();
+    let unsupported = |e| Error::internal(format!("metadata: {e}"));
+    let Metadata { icc, exif } = metadata;
     match format {
         EncodeFormat::Rgba => unreachable!("raw pixels are moved, not encoded"),
-        EncodeFormat::Png if level > 0 => png_encode::encode(image, opaque, level, out)?,
+        EncodeFormat::Png if level > 0 => png_encode::encode(image, opaque, level, metadata, out)?,
         EncodeFormat::Png => {
             // Level 0 (stored): the png crate's own stored blocks, through image-rs.
-            let encoder = PngEncoder::new_with_quality(out, CompressionType::Uncompressed, FilterType::Adaptive);
+            let mut encoder = PngEncoder::new_with_quality(out, CompressionType::Uncompressed, FilterType::Adaptive);
+            if let Some(profile) = icc {
+                encoder.set_icc_profile(profile.to_vec()).map_err(unsupported)?;
+            }
+            if let Some(exif) = exif {
+                encoder.set_exif_metadata(exif.to_vec()).map_err(unsupported)?;
+            }
             if opaque {
                 let rgb = rgb_of(image);
                 encoder.write_image(&rgb, width, height, ExtendedColorType::Rgb8)
@@ -440,7 +655,19 @@ fn encode_into(
                     "JPEG is at most 65535x65535; image is {width}x{height}"
                 )));
             };
-            jpeg_encoder::Encoder::new(out, quality)
+            let mut encoder = jpeg_encoder::Encoder::new(out, quality);
+            if let Some(profile) = icc {
+                encoder
+                    .add_icc_profile(profile)
+                    .map_err(|e| Error::too_large(format!("JPEG can carry no ICC profile this large: {e}")))?;
+            }
+            if let Some(exif) = exif {
+                // APP1: `Exif\0\0`, then the TIFF-structured block (one segment: 64 KiB).
+                encoder
+                    .add_app_segment(1, [b"Exif\0\0".as_slice(), exif].concat())
+                    .map_err(|e| Error::too_large(format!("JPEG can carry no EXIF this large: {e}")))?;
+            }
+            encoder
                 .encode(image.as_raw(), w, h, jpeg_encoder::ColorType::Rgba)
                 .map_err(|e| Error::internal(format!("JPEG encoder: {e}")))?;
         }
@@ -450,7 +677,13 @@ fn encode_into(
                     "WebP is at most 16383x16383; image is {width}x{height}"
                 )));
             }
-            let encoder = WebPEncoder::new_lossless(out);
+            let mut encoder = WebPEncoder::new_lossless(out);
+            if let Some(profile) = icc {
+                encoder.set_icc_profile(profile.to_vec()).map_err(unsupported)?;
+            }
+            if let Some(exif) = exif {
+                encoder.set_exif_metadata(exif.to_vec()).map_err(unsupported)?;
+            }
             if opaque {
                 let rgb = rgb_of(image);
                 encoder.encode(&rgb, width, height, ExtendedColorType::Rgb8)
@@ -531,11 +764,13 @@ mod tests {
     #[test]
     fn icc_profiles_count_and_bombs_are_refused() {
         for depth in [png::BitDepth::Eight, png::BitDepth::Sixteen] {
-            let (image, _) = decode(&png_with_icc(3000, depth), &Limits::default()).unwrap();
+            let image = decode(&png_with_icc(3000, depth), &Limits::default(), IccUse::Convert)
+                .unwrap()
+                .image;
             assert_eq!(image.dimensions(), (2, 2));
             let bomb = png_with_icc(64 << 20, depth);
             assert!(bomb.len() < 1 << 20, "{}", bomb.len());
-            let e = decode(&bomb, &Limits::default()).unwrap_err();
+            let e = decode(&bomb, &Limits::default(), IccUse::Convert).unwrap_err();
             assert_eq!(e.code, crate::ErrorCode::TooLarge, "{e}");
         }
         // The profile counts in the memory model.
@@ -543,8 +778,8 @@ mod tests {
             max_memory_bytes: SLACK + (2 << 20),
             ..Limits::default()
         };
-        assert!(decode(&png_with_icc(1000, png::BitDepth::Eight), &small).is_ok());
-        let e = decode(&png_with_icc(3 << 20, png::BitDepth::Eight), &small).unwrap_err();
+        assert!(decode(&png_with_icc(1000, png::BitDepth::Eight), &small, IccUse::Convert).is_ok());
+        let e = decode(&png_with_icc(3 << 20, png::BitDepth::Eight), &small, IccUse::Convert).unwrap_err();
         assert!(e.message.contains("max_memory_bytes"), "{e}");
     }
 

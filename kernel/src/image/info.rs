@@ -78,6 +78,19 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>> {
     Ok(to_json(header).to_string().into_bytes())
 }
 
+/// The EXIF block (TIFF-structured bytes) of a JPEG, PNG or WebP file, for `encode
+/// exif=keep`; `None` for other formats (a TIFF's tags are the file itself) or when the
+/// headers cannot be read.
+pub fn exif_block(bytes: &[u8]) -> Option<Cow<'_, [u8]>> {
+    let header = match image::guess_format(bytes).ok()? {
+        ImageFormat::Png => png(bytes),
+        ImageFormat::Jpeg => jpeg(bytes),
+        ImageFormat::WebP => webp(bytes),
+        _ => return None,
+    };
+    header.ok()?.exif
+}
+
 fn to_json(h: Header<'_>) -> Value {
     let exif = h.exif.as_deref().and_then(Exif::read);
     let orientation = h

@@ -8,24 +8,34 @@ use std::io::Cursor;
 use image::metadata::Orientation;
 
 use super::Image;
+use super::icc::{self, Channels};
 use crate::limits::SLACK;
 use crate::{Error, Limits, Result};
 
+/// A decoded 16-bit PNG: the image, its EXIF orientation (not yet applied) and its ICC
+/// profile (when read) with the colour space of its samples.
+type Decoded = (Image, Orientation, Option<(Vec<u8>, Channels)>);
+
 /// Decodes `bytes` if it is a non-interlaced 16-bit PNG (`None` otherwise: the general
-/// path decodes it); the image and its EXIF orientation, not yet applied.
-pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Option<Result<(Image, Orientation)>> {
+/// path decodes it). With `read_icc` its ICC profile (`icc_bytes` inflated, counted in
+/// the memory model with its transform) is read, inflated and kept while the pixels are
+/// decoded; without, the chunk is skipped.
+pub(super) fn decode(bytes: &[u8], limits: &Limits, read_icc: bool, icc_bytes: u64) -> Option<Result<Decoded>> {
     let mut decoder = png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: 64 << 20 });
-    // An ICC profile would be inflated and kept while the pixels are decoded; kiln does
-    // not apply it (yet), so it is not read.
-    decoder.set_ignore_iccp_chunk(true);
+    decoder.set_ignore_iccp_chunk(!read_icc);
     let info = decoder.read_header_info().ok()?;
     if info.bit_depth != png::BitDepth::Sixteen || info.interlaced {
         return None;
     }
-    Some(decode_rows(decoder, bytes.len() as u64, limits))
+    let profile = if read_icc && icc_bytes > 0 {
+        icc_bytes + icc::held(icc_bytes as usize)
+    } else {
+        0
+    };
+    Some(decode_rows(decoder, bytes.len() as u64 + profile, limits))
 }
 
-fn decode_rows(mut decoder: png::Decoder<Cursor<&[u8]>>, input: u64, limits: &Limits) -> Result<(Image, Orientation)> {
+fn decode_rows(mut decoder: png::Decoder<Cursor<&[u8]>>, input: u64, limits: &Limits) -> Result<Decoded> {
     decoder.set_transformations(png::Transformations::EXPAND);
     let mut reader = decoder.read_info().map_err(png_error)?;
     let (width, height) = (reader.info().width, reader.info().height);
@@ -46,8 +56,8 @@ fn decode_rows(mut decoder: png::Decoder<Cursor<&[u8]>>, input: u64, limits: &Li
         png::ColorType::Rgba => 4,
         png::ColorType::Indexed => return Err(Error::bad_input("16-bit PNG with a palette")),
     };
-    // The memory model: the input, the RGBA8 image, the reader's rows (current and
-    // previous, 16-bit) and inflate state, a turned copy.
+    // The memory model: the input (and a profile with its transform), the RGBA8 image,
+    // the reader's rows (current and previous, 16-bit) and inflate state, a turned copy.
     let pixels = u64::from(width) * u64::from(height);
     let turned = match orientation {
         Orientation::NoTransforms | Orientation::FlipHorizontal | Orientation::FlipVertical => 0,
@@ -78,9 +88,14 @@ fn decode_rows(mut decoder: png::Decoder<Cursor<&[u8]>>, input: u64, limits: &Li
             px.copy_from_slice(&rgba);
         }
     }
+    let gray = channels <= 2;
+    let profile = reader.info().icc_profile.as_ref().map(|p| {
+        let channels = if gray { Channels::Gray } else { Channels::Rgb };
+        (p.to_vec(), channels)
+    });
     reader.finish().map_err(png_error)?;
     let image = Image::from_raw(width, height, rgba).ok_or_else(|| Error::internal("PNG buffer size"))?;
-    Ok((image, orientation))
+    Ok((image, orientation, profile))
 }
 
 /// As image-rs maps the png crate's errors, then kiln's codes for them.
@@ -122,7 +137,7 @@ mod tests {
         ];
         for image in images {
             let bytes = png(image.clone());
-            let (got, orientation) = decode(&bytes, &Limits::default()).unwrap().unwrap();
+            let (got, orientation, _) = decode(&bytes, &Limits::default(), true, 0).unwrap().unwrap();
             assert_eq!(orientation, Orientation::NoTransforms);
             let reference = image::load_from_memory(&bytes).unwrap().into_rgba8();
             assert_eq!(got, reference, "{:?}", image.color());
@@ -132,14 +147,14 @@ mod tests {
     #[test]
     fn eight_bit_and_cut_pngs() {
         let eight = png(DynamicImage::ImageRgb8(ImageBuffer::from_pixel(3, 3, Rgb([1, 2, 3]))));
-        assert!(decode(&eight, &Limits::default()).is_none());
+        assert!(decode(&eight, &Limits::default(), true, 0).is_none());
         let deep = png(DynamicImage::ImageRgb16(ImageBuffer::from_pixel(
             300,
             300,
             Rgb([1, 2, 3]),
         )));
         let cut = &deep[..deep.len() / 2];
-        let e = decode(cut, &Limits::default()).unwrap().unwrap_err();
+        let e = decode(cut, &Limits::default(), true, 0).unwrap().unwrap_err();
         assert_eq!(e.code, crate::ErrorCode::BadInput, "{e}");
     }
 }

@@ -12,23 +12,31 @@
 
 use std::io::Write;
 
+use std::borrow::Cow;
+
 use super::Image;
+use super::metadata::Metadata;
 use super::sink::Sink;
 use crate::{Error, Result};
 
 /// Writes `image` as an 8-bit PNG, RGB if `opaque` (its alpha is dropped) else RGBA, at
-/// zlib `level` (1 ..= 9), into `out`. An `internal` error if `out` refuses a write (the
-/// caller knows it is full).
-pub(super) fn encode(image: &Image, opaque: bool, level: u8, out: &mut Sink) -> Result<()> {
+/// zlib `level` (1 ..= 9), with `metadata`'s ICC profile (iCCP) and EXIF (eXIf) if
+/// given, into `out`. An `internal` error if `out` refuses a write (the caller knows it
+/// is full).
+pub(super) fn encode(image: &Image, opaque: bool, level: u8, metadata: Metadata<'_>, out: &mut Sink) -> Result<()> {
     let (width, height) = image.dimensions();
     let color = if opaque {
         png::ColorType::Rgb
     } else {
         png::ColorType::Rgba
     };
-    // The png crate's signature and IHDR, and the IEND its writer ends with.
+    // The png crate's signature, IHDR (and iCCP, eXIf), and the IEND its writer ends with.
     let mut head = Vec::new();
-    let mut encoder = png::Encoder::new(&mut head, width, height);
+    let mut info = png::Info::with_size(width, height);
+    info.icc_profile = metadata.icc.map(Cow::Borrowed);
+    info.exif_metadata = metadata.exif.map(Cow::Borrowed);
+    let mut encoder =
+        png::Encoder::with_info(&mut head, info).map_err(|e| Error::internal(format!("PNG header: {e}")))?;
     encoder.set_color(color);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Fast);
@@ -187,7 +195,7 @@ mod tests {
 
     fn ours(image: &Image, opaque: bool, level: u8) -> Vec<u8> {
         let mut sink = Sink::new(u64::MAX);
-        encode(image, opaque, level, &mut sink).unwrap();
+        encode(image, opaque, level, Metadata::default(), &mut sink).unwrap();
         sink.data
     }
 

@@ -6,7 +6,7 @@ use super::params::{Checked, Params};
 use super::spec::{Default, Kind, OpSpec, ParamSpec, ParamType};
 use crate::choice::Choice;
 use crate::compress::Container;
-use crate::image::codec::{DecodeFormat, EncodeFormat};
+use crate::image::codec::{DecodeFormat, DecodeIcc, EncodeExif, EncodeFormat, EncodeIcc};
 use crate::image::extend::Border;
 use crate::image::geometry::Axis;
 use crate::image::position::Position;
@@ -114,7 +114,7 @@ pub const DECODE: OpSpec = OpSpec {
     streams: false,
     input: Kind::Bytes,
     output: Kind::Image,
-    doc: "Decodes PNG, JPEG, WebP, GIF (first frame), BMP or TIFF, sniffed from the bytes, with EXIF orientation applied; or raw RGBA8 with format=rgba and width/height. Implied before the first image op.",
+    doc: "Decodes PNG, JPEG, WebP, GIF (first frame), BMP or TIFF, sniffed from the bytes, with EXIF orientation applied; or raw RGBA8 with format=rgba and width/height. An ICC profile embedded in a JPEG (APP2), PNG (iCCP) or WebP (ICCP) converts the pixels to sRGB (RGB matrix/TRC, grey and LUT profiles; CMYK and YCCK JPEGs through their CMYK profile); a profile that does not parse or does not fit the pixels is ignored, as browsers do. Implied before the first image op.",
     params: &[
         p(
             "format",
@@ -134,6 +134,12 @@ pub const DECODE: OpSpec = OpSpec {
             ("format", "rgba"),
             "height of raw RGBA8 input (format=rgba only)",
         ),
+        p(
+            "icc",
+            ParamType::Choice(DecodeIcc::NAMES),
+            Some(Default::Str("convert")),
+            "convert: an embedded ICC profile converts the pixels to sRGB; ignore: the decoded values as they are",
+        ),
     ],
     needs_one_of: &[],
     build: |p| {
@@ -141,7 +147,10 @@ pub const DECODE: OpSpec = OpSpec {
             DecodeFormat::Rgba => Some((p.u32("width")?, p.u32("height")?)),
             DecodeFormat::Auto => None,
         };
-        Ok(Op::Decode { raw })
+        Ok(Op::Decode {
+            raw,
+            icc: p.choice("icc")?,
+        })
     },
 };
 
@@ -640,7 +649,7 @@ pub const ENCODE: OpSpec = OpSpec {
     streams: false,
     input: Kind::Image,
     output: Kind::Bytes,
-    doc: "Encodes. Without it, the last image is encoded to the input's format (PNG when that format cannot be written). JPEG has no alpha: a translucent image is flattened onto `background=` (white) first.",
+    doc: "Encodes. Without it, the last image is encoded to the input's format (PNG when that format cannot be written). JPEG has no alpha: a translucent image is flattened onto `background=` (white) first. The output carries no ICC profile (its pixels are sRGB) unless icc=keep: then the pixels stay in the source's colour space (the decode does not convert them) and the output carries the source's RGB profile (PNG iCCP, JPEG APP2, WebP ICCP), as sharp's keepIccProfile; a grey or CMYK source is still converted to sRGB and carries none. No EXIF is written (no camera, date or GPS leaks) unless exif=keep: then the source's EXIF (JPEG, PNG or WebP sources) with its orientation set to 1, since the decode turned the pixels upright.",
     params: &[
         p(
             "format",
@@ -656,6 +665,18 @@ pub const ENCODE: OpSpec = OpSpec {
             Some(Default::Str("#ffffff")),
             "JPEG (no alpha): the colour a translucent image is flattened onto, #rrggbb",
         ),
+        p(
+            "icc",
+            ParamType::Choice(EncodeIcc::NAMES),
+            Some(Default::Str("strip")),
+            "strip: no ICC profile, sRGB pixels; keep: the source's pixels and RGB profile, unconverted",
+        ),
+        p(
+            "exif",
+            ParamType::Choice(EncodeExif::NAMES),
+            Some(Default::Str("strip")),
+            "strip: no EXIF (no camera, date or GPS); keep: the source's EXIF (JPEG, PNG, WebP), orientation set to 1",
+        ),
     ],
     needs_one_of: &[],
     build: |p| {
@@ -664,6 +685,8 @@ pub const ENCODE: OpSpec = OpSpec {
             quality: p.u32("quality")? as u8,
             level: p.u32("level")? as u8,
             background: p.color("background")?,
+            icc: p.choice("icc")?,
+            exif: p.choice("exif")?,
         })
     },
 };

@@ -14,7 +14,7 @@ pub use params::{Checked, Params};
 pub use spec::{Kind, OpSpec, ParamSpec, ParamType};
 
 use crate::compress::Container;
-use crate::image::codec::EncodeFormat;
+use crate::image::codec::{DecodeIcc, EncodeExif, EncodeFormat, EncodeIcc};
 use crate::image::extend::Border;
 use crate::image::geometry::Axis;
 use crate::image::position::Position;
@@ -34,6 +34,8 @@ pub enum Op {
     Decode {
         /// Raw RGBA8 input of this size.
         raw: Option<(u32, u32)>,
+        /// What is done with an embedded ICC profile.
+        icc: DecodeIcc,
     },
     /// `resize` to `width` and/or `height`.
     Resize {
@@ -158,6 +160,10 @@ pub enum Op {
         level: u8,
         /// What a translucent image is flattened onto for a format without alpha.
         background: [u8; 4],
+        /// Whether the source's ICC profile is kept (pixels unconverted) or not.
+        icc: EncodeIcc,
+        /// Whether the source's EXIF is kept or not.
+        exif: EncodeExif,
     },
     /// `info`: an image file's headers as JSON.
     Info,

@@ -5,6 +5,7 @@ mod text;
 
 use serde_json::{Map, Value as Json};
 
+use crate::image::codec::{DecodeIcc, EncodeExif, EncodeIcc};
 use crate::op::{self, Kind, Op, OpSpec, Params};
 use crate::{Error, Limits, Result};
 
@@ -97,7 +98,10 @@ impl Pipeline {
                 plan.push(Planned {
                     step: Some(index),
                     spec: &op::DECODE,
-                    op: Op::Decode { raw: None },
+                    op: Op::Decode {
+                        raw: None,
+                        icc: DecodeIcc::Convert,
+                    },
                 });
                 kind = Kind::Image;
             }
@@ -130,6 +134,8 @@ impl Pipeline {
                     quality: 80,
                     level: 6,
                     background: [255; 4],
+                    icc: EncodeIcc::Strip,
+                    exif: EncodeExif::Strip,
                 },
             }),
             Kind::Table => plan.push(Planned {
@@ -325,7 +331,7 @@ mod tests {
         .unwrap();
         assert_eq!(format!("{:?}", text.plan), format!("{:?}", json.plan));
         // implied decode first
-        assert!(matches!(text.plan[0].op, Op::Decode { raw: None }));
+        assert!(matches!(text.plan[0].op, Op::Decode { raw: None, .. }));
         assert_eq!(text.plan.len(), 4);
     }
 
@@ -423,7 +429,7 @@ mod tests {
             serde_json::json!({"steps": [
                 {"op": "resize", "width": 8, "fit": "contain", "filter": "lanczos3", "position": "centre"},
                 {"op": "blur", "sigma": 2.0},
-                {"op": "encode", "format": "png", "quality": 80, "level": 6, "background": "#ffffff"}
+                {"op": "encode", "format": "png", "quality": 80, "level": 6, "background": "#ffffff", "icc": "strip", "exif": "strip"}
             ], "limits": {"max_rows": 5}})
         );
         let again = Pipeline::from_json(&canonical).unwrap();

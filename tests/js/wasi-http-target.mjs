@@ -1,0 +1,36 @@
+// The `wasi-http` target of kiln-cases: kiln-http (target/components/kiln-http.wasm, from
+// scripts/build-wasi-http.sh) under `wasmtime serve`, every job a real
+// `POST /v1/run?pipeline=` request, driven over JSON lines like tests/js/node-target.mjs:
+//   stdin:  {"pipeline": "...", "input": "<base64>"}            one job per line
+//   stdout: {"ok": true, "data": "<base64>", "meta": {...}}       200 (meta: kiln-meta)
+//         | {"ok": false, "code": "...", "message": "..."}       an API error
+//         | {"crash": "..."}                                      internal, or no answer
+import { createInterface } from 'node:readline';
+import { startWasmtime } from '../../bindings-wasi/test/lib.mjs';
+
+const server = await startWasmtime();
+const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+try {
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    if (!line) continue;
+    const { pipeline, input } = JSON.parse(line);
+    try {
+      const res = await fetch(`${server.url}/v1/run?pipeline=${encodeURIComponent(pipeline)}`, {
+        method: 'POST',
+        body: Buffer.from(input, 'base64'),
+      });
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.status === 200) {
+        out({ ok: true, data: body.toString('base64'), meta: JSON.parse(res.headers.get('kiln-meta')) });
+        continue;
+      }
+      const { error } = JSON.parse(body.toString());
+      if (error.code === 'internal') out({ crash: error.message });
+      else out({ ok: false, code: error.code, message: error.message });
+    } catch (e) {
+      out({ crash: String(e?.stack ?? e) });
+    }
+  }
+} finally {
+  server.stop();
+}

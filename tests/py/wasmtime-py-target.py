@@ -1,0 +1,55 @@
+"""The `wasmtime-py` target of kiln-cases: the kernel component (kiln export-kernel) in
+wasmtime-py's component API, one fresh instance per job, the kernel's default limits;
+driven over JSON lines exactly like tests/js/node-target.mjs:
+
+    python wasmtime-py-target.py KERNEL.wasm
+    stdin:  {"pipeline": "...", "input": "<base64>"}            one job per line
+    stdout: {"ok": true, "data": "<base64>", "meta": {...}}
+          | {"ok": false, "code": "...", "message": "..."}       the WIT `error`
+          | {"crash": "..."}                                      a trap, or anything else
+"""
+import base64
+import json
+import sys
+
+from wasmtime import Engine, Store
+from wasmtime.component import Component, Linker, Record
+
+MiB = 1 << 20
+DEFAULTS = {"max-input-bytes": 256 * MiB, "max-output-bytes": 256 * MiB, "max-pixels": 64 * MiB,
+            "max-dimension": 65535, "max-decompressed-bytes": 256 * MiB, "max-rows": 10_000_000,
+            "max-columns": 16384, "max-json-depth": 128, "max-memory-bytes": 1024 * MiB}
+# `meta` as kiln_kernel::Meta::to_json writes it: its field order, absent fields left out.
+META = ["kind", "content-type", "width", "height", "format", "trim-left", "trim-top", "rows", "columns", "version"]
+
+engine = Engine()
+linker = Linker(engine)
+component = Component.from_file(engine, sys.argv[1])
+limits = Record()
+limits.__dict__.update(DEFAULTS)
+
+
+def job(pipeline, data):
+    store = Store(engine)
+    run = linker.instantiate(store, component).get_func(store, "run")
+    result = run(store, pipeline, data, limits)
+    if result.tag == "err":
+        e = result.payload
+        if e.code == "internal":
+            return {"crash": e.message}
+        return {"ok": False, "code": e.code.replace("-", "_"), "message": e.message}
+    out = result.payload
+    meta = {k.replace("-", "_"): out.meta.__dict__[k] for k in META if out.meta.__dict__[k] is not None}
+    return {"ok": True, "data": base64.b64encode(out.data).decode(), "meta": meta}
+
+
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    request = json.loads(line)
+    try:
+        reply = job(request["pipeline"], base64.b64decode(request["input"]))
+    except Exception as e:  # a trap, or a bug of this driver: a crash cell, never a pass
+        reply = {"crash": f"{type(e).__name__}: {e}"}
+    sys.stdout.write(json.dumps(reply) + "\n")
+    sys.stdout.flush()
