@@ -65,13 +65,33 @@ fn benches(c: &mut Criterion) {
     g.bench_function("gunzip_16MiB_text", |b| {
         b.iter(|| kiln_kernel::run("decompress format=gzip", black_box(&gz)).unwrap());
     });
+    g.bench_function("stream_gzip_l6_16MiB_text_64KiB_chunks", |b| {
+        b.iter(|| streamed("compress format=gzip level=6", black_box(&text)));
+    });
+    g.bench_function("stream_gunzip_16MiB_text_64KiB_chunks", |b| {
+        b.iter(|| streamed("decompress format=gzip", black_box(&gz)));
+    });
 
     let table = csv(50_000_000);
     g.throughput(Throughput::Bytes(table.len() as u64));
     g.bench_function("csv_50MB_to_json", |b| {
         b.iter(|| kiln_kernel::run("parse_csv | to_json", black_box(&table)).unwrap());
     });
+    g.bench_function("stream_csv_50MB_to_json_64KiB_chunks", |b| {
+        b.iter(|| streamed("parse_csv | to_json", black_box(&table)));
+    });
     g.finish();
+}
+
+/// `input` through a streaming session in 64 KiB chunks (fflate's and the WHATWG
+/// streams' usual size): the output's length.
+fn streamed(pipeline: &str, input: &[u8]) -> usize {
+    let mut session = kiln_kernel::Session::open(pipeline, &kiln_kernel::Limits::default()).unwrap();
+    let mut len = 0;
+    for chunk in input.chunks(64 << 10) {
+        len += session.push(chunk).unwrap().len();
+    }
+    len + session.finish().unwrap().data.len()
 }
 
 criterion_group!(kernel, benches);

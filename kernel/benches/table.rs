@@ -40,6 +40,22 @@ fn benches(c: &mut Criterion) {
             b.iter(|| kiln_kernel::run(pipeline, black_box(csv.as_slice())).unwrap());
         });
     }
+    // The same conversion through a streaming session, 64 KiB at a time.
+    for (name, pipeline) in [
+        ("stream_parse_csv_to_json", "parse_csv | to_json"),
+        ("stream_parse_csv_to_ndjson", "parse_csv | to_json format=ndjson"),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut session = kiln_kernel::Session::open(pipeline, &kiln_kernel::Limits::default()).unwrap();
+                let mut len = 0;
+                for chunk in black_box(csv.as_slice()).chunks(64 << 10) {
+                    len += session.push(chunk).unwrap().len();
+                }
+                len + session.finish().unwrap().data.len()
+            });
+        });
+    }
     g.finish();
 }
 

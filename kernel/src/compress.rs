@@ -2,9 +2,9 @@
 //! (pure Rust, fast, and the same bytes on every target): compression directly, to
 //! choose its level-6 strategy; decompression through flate2's readers.
 
-use std::io::Read;
+use std::io::Write;
 
-use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
+use flate2::write::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 use zlib_rs::{Deflate, DeflateError, DeflateFlush, Status};
 
 use crate::choice::choices;
@@ -31,35 +31,121 @@ pub fn content_type(container: Container) -> &'static str {
 /// Compresses at `level` 0..=9 with zlib-rs. The container framing is written here, so
 /// the bytes are the same on every target (zlib-rs's own gzip header records the build
 /// target's OS); the gzip header carries no name and no time (mtime 0), so output
-/// depends on the input alone.
+/// depends on the input alone. One [`Compressor`] push and its finish.
 pub fn compress(input: &[u8], container: Container, level: u32) -> Result<Vec<u8>> {
-    let level = level.min(9);
     // Text compresses ~3-4x at level 6: start there to skip most regrowth.
     let mut out = Vec::with_capacity(input.len() / 3 + 64);
-    match container {
-        Container::Gzip => {
-            // ID, CM = deflate, FLG = 0, MTIME = 0, XFL (2: slowest, 4: fastest), OS = unknown.
-            let xfl = match level {
-                9 => 2,
-                0 | 1 => 4,
-                _ => 0,
-            };
-            out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
-        }
-        Container::Zlib => out.extend_from_slice(&zlib_header(level)),
-        Container::Deflate => {}
-    }
-    deflate(input, level, &mut out)?;
-    match container {
-        Container::Gzip => {
-            out.extend_from_slice(&zlib_rs::crc32::crc32(0, input).to_le_bytes());
-            // ISIZE: the input's length mod 2^32 (RFC 1952).
-            out.extend_from_slice(&(input.len() as u32).to_le_bytes());
-        }
-        Container::Zlib => out.extend_from_slice(&zlib_rs::adler32::adler32(1, input).to_be_bytes()),
-        Container::Deflate => {}
-    }
+    let mut c = Compressor::new(container, level);
+    c.push(input, &mut out)?;
+    c.finish(&mut out)?;
     Ok(out)
+}
+
+/// Input bytes zlib-rs is given per call: the input is cut at fixed offsets (and the
+/// output room is fixed), so zlib-rs sees the same calls however the input arrives and
+/// the compressed bytes do not depend on the chunking.
+const SLICE: usize = 64 << 10;
+/// Output room per call.
+const ROOM: usize = 64 << 10;
+
+/// Streaming compression: [`push`](Compressor::push) input in any pieces, then
+/// [`finish`](Compressor::finish); the bytes are those of [`compress`] on the whole.
+pub struct Compressor {
+    container: Container,
+    deflate: Deflate,
+    /// Input not yet given to zlib-rs (less than [`SLICE`]).
+    pending: Vec<u8>,
+    header: Option<Vec<u8>>,
+    crc: u32,
+    adler: u32,
+    len: u64,
+}
+
+impl Compressor {
+    /// A compressor for `container` at `level` (0..=9; more is 9).
+    pub fn new(container: Container, level: u32) -> Compressor {
+        let level = level.min(9);
+        let header = match container {
+            Container::Gzip => {
+                // ID, CM = deflate, FLG = 0, MTIME = 0, XFL (2: slowest, 4: fastest), OS = unknown.
+                let xfl = match level {
+                    9 => 2,
+                    0 | 1 => 4,
+                    _ => 0,
+                };
+                vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]
+            }
+            Container::Zlib => zlib_header(level).to_vec(),
+            Container::Deflate => Vec::new(),
+        };
+        let deflate = if level == 6 {
+            let (strategy, [good, lazy, nice, chain]) = LEVEL_6;
+            let mut d = Deflate::new(strategy, false, 15);
+            d.tune(good, lazy, nice, chain);
+            d
+        } else {
+            Deflate::new(level as i32, false, 15)
+        };
+        Compressor {
+            container,
+            deflate,
+            pending: Vec::new(),
+            header: Some(header),
+            crc: 0,
+            adler: 1,
+            len: 0,
+        }
+    }
+
+    /// Compresses `input`, appending what is ready to `out`.
+    pub fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if let Some(header) = self.header.take() {
+            out.extend_from_slice(&header);
+        }
+        match self.container {
+            Container::Gzip => self.crc = zlib_rs::crc32::crc32(self.crc, input),
+            Container::Zlib => self.adler = zlib_rs::adler32::adler32(self.adler, input),
+            Container::Deflate => {}
+        }
+        self.len = self.len.wrapping_add(input.len() as u64);
+        if !self.pending.is_empty() {
+            let take = (SLICE - self.pending.len()).min(input.len());
+            self.pending.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if self.pending.len() < SLICE {
+                return Ok(());
+            }
+            let slice = std::mem::take(&mut self.pending);
+            deflate_slice(&mut self.deflate, &slice, DeflateFlush::NoFlush, out)?;
+            self.pending = slice;
+            self.pending.clear();
+        }
+        while input.len() >= SLICE {
+            deflate_slice(&mut self.deflate, &input[..SLICE], DeflateFlush::NoFlush, out)?;
+            input = &input[SLICE..];
+        }
+        self.pending.extend_from_slice(input);
+        Ok(())
+    }
+
+    /// Compresses the rest and writes the trailer.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        if let Some(header) = self.header.take() {
+            out.extend_from_slice(&header);
+        }
+        let slice = std::mem::take(&mut self.pending);
+        deflate_slice(&mut self.deflate, &slice, DeflateFlush::Finish, out)?;
+        match self.container {
+            Container::Gzip => {
+                out.extend_from_slice(&self.crc.to_le_bytes());
+                // ISIZE: the input's length mod 2^32 (RFC 1952).
+                out.extend_from_slice(&(self.len as u32).to_le_bytes());
+            }
+            Container::Zlib => out.extend_from_slice(&self.adler.to_be_bytes()),
+            Container::Deflate => {}
+        }
+        Ok(())
+    }
 }
 
 /// zlib-rs follows zlib-ng, whose level 6 ("medium" matching) writes 2-4% more than
@@ -69,31 +155,14 @@ pub fn compress(input: &[u8], container: Container, level: u32) -> Result<Vec<u8
 /// (`deflateTune`: `good, lazy, nice, chain`; see third_party/zlib-rs/KILN-PATCH.md).
 const LEVEL_6: (i32, [u16; 4]) = (7, [8, 16, 128, 192]);
 
-/// Raw DEFLATE of `input` at `level`, appended to `out`.
-fn deflate(input: &[u8], level: u32, out: &mut Vec<u8>) -> Result<()> {
-    let mut d = if level == 6 {
-        let (strategy, [good, lazy, nice, chain]) = LEVEL_6;
-        let mut d = Deflate::new(strategy, false, 15);
-        d.tune(good, lazy, nice, chain);
-        d
-    } else {
-        Deflate::new(level as i32, false, 15)
-    };
+/// Gives zlib-rs one slice of input with `flush`, [`ROOM`] bytes of output at a time,
+/// until it has taken all of it (and, finishing, ended the stream).
+fn deflate_slice(d: &mut Deflate, mut rest: &[u8], flush: DeflateFlush, out: &mut Vec<u8>) -> Result<()> {
     let failed = |e: DeflateError| Error::internal(format!("compressor failed: {e:?}"));
-    let mut rest = input;
     loop {
-        if out.capacity() - out.len() < 4096 {
-            out.reserve(out.capacity().max(64 << 10));
-        }
         let start = out.len();
-        out.resize(out.capacity(), 0);
+        out.resize(start + ROOM, 0);
         let (read, written) = (d.total_in(), d.total_out());
-        // One call takes at most 4 GiB of input: finish only once the rest fits in it.
-        let flush = if rest.len() > u32::MAX as usize {
-            DeflateFlush::NoFlush
-        } else {
-            DeflateFlush::Finish
-        };
         let status = d.compress(rest, &mut out[start..], flush).map_err(failed)?;
         let (took, wrote) = ((d.total_in() - read) as usize, (d.total_out() - written) as usize);
         rest = &rest[took..];
@@ -101,6 +170,8 @@ fn deflate(input: &[u8], level: u32, out: &mut Vec<u8>) -> Result<()> {
         match status {
             Status::StreamEnd if rest.is_empty() => return Ok(()),
             Status::StreamEnd => return Err(Error::internal("compressor ended before its input")),
+            // Not finishing: done once the input is taken and the output had room left.
+            _ if flush == DeflateFlush::NoFlush && rest.is_empty() && wrote < ROOM => return Ok(()),
             _ if took == 0 && wrote == 0 => return Err(Error::internal("compressor made no progress")),
             _ => {}
         }
@@ -120,34 +191,210 @@ fn zlib_header(level: u32) -> [u8; 2] {
 }
 
 /// Decompresses; every member of a multi-member gzip file. Stops with `too_large` as
-/// soon as the output would pass `max_output` bytes, so a bomb never fills memory.
+/// soon as the output would pass `max_output` bytes, so a bomb never fills memory. One
+/// [`Decompressor`] push and its finish, into one buffer sized from the gzip trailer.
 pub fn decompress(input: &[u8], container: Container, max_output: u64) -> Result<Vec<u8>> {
-    if input.is_empty() {
-        return Err(Error::bad_input("empty input; expected compressed data"));
-    }
-    let name = match container {
+    let capacity = initial_capacity(input, container).min(max_output);
+    let mut out = Vec::new();
+    let mut d = Decompressor::new(container, max_output);
+    d.sink().out.reserve_exact(capacity as usize);
+    d.push(input, &mut out)?;
+    d.finish(&mut out)?;
+    Ok(out)
+}
+
+fn name(container: Container) -> &'static str {
+    match container {
         Container::Gzip => "gzip",
         Container::Zlib => "zlib",
         Container::Deflate => "deflate",
-    };
-    if container == Container::Gzip && !input.starts_with(&[0x1f, 0x8b]) {
-        return Err(Error::bad_input("not gzip data (no 1f 8b magic)"));
     }
-    let capacity = initial_capacity(input, container).min(max_output);
-    let mut out = Vec::with_capacity(capacity as usize);
-    // Read one byte past the limit to tell "exactly at the limit" from "over it".
-    let result = match container {
-        Container::Gzip => MultiGzDecoder::new(input).take(max_output + 1).read_to_end(&mut out),
-        Container::Zlib => ZlibDecoder::new(input).take(max_output + 1).read_to_end(&mut out),
-        Container::Deflate => DeflateDecoder::new(input).take(max_output + 1).read_to_end(&mut out),
-    };
-    if out.len() as u64 > max_output {
-        return Err(Error::too_large(format!(
-            "decompressed data exceeds the limit of {max_output} bytes"
-        )));
+}
+
+/// A writer that appends to the caller's buffer and refuses to pass a total of `max`
+/// bytes.
+struct Capped {
+    out: Vec<u8>,
+    total: u64,
+    max: u64,
+    over: bool,
+}
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.total.saturating_add(buf.len() as u64) > self.max {
+            self.over = true;
+            return Err(std::io::Error::other("over the limit"));
+        }
+        self.total += buf.len() as u64;
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
     }
-    result.map_err(|e| Error::bad_input(format!("corrupt or truncated {name} data: {e}")))?;
-    Ok(out)
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+enum Inflate {
+    Gzip(MultiGzDecoder<Capped>),
+    Zlib(ZlibDecoder<Capped>),
+    Deflate(DeflateDecoder<Capped>),
+}
+
+/// Streaming decompression: [`push`](Decompressor::push) compressed bytes in any pieces,
+/// then [`finish`](Decompressor::finish) (a stream cut short is `bad_input` there);
+/// the bytes and errors do not depend on the pieces ([`decompress`] is one piece).
+pub struct Decompressor {
+    container: Container,
+    inflate: Inflate,
+    /// The first bytes, until the gzip magic can be checked.
+    head: Vec<u8>,
+    seen: u64,
+    /// Input not yet given to the decoder (less than [`SLICE`]).
+    staged: Vec<u8>,
+    /// Whether a zlib or deflate stream has ended (what follows is ignored).
+    ended: bool,
+}
+
+impl Decompressor {
+    /// A decompressor for `container` whose output may total `max_output` bytes.
+    pub fn new(container: Container, max_output: u64) -> Decompressor {
+        let sink = Capped {
+            out: Vec::new(),
+            total: 0,
+            max: max_output,
+            over: false,
+        };
+        let inflate = match container {
+            Container::Gzip => Inflate::Gzip(MultiGzDecoder::new(sink)),
+            Container::Zlib => Inflate::Zlib(ZlibDecoder::new(sink)),
+            Container::Deflate => Inflate::Deflate(DeflateDecoder::new(sink)),
+        };
+        Decompressor {
+            container,
+            inflate,
+            head: Vec::new(),
+            seen: 0,
+            staged: Vec::new(),
+            ended: false,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        name(self.container)
+    }
+
+    fn sink(&mut self) -> &mut Capped {
+        match &mut self.inflate {
+            Inflate::Gzip(d) => d.get_mut(),
+            Inflate::Zlib(d) => d.get_mut(),
+            Inflate::Deflate(d) => d.get_mut(),
+        }
+    }
+
+    /// An error of the decoder: `too_large` if the output passed the limit.
+    fn failed(&mut self, e: &std::io::Error) -> Error {
+        let (over, max) = (self.sink().over, self.sink().max);
+        if over {
+            Error::too_large(format!("decompressed data exceeds the limit of {max} bytes"))
+        } else {
+            Error::bad_input(format!("corrupt or truncated {} data: {e}", self.name()))
+        }
+    }
+
+    /// Moves what was decompressed so far to `out`.
+    fn drain(&mut self, out: &mut Vec<u8>) {
+        let sink = self.sink();
+        if out.is_empty() {
+            std::mem::swap(out, &mut sink.out);
+        } else {
+            out.append(&mut sink.out);
+        }
+    }
+
+    /// Decompresses `input`, appending what is ready to `out`.
+    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.seen = self.seen.saturating_add(input.len() as u64);
+        if self.container == Container::Gzip && self.head.len() < 2 {
+            // The magic, checked before the decoder sees anything.
+            self.head
+                .extend_from_slice(&input[..input.len().min(2 - self.head.len())]);
+            if !b"\x1f\x8b".starts_with(&self.head) {
+                return Err(Error::bad_input("not gzip data (no 1f 8b magic)"));
+            }
+        }
+        // The decoder is given the input cut at fixed offsets, each slice flushed, so
+        // what it has written when it meets an error (the output limit first, or corrupt
+        // data first) does not depend on the chunking.
+        let mut input = input;
+        if !self.staged.is_empty() {
+            let take = (SLICE - self.staged.len()).min(input.len());
+            self.staged.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if self.staged.len() < SLICE {
+                self.drain(out);
+                return Ok(());
+            }
+            let slice = std::mem::take(&mut self.staged);
+            let fed = self.feed(&slice);
+            self.staged = slice;
+            self.staged.clear();
+            fed?;
+        }
+        while input.len() >= SLICE {
+            self.feed(&input[..SLICE])?;
+            input = &input[SLICE..];
+        }
+        self.staged.extend_from_slice(input);
+        self.drain(out);
+        Ok(())
+    }
+
+    /// Gives the decoder one slice and flushes what it made to the sink.
+    fn feed(&mut self, mut rest: &[u8]) -> Result<()> {
+        while !rest.is_empty() && !self.ended {
+            let written = match &mut self.inflate {
+                Inflate::Gzip(d) => d.write(rest),
+                Inflate::Zlib(d) => d.write(rest),
+                Inflate::Deflate(d) => d.write(rest),
+            };
+            match written {
+                // The stream has ended: what follows is ignored, as it always was.
+                Ok(0) => self.ended = true,
+                Ok(n) => rest = &rest[n..],
+                Err(e) => return Err(self.failed(&e)),
+            }
+        }
+        let flushed = match &mut self.inflate {
+            Inflate::Gzip(d) => d.flush(),
+            Inflate::Zlib(d) => d.flush(),
+            Inflate::Deflate(d) => d.flush(),
+        };
+        flushed.map_err(|e| self.failed(&e))
+    }
+
+    /// Ends the stream: `bad_input` if it is empty, cut short or corrupt.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        if self.seen == 0 {
+            return Err(Error::bad_input("empty input; expected compressed data"));
+        }
+        if self.container == Container::Gzip && self.head.len() < 2 {
+            return Err(Error::bad_input("not gzip data (no 1f 8b magic)"));
+        }
+        let slice = std::mem::take(&mut self.staged);
+        self.feed(&slice)?;
+        let finished = match &mut self.inflate {
+            Inflate::Gzip(d) => d.try_finish(),
+            Inflate::Zlib(d) => d.try_finish(),
+            Inflate::Deflate(d) => d.try_finish(),
+        };
+        if let Err(e) = finished {
+            return Err(self.failed(&e));
+        }
+        self.drain(out);
+        Ok(())
+    }
 }
 
 /// A capacity guess: gzip's trailer holds the last member's size mod 2^32; otherwise
@@ -199,6 +446,78 @@ mod tests {
         let c = compress(b"hello", Container::Gzip, 6).unwrap();
         assert_eq!(&c[..4], &[0x1f, 0x8b, 8, 0]);
         assert_eq!(&c[4..8], &[0, 0, 0, 0], "mtime must be 0");
+    }
+
+    /// `input` through a `Decompressor` in pieces of `size`.
+    fn streamed(input: &[u8], container: Container, max: u64, size: usize) -> Result<Vec<u8>> {
+        let mut d = Decompressor::new(container, max);
+        let mut out = Vec::new();
+        for piece in input.chunks(size.max(1)) {
+            d.push(piece, &mut out)?;
+        }
+        d.finish(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn decompression_does_not_depend_on_the_pieces() {
+        let data = sample();
+        let mut inputs: Vec<(Container, Vec<u8>)> = Vec::new();
+        for container in [Container::Gzip, Container::Zlib, Container::Deflate] {
+            for level in [0, 1, 6, 9] {
+                let c = compress(&data[..50_000], container, level).unwrap();
+                let n = c.len();
+                inputs.push((container, c.clone()));
+                for cut in [0, 1, 2, 3, 9, 10, 11, n / 2, n - 8, n - 4, n - 1] {
+                    inputs.push((container, c[..cut.min(n)].to_vec()));
+                }
+                for flip in [0, 1, 2, 3, 4, 9, 10, n / 3, n - 8, n - 5, n - 1] {
+                    let mut f = c.clone();
+                    f[flip.min(n - 1)] ^= 0x55;
+                    inputs.push((container, f));
+                }
+                for tail in [
+                    &b"x"[..],
+                    b"\x1f",
+                    b"\x1f\x8b",
+                    b"\x1f\x8b\x08\x00",
+                    b"\0\0\0\0\0\0\0\0\0\0",
+                ] {
+                    let mut t = c.clone();
+                    t.extend_from_slice(tail);
+                    inputs.push((container, t));
+                }
+                let mut two = c.clone();
+                two.extend_from_slice(&compress(b"second", container, 1).unwrap());
+                inputs.push((container, two));
+            }
+        }
+        for (container, input) in &inputs {
+            for max in [u64::MAX / 2, 10_000] {
+                let one = decompress(input, *container, max).map_err(|e| e.code);
+                for size in [1, 7, 4096, input.len()] {
+                    let got = streamed(input, *container, max, size).map_err(|e| e.code);
+                    assert_eq!(
+                        got,
+                        one,
+                        "{container:?} of {} bytes in pieces of {size}, max {max}: {:?} / {:?}",
+                        input.len(),
+                        streamed(input, *container, max, size).map_err(|e| e.message),
+                        decompress(input, *container, max).map_err(|e| e.message)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_after_a_zlib_or_deflate_stream_are_ignored() {
+        for container in [Container::Zlib, Container::Deflate] {
+            let mut c = compress(b"hello", container, 6).unwrap();
+            c.extend_from_slice(b"trailing bytes");
+            assert_eq!(decompress(&c, container, 100).unwrap(), b"hello", "{container:?}");
+            assert_eq!(streamed(&c, container, 100, 3).unwrap(), b"hello", "{container:?}");
+        }
     }
 
     #[test]

@@ -26,52 +26,111 @@ choices! {
 /// it is safe on any input, however deep; it does not otherwise check that the input is
 /// JSON. Open brackets are kept one bit each.
 pub fn check_depth(input: &[u8], max_depth: u32) -> Result<()> {
-    let mut open = BitStack::default(); // true: an object
-    let mut too_deep_at = None;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, &b) in input.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                open.push(b == b'{');
-                if open.len > u64::from(max_depth) && too_deep_at.is_none() {
-                    too_deep_at = Some(i);
-                }
-            }
-            b']' | b'}' => {
-                let paired = open.pop() == Some(b == b'}');
-                if !paired && too_deep_at.is_some() {
-                    return Err(unpaired(input, i));
-                }
-            }
-            _ => {}
+    let mut scan = DepthScan::new(max_depth);
+    scan.feed(input)?;
+    scan.finish()
+}
+
+/// [`check_depth`] a piece at a time (the same errors however the text is cut): for a
+/// streaming session, which cannot look back at the text.
+pub(crate) struct DepthScan {
+    max_depth: u32,
+    open: BitStack, // true: an object
+    /// Where the text first went too deep (line, column).
+    too_deep_at: Option<(usize, usize)>,
+    in_string: bool,
+    escaped: bool,
+    /// Bytes read, the line they end on, and where that line starts.
+    offset: u64,
+    line: usize,
+    line_start: u64,
+}
+
+impl DepthScan {
+    pub(crate) fn new(max_depth: u32) -> DepthScan {
+        DepthScan {
+            max_depth,
+            open: BitStack::default(),
+            too_deep_at: None,
+            in_string: false,
+            escaped: false,
+            offset: 0,
+            line: 1,
+            line_start: 0,
         }
     }
-    match too_deep_at {
-        None => Ok(()),
-        Some(_) if open.len > 0 || in_string => Err(unpaired(input, input.len())),
-        Some(i) => {
-            let (line, column) = line_col(input, i);
-            Err(Error::too_large(format!(
-                "JSON nests deeper than the limit of {max_depth} at line {line} column {column}"
-            )))
+
+    /// Whether the text so far nests deeper than the limit.
+    pub(crate) fn too_deep(&self) -> bool {
+        self.too_deep_at.is_some()
+    }
+
+    /// The line and column of byte `at` of `input` (the piece that starts at
+    /// `self.offset`), 1-based, the column in bytes.
+    fn at(&self, input: &[u8], at: usize) -> (usize, usize) {
+        let head = input.get(..at).unwrap_or(input);
+        match head.iter().rposition(|&b| b == b'\n') {
+            Some(nl) => (self.line + head.iter().filter(|&&b| b == b'\n').count(), at - nl),
+            None => (self.line, (self.offset - self.line_start) as usize + at + 1),
+        }
+    }
+
+    /// Reads the next piece of the text: `bad_input` at once where a bracket does not
+    /// pair up after the text went too deep.
+    pub(crate) fn feed(&mut self, input: &[u8]) -> Result<()> {
+        for (i, &b) in input.iter().enumerate() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'[' | b'{' => {
+                    self.open.push(b == b'{');
+                    if self.open.len > u64::from(self.max_depth) && self.too_deep_at.is_none() {
+                        self.too_deep_at = Some(self.at(input, i));
+                    }
+                }
+                b']' | b'}' => {
+                    let paired = self.open.pop() == Some(b == b'}');
+                    if !paired && self.too_deep_at.is_some() {
+                        return Err(unpaired(self.at(input, i)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(nl) = input.iter().rposition(|&b| b == b'\n') {
+            self.line += input.iter().filter(|&&b| b == b'\n').count();
+            self.line_start = self.offset + nl as u64 + 1;
+        }
+        self.offset += input.len() as u64;
+        Ok(())
+    }
+
+    /// The end of the text: `too_large` if it went too deep (`bad_input` if its
+    /// brackets do not pair up).
+    pub(crate) fn finish(&self) -> Result<()> {
+        match self.too_deep_at {
+            None => Ok(()),
+            Some(_) if self.open.len > 0 || self.in_string => {
+                Err(unpaired((self.line, (self.offset - self.line_start) as usize + 1)))
+            }
+            Some((line, column)) => Err(Error::too_large(format!(
+                "JSON nests deeper than the limit of {} at line {line} column {column}",
+                self.max_depth
+            ))),
         }
     }
 }
 
-fn unpaired(input: &[u8], at: usize) -> Error {
-    let (line, column) = line_col(input, at);
+fn unpaired((line, column): (usize, usize)) -> Error {
     Error::bad_input(format!("invalid JSON: unpaired bracket at line {line} column {column}"))
 }
 

@@ -17,6 +17,11 @@
 //! - [`describe`]`()` — JSON: kernel version, every op with its parameters (type,
 //!   default, range), the data kinds, the error codes and the limits in force.
 //!
+//! A fourth call streams: [`Session`] (`open(pipeline, limits)`, `push(chunk) -> bytes`,
+//! `finish() -> output`) runs a pipeline whose steps all stream (`describe()`'s
+//! `streams`) over input given in chunks, in memory bounded by a chunk and a record,
+//! with the bytes `run` gives for the whole input.
+//!
 //! Each op is defined once, in the catalogue ([`op::OPS`]): the checker, `describe()`
 //! and the executor all read that definition.
 //!
@@ -44,6 +49,7 @@ mod choice;
 pub mod compress;
 mod error;
 pub mod image;
+mod json_stream;
 pub mod json_text;
 mod limits;
 mod memory;
@@ -51,6 +57,7 @@ pub mod op;
 mod output;
 mod pipeline;
 mod run;
+mod stream;
 pub mod table;
 
 use std::borrow::Cow;
@@ -65,6 +72,7 @@ pub use limits::Limits;
 pub use op::Op;
 pub use output::{Meta, Output};
 pub use pipeline::Pipeline;
+pub use stream::Session;
 
 /// The kernel version (the crate version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -14,6 +14,63 @@ fn raw_pipeline(img: &image::RgbaImage, rest: &str) -> String {
 }
 
 #[test]
+fn describe_says_which_ops_stream() {
+    let d: serde_json::Value = serde_json::from_str(&kiln_kernel::describe()).unwrap();
+    let streaming: Vec<&str> = d["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["streams"].as_bool().expect("streams is a boolean on every op"))
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        streaming,
+        [
+            "compress",
+            "decompress",
+            "json",
+            "parse_csv",
+            "parse_json",
+            "select",
+            "filter",
+            "stats",
+            "limit",
+            "rename",
+            "to_json",
+            "to_csv"
+        ]
+    );
+    // Each of them opens a session; each other op is refused, naming it.
+    for op in d["ops"].as_array().unwrap() {
+        let name = op["name"].as_str().unwrap();
+        let pipeline = match name {
+            "select" => "parse_csv | select columns=a".to_owned(),
+            "filter" => "parse_csv | filter where='a > 1'".to_owned(),
+            "rename" => "parse_csv | rename columns=a:b".to_owned(),
+            "limit" => "parse_csv | limit count=1".to_owned(),
+            "stats" | "to_json" | "to_csv" => format!("parse_csv | {name}"),
+            "sort" => "parse_csv | sort by=a".to_owned(),
+            "group_by" => "parse_csv | group_by by=a".to_owned(),
+            "distinct" => "parse_csv | distinct".to_owned(),
+            "crop" => "crop x=0 y=0 width=1 height=1".to_owned(),
+            _ => match op["params"].as_array().unwrap().iter().find(|p| p["required"] == true) {
+                Some(_) => continue,
+                None => name.to_owned(),
+            },
+        };
+        let opened = kiln_kernel::Session::open(&pipeline, &Limits::default());
+        match opened {
+            Ok(_) => assert!(streaming.contains(&name), "{pipeline} opened"),
+            Err(e) => {
+                assert!(!streaming.contains(&name), "{pipeline}: {e}");
+                assert_eq!(e.code, ErrorCode::BadPipeline, "{pipeline}");
+                assert!(e.message.contains(&format!("`{name}`")), "{pipeline}: {e}");
+            }
+        }
+    }
+}
+
+#[test]
 fn describe_lists_every_op_with_params_and_limits() {
     let d: serde_json::Value = serde_json::from_str(&kiln_kernel::describe()).unwrap();
     assert_eq!(d["version"], kiln_kernel::VERSION);

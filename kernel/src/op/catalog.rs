@@ -98,6 +98,7 @@ const POS: ParamType = int(0, 65_535);
 const fn plain_image_op(name: &'static str, doc: &'static str, build: fn(&Params) -> Result<Op>) -> OpSpec {
     OpSpec {
         name,
+        streams: false,
         input: Kind::Image,
         output: Kind::Image,
         params: &[],
@@ -110,6 +111,7 @@ const fn plain_image_op(name: &'static str, doc: &'static str, build: fn(&Params
 /// `decode` (also implied before the first image op).
 pub const DECODE: OpSpec = OpSpec {
     name: "decode",
+    streams: false,
     input: Kind::Bytes,
     output: Kind::Image,
     doc: "Decodes PNG, JPEG, WebP, GIF (first frame), BMP or TIFF, sniffed from the bytes, with EXIF orientation applied; or raw RGBA8 with format=rgba and width/height. An ICC profile embedded in a JPEG (APP2), PNG (iCCP) or WebP (ICCP) converts the pixels to sRGB (RGB matrix/TRC, grey and LUT profiles; CMYK and YCCK JPEGs through their CMYK profile); a profile that does not parse or does not fit the pixels is ignored, as browsers do. Implied before the first image op.",
@@ -154,6 +156,7 @@ pub const DECODE: OpSpec = OpSpec {
 
 pub const RESIZE: OpSpec = OpSpec {
     name: "resize",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Resizes. With only width or only height the aspect ratio is kept. fit=contain: as large as possible inside width x height, aspect kept (with background, and both width and height: then placed on a width x height canvas of that colour at position, a letterbox); cover: fills width x height exactly, aspect kept, cropped to the part position names (centre by default); fill: exactly width x height, stretched.",
@@ -210,6 +213,7 @@ pub const RESIZE: OpSpec = OpSpec {
 
 pub const CROP: OpSpec = OpSpec {
     name: "crop",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Keeps the rectangle at x, y of width x height; it must lie inside the image.",
@@ -232,6 +236,7 @@ pub const CROP: OpSpec = OpSpec {
 
 pub const ROTATE: OpSpec = OpSpec {
     name: "rotate",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Rotates clockwise (negative: counter-clockwise). Multiples of 90 are exact pixel moves; any other angle grows the canvas to the rotated bounding box (rounded to the nearest pixel, as sharp), fills the uncovered corners with background and resamples bicubically (Catmull-Rom), the image's edges blended into the background.",
@@ -255,6 +260,7 @@ pub const ROTATE: OpSpec = OpSpec {
 
 pub const EXTEND: OpSpec = OpSpec {
     name: "extend",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Adds a border of background colour: top, right, bottom and left pixels, or up to width x height with the image centred (an odd pixel goes right or below; smaller than the image is bad_input). Pixels are copied exactly.",
@@ -312,6 +318,7 @@ pub const EXTEND: OpSpec = OpSpec {
 
 pub const TRIM: OpSpec = OpSpec {
     name: "trim",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Removes a uniform border, as sharp's trim: keeps the smallest rectangle holding every pixel that differs from the background (the top-left pixel unless given) by more than threshold in any of R, G, B and A. An image that is all background is kept whole. The encoded output's meta gives trim_left and trim_top: the columns and rows removed on the left and at the top (of the last trim).",
@@ -339,6 +346,7 @@ pub const TRIM: OpSpec = OpSpec {
 
 pub const FLIP: OpSpec = OpSpec {
     name: "flip",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Mirrors the image: horizontal swaps left and right, vertical swaps top and bottom.",
@@ -356,6 +364,7 @@ pub const GRAYSCALE: OpSpec = plain_image_op("grayscale", "Rec. 709 luma; alpha 
 
 pub const BLUR: OpSpec = OpSpec {
     name: "blur",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Gaussian blur; the cost per pixel does not grow with sigma (recursive filter for large sigma).",
@@ -366,6 +375,7 @@ pub const BLUR: OpSpec = OpSpec {
 
 pub const SHARPEN: OpSpec = OpSpec {
     name: "sharpen",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Unsharp mask: out = in + amount x (in - blur(in, sigma)); alpha kept.",
@@ -389,6 +399,7 @@ pub const SHARPEN: OpSpec = OpSpec {
 
 pub const BRIGHTNESS: OpSpec = OpSpec {
     name: "brightness",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Multiplies colour by value, like CSS brightness(): 1 is unchanged.",
@@ -399,6 +410,7 @@ pub const BRIGHTNESS: OpSpec = OpSpec {
 
 pub const CONTRAST: OpSpec = OpSpec {
     name: "contrast",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Scales colour around mid-grey, like CSS contrast(): 1 is unchanged, 0 is grey.",
@@ -409,6 +421,7 @@ pub const CONTRAST: OpSpec = OpSpec {
 
 pub const GAMMA: OpSpec = OpSpec {
     name: "gamma",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "out = in^(1/value): values above 1 brighten mid-tones, 1 is unchanged.",
@@ -434,6 +447,7 @@ pub const INVERT: OpSpec = plain_image_op(
 
 pub const MEDIAN: OpSpec = OpSpec {
     name: "median",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Median of each channel over a size x size window (edges repeat; alpha too unless the image is opaque). A sliding histogram: the cost grows with size, not size squared.",
@@ -449,6 +463,7 @@ pub const MEDIAN: OpSpec = OpSpec {
 
 pub const MODULATE: OpSpec = OpSpec {
     name: "modulate",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "As sharp's modulate, in CIE LCh (D65): L = L x brightness + lightness, chroma x saturation, hue turned by hue degrees; alpha kept. The defaults change nothing.",
@@ -491,6 +506,7 @@ pub const MODULATE: OpSpec = OpSpec {
 
 pub const TINT: OpSpec = OpSpec {
     name: "tint",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "As sharp's tint: each pixel's grey (relative luminance, as libvips's B_W) keeps its lightness L* and takes the colour's a*, b* (its chroma), fully in the mid-tones, fading to none at black and white; alpha kept.",
@@ -506,6 +522,7 @@ pub const TINT: OpSpec = OpSpec {
 
 pub const FLATTEN: OpSpec = OpSpec {
     name: "flatten",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "As sharp's flatten: composites the image onto a background colour and makes it opaque, each channel (c x alpha + background x (255 - alpha)) / 255, rounded. `encode format=jpeg` does the same onto its own `background=` (white).",
@@ -521,6 +538,7 @@ pub const FLATTEN: OpSpec = OpSpec {
 
 pub const THRESHOLD: OpSpec = OpSpec {
     name: "threshold",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "255 where the value is at least value, else 0. greyscale=true: the value is the luma (as grayscale), giving black and white; false: R, G and B each on its own. Alpha kept.",
@@ -544,6 +562,7 @@ pub const THRESHOLD: OpSpec = OpSpec {
 
 pub const LINEAR: OpSpec = OpSpec {
     name: "linear",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "a x c + b for each channel c (rounded, clamped to 0..255). One value applies to R, G and B, three to R, G, B, four to R, G, B and alpha (alpha is kept otherwise). a in -256..256, b in -65536..65536.",
@@ -579,6 +598,7 @@ pub const LINEAR: OpSpec = OpSpec {
 
 pub const NORMALIZE: OpSpec = OpSpec {
     name: "normalize",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Stretches contrast: one linear map on R, G and B takes the lower and upper percentiles of the luma (as grayscale, over every pixel) to 0 and 255, clipping beyond; an image whose percentiles are less than 2 apart is unchanged. Alpha kept. (sharp's normalise stretches L* in Lab instead, so its colours differ.)",
@@ -608,6 +628,7 @@ pub const NORMALIZE: OpSpec = OpSpec {
 
 pub const CONVOLVE: OpSpec = OpSpec {
     name: "convolve",
+    streams: false,
     input: Kind::Image,
     output: Kind::Image,
     doc: "Convolves colour with a 3x3 or 5x5 kernel (row-major), divided by the sum of its weights unless that is 0; edges clamped; alpha kept.",
@@ -625,6 +646,7 @@ pub const SOBEL: OpSpec = plain_image_op(
 /// `encode` (also the implied final encode).
 pub const ENCODE: OpSpec = OpSpec {
     name: "encode",
+    streams: false,
     input: Kind::Image,
     output: Kind::Bytes,
     doc: "Encodes. Without it, the last image is encoded to the input's format (PNG when that format cannot be written). JPEG has no alpha: a translucent image is flattened onto `background=` (white) first. The output carries no ICC profile (its pixels are sRGB) unless icc=keep: then the pixels stay in the source's colour space (the decode does not convert them) and the output carries the source's RGB profile (PNG iCCP, JPEG APP2, WebP ICCP), as sharp's keepIccProfile; a grey or CMYK source is still converted to sRGB and carries none. No EXIF is written (no camera, date or GPS leaks) unless exif=keep: then the source's EXIF (JPEG, PNG or WebP sources) with its orientation set to 1, since the decode turned the pixels upright.",
@@ -671,6 +693,7 @@ pub const ENCODE: OpSpec = OpSpec {
 
 pub const INFO: OpSpec = OpSpec {
     name: "info",
+    streams: false,
     input: Kind::Bytes,
     output: Kind::Bytes,
     doc: "Describes an image file as JSON from its headers alone, decoding no pixel: format, width, height, oriented_width/oriented_height (after the EXIF orientation), orientation (1-8, null when the file has none), has_alpha, bit_depth (per sample; a palette's index size), color_type (gray, gray_alpha, rgb, rgba, palette or cmyk), icc (whether a profile is embedded) and icc_description, frames (GIF, animated WebP, APNG; 1 otherwise), progressive (progressive JPEG, interlaced PNG or GIF) and exif (null, or make, model, date_taken and gps: whether GPS data is present, never its value).",
@@ -681,6 +704,7 @@ pub const INFO: OpSpec = OpSpec {
 
 pub const COMPRESS: OpSpec = OpSpec {
     name: "compress",
+    streams: true,
     input: Kind::Bytes,
     output: Kind::Bytes,
     doc: "Compresses with DEFLATE in a gzip, zlib or raw container.",
@@ -704,6 +728,7 @@ pub const COMPRESS: OpSpec = OpSpec {
 
 pub const DECOMPRESS: OpSpec = OpSpec {
     name: "decompress",
+    streams: true,
     input: Kind::Bytes,
     output: Kind::Bytes,
     doc: "Decompresses gzip (all members), zlib or raw DEFLATE; the output is bounded by max_decompressed_bytes.",
@@ -723,6 +748,7 @@ pub const DECOMPRESS: OpSpec = OpSpec {
 
 pub const JSON: OpSpec = OpSpec {
     name: "json",
+    streams: true,
     input: Kind::Bytes,
     output: Kind::Bytes,
     doc: "Checks JSON text (RFC 8259). validate passes it through unchanged; minify and pretty rewrite only whitespace.",
@@ -738,9 +764,10 @@ pub const JSON: OpSpec = OpSpec {
 
 pub const PARSE_CSV: OpSpec = OpSpec {
     name: "parse_csv",
+    streams: true,
     input: Kind::Bytes,
     output: Kind::Table,
-    doc: "Parses CSV (RFC 4180 quoting); a UTF-8 BOM at the start is ignored. With infer, empty is null, true/false are booleans and JSON-style numbers are numbers. delimiter=auto sniffs it from the first 10 records as papaparse does with skipEmptyLines (of , tab | ; and the ASCII record and unit separators, the one whose records vary least in field count, ties to more fields, then to that order; , when none gives more than 1.99 fields a record). skip_lines drops lines (after a BOM, quotes or not) before the header; comment skips records starting with that character.",
+    doc: "Parses CSV (RFC 4180 quoting); a UTF-8 BOM at the start is ignored. With infer, empty is null, true/false are booleans and JSON-style numbers are numbers. delimiter=auto sniffs it from the first 10 records as papaparse does with skipEmptyLines (of , tab | ; and the ASCII record and unit separators, the one whose records vary least in field count, ties to more fields, then to that order; , when none gives more than 1.99 fields a record). skip_lines drops lines (after a BOM, quotes or not) before the header; comment skips records starting with that character. The first record fixes the columns (the header, or column1..N without one): a wider record is bad_input, a shorter one padded with nulls.",
     params: &[
         p(
             "delimiter",
@@ -809,9 +836,10 @@ pub const PARSE_CSV: OpSpec = OpSpec {
 
 pub const PARSE_JSON: OpSpec = OpSpec {
     name: "parse_json",
+    streams: true,
     input: Kind::Bytes,
     output: Kind::Table,
-    doc: "Parses a JSON array of objects, or NDJSON (one object per line). Columns are the keys in first-seen order.",
+    doc: "Parses a JSON array of objects, or NDJSON (one object per line). The columns are the keys of the first 100 rows in first-seen order (a later row with another key is bad_input; a missing key is null).",
     params: &[],
     needs_one_of: &[],
     build: |_| Ok(Op::ParseJson),
@@ -819,6 +847,7 @@ pub const PARSE_JSON: OpSpec = OpSpec {
 
 pub const SELECT: OpSpec = OpSpec {
     name: "select",
+    streams: true,
     input: Kind::Table,
     output: Kind::Table,
     doc: "Keeps these columns, in this order.",
@@ -829,6 +858,7 @@ pub const SELECT: OpSpec = OpSpec {
 
 pub const FILTER: OpSpec = OpSpec {
     name: "filter",
+    streams: true,
     input: Kind::Table,
     output: Kind::Table,
     doc: "Keeps rows where the predicate holds, in order: comparisons `COLUMN OP VALUE` (OP is == != < <= > >= contains starts_with ends_with) or `COLUMN is_null` / `COLUMN not_null`, joined by `and` / `or` (`and` binds tighter; no parentheses). Numbers compare numerically, text by bytes; a comparison with a null cell or across types is false.",
@@ -848,6 +878,7 @@ pub const FILTER: OpSpec = OpSpec {
 
 pub const STATS: OpSpec = OpSpec {
     name: "stats",
+    streams: true,
     input: Kind::Table,
     output: Kind::Table,
     doc: "One row per column: column, count (non-null), nulls, min, max, mean.",
@@ -858,6 +889,7 @@ pub const STATS: OpSpec = OpSpec {
 
 pub const SORT: OpSpec = OpSpec {
     name: "sort",
+    streams: false,
     input: Kind::Table,
     output: Kind::Table,
     doc: "Sorts rows by columns: by=a,-b sorts by a ascending, ties by b descending (+name: ascending, for a name starting with -). Stable: rows equal on every key keep their order. Numbers compare numerically (1 equals 1.0), text by bytes (UTF-8 order), false before true; a column of mixed types orders booleans, numbers, text, then nested JSON. Nulls are last, descending too. O(n log n).",
@@ -873,6 +905,7 @@ pub const SORT: OpSpec = OpSpec {
 
 pub const LIMIT: OpSpec = OpSpec {
     name: "limit",
+    streams: true,
     input: Kind::Table,
     output: Kind::Table,
     doc: "Keeps count rows starting at row offset (0-based), in order: fewer when the table ends first, none when offset is past its end.",
@@ -896,6 +929,7 @@ pub const LIMIT: OpSpec = OpSpec {
 
 pub const DISTINCT: OpSpec = OpSpec {
     name: "distinct",
+    streams: false,
     input: Kind::Table,
     output: Kind::Table,
     doc: "Keeps the first row of each distinct combination of values in columns (every column when not given), in order; all columns are kept. Values compare as sort compares them (1 equals 1.0, nulls equal nulls, types never equal each other).",
@@ -916,6 +950,7 @@ pub const DISTINCT: OpSpec = OpSpec {
 
 pub const RENAME: OpSpec = OpSpec {
     name: "rename",
+    streams: true,
     input: Kind::Table,
     output: Kind::Table,
     doc: "Renames columns, all at once (a:b,b:a swaps them); each pair is old:new, split at the first colon. Other columns keep their names; every column keeps its place.",
@@ -926,6 +961,7 @@ pub const RENAME: OpSpec = OpSpec {
 
 pub const GROUP_BY: OpSpec = OpSpec {
     name: "group_by",
+    streams: false,
     input: Kind::Table,
     output: Kind::Table,
     doc: "One row per group of rows with equal values in the by columns (compared as distinct compares them; nulls form one group), in the order groups first appear: the by columns, then one column per aggregate. count: rows; sum:col (sum_col): sum of the numbers, an integer while all are integers and it fits, null if none; mean:col (mean_col): sum / count in f64, as stats; min:col / max:col (min_col, max_col): over the numbers, else the text by bytes, as stats.",
@@ -958,6 +994,7 @@ fn named_twice(names: &[String]) -> Option<&String> {
 /// `to_json` (also the implied final writer of a table).
 pub const TO_JSON: OpSpec = OpSpec {
     name: "to_json",
+    streams: true,
     input: Kind::Table,
     output: Kind::Bytes,
     doc: "Writes a JSON array of objects or NDJSON. Without a final writer, a table is written as a JSON array.",
@@ -986,6 +1023,7 @@ pub const TO_JSON: OpSpec = OpSpec {
 
 pub const TO_CSV: OpSpec = OpSpec {
     name: "to_csv",
+    streams: true,
     input: Kind::Table,
     output: Kind::Bytes,
     doc: "Writes CSV with a header row, lines ending in \\n. quote=needed quotes only the fields that need it (with the delimiter, a quote, CR or LF inside); always quotes every field, the header's and empty ones (\"\") too. A quote inside a field is doubled.",
@@ -1016,6 +1054,7 @@ pub const TO_CSV: OpSpec = OpSpec {
 /// build whose catalogue differs from the default one.
 pub const ECHO: OpSpec = OpSpec {
     name: "echo",
+    streams: true,
     input: Kind::Bytes,
     output: Kind::Bytes,
     doc: "Passes the bytes through unchanged (test builds only).",

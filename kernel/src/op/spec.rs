@@ -110,6 +110,9 @@ pub struct ParamSpec {
 pub struct OpSpec {
     /// The name in pipelines.
     pub name: &'static str,
+    /// Whether a streaming session ([`crate::Session`]) takes it: it needs one record
+    /// (or one chunk) at a time, never the whole input.
+    pub streams: bool,
     /// The kind it takes.
     pub input: Kind,
     /// The kind it gives.
@@ -317,6 +320,7 @@ pub fn ops_json() -> Json {
                     "input": o.input.as_str(),
                     "output": o.output.as_str(),
                     "doc": o.doc,
+                    "streams": o.streams,
                     "params": params,
                 });
                 if !o.needs_one_of.is_empty() {

@@ -44,6 +44,11 @@ pub(crate) struct Planned {
 }
 
 impl Pipeline {
+    /// The name of step `index` as written.
+    pub(crate) fn step_name(&self, index: usize) -> Option<&'static str> {
+        self.steps.get(index).map(|(spec, _)| spec.name)
+    }
+
     /// Parses and checks a pipeline in JSON form (starts with `{`) or text form.
     pub fn parse(source: &str) -> Result<Pipeline> {
         let trimmed = source.trim_start();

@@ -6,6 +6,8 @@ use csv_core::ReadRecordResult;
 
 use crate::Result;
 
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Field bytes and field ends the buffer starts with.
 const FIRST_BYTES: usize = 4096;
 const FIRST_ENDS: usize = 64;
@@ -21,7 +23,27 @@ pub(super) struct Records<'a> {
     ends: Vec<usize>,
     /// Fields in the current record.
     fields: usize,
+    /// Bytes and field ends of the record being read (kept across `feed` calls).
+    written: usize,
+    ended: usize,
     done: bool,
+    ending: bool,
+    unclosed: bool,
+    dialect: (u8, u8, Option<u8>),
+    /// For `feed`: the text of the record being read (kept only until it is complete),
+    /// to tell an unclosed quote at the end.
+    tail: Option<Vec<u8>>,
+}
+
+/// What [`Records::feed`] stopped at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fed {
+    /// A record is complete: its fields are [`Records::fields`].
+    Record,
+    /// The piece is used up inside (or before) a record.
+    Empty,
+    /// The end of the text.
+    End,
 }
 
 impl<'a> Records<'a> {
@@ -39,8 +61,22 @@ impl<'a> Records<'a> {
             bytes: vec![0; FIRST_BYTES],
             ends: vec![0; FIRST_ENDS],
             fields: 0,
+            written: 0,
+            ended: 0,
             done: false,
+            ending: false,
+            unclosed: false,
+            dialect: (delimiter, quote, comment),
+            tail: None,
         }
+    }
+
+    /// Records fed in pieces ([`feed`](Records::feed)), which keep the text of the
+    /// record being read to tell an unclosed quote at the end ([`unclosed`](Records::unclosed)).
+    pub(super) fn pieces(delimiter: u8, quote: u8, comment: Option<u8>) -> Records<'static> {
+        let mut records = Records::new(&[], delimiter, quote, comment);
+        records.tail = Some(Vec::new());
+        records
     }
 
     /// The bytes the buffers hold now.
@@ -51,24 +87,63 @@ impl<'a> Records<'a> {
     /// Reads the next record and returns the byte of the input it starts at (blank lines
     /// before it included), or `None` at the end. Before the buffers grow, `hold` is
     /// asked for the bytes they will hold while they grow (the old and the new buffer).
-    pub(super) fn next(&mut self, mut hold: impl FnMut(u64) -> Result<()>) -> Result<Option<u64>> {
-        if self.done {
-            return Ok(None);
-        }
+    pub(super) fn next(&mut self, hold: impl FnMut(u64) -> Result<()>) -> Result<Option<u64>> {
         let start = self.at as u64;
-        let (mut written, mut ended) = (0, 0);
+        let input = self.input;
+        let (read, step) = self.feed(input.get(self.at..).unwrap_or_default(), true, hold)?;
+        self.at += read;
+        Ok(match step {
+            Fed::Record => Some(start),
+            Fed::Empty | Fed::End => None,
+        })
+    }
+
+    /// Reads from `input`, a piece of the text (more follows in later calls unless
+    /// `end`), until a record is complete or `input` is used up. Returns the bytes of
+    /// `input` read and what it stopped at; a partial record is kept across calls, so
+    /// records may be cut anywhere (csv-core is resumable). `hold` as in `next`.
+    pub(super) fn feed(
+        &mut self,
+        input: &[u8],
+        end: bool,
+        mut hold: impl FnMut(u64) -> Result<()>,
+    ) -> Result<(usize, Fed)> {
+        if self.done {
+            return Ok((0, Fed::End));
+        }
+        if input.is_empty() && !end {
+            // csv-core takes no input as the end.
+            return Ok((0, Fed::Empty));
+        }
+        let mut at = 0;
         loop {
-            let (result, read, out, end) = self.core.read_record(
-                &self.input[self.at..],
-                &mut self.bytes[written..],
-                &mut self.ends[ended..],
+            if end && at >= input.len() && !self.ending {
+                // Before csv-core closes a quoted field at the end.
+                self.ending = true;
+                if let Some(tail) = &mut self.tail {
+                    tail.extend_from_slice(input.get(..at).unwrap_or_default());
+                    let (delimiter, quote, comment) = self.dialect;
+                    self.unclosed = unclosed_quote(tail, 0, delimiter, quote, comment);
+                }
+            }
+            let (result, read, out, ended) = self.core.read_record(
+                input.get(at..).unwrap_or_default(),
+                self.bytes.get_mut(self.written..).unwrap_or_default(),
+                self.ends.get_mut(self.ended..).unwrap_or_default(),
             );
-            self.at += read;
-            written += out;
-            ended += end;
+            at += read;
+            self.written += out;
+            self.ended += ended;
             match result {
-                // All input read: the next call, with none, ends the last record.
-                ReadRecordResult::InputEmpty => {}
+                // All input read: with `end`, the next call (with none) ends the last record.
+                ReadRecordResult::InputEmpty if at < input.len() => {}
+                ReadRecordResult::InputEmpty if end => {}
+                ReadRecordResult::InputEmpty => {
+                    if let Some(tail) = &mut self.tail {
+                        tail.extend_from_slice(input);
+                    }
+                    return Ok((at, Fed::Empty));
+                }
                 ReadRecordResult::OutputFull => {
                     hold(self.held() + 2 * self.bytes.len() as u64)?;
                     self.bytes.resize(2 * self.bytes.len(), 0);
@@ -78,15 +153,27 @@ impl<'a> Records<'a> {
                     self.ends.resize(2 * self.ends.len(), 0);
                 }
                 ReadRecordResult::Record => {
-                    self.fields = ended;
-                    return Ok(Some(start));
+                    if let Some(tail) = &mut self.tail
+                        && !self.ending
+                    {
+                        tail.clear();
+                    }
+                    self.fields = self.ended;
+                    (self.written, self.ended) = (0, 0);
+                    return Ok((at, Fed::Record));
                 }
                 ReadRecordResult::End => {
                     self.done = true;
-                    return Ok(None);
+                    return Ok((at, Fed::End));
                 }
             }
         }
+    }
+
+    /// Whether the text ended inside a quoted field (known once `feed` met the end, for
+    /// records made by [`pieces`](Records::pieces)).
+    pub(super) fn unclosed(&self) -> bool {
+        self.unclosed
     }
 
     /// Fields in the current record.
@@ -108,6 +195,53 @@ impl<'a> Records<'a> {
             Some(field)
         })
     }
+}
+
+/// The `csv` crate treats an unclosed quote at the end of input as closed. Such a field
+/// can only be in the last record, so re-scan that record (and any comment lines after
+/// it) with csv-core's rules.
+pub(super) fn unclosed_quote(input: &[u8], last_start: u64, delimiter: u8, quote: u8, comment: Option<u8>) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        RecordStart,
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+        Comment,
+    }
+    let start = usize::try_from(last_start).unwrap_or(usize::MAX);
+    let start = if start == 0 && input.starts_with(BOM) {
+        BOM.len()
+    } else {
+        start
+    };
+    let Some(tail) = input.get(start..) else {
+        return false;
+    };
+    let mut state = State::RecordStart;
+    for &b in tail {
+        let ends_record = b == b'\n' || b == b'\r';
+        state = match state {
+            State::RecordStart if ends_record => State::RecordStart,
+            State::RecordStart if Some(b) == comment => State::Comment,
+            State::Comment if b == b'\n' => State::RecordStart,
+            State::Comment => State::Comment,
+            State::RecordStart | State::FieldStart if b == quote => State::Quoted,
+            State::RecordStart | State::FieldStart | State::Unquoted | State::QuoteInQuoted if ends_record => {
+                State::RecordStart
+            }
+            State::RecordStart | State::FieldStart | State::Unquoted | State::QuoteInQuoted if b == delimiter => {
+                State::FieldStart
+            }
+            State::RecordStart | State::FieldStart | State::Unquoted => State::Unquoted,
+            State::Quoted if b == quote => State::QuoteInQuoted,
+            State::Quoted => State::Quoted,
+            State::QuoteInQuoted if b == quote => State::Quoted,
+            State::QuoteInQuoted => State::Unquoted,
+        };
+    }
+    state == State::Quoted
 }
 
 #[cfg(test)]

@@ -96,6 +96,36 @@ pub(super) fn sniff_delimiter(input: &[u8], quote: u8, comment: Option<u8>) -> u
     best.map_or(b',', |(_, _, _, d)| d)
 }
 
+/// Whether `sniff_delimiter` on `input` gives what it gives on any longer text starting
+/// with it: `input` holds the bytes it samples, or, for every candidate, 10 complete
+/// records (the line break after the tenth read).
+pub(super) fn sniffed_whole(input: &[u8], quote: u8, comment: Option<u8>) -> bool {
+    if input.len() >= SNIFF_BYTES {
+        return true;
+    }
+    SNIFFED
+        .into_iter()
+        .filter(|&d| d != quote && Some(d) != comment)
+        .all(|delimiter| {
+            let mut core = csv_core::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .quote(quote)
+                .comment(comment)
+                .build();
+            let (mut out, mut ends) = (vec![0u8; input.len() + 1], vec![0usize; input.len() + 1]);
+            let (mut at, mut records) = (0, 0);
+            while records < SNIFF_RECORDS {
+                let (result, read, _, _) = core.read_record(&input[at..], &mut out, &mut ends);
+                at += read;
+                match result {
+                    csv_core::ReadRecordResult::Record => records += 1,
+                    _ => return false,
+                }
+            }
+            true
+        })
+}
+
 /// The offset of the text after a UTF-8 BOM and the first `lines` lines of `input`
 /// (a line ends at `\n`, `\r\n` or a lone `\r`, quotes or not); the end of `input` when
 /// it has no more lines.

@@ -57,6 +57,13 @@ impl Grid {
         }
     }
 
+    /// Counts the cells and memory for `input_len` bytes of input in all (a streaming
+    /// session's batch, which grows as its text arrives).
+    pub(super) fn set_input(&mut self, limits: &Limits, input_len: usize) {
+        self.max_cells = limits.max_input_bytes.min(input_len as u64 + PADDING_CELLS);
+        self.memory_room = limits.max_memory_bytes.saturating_sub(2 * input_len as u64 + SLACK);
+    }
+
     /// Counts `bytes` the parser is about to hold beside the cells (the most it holds at
     /// once so far: the count never shrinks): `too_large`, naming `what`, if the cells so
     /// far and these do not fit what `max_memory_bytes` leaves.

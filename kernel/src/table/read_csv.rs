@@ -7,15 +7,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::csv_records::Records;
+use super::csv_records::{Fed, Records, unclosed_quote};
 pub use super::dialect::CsvOptions;
-use super::dialect::{check_byte, skip_lines, sniff_delimiter};
+use super::dialect::{check_byte, skip_lines, sniff_delimiter, sniffed_whole};
 use super::grid::Grid;
 use super::infer::{Scalar, infer};
 use super::{Cell, Table};
 use crate::{Error, Limits, Result};
-
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Parses CSV into a table.
 ///
@@ -26,8 +24,10 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// - `header=true`: the first record names the columns; an empty name becomes
 ///   `column{N}` (1-based position), a repeated name gets `_2`, `_3`, ... appended.
 ///   A record with more fields than the header is `bad_input`.
-///   `header=false`: the columns are `column1..columnN`, N the widest record.
-///   Records with fewer fields are padded with `Null`.
+///   `header=false`: the columns are `column1..columnN`, N the first record's fields;
+///   a wider record is `bad_input` there too (the first record fixes the columns, so a
+///   streaming session can write rows before the input ends). Records with fewer fields
+///   are padded with `Null`.
 /// - `infer=true`, per cell: empty -> `Null`; `true`/`false` (any ASCII case) -> `Bool`;
 ///   a number in JSON's grammar -> `Int` (no fraction or exponent, fits in i64) or
 ///   `Float` (finite); anything else (`007`, `+1`, ` 1`, `NaN`, `1.`, `1e400`) -> `Str`.
@@ -50,22 +50,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// A delimiter, quote or comment character that is not ASCII or is `\r`/`\n`, or two of
 /// them equal, is `bad_pipeline` (param `delimiter` / `quote` / `comment`).
 pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Table> {
-    check_byte(opts.quote, "quote")?;
-    if let Some(delimiter) = opts.delimiter {
-        check_byte(delimiter, "delimiter")?;
-        if opts.quote == delimiter {
-            return Err(Error::bad_pipeline("the CSV quote and delimiter must differ").with_param("quote"));
-        }
-    }
-    if let Some(comment) = opts.comment {
-        check_byte(comment, "comment")?;
-        if comment == opts.quote || Some(comment) == opts.delimiter {
-            return Err(
-                Error::bad_pipeline("the CSV comment character must differ from the delimiter and the quote")
-                    .with_param("comment"),
-            );
-        }
-    }
+    check_options(opts)?;
     let offset = skip_lines(input, opts.skip_lines);
     let body = input.get(offset..).unwrap_or_default();
     let delimiter = opts
@@ -107,42 +92,19 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
             }
         }
         if width > grid.width() {
-            if opts.header {
-                return Err(Error::bad_input(format!(
-                    "CSV record at line {} has {width} fields but the header has {} columns",
-                    line_of(start),
-                    grid.width()
-                )));
-            }
-            grid.widen(width)?;
+            return Err(wider(width, grid.width(), opts.header, line_of(start)));
         }
         grid.start_row()?;
         if grid.rows() == 1 {
             reserve_for(&mut grid, input.len(), records.bytes_len() + width);
         }
         for field in records.fields() {
-            let Ok(text) = std::str::from_utf8(field) else {
-                return Err(Error::bad_input(format!(
-                    "CSV record at line {} is not valid UTF-8",
-                    line_of(start)
-                )));
-            };
-            let cell = if opts.infer {
-                match infer(text) {
-                    Scalar::Null => Cell::Null,
-                    Scalar::Bool(b) => Cell::Bool(b),
-                    Scalar::Int(i) => Cell::Int(i),
-                    Scalar::Float(f) => Cell::Float(f),
-                    Scalar::Text => arena.str_cell(text),
-                }
-            } else {
-                arena.str_cell(text)
-            };
+            let cell = typed_cell(field, opts.infer, &mut arena, || line_of(start))?;
             grid.cells.push(cell);
         }
         grid.finish_row(width);
     }
-    if has_unclosed_quote(body, last_start, delimiter, opts) {
+    if unclosed_quote(body, last_start, delimiter, opts.quote, opts.comment) {
         return Err(Error::bad_input(format!(
             "CSV has an unclosed quote in the record at line {}",
             line_of(last_start)
@@ -155,6 +117,232 @@ pub fn parse_csv(input: &[u8], opts: &CsvOptions, limits: &Limits) -> Result<Tab
     let width = grid.width();
     let columns = columns.unwrap_or_else(|| (1..=width).map(|i| format!("column{i}")).collect());
     Ok(arena.into_derived_with_cells(columns, grid.finish()))
+}
+
+/// The delimiter, quote and comment characters' rules (`bad_pipeline`).
+fn check_options(opts: &CsvOptions) -> Result<()> {
+    check_byte(opts.quote, "quote")?;
+    if let Some(delimiter) = opts.delimiter {
+        check_byte(delimiter, "delimiter")?;
+        if opts.quote == delimiter {
+            return Err(Error::bad_pipeline("the CSV quote and delimiter must differ").with_param("quote"));
+        }
+    }
+    if let Some(comment) = opts.comment {
+        check_byte(comment, "comment")?;
+        if comment == opts.quote || Some(comment) == opts.delimiter {
+            return Err(
+                Error::bad_pipeline("the CSV comment character must differ from the delimiter and the quote")
+                    .with_param("comment"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A field's cell (its text stored in `arena`), typed by its text with `infer`;
+/// `bad_input` naming the record's `line` if the field is not UTF-8.
+fn typed_cell(field: &[u8], infer_types: bool, arena: &mut Table, line: impl FnOnce() -> usize) -> Result<Cell> {
+    let Ok(text) = std::str::from_utf8(field) else {
+        return Err(Error::bad_input(format!(
+            "CSV record at line {} is not valid UTF-8",
+            line()
+        )));
+    };
+    Ok(if infer_types {
+        match infer(text) {
+            Scalar::Null => Cell::Null,
+            Scalar::Bool(b) => Cell::Bool(b),
+            Scalar::Int(i) => Cell::Int(i),
+            Scalar::Float(f) => Cell::Float(f),
+            Scalar::Text => arena.str_cell(text),
+        }
+    } else {
+        arena.str_cell(text)
+    })
+}
+
+/// A record wider than the first (the header, or the first row without one).
+fn wider(width: usize, columns: usize, header: bool, line: usize) -> Error {
+    let first = if header { "the header" } else { "the first record" };
+    Error::bad_input(format!(
+        "CSV record at line {line} has {width} fields but {first} has {columns}: the first record fixes the columns"
+    ))
+}
+
+/// `parse_csv` a piece at a time, for a streaming session: the same rows, cells and
+/// errors as [`parse_csv`] on the whole text, however it is cut. It holds the text
+/// until the dialect is known (a BOM, `skip_lines`, `delimiter=auto`'s first 10
+/// records), then one record: rows go to the caller's batch as they complete.
+pub(crate) struct CsvStream {
+    opts: CsvOptions,
+    max_rows: u64,
+    max_columns: usize,
+    max_record: u64,
+    /// The text before the dialect is known.
+    head: Vec<u8>,
+    /// When to look at `head` again (it doubles, so looking stays linear).
+    look_at: usize,
+    delimiter: Option<u8>,
+    records: Records<'static>,
+    columns: Option<Vec<String>>,
+    width: usize,
+    rows: u64,
+    /// Line breaks read so far, for messages.
+    lines: usize,
+}
+
+impl CsvStream {
+    /// A reader with `opts` under `limits`.
+    pub(crate) fn new(opts: &CsvOptions, limits: &Limits) -> Result<CsvStream> {
+        check_options(opts)?;
+        Ok(CsvStream {
+            opts: *opts,
+            max_rows: limits.max_rows,
+            max_columns: usize::try_from(limits.max_columns).unwrap_or(usize::MAX),
+            max_record: limits.max_memory_bytes / 4,
+            head: Vec::new(),
+            look_at: 0,
+            delimiter: None,
+            records: Records::new(&[], b',', opts.quote, opts.comment),
+            columns: None,
+            width: 0,
+            rows: 0,
+            lines: 0,
+        })
+    }
+
+    /// The columns, once the first record is read.
+    pub(crate) fn columns(&self) -> Option<&[String]> {
+        self.columns.as_deref()
+    }
+
+    /// Reads `chunk` (`end`: the last), adding complete rows to `batch` (a table with
+    /// [`columns`](CsvStream::columns), made by the caller once they are known: call
+    /// again with an empty chunk after they appear).
+    pub(crate) fn push(&mut self, chunk: &[u8], end: bool, batch: &mut Option<Table>) -> Result<()> {
+        if self.delimiter.is_none() {
+            self.head.extend_from_slice(chunk);
+            let Some((offset, delimiter)) = self.dialect(end) else {
+                return Ok(());
+            };
+            self.delimiter = Some(delimiter);
+            self.lines = self
+                .head
+                .get(..offset)
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.records = Records::pieces(delimiter, self.opts.quote, self.opts.comment);
+            let head = std::mem::take(&mut self.head);
+            return self.read(head.get(offset..).unwrap_or_default(), end, batch);
+        }
+        self.read(chunk, end, batch)
+    }
+
+    /// The start of the records and the delimiter, once `head` tells them for certain.
+    fn dialect(&mut self, end: bool) -> Option<(usize, u8)> {
+        let head = &self.head;
+        if !end && head.len() < self.look_at.max(4) {
+            return None;
+        }
+        self.look_at = head.len().saturating_mul(2);
+        let offset = skip_lines(head, self.opts.skip_lines);
+        // At the end of `head` a line may still be going on (or a `\r` be one of `\r\n`);
+        // csv-core takes a BOM only in its first read, and no byte after it as the end.
+        if !end && (offset + 4 > head.len()) {
+            return None;
+        }
+        let body = head.get(offset..).unwrap_or_default();
+        let delimiter = match self.opts.delimiter {
+            Some(d) => d,
+            None if end || sniffed_whole(body, self.opts.quote, self.opts.comment) => {
+                sniff_delimiter(body, self.opts.quote, self.opts.comment)
+            }
+            None => return None,
+        };
+        Some((offset, delimiter))
+    }
+
+    fn read(&mut self, mut input: &[u8], end: bool, batch: &mut Option<Table>) -> Result<()> {
+        loop {
+            let max_record = self.max_record;
+            let lines = self.lines;
+            let (read, fed) = self.records.feed(input, end, |bytes| {
+                if bytes > max_record {
+                    return Err(Error::too_large(format!(
+                        "the CSV record after line {lines} needs more than a quarter of max_memory_bytes"
+                    )));
+                }
+                Ok(())
+            })?;
+            self.lines += input
+                .get(..read)
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            input = input.get(read..).unwrap_or_default();
+            match fed {
+                Fed::Record => self.record(batch)?,
+                Fed::Empty => return Ok(()),
+                Fed::End => {
+                    if self.records.unclosed() {
+                        return Err(Error::bad_input(format!(
+                            "CSV has an unclosed quote in the last record (before line {})",
+                            self.lines + 1
+                        )));
+                    }
+                    if self.columns.is_none() {
+                        self.columns = Some(Vec::new());
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, batch: &mut Option<Table>) -> Result<()> {
+        let width = self.records.len();
+        let line = self.lines;
+        if width == 0 {
+            return Ok(());
+        }
+        if width > self.max_columns {
+            return Err(Error::too_large(format!(
+                "CSV record at line {line} has {width} fields, over the limit of {} columns",
+                self.max_columns
+            )));
+        }
+        if self.columns.is_none() {
+            self.width = width;
+            if self.opts.header {
+                self.columns = Some(header_names(self.records.fields(), width, line)?);
+                return Ok(());
+            }
+            self.columns = Some((1..=width).map(|i| format!("column{i}")).collect());
+        }
+        if width > self.width {
+            return Err(wider(width, self.width, self.opts.header, line));
+        }
+        if self.rows >= self.max_rows {
+            return Err(Error::too_large(format!(
+                "the table has more than the limit of {} rows",
+                self.max_rows
+            )));
+        }
+        self.rows += 1;
+        let table = batch.get_or_insert_with(|| Table::new(self.columns.clone().unwrap_or_default()));
+        for field in self.records.fields() {
+            let cell = typed_cell(field, self.opts.infer, table, || line)?;
+            table.push_cell(cell);
+        }
+        for _ in width..self.width {
+            table.push_cell(Cell::Null);
+        }
+        Ok(())
+    }
 }
 
 /// Reserves cells for the rows the input likely holds, judged by the first data row
@@ -216,54 +404,6 @@ fn line_of(input: &[u8], start: u64) -> usize {
     1 + input
         .get(..first)
         .map_or(0, |head| head.iter().filter(|&&b| b == b'\n').count())
-}
-
-/// The `csv` crate treats an unclosed quote at the end of input as closed. Such a field
-/// can only be in the last record, so re-scan that record (and any comment lines after
-/// it) with csv-core's rules.
-fn has_unclosed_quote(input: &[u8], last_start: u64, delimiter: u8, opts: &CsvOptions) -> bool {
-    #[derive(Clone, Copy, PartialEq)]
-    enum State {
-        RecordStart,
-        FieldStart,
-        Unquoted,
-        Quoted,
-        QuoteInQuoted,
-        Comment,
-    }
-    let start = usize::try_from(last_start).unwrap_or(usize::MAX);
-    let start = if start == 0 && input.starts_with(BOM) {
-        BOM.len()
-    } else {
-        start
-    };
-    let Some(tail) = input.get(start..) else {
-        return false;
-    };
-    let (quote, comment) = (opts.quote, opts.comment);
-    let mut state = State::RecordStart;
-    for &b in tail {
-        let ends_record = b == b'\n' || b == b'\r';
-        state = match state {
-            State::RecordStart if ends_record => State::RecordStart,
-            State::RecordStart if Some(b) == comment => State::Comment,
-            State::Comment if b == b'\n' => State::RecordStart,
-            State::Comment => State::Comment,
-            State::RecordStart | State::FieldStart if b == quote => State::Quoted,
-            State::RecordStart | State::FieldStart | State::Unquoted | State::QuoteInQuoted if ends_record => {
-                State::RecordStart
-            }
-            State::RecordStart | State::FieldStart | State::Unquoted | State::QuoteInQuoted if b == delimiter => {
-                State::FieldStart
-            }
-            State::RecordStart | State::FieldStart | State::Unquoted => State::Unquoted,
-            State::Quoted if b == quote => State::QuoteInQuoted,
-            State::Quoted => State::Quoted,
-            State::QuoteInQuoted if b == quote => State::Quoted,
-            State::QuoteInQuoted => State::Unquoted,
-        };
-    }
-    state == State::Quoted
 }
 
 #[cfg(test)]
@@ -515,22 +655,27 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn no_header_uses_widest_record() {
+    fn no_header_takes_the_first_records_width() {
         let opts = CsvOptions {
             header: false,
             ..CsvOptions::default()
         };
-        let t = parse_with("1,2\n3\n4,5,6\n7,8\n", &opts).unwrap();
+        // The first record fixes the columns (so a stream can write rows before the
+        // last is read): shorter rows are padded, a wider one is bad_input.
+        let t = parse_with("1,2,3\n3\n4,5,6\n7,8\n", &opts).unwrap();
         assert_eq!(cols(&t), ["column1", "column2", "column3"]);
         assert_eq!(
             show(&t),
             [
-                ["i:1", "i:2", "null"],
+                ["i:1", "i:2", "i:3"],
                 ["i:3", "null", "null"],
                 ["i:4", "i:5", "i:6"],
                 ["i:7", "i:8", "null"],
             ]
         );
+        let e = parse_with("1,2\n3\n4,5,6\n", &opts).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadInput);
+        assert!(e.message.contains("line 3"), "{}", e.message);
         let t = parse_with("a,b\n", &opts).unwrap();
         assert_eq!(cols(&t), ["column1", "column2"]);
         assert_eq!(show(&t), [["s:a", "s:b"]]);

@@ -16,12 +16,19 @@ use crate::{Error, Limits, Result, json_text};
 /// capped to it.
 pub const MAX_DEPTH: u32 = 127;
 
+/// The rows whose keys make the columns: a later row with another key is `bad_input`.
+/// Rows can then be written before the last is read (a streaming session holds these
+/// rows, then one at a time).
+pub const KEY_ROWS: usize = 100;
+
 /// Parses rows of JSON objects into a table.
 ///
 /// The input is a JSON array of objects (its first non-whitespace byte is `[`) or
 /// NDJSON: a stream of objects, normally one per line (blank lines are fine; like
-/// serde_json's `StreamDeserializer`, objects may also span lines or share one). The columns are the union of the keys, in first-seen order; a
-/// missing key is `Null`; a key repeated within one object keeps its last value.
+/// serde_json's `StreamDeserializer`, objects may also span lines or share one). The
+/// columns are the union of the keys of the first [`KEY_ROWS`] rows, in first-seen
+/// order; a later row with a key outside them is `bad_input`; a missing key is `Null`;
+/// a key repeated within one object keeps its last value.
 ///
 /// Values: `null` -> `Null`; booleans -> `Bool`; integers that fit in i64 -> `Int`;
 /// other numbers (fractions, exponents, `-0`, integers beyond i64) -> `Float`;
@@ -56,6 +63,146 @@ pub fn parse_json(input: &[u8], limits: &Limits) -> Result<Table> {
         return Err(builder.error.take().unwrap_or_else(|| json_error(&e)));
     }
     Ok(builder.finish())
+}
+
+/// `parse_json` a piece at a time, for a streaming session: the same rows and error
+/// codes as [`parse_json`] on the whole text, however it is cut. NDJSON is read a row
+/// at a time (the first [`KEY_ROWS`] rows are held until the columns are known); an
+/// array is held whole (one record) and read at the end.
+pub(crate) struct JsonStream {
+    limits: Limits,
+    depth: json_text::DepthScan,
+    /// `None` until the first byte that is not whitespace; then whether it is `[`.
+    array: Option<bool>,
+    /// Text after the last whole row (the whole text, for an array).
+    pending: Vec<u8>,
+    /// How far `pending` is scanned for the ends of rows, and the scanner's state.
+    scanned: usize,
+    nesting: u64,
+    in_string: bool,
+    escaped: bool,
+    builder: Builder,
+    /// Bytes of text read into the batch being built.
+    batch_input: usize,
+    /// A row's error, kept until the end: the depth check, which reads the whole text
+    /// first in `parse_json`, may yet fail.
+    failed: Option<Error>,
+}
+
+impl JsonStream {
+    pub(crate) fn new(limits: &Limits) -> JsonStream {
+        JsonStream {
+            limits: *limits,
+            depth: json_text::DepthScan::new(limits.max_json_depth.min(MAX_DEPTH)),
+            array: None,
+            pending: Vec::new(),
+            scanned: 0,
+            nesting: 0,
+            in_string: false,
+            escaped: false,
+            builder: Builder::new(limits, 0),
+            batch_input: 0,
+            failed: None,
+        }
+    }
+
+    /// Reads `chunk` (`end`: the last), setting `batch` to the rows it completes (once
+    /// the columns are known), and at the end to the last rows (perhaps none).
+    pub(crate) fn push(&mut self, chunk: &[u8], end: bool, batch: &mut Option<Table>) -> Result<()> {
+        self.depth.feed(chunk)?;
+        if end {
+            self.depth.finish()?;
+            if let Some(e) = self.failed.take() {
+                return Err(e);
+            }
+        }
+        if self.failed.is_some() || self.depth.too_deep() {
+            return Ok(());
+        }
+        if self.array.is_none() {
+            self.array = chunk.iter().find(|&&b| !is_ws(b)).map(|&b| b == b'[');
+        }
+        if self.array != Some(false) {
+            // An array (or only whitespace so far): held to the end.
+            self.pending.extend_from_slice(chunk);
+            if end {
+                *batch = Some(parse_json(&std::mem::take(&mut self.pending), &self.limits)?);
+            }
+            return Ok(());
+        }
+        if self.pending.is_empty() && end {
+            return self.rows(chunk, end, batch);
+        }
+        self.pending.extend_from_slice(chunk);
+        let whole = if end { self.pending.len() } else { self.split() };
+        let pending = std::mem::take(&mut self.pending);
+        let result = self.rows(pending.get(..whole).unwrap_or_default(), end, batch);
+        self.pending = pending;
+        self.pending.drain(..whole);
+        self.scanned -= whole.min(self.scanned);
+        match result {
+            Err(e) if !end => {
+                self.failed = Some(e);
+                self.pending = Vec::new();
+                Ok(())
+            }
+            result => {
+                if self.pending.len() as u64 > self.limits.max_memory_bytes / 4 {
+                    return Err(Error::too_large(
+                        "a JSON row needs more than a quarter of max_memory_bytes in a stream",
+                    ));
+                }
+                result
+            }
+        }
+    }
+
+    /// Reads whole rows; sets `batch` once the columns are known (or at the end).
+    fn rows(&mut self, text: &[u8], end: bool, batch: &mut Option<Table>) -> Result<()> {
+        self.batch_input += text.len();
+        let b = &mut self.builder;
+        b.grid.set_input(&self.limits, self.batch_input);
+        b.arena.reserve_text(text.len());
+        b.text_allowance = b.arena.text_capacity();
+        b.read_rows(text)?;
+        if end || b.rows >= KEY_ROWS {
+            *batch = Some(b.take_batch(&self.limits));
+            self.batch_input = 0;
+        }
+        Ok(())
+    }
+
+    /// The end of the last whole row in `pending`: after a `}` or `]` that closes the
+    /// outermost bracket, or at whitespace outside of any.
+    fn split(&mut self) -> usize {
+        let mut whole = 0;
+        for (i, &b) in self.pending.iter().enumerate().skip(self.scanned) {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.nesting += 1,
+                b'}' | b']' => {
+                    self.nesting = self.nesting.saturating_sub(1);
+                    if self.nesting == 0 {
+                        whole = i + 1;
+                    }
+                }
+                b if is_ws(b) && self.nesting == 0 => whole = i + 1,
+                _ => {}
+            }
+        }
+        self.scanned = self.pending.len();
+        whole
+    }
 }
 
 fn is_ws(b: u8) -> bool {
@@ -105,6 +252,25 @@ impl Builder {
         }
     }
 
+    /// The rows read since the last batch, as a table.
+    fn take_batch(&mut self, limits: &Limits) -> Table {
+        let mut grid = Grid::empty(limits, 0);
+        grid.max_rows = limits.max_rows.saturating_sub(self.rows as u64);
+        let grid = std::mem::replace(&mut self.grid, grid);
+        let arena = std::mem::replace(&mut self.arena, Table::new(Vec::new()));
+        arena.into_derived_with_cells(self.columns.clone(), grid.finish())
+    }
+
+    /// Parses the NDJSON rows of `text` (whole rows).
+    fn read_rows(&mut self, text: &[u8]) -> Result<()> {
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let mut rows = Ok(());
+        while rows.is_ok() && de.end().is_err() {
+            rows = RowSeed(&mut *self).deserialize(&mut de);
+        }
+        rows.map_err(|e| self.error.take().unwrap_or_else(|| json_error(&e)))
+    }
+
     /// Keeps `e` for `parse_json` to return, and gives serde an error to stop with.
     fn fail<E: de::Error>(&mut self, e: Error) -> E {
         let message = E::custom(&e.message);
@@ -144,6 +310,13 @@ impl Builder {
         }
         if let Some(&column) = self.index.get(&*key) {
             return Ok(column);
+        }
+        if self.rows > KEY_ROWS {
+            return Err(Error::bad_input(format!(
+                "JSON row {} has the key `{key}`, which none of the first {KEY_ROWS} rows has: the \
+                 columns are the keys of the first {KEY_ROWS} rows",
+                self.rows
+            )));
         }
         if self.columns.len() >= self.max_columns {
             return Err(Error::too_large(format!(
@@ -541,15 +714,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_keys_cannot_pad_out_to_gigabytes() {
-        // 4096 records with a key each of their own: 16 M cells from 60 KB.
+    fn the_first_rows_keys_are_the_columns() {
+        // 4096 records with a key each of their own: the 101st is refused (it would pad
+        // 16 M cells from 60 KB, and a stream would have written the rows before it).
         let input: String = (0..4096).map(|i| format!("{{\"k{i}\":1}}\n")).collect();
         let e = parse_json(input.as_bytes(), &Limits::default()).unwrap_err();
-        assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
-        let input: String = (0..500).map(|i| format!("{{\"k{i}\":1}}\n")).collect();
+        assert_eq!(e.code, ErrorCode::BadInput, "{e}");
+        assert!(e.message.contains("row 101") && e.message.contains("`k100`"), "{e}");
+        let input: String = (0..KEY_ROWS).map(|i| format!("{{\"k{i}\":1}}\n")).collect();
         let t = parse_json(input.as_bytes(), &Limits::default()).unwrap();
-        assert_eq!((t.n_rows(), t.n_cols()), (500, 500));
+        assert_eq!((t.n_rows(), t.n_cols()), (KEY_ROWS, KEY_ROWS));
+        // Later rows may miss keys, and repeat them in another order.
+        let later = format!("{input}{{}}\n{{\"k5\":2,\"k1\":3}}\n");
+        let t = parse_json(later.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(t.n_rows(), KEY_ROWS + 2);
+        // The same in an array.
+        let array = format!("[{}, {{\"late\":1}}]", vec!["{\"a\":1}"; KEY_ROWS].join(","));
+        assert_eq!(
+            parse_json(array.as_bytes(), &Limits::default()).unwrap_err().code,
+            ErrorCode::BadInput
+        );
     }
+
+    #[test]
+    fn missing_keys_cannot_pad_out_to_gigabytes() {
+        // One row of 16 000 keys, then 99 empty ones: 1.6 M cells from 170 KB.
+        let keys: Vec<String> = (0..16_000).map(|i| format!("\"k{i}\":0")).collect();
+        let mut input = format!("{{{}}}\n", keys.join(","));
+        input.push_str(&"{}\n".repeat(99));
+        let e = parse_json(input.as_bytes(), &Limits::default()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
+    }
+
     use crate::ErrorCode;
     use crate::table::read_csv::tests::show;
     use crate::table::write_json::{json_str_len, push_f64, push_json_str, to_json, to_json_with_limit};

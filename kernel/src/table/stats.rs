@@ -15,57 +15,115 @@ use super::{Cell, Span, Table};
 ///   are summed exactly in i128 and floats in row order, so the result is
 ///   deterministic; a mean that overflows f64 is `Null`.
 pub fn stats(table: &Table) -> Table {
-    let mut acc = vec![Acc::default(); table.n_cols()];
-    for row in table.rows() {
-        for (a, &cell) in acc.iter_mut().zip(row) {
-            a.add(table, cell);
-        }
-    }
-    let columns = ["column", "count", "nulls", "min", "max", "mean"];
-    let mut out = Table::new(columns.iter().map(|c| (*c).to_owned()).collect());
-    out.reserve_rows(acc.len());
-    for (name, a) in table.columns().iter().zip(&acc) {
-        let name = out.str_cell(name);
-        let mut copy = |cell: Cell| match cell {
-            Cell::Str(span) => out.str_cell(table.text(span)),
-            other => other,
-        };
-        let (min, max) = (copy(a.extremes.min()), copy(a.extremes.max()));
-        out.push_row(&[
-            name,
-            Cell::Int(i64::try_from(a.count).unwrap_or(i64::MAX)),
-            Cell::Int(i64::try_from(a.nulls).unwrap_or(i64::MAX)),
-            min,
-            max,
-            a.mean().map_or(Cell::Null, Cell::Float),
-        ]);
-    }
-    out
+    let mut summary = Summary::new(table.columns());
+    summary.add(table);
+    summary.finish()
 }
 
-/// Running statistics of one column.
+/// `stats` a batch of rows at a time (the tables added share the columns of the
+/// first): [`stats`] is one `add` and `finish`.
+pub struct Summary {
+    columns: Vec<String>,
+    acc: Vec<Acc>,
+}
+
+impl Summary {
+    /// A summary of no rows yet, for these columns.
+    pub fn new(columns: &[String]) -> Summary {
+        Summary {
+            columns: columns.to_vec(),
+            acc: vec![Acc::default(); columns.len()],
+        }
+    }
+
+    /// Adds the rows of `table`.
+    pub fn add(&mut self, table: &Table) {
+        for row in table.rows() {
+            for (a, &cell) in self.acc.iter_mut().zip(row) {
+                a.add(table, cell);
+            }
+        }
+    }
+
+    /// The summary table.
+    pub fn finish(self) -> Table {
+        let columns = ["column", "count", "nulls", "min", "max", "mean"];
+        let mut out = Table::new(columns.iter().map(|c| (*c).to_owned()).collect());
+        out.reserve_rows(self.acc.len());
+        for (name, a) in self.columns.iter().zip(&self.acc) {
+            let name = out.str_cell(name);
+            let mut cell = |number: Option<Cell>, text: &Option<String>| match (number, text) {
+                (Some(n), _) => n,
+                (None, Some(s)) => out.str_cell(s),
+                (None, None) => Cell::Null,
+            };
+            let (min, max) = (cell(a.num_min, &a.str_min), cell(a.num_max, &a.str_max));
+            out.push_row(&[
+                name,
+                Cell::Int(i64::try_from(a.count).unwrap_or(i64::MAX)),
+                Cell::Int(i64::try_from(a.nulls).unwrap_or(i64::MAX)),
+                min,
+                max,
+                a.sum.mean().map_or(Cell::Null, Cell::Float),
+            ]);
+        }
+        out
+    }
+}
+
+/// Running statistics of one column; its least and greatest text is kept (copied), so
+/// rows may come from many tables.
 #[derive(Debug, Clone, Default)]
 struct Acc {
     count: u64,
     nulls: u64,
     sum: Sum,
-    extremes: Extremes,
+    num_min: Option<Cell>,
+    num_max: Option<Cell>,
+    str_min: Option<String>,
+    str_max: Option<String>,
 }
 
 impl Acc {
     fn add(&mut self, table: &Table, cell: Cell) {
-        if cell == Cell::Null {
-            self.nulls += 1;
-            return;
+        match cell {
+            Cell::Null => {
+                self.nulls += 1;
+                return;
+            }
+            Cell::Int(_) | Cell::Float(_) => {
+                self.sum.add(cell);
+                if self.num_min.is_none_or(|m| compare_numbers(cell, m) == Ordering::Less) {
+                    self.num_min = Some(cell);
+                }
+                if self
+                    .num_max
+                    .is_none_or(|m| compare_numbers(cell, m) == Ordering::Greater)
+                {
+                    self.num_max = Some(cell);
+                }
+            }
+            Cell::Str(span) => {
+                let text = table.text(span);
+                // On ties the first cell wins.
+                if self.str_min.as_deref().is_none_or(|m| text.as_bytes() < m.as_bytes()) {
+                    replace(&mut self.str_min, text);
+                }
+                if self.str_max.as_deref().is_none_or(|m| text.as_bytes() > m.as_bytes()) {
+                    replace(&mut self.str_max, text);
+                }
+            }
+            Cell::Bool(_) | Cell::Json(_) => {}
         }
-        self.sum.add(cell);
-        self.extremes.add(table, cell);
         self.count += 1;
     }
+}
 
-    fn mean(&self) -> Option<f64> {
-        self.sum.mean()
-    }
+/// Sets `slot` to `text`, reusing its buffer.
+fn replace(slot: &mut Option<String>, text: &str) {
+    let s = slot.get_or_insert_with(String::new);
+    s.clear();
+    s.push_str(text);
 }
 
 /// The sum of the numeric cells of a column (others are skipped): integers exactly in
