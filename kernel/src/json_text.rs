@@ -33,13 +33,39 @@ pub fn check_depth(input: &[u8], max_depth: u32) -> Result<()> {
 
 /// [`check_depth`] a piece at a time (the same errors however the text is cut): for a
 /// streaming session, which cannot look back at the text.
+/// Whether a byte of JSON text, read in order, is inside a string (escapes included):
+/// the state the scanners that cut or count brackets keep between pieces.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct InString {
+    inside: bool,
+    escaped: bool,
+}
+
+impl InString {
+    /// Reads `b`: true when it belongs to a string (its quotes included), so it is no
+    /// bracket.
+    pub(crate) fn skip(&mut self, b: u8) -> bool {
+        if self.inside {
+            if self.escaped {
+                self.escaped = false;
+            } else if b == b'\\' {
+                self.escaped = true;
+            } else if b == b'"' {
+                self.inside = false;
+            }
+            return true;
+        }
+        self.inside = b == b'"';
+        self.inside
+    }
+}
+
 pub(crate) struct DepthScan {
     max_depth: u32,
     open: BitStack, // true: an object
     /// Where the text first went too deep (line, column).
     too_deep_at: Option<(usize, usize)>,
-    in_string: bool,
-    escaped: bool,
+    string: InString,
     /// Bytes read, the line they end on, and where that line starts.
     offset: u64,
     line: usize,
@@ -52,8 +78,7 @@ impl DepthScan {
             max_depth,
             open: BitStack::default(),
             too_deep_at: None,
-            in_string: false,
-            escaped: false,
+            string: InString::default(),
             offset: 0,
             line: 1,
             line_start: 0,
@@ -79,18 +104,10 @@ impl DepthScan {
     /// pair up after the text went too deep.
     pub(crate) fn feed(&mut self, input: &[u8]) -> Result<()> {
         for (i, &b) in input.iter().enumerate() {
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
+            if self.string.skip(b) {
                 continue;
             }
             match b {
-                b'"' => self.in_string = true,
                 b'[' | b'{' => {
                     self.open.push(b == b'{');
                     if self.open.len > u64::from(self.max_depth) && self.too_deep_at.is_none() {
@@ -119,7 +136,7 @@ impl DepthScan {
     pub(crate) fn finish(&self) -> Result<()> {
         match self.too_deep_at {
             None => Ok(()),
-            Some(_) if self.open.len > 0 || self.in_string => {
+            Some(_) if self.open.len > 0 || self.string.inside => {
                 Err(unpaired((self.line, (self.offset - self.line_start) as usize + 1)))
             }
             Some((line, column)) => Err(Error::too_large(format!(

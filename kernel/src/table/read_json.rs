@@ -79,8 +79,7 @@ pub(crate) struct JsonStream {
     /// How far `pending` is scanned for the ends of rows, and the scanner's state.
     scanned: usize,
     nesting: u64,
-    in_string: bool,
-    escaped: bool,
+    string: json_text::InString,
     builder: Builder,
     /// Bytes of text read into the batch being built.
     batch_input: usize,
@@ -98,8 +97,7 @@ impl JsonStream {
             pending: Vec::new(),
             scanned: 0,
             nesting: 0,
-            in_string: false,
-            escaped: false,
+            string: json_text::InString::default(),
             builder: Builder::new(limits, 0),
             batch_input: 0,
             failed: None,
@@ -177,18 +175,10 @@ impl JsonStream {
     fn split(&mut self) -> usize {
         let mut whole = 0;
         for (i, &b) in self.pending.iter().enumerate().skip(self.scanned) {
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
+            if self.string.skip(b) {
                 continue;
             }
             match b {
-                b'"' => self.in_string = true,
                 b'{' | b'[' => self.nesting += 1,
                 b'}' | b']' => {
                     self.nesting = self.nesting.saturating_sub(1);
