@@ -2,41 +2,12 @@
 //! (DESIGN.md, "Streaming"). A counting allocator gives the peak of live heap bytes
 //! while tens of MiB pass through sessions in 64 KiB chunks made one at a time.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 use kiln_kernel::Limits;
 
-/// Counts live bytes and their peak; a reallocation holds old and new for a moment.
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-        PEAK.fetch_max(live, Relaxed);
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let live = LIVE.fetch_add(new_size, Relaxed) + new_size;
-        PEAK.fetch_max(live, Relaxed);
-        // SAFETY: the caller's contract, passed on.
-        let moved = unsafe { System.realloc(ptr, layout, new_size) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        moved
-    }
-}
-
-#[global_allocator]
-static COUNTING: Counting = Counting;
+mod counting;
+use counting::{LIVE, PEAK};
 
 /// The peak of bytes a streaming session holds while `chunks` pass through it (the
 /// chunks are made one at a time, so the input is never whole), and its output's length.
