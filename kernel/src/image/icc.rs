@@ -207,25 +207,32 @@ impl Grid {
         let (sx, sy, sz) = (n * n * 3, n * 3, 3);
         let at = base + x * sx + y * sy + z * sz;
         let v = |offset: usize, c: usize| f32::from(self.nodes[at + offset + c]);
-        // The corners taken along the path of the largest fraction first.
-        let (a, b, c, w) = if fx >= fy && fy >= fz {
-            (sx, sx + sy, sx + sy + sz, [fx, fy, fz])
-        } else if fx >= fz && fz >= fy {
-            (sx, sx + sz, sx + sy + sz, [fx, fz, fy])
-        } else if fz >= fx && fx >= fy {
-            (sz, sx + sz, sx + sy + sz, [fz, fx, fy])
-        } else if fy >= fx && fx >= fz {
-            (sy, sx + sy, sx + sy + sz, [fy, fx, fz])
-        } else if fy >= fz && fz >= fx {
-            (sy, sy + sz, sx + sy + sz, [fy, fz, fx])
-        } else {
-            (sz, sy + sz, sx + sy + sz, [fz, fy, fx])
-        };
+        let (a, b, c, w) = tetrahedron([fx, fy, fz], [sx, sy, sz]);
         [0, 1, 2].map(|c2| {
             let c0 = v(0, c2);
             let (c1, cc2, c3) = (v(a, c2), v(b, c2), v(c, c2));
             c0 + (c1 - c0) * w[0] + (cc2 - c1) * w[1] + (c3 - cc2) * w[2]
         })
+    }
+}
+
+/// The tetrahedron of a cube cell that holds fractions `f` along axes of strides `s`:
+/// the offsets of its three corners past the cell's origin, taken along the path of the
+/// largest fraction first, and the fractions in that order.
+#[inline]
+fn tetrahedron<T: PartialOrd + Copy>([fx, fy, fz]: [T; 3], [sx, sy, sz]: [usize; 3]) -> (usize, usize, usize, [T; 3]) {
+    if fx >= fy && fy >= fz {
+        (sx, sx + sy, sx + sy + sz, [fx, fy, fz])
+    } else if fx >= fz && fz >= fy {
+        (sx, sx + sz, sx + sy + sz, [fx, fz, fy])
+    } else if fz >= fx && fx >= fy {
+        (sz, sx + sz, sx + sy + sz, [fz, fx, fy])
+    } else if fy >= fx && fx >= fz {
+        (sy, sx + sy, sx + sy + sz, [fy, fx, fz])
+    } else if fy >= fz && fz >= fx {
+        (sy, sy + sz, sx + sy + sz, [fy, fz, fx])
+    } else {
+        (sz, sy + sz, sx + sy + sz, [fz, fy, fx])
     }
 }
 
@@ -606,19 +613,7 @@ fn clut(store: &LutStore, dims: &[usize], x: &[f64]) -> [f64; 3] {
         let [(x0, fx), (y0, fy), (z0, fz)] = axes.map(node);
         let [sx, sy, sz] = axes.map(|a| strides[a]);
         let at = base + x0 * sx + y0 * sy + z0 * sz;
-        let (a, b, c, w) = if fx >= fy && fy >= fz {
-            (sx, sx + sy, sx + sy + sz, [fx, fy, fz])
-        } else if fx >= fz && fz >= fy {
-            (sx, sx + sz, sx + sy + sz, [fx, fz, fy])
-        } else if fz >= fx && fx >= fy {
-            (sz, sx + sz, sx + sy + sz, [fz, fx, fy])
-        } else if fy >= fx && fx >= fz {
-            (sy, sx + sy, sx + sy + sz, [fy, fx, fz])
-        } else if fy >= fz && fz >= fx {
-            (sy, sy + sz, sx + sy + sz, [fy, fz, fx])
-        } else {
-            (sz, sy + sz, sx + sy + sz, [fz, fy, fx])
-        };
+        let (a, b, c, w) = tetrahedron([fx, fy, fz], [sx, sy, sz]);
         [0, 1, 2].map(|k| {
             let c0 = value(at + k);
             let (c1, c2, c3) = (value(at + a + k), value(at + b + k), value(at + c + k));
