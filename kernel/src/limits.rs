@@ -70,6 +70,25 @@ impl Limits {
         max_memory_bytes: u64::MAX,
     };
 
+    /// The most bytes a streaming session takes in or gives out, under the hosts'
+    /// [`streaming`](Limits::streaming) limits: 1 TiB.
+    pub const STREAM_BYTES: u64 = 1 << 40;
+
+    /// The limits a host gives a streaming session where `self` are its one-shot limits
+    /// (DESIGN.md, "Streaming"): a session holds neither its input, its output, its
+    /// decompressed bytes nor its rows, so those caps rise to [`Limits::STREAM_BYTES`];
+    /// the caps on what is held at once (memory, and with it a record, columns, depth,
+    /// pixels) stay. A pipeline's own `limits` still tighten them.
+    pub fn streaming(&self) -> Limits {
+        Limits {
+            max_input_bytes: Limits::STREAM_BYTES,
+            max_output_bytes: Limits::STREAM_BYTES,
+            max_decompressed_bytes: Limits::STREAM_BYTES,
+            max_rows: Limits::STREAM_BYTES,
+            ..*self
+        }
+    }
+
     /// These limits with the field named `name` (its serialised name) set to `value`,
     /// saturating at the field's type; `None` for a name that is not a limit.
     pub fn with(mut self, name: &str, value: u64) -> Option<Limits> {
