@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use kiln_kernel::{Error, Limits, Output};
-use kiln_sandbox::{Budget, EMBEDDED_KERNEL, Sandbox, SandboxConfig, WasmKernel};
+use kiln_sandbox::{Budget, EMBEDDED_KERNEL, Sandbox, SandboxConfig, WasmKernel, WasmSession};
 
 use crate::signing::{self, Trust};
 
@@ -66,6 +66,16 @@ impl Kernel {
         }
     }
 
+    /// Opens a streaming session of `pipeline` under `limits` (a host's
+    /// [`Limits::streaming`]), or the error that says why not: `bad_pipeline` for a step
+    /// that cannot stream, which `run` takes instead.
+    pub fn open_session(&self, pipeline: &str, limits: &Limits) -> Result<Session, Error> {
+        match self {
+            Kernel::Wasm(k) => k.open_session(pipeline, limits).map(Session::Wasm),
+            Kernel::Native => kiln_kernel::Session::open(pipeline, limits).map(|s| Session::Native(Box::new(s))),
+        }
+    }
+
     /// Checks a pipeline with this kernel: its canonical JSON form, or why not.
     pub fn check(&self, pipeline: &str) -> Result<String, Error> {
         match self {
@@ -106,6 +116,32 @@ impl Kernel {
         match self {
             Kernel::Wasm(_) => "wasm",
             Kernel::Native => "native",
+        }
+    }
+}
+
+/// A streaming session on a [`Kernel`]: `push` chunks, then `finish`; dropping it aborts.
+pub enum Session {
+    /// In an instance of its own in the sandbox.
+    Wasm(WasmSession),
+    /// The kernel linked in.
+    Native(Box<kiln_kernel::Session>),
+}
+
+impl Session {
+    /// Pushes the next input chunk: the output it completes.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<u8>, Error> {
+        match self {
+            Session::Wasm(s) => s.push(chunk),
+            Session::Native(s) => s.push(chunk),
+        }
+    }
+
+    /// Ends the input: the rest of the output and the meta.
+    pub fn finish(self) -> Result<Output, Error> {
+        match self {
+            Session::Wasm(s) => s.finish(),
+            Session::Native(s) => s.finish(),
         }
     }
 }

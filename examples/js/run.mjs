@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const [input, output, dir = 'kiln-js'] = process.argv.slice(2);
-const kiln = await import(pathToFileURL(resolve(dir, 'kiln.js')).href);
+// The calls are in the interface `api` of kernel/wit/kiln.wit.
+const { api: kiln } = await import(pathToFileURL(resolve(dir, 'kiln.js')).href);
 
 // The host's caps on a job (the kernel's defaults); a pipeline may only tighten them.
 const MiB = 1n << 20n;

@@ -1,6 +1,7 @@
 // Transpiles a WebAssembly component into an ES module with jco (the transpile step of
 // `jco transpile`, from @bytecodealliance/jco-transpile): kiln's kernel component becomes
-// OUT_DIR/kiln.js (+ kiln.core.wasm, kiln.d.ts), exporting run, check and describe.
+// OUT_DIR/kiln.js (+ kiln.core.wasm, kiln.d.ts), exporting `api`: run, check, describe
+// and the streaming Session.
 //
 //   kiln export-kernel kiln-kernel.wasm
 //   node transpile.mjs kiln-kernel.wasm kiln-js

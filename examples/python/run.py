@@ -26,7 +26,9 @@ component_path, input_path, output_path = sys.argv[1:4]
 engine = Engine()
 store = Store(engine)
 kernel = Linker(engine).instantiate(store, Component.from_file(engine, component_path))
-run = kernel.get_func(store, "run")
+# The calls are in the interface `api` of kernel/wit/kiln.wit.
+api = kernel.get_export_index(store, "kiln:kernel/api@0.4.0")
+run = kernel.get_func(store, kernel.get_export_index(store, "run", api))
 
 with open(input_path, "rb") as f:
     result = run(store, "resize width=64 | encode format=png", f.read(), limits())

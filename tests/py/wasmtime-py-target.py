@@ -22,6 +22,9 @@ DEFAULTS = {"max-input-bytes": 256 * MiB, "max-output-bytes": 256 * MiB, "max-pi
 # `meta` as kiln_kernel::Meta::to_json writes it: its field order, absent fields left out.
 META = ["kind", "content-type", "width", "height", "format", "trim-left", "trim-top", "rows", "columns", "version"]
 
+# The interface of kernel/wit/kiln.wit the calls are in.
+API = "kiln:kernel/api@0.4.0"
+
 engine = Engine()
 linker = Linker(engine)
 component = Component.from_file(engine, sys.argv[1])
@@ -31,7 +34,9 @@ limits.__dict__.update(DEFAULTS)
 
 def job(pipeline, data):
     store = Store(engine)
-    run = linker.instantiate(store, component).get_func(store, "run")
+    instance = linker.instantiate(store, component)
+    api = instance.get_export_index(store, API)
+    run = instance.get_func(store, instance.get_export_index(store, "run", api))
     result = run(store, pipeline, data, limits)
     if result.tag == "err":
         e = result.payload

@@ -1,4 +1,4 @@
-//! The kernel as a WebAssembly component exporting `kernel/wit/kiln.wit`.
+//! The kernel as a WebAssembly component exporting `kernel/wit/kiln.wit`'s `api`.
 //!
 //! Built for `wasm32-unknown-unknown` (simd128 on, see `.cargo/config.toml`) by
 //! kiln-sandbox's build script, which turns the core module into a component. It
@@ -10,9 +10,16 @@ mod bindings {
     wit_bindgen::generate!({ world: "kiln", path: "../../kernel/wit" });
 }
 
-use bindings::{Error, ErrorCode, Guest, Limits, Meta, Output};
+use std::cell::RefCell;
+
+use bindings::exports::kiln::kernel::api::{
+    Error, ErrorCode, Guest, GuestSession, Limits, Meta, Output, Session as SessionHandle,
+};
 
 struct Kernel;
+
+/// A streaming session: the kernel's, until `finish` spends it.
+struct Session(RefCell<Option<kiln_kernel::Session>>);
 
 /// Inputs that make the `fault-injection` build trap.
 #[cfg(feature = "fault-injection")]
@@ -62,23 +69,9 @@ impl Guest for Kernel {
             #[allow(clippy::empty_loop)]
             loop {}
         }
-        let out = kiln_kernel::run_with_limits(&pipeline, input, &limits(l)).map_err(error)?;
-        let m = out.meta;
-        Ok(Output {
-            data: out.data,
-            meta: Meta {
-                kind: m.kind,
-                content_type: m.content_type,
-                width: m.width,
-                height: m.height,
-                format: m.format,
-                trim_left: m.trim_left,
-                trim_top: m.trim_top,
-                rows: m.rows,
-                columns: m.columns,
-                version: m.version,
-            },
-        })
+        kiln_kernel::run_with_limits(&pipeline, input, &limits(l))
+            .map(output)
+            .map_err(error)
     }
 
     fn check(pipeline: String) -> Result<String, Error> {
@@ -87,6 +80,53 @@ impl Guest for Kernel {
 
     fn describe(l: Limits) -> String {
         kiln_kernel::describe_with_limits(&limits(l))
+    }
+
+    type Session = Session;
+}
+
+impl GuestSession for Session {
+    fn open(pipeline: String, l: Limits) -> Result<SessionHandle, Error> {
+        let session = kiln_kernel::Session::open(&pipeline, &limits(l)).map_err(error)?;
+        Ok(SessionHandle::new(Session(RefCell::new(Some(session)))))
+    }
+
+    fn push(&self, chunk: Vec<u8>) -> Result<Vec<u8>, Error> {
+        match self.0.borrow_mut().as_mut() {
+            Some(session) => session.push(&chunk).map_err(error),
+            None => Err(spent()),
+        }
+    }
+
+    fn finish(&self) -> Result<Output, Error> {
+        match self.0.borrow_mut().take() {
+            Some(session) => session.finish().map(output).map_err(error),
+            None => Err(spent()),
+        }
+    }
+}
+
+/// A call on a session after `finish`.
+fn spent() -> Error {
+    error(kiln_kernel::Error::bad_pipeline("the session has finished"))
+}
+
+fn output(out: kiln_kernel::Output) -> Output {
+    let m = out.meta;
+    Output {
+        data: out.data,
+        meta: Meta {
+            kind: m.kind,
+            content_type: m.content_type,
+            width: m.width,
+            height: m.height,
+            format: m.format,
+            trim_left: m.trim_left,
+            trim_top: m.trim_top,
+            rows: m.rows,
+            columns: m.columns,
+            version: m.version,
+        },
     }
 }
 

@@ -34,8 +34,13 @@ mod bindings {
     wasmtime::component::bindgen!({ world: "kiln", path: "../../kernel/wit" });
 }
 
+use bindings::exports::kiln::kernel::api as wit;
+
 /// The kernel component built by `build.rs`, embedded in the binary.
 pub const EMBEDDED_KERNEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kiln-kernel.component.wasm"));
+
+/// The core instances one kernel instance is made of.
+const CORE_INSTANCES: u32 = 3;
 
 /// How often the epoch advances: the granularity of job deadlines.
 pub const TICK: Duration = Duration::from_millis(5);
@@ -110,10 +115,13 @@ impl Sandbox {
     pub fn new(config: SandboxConfig) -> anyhow::Result<Arc<Sandbox>> {
         let instances = config.max_jobs + 1;
         let mut pool = PoolingAllocationConfig::default();
+        // A kernel instance is three core instances (the kernel's module, and
+        // wit-component's shim and fixup modules for the `session` resource's
+        // destructor) with one memory and two tables.
         pool.total_component_instances(instances)
-            .total_core_instances(instances)
+            .total_core_instances(instances * CORE_INSTANCES)
             .total_memories(instances)
-            .total_tables(instances)
+            .total_tables(instances * 2)
             .max_memory_size(config.job_memory)
             .linear_memory_keep_resident(config.keep_resident.min(config.job_memory))
             .table_keep_resident(64 << 10)
@@ -217,8 +225,7 @@ impl WasmKernel {
         // wasmtime's default of 128 MiB would refuse legal outputs, and the guest cannot
         // return more than its memory holds, which the limiter already caps.
         store.set_hostcall_fuel(config.job_memory);
-        let ticks = (config.job_timeout.as_micros() / TICK.as_micros()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
+        store.set_epoch_deadline(ticks(config));
         store
     }
 
@@ -231,18 +238,12 @@ impl WasmKernel {
     /// if one (then the error is `too_large`).
     pub fn run_job(&self, pipeline: &str, input: &[u8], limits: &Limits) -> (Result<Output, Error>, Option<Budget>) {
         let mut store = self.store();
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|kiln| kiln.call_run(&mut store, pipeline, input, wit_limits(limits)));
+        let result = self.pre.instantiate(&mut store).and_then(|kiln| {
+            kiln.kiln_kernel_api()
+                .call_run(&mut store, pipeline, input, wit_limits(limits))
+        });
         match result {
-            Ok(Ok(out)) => (
-                Ok(Output {
-                    meta: meta(out.meta),
-                    data: out.data,
-                }),
-                None,
-            ),
+            Ok(Ok(out)) => (Ok(output(out)), None),
             Ok(Err(e)) => (Err(error(e)), None),
             Err(trap) => {
                 let budget = budget_hit(&store, &trap);
@@ -257,7 +258,7 @@ impl WasmKernel {
         match self
             .pre
             .instantiate(&mut store)
-            .and_then(|kiln| kiln.call_check(&mut store, pipeline))
+            .and_then(|kiln| kiln.kiln_kernel_api().call_check(&mut store, pipeline))
         {
             Ok(result) => result.map_err(error),
             Err(trap) => Err(self.trap_error(&store, &trap)),
@@ -269,32 +270,97 @@ impl WasmKernel {
         let mut store = self.store();
         self.pre
             .instantiate(&mut store)
-            .and_then(|kiln| kiln.call_describe(&mut store, wit_limits(limits)))
+            .and_then(|kiln| kiln.kiln_kernel_api().call_describe(&mut store, wit_limits(limits)))
             .map_err(|trap| self.trap_error(&store, &trap))
     }
 
-    /// A trap is the host's business: the CPU and memory budgets are limits
-    /// (`too_large`); anything else is a kernel bug (`internal`).
+    /// Opens a streaming session in a fresh instance, which is the session's alone
+    /// until it is finished or dropped. Each call on it has the job's CPU time budget;
+    /// its memory budget holds for the whole session.
+    pub fn open_session(&self, pipeline: &str, limits: &Limits) -> Result<WasmSession, Error> {
+        let mut store = self.store();
+        let opened = self.pre.instantiate(&mut store).and_then(|kiln| {
+            let api = kiln.kiln_kernel_api().clone();
+            let session = api.session().call_open(&mut store, pipeline, wit_limits(limits))?;
+            Ok((api, session))
+        });
+        match opened {
+            Ok((api, Ok(session))) => Ok(WasmSession {
+                store,
+                api,
+                session,
+                sandbox: self.sandbox.clone(),
+            }),
+            Ok((_, Err(e))) => Err(error(e)),
+            Err(trap) => Err(trap_error(&self.sandbox, &store, &trap)),
+        }
+    }
+
     fn trap_error(&self, store: &Store<Job>, e: &wasmtime::Error) -> Error {
-        match (budget_hit(store, e), e.downcast_ref::<Trap>()) {
-            (Some(Budget::Memory), _) => Error::too_large(format!(
-                "job exceeded its memory budget of {} MiB",
-                self.sandbox.config.job_memory >> 20
-            )),
-            (Some(Budget::Time), _) => Error::too_large(format!(
-                "job exceeded its CPU time budget of {} ms",
-                self.sandbox.config.job_timeout.as_millis()
-            )),
-            // The client gets the trap's kind; the wasm backtrace (the kernel's
-            // internals) goes to the log only.
-            (None, Some(trap)) => {
-                tracing::error!("kernel trapped: {e:?}");
-                Error::internal(format!("kernel trapped: {trap}"))
-            }
-            (None, None) => {
-                tracing::error!("kernel call failed: {e:?}");
-                Error::internal("kernel trapped")
-            }
+        trap_error(&self.sandbox, store, e)
+    }
+}
+
+/// A streaming session of the kernel ([`WasmKernel::open_session`]) in an instance of
+/// its own; dropping it drops the instance.
+pub struct WasmSession {
+    store: Store<Job>,
+    api: bindings::exports::kiln::kernel::api::Guest,
+    session: wasmtime::component::ResourceAny,
+    sandbox: Arc<Sandbox>,
+}
+
+impl WasmSession {
+    /// Pushes the next input chunk: the output it completes.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<u8>, Error> {
+        self.renew_deadline();
+        match self.api.session().call_push(&mut self.store, self.session, chunk) {
+            Ok(result) => result.map_err(error),
+            Err(trap) => Err(trap_error(&self.sandbox, &self.store, &trap)),
+        }
+    }
+
+    /// Ends the input: the rest of the output and the meta.
+    pub fn finish(mut self) -> Result<Output, Error> {
+        self.renew_deadline();
+        match self.api.session().call_finish(&mut self.store, self.session) {
+            Ok(result) => result.map(output).map_err(error),
+            Err(trap) => Err(trap_error(&self.sandbox, &self.store, &trap)),
+        }
+    }
+
+    /// Gives the next call the job's whole CPU time budget.
+    fn renew_deadline(&mut self) {
+        self.store.set_epoch_deadline(ticks(&self.sandbox.config));
+    }
+}
+
+/// The job deadline in epoch ticks.
+fn ticks(config: &SandboxConfig) -> u64 {
+    (config.job_timeout.as_micros() / TICK.as_micros()).max(1) as u64
+}
+
+/// A trap is the host's business: the CPU and memory budgets are limits
+/// (`too_large`); anything else is a kernel bug (`internal`).
+fn trap_error(sandbox: &Sandbox, store: &Store<Job>, e: &wasmtime::Error) -> Error {
+    match (budget_hit(store, e), e.downcast_ref::<Trap>()) {
+        (Some(Budget::Memory), _) => Error::too_large(format!(
+            "job exceeded its memory budget of {} MiB",
+            sandbox.config.job_memory >> 20
+        )),
+        (Some(Budget::Time), _) => Error::too_large(format!(
+            "job exceeded its CPU time budget of {} ms",
+            sandbox.config.job_timeout.as_millis()
+        )),
+        // The client gets the trap's kind; the wasm backtrace (the kernel's
+        // internals) goes to the log only.
+        (None, Some(trap)) => {
+            tracing::error!("kernel trapped: {e:?}");
+            Error::internal(format!("kernel trapped: {trap}"))
+        }
+        (None, None) => {
+            tracing::error!("kernel call failed: {e:?}");
+            Error::internal("kernel trapped")
         }
     }
 }
@@ -319,9 +385,10 @@ fn budget_hit(store: &Store<Job>, e: &wasmtime::Error) -> Option<Budget> {
     }
 }
 
-/// The kernel's `Meta` from the boundary's record (the same fields).
-fn meta(m: bindings::Meta) -> Meta {
-    Meta {
+/// The kernel's `Output` from the boundary's record (the same fields).
+fn output(out: wit::Output) -> Output {
+    let m = out.meta;
+    let meta = Meta {
         kind: m.kind,
         content_type: m.content_type,
         width: m.width,
@@ -332,12 +399,13 @@ fn meta(m: bindings::Meta) -> Meta {
         rows: m.rows,
         columns: m.columns,
         version: m.version,
-    }
+    };
+    Output { data: out.data, meta }
 }
 
 /// The kernel's `Error` from the boundary's record.
-fn error(e: bindings::Error) -> Error {
-    use bindings::ErrorCode as Wit;
+fn error(e: wit::Error) -> Error {
+    use wit::ErrorCode as Wit;
     let code = match e.code {
         Wit::BadPipeline => ErrorCode::BadPipeline,
         Wit::BadInput => ErrorCode::BadInput,
@@ -353,8 +421,8 @@ fn error(e: bindings::Error) -> Error {
     }
 }
 
-fn wit_limits(l: &Limits) -> bindings::Limits {
-    bindings::Limits {
+fn wit_limits(l: &Limits) -> wit::Limits {
+    wit::Limits {
         max_input_bytes: l.max_input_bytes,
         max_output_bytes: l.max_output_bytes,
         max_pixels: l.max_pixels,

@@ -53,13 +53,15 @@ pub struct EngineArgs {
     /// Do not read or write the compiled-code cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// Largest input, in MiB.
-    #[arg(long, default_value_t = 256)]
-    pub max_input_mib: u64,
-    /// Largest output of a job, in MiB. `kiln serve` holds at most `--max-jobs` times
-    /// this in responses not yet sent.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
-    pub max_output_mib: u64,
+    /// Largest input, in MiB [default: 256]. A streamed job (DESIGN.md, "Streaming"),
+    /// which never holds its input, is capped by it only when it is given.
+    #[arg(long)]
+    pub max_input_mib: Option<u64>,
+    /// Largest output of a job, in MiB [default: 256]. `kiln serve` holds at most
+    /// `--max-jobs` times this in responses not yet sent. A streamed job, which never
+    /// holds its output, is capped by it only when it is given.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_output_mib: Option<u64>,
     /// A public key (PEM, from `kiln keygen`) whose signatures are trusted; repeatable.
     /// A kernel loaded from a file must be signed by one of them (`KERNEL.sig`). The
     /// embedded kernel is part of this binary and needs no signature.
@@ -120,7 +122,30 @@ impl EngineArgs {
     }
 
     pub fn limits(&self) -> Limits {
-        kiln_http_api::profiles::server(self.max_input_mib, self.max_output_mib, self.job_memory_mib as u64)
+        kiln_http_api::profiles::server(self.max_input_mib(), self.max_output_mib(), self.job_memory_mib as u64)
+    }
+
+    /// The limits of a streamed job: [`Limits::streaming`], with the input and output
+    /// caps that were given.
+    pub fn stream_limits(&self) -> Limits {
+        let mut limits = self.limits().streaming();
+        if let Some(mib) = self.max_input_mib {
+            limits.max_input_bytes = mib << 20;
+        }
+        if let Some(mib) = self.max_output_mib {
+            limits.max_output_bytes = mib << 20;
+        }
+        limits
+    }
+
+    /// `--max-input-mib`, or its default.
+    pub fn max_input_mib(&self) -> u64 {
+        self.max_input_mib.unwrap_or(256)
+    }
+
+    /// `--max-output-mib`, or its default.
+    pub fn max_output_mib(&self) -> u64 {
+        self.max_output_mib.unwrap_or(256)
     }
 }
 

@@ -134,7 +134,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let config = server::ServerConfig {
-        max_body: usize::try_from(engine.max_input_mib << 20).unwrap_or(usize::MAX),
+        max_body: usize::try_from(engine.max_input_mib() << 20).unwrap_or(usize::MAX),
         request_timeout: Duration::from_secs(args.request_timeout_s),
         body_timeout: Duration::from_secs(args.body_timeout_s),
         www: Some(args.www.clone()),

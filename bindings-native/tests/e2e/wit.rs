@@ -1,6 +1,7 @@
 //! The published interface: what `kiln export-kernel` writes is a component of the
 //! WIT package in `kernel/wit/kiln.wit` (`kiln:kernel@<version>`), exporting kiln's
-//! three calls and importing nothing, and it keeps serving every released version of
+//! calls (interface `api`: `run`, `check`, `describe`, resource `session`) and importing
+//! nothing, and it keeps serving every released version of
 //! that package its version policy says it must (DESIGN.md, "The WIT package").
 //!
 //! The component's WIT is read the way `wasm-tools component wit` reads it (the same
@@ -63,27 +64,36 @@ fn the_exported_kernel_is_the_published_world_with_no_imports() {
         panic!("the export is a WIT package, not a component");
     };
     let w = &decoded.worlds[world];
-    // A world lists the types it defines among its imports (`record limits`, ...): those
-    // are the package's types; anything else (a function, an interface) is an import.
-    let imported: Vec<String> = w
-        .imports
-        .iter()
-        .filter(|(_, item)| !matches!(item, WorldItem::Type { .. }))
-        .map(|(k, _)| decoded.name_world_key(k))
-        .collect();
+    let imported: Vec<String> = w.imports.keys().map(|k| decoded.name_world_key(k)).collect();
     assert!(imported.is_empty(), "the kernel imports {imported:?}");
     assert_eq!(
-        names(&w.imports, &decoded),
-        BTreeSet::from(["error", "error-code", "limits", "meta", "output"].map(String::from)),
-        "the types of kiln.wit"
+        names(&w.exports, &decoded),
+        BTreeSet::from(["kiln:kernel/api@0.4.0".to_owned()]),
+        "one export: the interface `api`"
+    );
+    let Some(WorldItem::Interface { id, .. }) = w.exports.values().next() else {
+        panic!("the export is not an interface");
+    };
+    let api = &decoded.interfaces[*id];
+    assert_eq!(
+        api.functions.keys().cloned().collect::<BTreeSet<_>>(),
+        BTreeSet::from(
+            [
+                "check",
+                "describe",
+                "run",
+                "[static]session.open",
+                "[method]session.push",
+                "[method]session.finish",
+            ]
+            .map(String::from)
+        ),
+        "the calls of the interface"
     );
     assert_eq!(
-        names(&w.exports, &decoded),
-        BTreeSet::from(["check".to_owned(), "describe".to_owned(), "run".to_owned()]),
-    );
-    assert!(
-        w.exports.values().all(|item| matches!(item, WorldItem::Function(..))),
-        "every export is a function"
+        api.types.keys().cloned().collect::<BTreeSet<_>>(),
+        BTreeSet::from(["error", "error-code", "limits", "meta", "output", "session"].map(String::from)),
+        "the types of kiln.wit"
     );
     let mut printer = wit_component::WitPrinter::default();
     printer
@@ -91,9 +101,7 @@ fn the_exported_kernel_is_the_published_world_with_no_imports() {
         .expect("print the WIT");
     let text = printer.output.to_string();
     assert!(!text.contains("import "), "{text}");
-    for export in ["export run: func(", "export check: func(", "export describe: func("] {
-        assert!(text.contains(export), "no `{export}` in:\n{text}");
-    }
+    assert!(text.contains("export kiln:kernel/api@0.4.0;"), "{text}");
 
     // And the types are the published package's: the component targets the world of
     // kernel/wit (same functions, parameters, records, enum cases), as a host's bindings
