@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use kiln_kernel::{Error, Limits, Output};
+use kiln_kernel::{Error, Limits, Meta, Output};
 use kiln_sandbox::{Budget, EMBEDDED_KERNEL, Sandbox, SandboxConfig, WasmKernel, WasmSession};
 
 use crate::signing::{self, Trust};
@@ -71,7 +71,7 @@ impl Kernel {
     /// that cannot stream, which `run` takes instead.
     pub fn open_session(&self, pipeline: &str, limits: &Limits) -> Result<Session, Error> {
         match self {
-            Kernel::Wasm(k) => k.open_session(pipeline, limits).map(Session::Wasm),
+            Kernel::Wasm(k) => k.open_session(pipeline, limits).map(|s| Session::Wasm(Box::new(s))),
             Kernel::Native => kiln_kernel::Session::open(pipeline, limits).map(|s| Session::Native(Box::new(s))),
         }
     }
@@ -123,7 +123,7 @@ impl Kernel {
 /// A streaming session on a [`Kernel`]: `push` chunks, then `finish`; dropping it aborts.
 pub enum Session {
     /// In an instance of its own in the sandbox.
-    Wasm(WasmSession),
+    Wasm(Box<WasmSession>),
     /// The kernel linked in.
     Native(Box<kiln_kernel::Session>),
 }
@@ -137,10 +137,18 @@ impl Session {
         }
     }
 
+    /// What is known of the output's meta before `finish`: kind, content type, version.
+    pub fn meta(&mut self) -> Result<Meta, Error> {
+        match self {
+            Session::Wasm(s) => s.meta(),
+            Session::Native(s) => Ok(s.meta()),
+        }
+    }
+
     /// Ends the input: the rest of the output and the meta.
     pub fn finish(self) -> Result<Output, Error> {
         match self {
-            Session::Wasm(s) => s.finish(),
+            Session::Wasm(s) => (*s).finish(),
             Session::Native(s) => s.finish(),
         }
     }

@@ -18,7 +18,7 @@ use kiln_kernel::{Error, ErrorCode, Limits, Output};
 
 use crate::metrics::{JobLabels, KernelLabels, Metrics};
 use crate::signing::{self, Trust};
-use kiln_sandbox::{Sandbox, WasmKernel};
+use kiln_sandbox::{Budget, Sandbox, WasmKernel};
 
 use crate::Kernel;
 
@@ -338,6 +338,13 @@ impl Live {
     /// this job tipped it over the policy.
     pub fn run(&self, pick: &Pick, pipeline: &str, input: &[u8]) -> Result<Output, Error> {
         let (result, budget) = pick.loaded.kernel.run_job(pipeline, input, &self.limits);
+        self.record(pick, result.as_ref().map(|_| ()), budget);
+        result
+    }
+
+    /// Counts a job's outcome (a run or a streaming session) on the kernel it ran on,
+    /// and rolls the canary back if this job tipped it over the policy.
+    pub fn record(&self, pick: &Pick, result: Result<(), &Error>, budget: Option<Budget>) {
         // Kernel bugs (`internal`, traps) and the sandbox's budgets hit (deadline,
         // memory cap: a kernel slower or hungrier than the other shows there).
         let fault = budget.is_some() || matches!(&result, Err(e) if e.code == ErrorCode::Internal);
@@ -368,7 +375,6 @@ impl Live {
                 }
             }
         }
-        result
     }
 
     /// Makes `loaded` the primary.

@@ -64,6 +64,7 @@ use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 
 mod admin;
 pub mod conn;
+mod stream;
 
 use conn::{Conn, Watch};
 
@@ -89,6 +90,8 @@ pub struct ServerConfig {
     /// Serve `/metrics` and the admin API on a router of their own (a second
     /// listener), not on the public one.
     pub admin_apart: bool,
+    /// The limits of a streamed job ([`kiln_kernel::Limits::streaming`] of the jobs').
+    pub stream_limits: kiln_kernel::Limits,
 }
 
 /// The response header naming the kernel.
@@ -96,6 +99,9 @@ pub const KERNEL_HEADER: &str = "kiln-kernel";
 
 struct App {
     live: Arc<Live>,
+    /// The limits of a streamed job ([`kiln_kernel::Limits::streaming`]).
+    stream_limits: kiln_kernel::Limits,
+    request_timeout: Duration,
     slots: Arc<Semaphore>,
     /// Requests admitted (body received; waiting for a slot or running): at most
     /// `max_jobs + max_queue`.
@@ -135,6 +141,8 @@ pub fn router(live: Arc<Live>, metrics: Arc<Metrics>, config: &ServerConfig) -> 
                 .min(Semaphore::MAX_PERMITS),
         )),
         body_kib,
+        stream_limits: config.stream_limits,
+        request_timeout: config.request_timeout,
         body_timeout: config.body_timeout,
         body_limit: BodyLimit::new(config.max_body, live.limits()),
         min_upload_rate: config.min_upload_rate.max(1),
@@ -305,10 +313,23 @@ async fn run(
         Ok(q) => q,
         Err(e) => return rejected(e),
     };
+    let content_length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    // A chunked or long body of a pipeline that streams: through a session.
+    let body = match request_pipeline(query.clone(), &headers) {
+        Ok(pipeline) if api::stream::streams(content_length) => match stream::run(&app, pipeline, body, &conn).await {
+            stream::Streamed::Answer(mut response, kernel) => {
+                if let Ok(v) = HeaderValue::from_str(&kernel) {
+                    response.headers_mut().insert(KERNEL_HEADER, v);
+                }
+                return response;
+            }
+            stream::Streamed::Whole(body) => body,
+        },
+        _ => body,
+    };
     // The body's KiB are reserved from its declared length (the whole limit when it has
     // none) and held as long as the body; one declared over the limit is not reserved
     // (`read_body` answers 413 at once).
-    let content_length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     let _reserved = if app.body_limit.check_declared(content_length).is_ok() {
         let kib = api::declared_length(content_length).map_or(app.body_kib, |n| {
             u32::try_from(n.div_ceil(1024)).map_or(app.body_kib, |k| k.clamp(1, app.body_kib))
@@ -334,18 +355,7 @@ async fn run(
     };
     let (result, kernel) = run_job(&app, query, &headers, input, &conn).await;
     let mut response = match result {
-        Ok((data, meta)) => {
-            let mut response = Response::new(Body::from(data));
-            let h = response.headers_mut();
-            // A content type that is not a header value (from another kernel) is no type.
-            let content_type = HeaderValue::from_str(&meta.content_type)
-                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-            h.insert(header::CONTENT_TYPE, content_type);
-            if let Ok(v) = HeaderValue::from_str(&meta.to_json()) {
-                h.insert(paths::META_HEADER, v);
-            }
-            response
-        }
+        Ok((data, meta)) => output_response(data, &meta),
         Err(e) => {
             app.metrics.count_error(e.code());
             error_response(&e)
@@ -353,6 +363,20 @@ async fn run(
     };
     if let Some(v) = kernel.and_then(|k| HeaderValue::from_str(&k).ok()) {
         response.headers_mut().insert(KERNEL_HEADER, v);
+    }
+    response
+}
+
+/// 200 with an output: its content type and `kiln-meta`.
+fn output_response(data: Bytes, meta: &kiln_kernel::Meta) -> Response {
+    let mut response = Response::new(Body::from(data));
+    let h = response.headers_mut();
+    // A content type that is not a header value (from another kernel) is no type.
+    let content_type =
+        HeaderValue::from_str(&meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_TYPE, content_type);
+    if let Ok(v) = HeaderValue::from_str(&meta.to_json()) {
+        h.insert(paths::META_HEADER, v);
     }
     response
 }

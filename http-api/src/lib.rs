@@ -106,6 +106,37 @@ pub mod profiles {
     pub const WORKER_MAX_MEMORY: u64 = 88 << 20;
 }
 
+/// `POST /v1/run` through a streaming session (DESIGN.md, "HTTP API v1", "Streamed
+/// requests"): when, in what pieces, and how a response started before the end says an
+/// error.
+pub mod stream {
+    use super::ApiError;
+
+    /// A request whose pipeline streams goes through a session unless its
+    /// `content-length` is at most this; and its output is held until it passes this, so
+    /// a job that ends first is answered exactly as `run` would answer it.
+    pub const WINDOW: usize = 1 << 20;
+
+    /// The most bytes pushed into a session at once: the size fflate and the WHATWG
+    /// streams use, so one push's output stays bounded (DESIGN.md, "Chunks and
+    /// backpressure").
+    pub const CHUNK: usize = 64 << 10;
+
+    /// Whether a request whose pipeline streams, with this `content-length` header, goes
+    /// through a session: no length (a chunked body), or one past [`WINDOW`].
+    pub fn streams(content_length: Option<&str>) -> bool {
+        super::declared_length(content_length).is_none_or(|n| n > WINDOW as u64)
+    }
+
+    /// What a response started before the end writes when the job then fails, before
+    /// its body is cut short (ended without its last chunk, so no client takes it for a
+    /// whole output): for NDJSON, a last line with the error's JSON body
+    /// (`{"error": {...}}`), which a reader of lines sees; for any other output, nothing.
+    pub fn error_tail(content_type: &str, e: &ApiError) -> Option<Vec<u8>> {
+        (content_type == "application/x-ndjson").then(|| format!("{}\n", e.body()).into_bytes())
+    }
+}
+
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {

@@ -18,8 +18,12 @@ use bindings::exports::kiln::kernel::api::{
 
 struct Kernel;
 
-/// A streaming session: the kernel's, until `finish` spends it.
-struct Session(RefCell<Option<kiln_kernel::Session>>);
+/// A streaming session: the kernel's, until `finish` spends it, and the output's meta as
+/// last known.
+struct Session {
+    live: RefCell<Option<kiln_kernel::Session>>,
+    meta: RefCell<kiln_kernel::Meta>,
+}
 
 /// Inputs that make the `fault-injection` build trap.
 #[cfg(feature = "fault-injection")]
@@ -88,21 +92,28 @@ impl Guest for Kernel {
 impl GuestSession for Session {
     fn open(pipeline: String, l: Limits) -> Result<SessionHandle, Error> {
         let session = kiln_kernel::Session::open(&pipeline, &limits(l)).map_err(error)?;
-        Ok(SessionHandle::new(Session(RefCell::new(Some(session)))))
+        Ok(SessionHandle::new(Session {
+            meta: RefCell::new(session.meta()),
+            live: RefCell::new(Some(session)),
+        }))
     }
 
     fn push(&self, chunk: Vec<u8>) -> Result<Vec<u8>, Error> {
-        match self.0.borrow_mut().as_mut() {
+        match self.live.borrow_mut().as_mut() {
             Some(session) => session.push(&chunk).map_err(error),
             None => Err(spent()),
         }
     }
 
+    fn meta(&self) -> Meta {
+        meta(self.meta.borrow().clone())
+    }
+
     fn finish(&self) -> Result<Output, Error> {
-        match self.0.borrow_mut().take() {
-            Some(session) => session.finish().map(output).map_err(error),
-            None => Err(spent()),
-        }
+        let session = self.live.borrow_mut().take().ok_or_else(spent)?;
+        let out = session.finish().map_err(error)?;
+        *self.meta.borrow_mut() = out.meta.clone();
+        Ok(output(out))
     }
 }
 
@@ -112,21 +123,24 @@ fn spent() -> Error {
 }
 
 fn output(out: kiln_kernel::Output) -> Output {
-    let m = out.meta;
     Output {
         data: out.data,
-        meta: Meta {
-            kind: m.kind,
-            content_type: m.content_type,
-            width: m.width,
-            height: m.height,
-            format: m.format,
-            trim_left: m.trim_left,
-            trim_top: m.trim_top,
-            rows: m.rows,
-            columns: m.columns,
-            version: m.version,
-        },
+        meta: meta(out.meta),
+    }
+}
+
+fn meta(m: kiln_kernel::Meta) -> Meta {
+    Meta {
+        kind: m.kind,
+        content_type: m.content_type,
+        width: m.width,
+        height: m.height,
+        format: m.format,
+        trim_left: m.trim_left,
+        trim_top: m.trim_top,
+        rows: m.rows,
+        columns: m.columns,
+        version: m.version,
     }
 }
 

@@ -320,6 +320,15 @@ impl WasmSession {
         }
     }
 
+    /// What is known of the output's meta before `finish`: kind, content type, version.
+    pub fn meta(&mut self) -> Result<Meta, Error> {
+        self.renew_deadline();
+        match self.api.session().call_meta(&mut self.store, self.session) {
+            Ok(m) => Ok(meta(m)),
+            Err(trap) => Err(trap_error(&self.sandbox, &self.store, &trap)),
+        }
+    }
+
     /// Ends the input: the rest of the output and the meta.
     pub fn finish(mut self) -> Result<Output, Error> {
         self.renew_deadline();
@@ -387,8 +396,15 @@ fn budget_hit(store: &Store<Job>, e: &wasmtime::Error) -> Option<Budget> {
 
 /// The kernel's `Output` from the boundary's record (the same fields).
 fn output(out: wit::Output) -> Output {
-    let m = out.meta;
-    let meta = Meta {
+    Output {
+        meta: meta(out.meta),
+        data: out.data,
+    }
+}
+
+/// The kernel's `Meta` from the boundary's record (the same fields).
+fn meta(m: wit::Meta) -> Meta {
+    Meta {
         kind: m.kind,
         content_type: m.content_type,
         width: m.width,
@@ -399,8 +415,7 @@ fn output(out: wit::Output) -> Output {
         rows: m.rows,
         columns: m.columns,
         version: m.version,
-    };
-    Output { data: out.data, meta }
+    }
 }
 
 /// The kernel's `Error` from the boundary's record.

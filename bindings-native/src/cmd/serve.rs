@@ -143,6 +143,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         send_timeout: Duration::from_secs(args.send_timeout_s),
         min_upload_rate: args.min_upload_kib_s << 10,
         admin_apart: args.admin_addr.is_some(),
+        stream_limits: engine.stream_limits(),
     };
     let routers = server::router(live.clone(), metrics.clone(), &config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

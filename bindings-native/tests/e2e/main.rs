@@ -7,4 +7,5 @@ mod common;
 mod http;
 mod kernels;
 mod load;
+mod stream;
 mod wit;

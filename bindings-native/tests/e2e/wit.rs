@@ -84,6 +84,7 @@ fn the_exported_kernel_is_the_published_world_with_no_imports() {
                 "run",
                 "[static]session.open",
                 "[method]session.push",
+                "[method]session.meta",
                 "[method]session.finish",
             ]
             .map(String::from)

@@ -46,7 +46,7 @@ test('wasm-tools component wit (jco\'s build of it): the interface `api`, no imp
   assert.deepEqual([...wit.matchAll(/^\s*export ([^;]+);/gm)].map((m) => m[1]), ['kiln:kernel/api@0.4.0']);
   // Its calls, as jco binds them.
   assert.deepEqual(Object.keys(jco).sort(), ['Session', 'check', 'describe', 'run']);
-  for (const call of ['push', 'finish']) assert.equal(typeof jco.Session.prototype[call], 'function', call);
+  for (const call of ['push', 'meta', 'finish']) assert.equal(typeof jco.Session.prototype[call], 'function', call);
   assert.equal(typeof jco.Session.open, 'function');
 });
 

@@ -160,6 +160,19 @@ impl Session {
         out
     }
 
+    /// What is known of the output's meta before [`finish`](Session::finish): its
+    /// `kind`, `content_type` and `version` (a table's `rows` and `columns` come at the
+    /// end), so a host can describe a response it starts before the end.
+    pub fn meta(&self) -> Meta {
+        let mut meta = match self.stages.last() {
+            Some((_, _, Stage::Table(segment))) => segment.meta(),
+            _ => self.meta.clone(),
+        };
+        meta.rows = None;
+        meta.columns = None;
+        meta
+    }
+
     /// Ends the input: returns the rest of the output (trailers, the last record,
     /// `stats`' table) and the meta, or the error of the pipeline.
     pub fn finish(mut self) -> Result<Output> {
