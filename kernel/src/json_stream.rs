@@ -147,7 +147,9 @@ impl JsonStream {
     pub(crate) fn push(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
         self.utf8(input)?;
         self.depth.feed(input)?;
-        if self.syntax.is_none() {
+        // Too deep, the text ends in an error whatever comes (`DepthScan::finish`): no
+        // more output, which `pretty` would indent without bound.
+        if self.syntax.is_none() && !self.depth.too_deep() {
             let start = out.len();
             for (i, &b) in input.iter().enumerate() {
                 if let Err(e) = self.byte(b, out) {

@@ -380,3 +380,22 @@ fn random_bytes_in_random_pieces() {
         }
     }
 }
+
+/// Past `max_json_depth` the text ends in an error whatever comes, so `pretty` writes no
+/// more: its indentation would otherwise grow with the depth, the output with its square.
+#[test]
+fn json_gives_no_output_past_the_depth_limit() {
+    let text = "[".repeat(20_000);
+    let mut session = Session::open("json mode=pretty", &Limits::default()).unwrap();
+    let mut out = 0;
+    for piece in text.as_bytes().chunks(1) {
+        out += session.push(piece).unwrap().len();
+    }
+    let limit = Limits::default().max_json_depth as usize;
+    assert!(out <= limit * (limit + 1) * 2, "{out} bytes of output");
+    assert_eq!(session.finish().unwrap_err().code, ErrorCode::BadInput);
+    assert_eq!(
+        run("json mode=pretty", text.as_bytes()).unwrap_err().code,
+        ErrorCode::BadInput
+    );
+}

@@ -56,7 +56,11 @@ await page.evaluate(() => window.kilnReady);
 const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   if (!line) continue;
-  const { pipeline, input } = JSON.parse(line);
+  const { pipeline, input, chunks } = JSON.parse(line);
+  if (chunks) {
+    out({ crash: 'the npm package has no streaming session yet' });
+    continue;
+  }
   try {
     out(await page.evaluate(([p, i]) => window.kilnJob(p, i), [pipeline, input]));
   } catch (e) {

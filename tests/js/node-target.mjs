@@ -17,7 +17,11 @@ initSync();
 const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   if (!line) continue;
-  const { pipeline, input } = JSON.parse(line);
+  const { pipeline, input, chunks } = JSON.parse(line);
+  if (chunks) {
+    out({ crash: 'the npm package has no streaming session yet' });
+    continue;
+  }
   try {
     const { data, meta } = run(pipeline, Buffer.from(input, 'base64'));
     out({ ok: true, data: Buffer.from(data.buffer, data.byteOffset, data.length).toString('base64'), meta });

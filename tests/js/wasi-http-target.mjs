@@ -2,10 +2,13 @@
 // scripts/build-wasi-http.sh) under `wasmtime serve`, every job a real
 // `POST /v1/run?pipeline=` request, driven over JSON lines like tests/js/node-target.mjs:
 //   stdin:  {"pipeline": "...", "input": "<base64>"}            one job per line
+//           (with "chunks": [n, ...]: the body sent chunked in pieces of those sizes,
+//           so the host streams it through a session)
 //   stdout: {"ok": true, "data": "<base64>", "meta": {...}}       200 (meta: kiln-meta)
 //         | {"ok": false, "code": "...", "message": "..."}       an API error
 //         | {"crash": "..."}                                      internal, or no answer
 import { createInterface } from 'node:readline';
+import { chunkedBody } from './pieces.mjs';
 import { startWasmtime } from '../../bindings-wasi/test/lib.mjs';
 
 const server = await startWasmtime();
@@ -13,11 +16,12 @@ const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 try {
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     if (!line) continue;
-    const { pipeline, input } = JSON.parse(line);
+    const { pipeline, input, chunks } = JSON.parse(line);
+    const bytes = Buffer.from(input, 'base64');
     try {
       const res = await fetch(`${server.url}/v1/run?pipeline=${encodeURIComponent(pipeline)}`, {
         method: 'POST',
-        body: Buffer.from(input, 'base64'),
+        ...(chunks ? { body: chunkedBody(bytes, chunks), duplex: 'half' } : { body: bytes }),
       });
       const body = Buffer.from(await res.arrayBuffer());
       if (res.status === 200) {

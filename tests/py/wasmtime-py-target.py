@@ -4,6 +4,8 @@ driven over JSON lines exactly like tests/js/node-target.mjs:
 
     python wasmtime-py-target.py KERNEL.wasm
     stdin:  {"pipeline": "...", "input": "<base64>"}            one job per line
+            (with "chunks": [n, ...]: through the `session` resource, the input pushed
+            in pieces of those sizes, cycled)
     stdout: {"ok": true, "data": "<base64>", "meta": {...}}
           | {"ok": false, "code": "...", "message": "..."}       the WIT `error`
           | {"crash": "..."}                                      a trap, or anything else
@@ -32,12 +34,15 @@ limits = Record()
 limits.__dict__.update(DEFAULTS)
 
 
-def job(pipeline, data):
+def job(pipeline, data, chunks=None):
     store = Store(engine)
     instance = linker.instantiate(store, component)
     api = instance.get_export_index(store, API)
-    run = instance.get_func(store, instance.get_export_index(store, "run", api))
-    result = run(store, pipeline, data, limits)
+    call = lambda name: instance.get_func(store, instance.get_export_index(store, name, api))  # noqa: E731
+    if chunks is None:
+        result = call("run")(store, pipeline, data, limits)
+    else:
+        result = streamed(store, call, pipeline, data, chunks)
     if result.tag == "err":
         e = result.payload
         if e.code == "internal":
@@ -48,12 +53,54 @@ def job(pipeline, data):
     return {"ok": True, "data": base64.b64encode(out.data).decode(), "meta": meta}
 
 
+class Result:
+    """A `result` as `run` gives it: `tag` "ok" or "err", and `payload`."""
+
+    def __init__(self, tag, payload):
+        self.tag, self.payload = tag, payload
+
+
+def tagged(value):
+    """wasmtime-py tags a `result` (a Variant) only when its ok and err cases lift to the
+    same Python class (two records); otherwise it gives the value itself, an `error`
+    record (it has `code`) for err."""
+    if hasattr(value, "tag"):
+        return value
+    return Result("err" if hasattr(value, "code") else "ok", value)
+
+
+class Joined:
+    """`finish`'s output record with the data of every push before it."""
+
+    def __init__(self, data, meta):
+        self.data, self.meta = data, meta
+
+
+def streamed(store, call, pipeline, data, chunks):
+    opened = tagged(call("[static]session.open")(store, pipeline, limits))
+    if opened.tag == "err":
+        return opened
+    session, parts, at, i = opened.payload, [], 0, 0
+    while at < len(data):
+        n = max(1, chunks[i % len(chunks)])
+        pushed = tagged(call("[method]session.push")(store, session, data[at:at + n]))
+        if pushed.tag == "err":
+            return pushed
+        parts.append(pushed.payload)
+        at, i = at + n, i + 1
+    finished = tagged(call("[method]session.finish")(store, session))
+    if finished.tag == "err":
+        return finished
+    parts.append(finished.payload.data)
+    return Result("ok", Joined(b"".join(parts), finished.payload.meta))
+
+
 for line in sys.stdin:
     if not line.strip():
         continue
     request = json.loads(line)
     try:
-        reply = job(request["pipeline"], base64.b64decode(request["input"]))
+        reply = job(request["pipeline"], base64.b64decode(request["input"]), request.get("chunks"))
     except Exception as e:  # a trap, or a bug of this driver: a crash cell, never a pass
         reply = {"crash": f"{type(e).__name__}: {e}"}
     sys.stdout.write(json.dumps(reply) + "\n")

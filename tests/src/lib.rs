@@ -27,6 +27,9 @@ pub trait Target {
     fn name(&self) -> &str;
     /// Runs one job.
     fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome;
+    /// Runs one job through the target's streaming session, the input pushed in pieces
+    /// of `chunks` bytes (cycled), the outputs joined.
+    fn stream(&mut self, pipeline: &str, input: &[u8], chunks: &[usize]) -> Outcome;
     /// Why this target cannot run this case, if it cannot (listed, never silent).
     fn skip(&self, _case: &Case) -> Option<String> {
         None
@@ -46,6 +49,90 @@ impl Target for Native {
             Ok(Err(e)) => Outcome::Err(e.code.as_str().to_owned(), e.message),
             Err(_) => Outcome::Crash("panicked".into()),
         }
+    }
+    fn stream(&mut self, pipeline: &str, input: &[u8], chunks: &[usize]) -> Outcome {
+        let streamed = std::panic::catch_unwind(|| {
+            let mut session = kiln_kernel::Session::open(pipeline, &kiln_kernel::Limits::default())?;
+            let mut data = Vec::new();
+            for piece in pieces(input, chunks) {
+                data.extend(session.push(piece)?);
+            }
+            let out = session.finish()?;
+            data.extend(out.data);
+            Ok::<_, kiln_kernel::Error>((data, out.meta))
+        });
+        match streamed {
+            Ok(Ok((data, meta))) => Outcome::Ok(data, serde_json::from_str(&meta.to_json()).unwrap_or_default()),
+            Ok(Err(e)) => Outcome::Err(e.code.as_str().to_owned(), e.message),
+            Err(_) => Outcome::Crash("panicked".into()),
+        }
+    }
+}
+
+/// `input` cut into pieces of `chunks` bytes, cycled (the last piece may be shorter).
+pub fn pieces<'a>(input: &'a [u8], chunks: &'a [usize]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut sizes = chunks.iter().copied().map(|n| n.max(1)).cycle();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= input.len() {
+            return None;
+        }
+        let n = sizes.next().unwrap_or(input.len()).min(input.len() - at);
+        at += n;
+        Some(&input[at - n..at])
+    })
+}
+
+/// How the matrix runs each job: whole (`run`), or through each target's streaming
+/// session with the input cut by a plan drawn from `seed` (`--stream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Whole,
+    Stream { seed: u64 },
+}
+
+/// The piece sizes a case's input is pushed in, in stream mode: one of 1 byte (inputs up
+/// to 64 KiB), primes, 64 KiB, the whole input, or eight random sizes, drawn from `seed`
+/// and the case's name, the same for every target of the row.
+pub fn chunk_plan(seed: u64, case: &Case) -> Vec<usize> {
+    // SplitMix64 over the seed and the name: no dependency, the same on every machine.
+    let mut x = seed
+        ^ case.name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let mut next = move || {
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    match next() % 5 {
+        0 if case.input.len() <= 64 << 10 => vec![1],
+        0 | 1 => vec![7, 13, 4093],
+        2 => vec![64 << 10],
+        3 => vec![case.input.len().max(1)],
+        _ => (0..8).map(|_| 1 + (next() % 100_000) as usize).collect(),
+    }
+}
+
+/// Why a case does not take part in stream mode, if it does not: its pipeline does not
+/// stream (`run` takes it), or it expects the error of a bound on what `run` holds at
+/// once (the memory model, the cells cap), which does not bind a session (DESIGN.md,
+/// "Streaming").
+pub fn not_streamed(case: &Case) -> Option<String> {
+    let limits = kiln_kernel::Limits::default();
+    if kiln_kernel::Session::open(&case.pipeline, &limits).is_err() && kiln_kernel::check(&case.pipeline).is_ok() {
+        return Some("does not stream (run takes it)".into());
+    }
+    match kiln_kernel::run_with_limits(&case.pipeline, &case.input[..], &limits) {
+        Err(e)
+            if e.code == kiln_kernel::ErrorCode::TooLarge
+                && (e.message.contains("max_memory_bytes") || e.message.contains("cells")) =>
+        {
+            Some("expects run's bound on what it holds, which does not bind a session".into())
+        }
+        _ => None,
     }
 }
 
@@ -156,6 +243,7 @@ fn truncate(s: &str) -> String {
 pub struct Matrix {
     pub targets: Vec<String>,
     pub rows: Vec<(String, Vec<Verdict>)>,
+    pub mode: Mode,
 }
 
 impl Matrix {
@@ -190,7 +278,16 @@ impl Matrix {
         }
         out.push('\n');
         let mut details = String::new();
+        // Rows skipped on every target for one reason: counted by reason (listed with
+        // --verbose), so stream mode's many pipelines that do not stream stay readable.
+        let mut skipped_rows: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
         for (name, verdicts) in &self.rows {
+            if let [Verdict::Skipped(why), rest @ ..] = verdicts.as_slice()
+                && rest.iter().all(|v| matches!(v, Verdict::Skipped(w) if w == why))
+            {
+                skipped_rows.entry(why).or_default().push(name);
+                continue;
+            }
             let all_pass = verdicts.iter().all(|v| *v == Verdict::Pass);
             if verbose || !all_pass {
                 let _ = write!(out, "{name:width$}");
@@ -219,14 +316,26 @@ impl Matrix {
                 "({passing} cases passing on every target not listed; --verbose lists them)"
             );
         }
+        for (why, names) in &skipped_rows {
+            let _ = writeln!(out, "({} cases skipped on every target: {why})", names.len());
+            if verbose {
+                for name in names {
+                    let _ = writeln!(out, "  {name}");
+                }
+            }
+        }
         if !details.is_empty() {
             out.push_str("\nnot passing:\n");
             out.push_str(&details);
         }
         let (p, f, s) = self.counts();
+        let mode = match self.mode {
+            Mode::Whole => String::new(),
+            Mode::Stream { seed } => format!(", streamed: KILN_STREAM_SEED={seed}"),
+        };
         let _ = writeln!(
             out,
-            "\n{} cases x {} targets ({})",
+            "\n{} cases x {} targets ({}{mode})",
             self.rows.len(),
             self.targets.len(),
             self.targets.join(", ")
@@ -237,19 +346,32 @@ impl Matrix {
 }
 
 /// Runs every case on every target. The first target should be native: the others
-/// must match its bytes.
-pub fn run_matrix(cases: &[Case], targets: &mut [Box<dyn Target>]) -> Matrix {
+/// must match its bytes. In stream mode every job goes through the target's streaming
+/// session, and is judged against the case's (one-shot) expectation.
+pub fn run_matrix(cases: &[Case], targets: &mut [Box<dyn Target>], mode: Mode) -> Matrix {
     let names = targets.iter().map(|t| t.name().to_owned()).collect();
     let mut rows = Vec::with_capacity(cases.len());
     for case in cases {
         let mut verdicts = Vec::with_capacity(targets.len());
         let mut reference: Option<Outcome> = None;
+        let (plan, unstreamed) = match mode {
+            Mode::Whole => (Vec::new(), None),
+            Mode::Stream { seed } => (chunk_plan(seed, case), not_streamed(case)),
+        };
         for (i, target) in targets.iter_mut().enumerate() {
-            if let Some(why) = case.skip.clone().or_else(|| target.skip(case)) {
+            if let Some(why) = case
+                .skip
+                .clone()
+                .or_else(|| unstreamed.clone())
+                .or_else(|| target.skip(case))
+            {
                 verdicts.push(Verdict::Skipped(why));
                 continue;
             }
-            let outcome = target.run(&case.pipeline, &case.input);
+            let outcome = match mode {
+                Mode::Whole => target.run(&case.pipeline, &case.input),
+                Mode::Stream { .. } => target.stream(&case.pipeline, &case.input, &plan),
+            };
             verdicts.push(judge(case, &outcome, reference.as_ref()));
             if i == 0 {
                 reference = Some(outcome);
@@ -257,7 +379,11 @@ pub fn run_matrix(cases: &[Case], targets: &mut [Box<dyn Target>]) -> Matrix {
         }
         rows.push((case.name.clone(), verdicts));
     }
-    Matrix { targets: names, rows }
+    Matrix {
+        targets: names,
+        rows,
+        mode,
+    }
 }
 
 /// The kernel component in wasmtime, through kiln-sandbox (a fresh instance per job),
@@ -279,6 +405,23 @@ impl Target for Wasmtime {
     fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
         match self.0.run(pipeline, input, &kiln_kernel::Limits::default()) {
             Ok(out) => Outcome::Ok(out.data, serde_json::from_str(&out.meta.to_json()).unwrap_or_default()),
+            Err(e) if e.code == kiln_kernel::ErrorCode::Internal => Outcome::Crash(e.message),
+            Err(e) => Outcome::Err(e.code.as_str().to_owned(), e.message),
+        }
+    }
+    fn stream(&mut self, pipeline: &str, input: &[u8], chunks: &[usize]) -> Outcome {
+        let streamed = (|| {
+            let mut session = self.0.open_session(pipeline, &kiln_kernel::Limits::default())?;
+            let mut data = Vec::new();
+            for piece in pieces(input, chunks) {
+                data.extend(session.push(piece)?);
+            }
+            let out = session.finish()?;
+            data.extend(out.data);
+            Ok::<_, kiln_kernel::Error>((data, out.meta))
+        })();
+        match streamed {
+            Ok((data, meta)) => Outcome::Ok(data, serde_json::from_str(&meta.to_json()).unwrap_or_default()),
             Err(e) if e.code == kiln_kernel::ErrorCode::Internal => Outcome::Crash(e.message),
             Err(e) => Outcome::Err(e.code.as_str().to_owned(), e.message),
         }
@@ -351,12 +494,20 @@ impl Js {
         }
     }
 
-    fn exchange(&mut self, pipeline: &str, input: &[u8]) -> Result<serde_json::Value, String> {
+    fn exchange(
+        &mut self,
+        pipeline: &str,
+        input: &[u8],
+        chunks: Option<&[usize]>,
+    ) -> Result<serde_json::Value, String> {
         use std::io::{BufRead, Write};
-        let request = serde_json::json!({
+        let mut request = serde_json::json!({
             "pipeline": pipeline,
             "input": base64::engine::general_purpose::STANDARD.encode(input),
         });
+        if let Some(chunks) = chunks {
+            request["chunks"] = serde_json::json!(chunks);
+        }
         let stdin = self.stdin.as_mut().ok_or("stdin closed")?;
         writeln!(stdin, "{request}")
             .and_then(|_| stdin.flush())
@@ -375,7 +526,18 @@ impl Target for Js {
         self.name
     }
     fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
-        let reply = match self.exchange(pipeline, input) {
+        self.job(pipeline, input, None)
+    }
+    fn stream(&mut self, pipeline: &str, input: &[u8], chunks: &[usize]) -> Outcome {
+        self.job(pipeline, input, Some(chunks))
+    }
+}
+
+impl Js {
+    /// One job over the driver: whole, or streamed in `chunks` (the driver replies
+    /// `crash` when it cannot stream, never a whole run in its place).
+    fn job(&mut self, pipeline: &str, input: &[u8], chunks: Option<&[usize]>) -> Outcome {
+        let reply = match self.exchange(pipeline, input, chunks) {
             Ok(r) => r,
             Err(e) => return Outcome::Crash(e),
         };
@@ -435,6 +597,9 @@ impl Target for Workerd {
     fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
         self.0.run(pipeline, input)
     }
+    fn stream(&mut self, pipeline: &str, input: &[u8], chunks: &[usize]) -> Outcome {
+        self.0.stream(pipeline, input, chunks)
+    }
     fn skip(&self, case: &Case) -> Option<String> {
         (case.input.len() > WORKERD_MAX_INPUT).then(|| "input over the Worker's 16 MiB limit".into())
     }
@@ -483,6 +648,9 @@ impl Target for WasmtimePy {
     fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
         self.driver.run(pipeline, input)
     }
+    fn stream(&mut self, pipeline: &str, input: &[u8], chunks: &[usize]) -> Outcome {
+        self.driver.stream(pipeline, input, chunks)
+    }
 }
 
 impl Drop for WasmtimePy {
@@ -518,6 +686,9 @@ impl Target for WasiHttp {
     }
     fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
         self.0.run(pipeline, input)
+    }
+    fn stream(&mut self, pipeline: &str, input: &[u8], chunks: &[usize]) -> Outcome {
+        self.0.stream(pipeline, input, chunks)
     }
 }
 

@@ -8,16 +8,19 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kiln_cases::{load_cases, run_matrix, target};
+use kiln_cases::{Mode, load_cases, run_matrix, target};
 
 const USAGE: &str =
-    "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native,wasmtime,...] [--verbose] [--print-sha256] [--list]
+    "usage: kiln-cases --cases DIR [--cases DIR ...] [--targets native,wasmtime,...] [--stream] [--verbose] [--print-sha256] [--list]
   --cases DIR    a folder of *.toml cases (repeatable; default tests/cases)
   --targets LIST comma-separated targets: native, wasmtime, node, chromium, workerd,
                  wasmtime-py, wasi-http (default: all; node and chromium need the built npm
                  package: scripts/build-web.sh; workerd the built Worker:
                  scripts/build-edge.sh; wasmtime-py the venv of scripts/setup.sh; wasi-http
                  kiln-http: scripts/build-wasi-http.sh, and the wasmtime CLI)
+  --stream       run every case whose pipeline streams through each target's streaming
+                 session, its input cut by a plan drawn from a seed (KILN_STREAM_SEED, else
+                 the time; printed with the summary), and judge it as the whole run
   --verbose      list passing cases too
   --print-sha256 print the native sha256 of each sha256 case (to write new cases)
   --list         print every loaded case as one JSON line (name, pipeline, input_base64,
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
     let mut verbose = false;
     let mut print_sha = false;
     let mut list = false;
+    let mut mode = Mode::Whole;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -47,6 +51,17 @@ fn main() -> ExitCode {
                 None => return usage("--targets needs a list"),
             },
             "--verbose" | "-v" => verbose = true,
+            "--stream" => {
+                let seed = std::env::var("KILN_STREAM_SEED").ok().and_then(|s| s.parse().ok());
+                let now = || {
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs())
+                };
+                mode = Mode::Stream {
+                    seed: seed.unwrap_or_else(now),
+                };
+            }
             "--print-sha256" => print_sha = true,
             "--list" => list = true,
             "--help" | "-h" => {
@@ -92,7 +107,7 @@ fn main() -> ExitCode {
             Err(e) => return usage(&e),
         }
     }
-    let matrix = run_matrix(&cases, &mut built);
+    let matrix = run_matrix(&cases, &mut built, mode);
     print!("{}", matrix.render(verbose));
     if matrix.ok() {
         ExitCode::SUCCESS
