@@ -5,9 +5,12 @@
 use wasip2::http::types::{
     Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
-use wasip2::io::streams::StreamError;
+use wasip2::io::streams::{OutputStream, StreamError};
 
-use crate::{Plan, Response, body_limit, plan, run};
+use kiln_http_api::{self as api, ApiError};
+use kiln_kernel::Session;
+
+use crate::{Plan, Response, body_limit, limits, plan, run};
 
 struct Handler;
 
@@ -16,8 +19,10 @@ wasip2::http::proxy::export!(Handler);
 impl wasip2::exports::http::incoming_handler::Guest for Handler {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         let method = method_name(&request.method());
-        let response = answer(&request, &method);
-        send(response_out, &response, method == "HEAD");
+        match answer(&request, &method) {
+            Answer::Whole(response) => send(response_out, &response, method == "HEAD"),
+            Answer::Stream(session) => stream(&request, response_out, session),
+        }
     }
 }
 
@@ -36,7 +41,14 @@ fn method_name(m: &Method) -> String {
     }
 }
 
-fn answer(request: &IncomingRequest, method: &str) -> Response {
+/// What a request gets: a whole answer, or a streamed run (DESIGN.md, "HTTP API v1",
+/// "Streamed requests").
+enum Answer {
+    Whole(Response),
+    Stream(Box<Session>),
+}
+
+fn answer(request: &IncomingRequest, method: &str) -> Answer {
     let target = request.path_with_query().unwrap_or_else(|| "/".into());
     let (path, query) = match target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
@@ -44,23 +56,141 @@ fn answer(request: &IncomingRequest, method: &str) -> Response {
     };
     let headers = request.headers();
     let header = |name: &str| headers.get(name).into_iter().next();
-    match plan(method, path, query, &header) {
-        Plan::Answer(response) => response,
-        Plan::Run { query_pipeline } => match read_body(request) {
-            Ok(input) => run(
-                query_pipeline.as_deref(),
-                header(kiln_http_api::paths::PIPELINE_HEADER).as_deref(),
-                input,
-            ),
-            Err(e) => Response::error(&e),
-        },
+    let query_pipeline = match plan(method, path, query, &header) {
+        Plan::Answer(response) => return Answer::Whole(response),
+        Plan::Run { query_pipeline } => query_pipeline,
+    };
+    let pipeline_header = header(api::paths::PIPELINE_HEADER);
+    let length = header("content-length").and_then(|v| String::from_utf8(v).ok());
+    if api::stream::streams(length.as_deref())
+        && let Ok(pipeline) = api::pipeline(query_pipeline.as_deref(), pipeline_header.as_deref())
+        && let Ok(session) = Session::open(&pipeline, &limits().streaming())
+    {
+        return Answer::Stream(Box::new(session));
     }
+    if let Err(e) = body_limit().check_declared(length.as_deref()) {
+        return Answer::Whole(Response::error(&e));
+    }
+    Answer::Whole(match read_body(request) {
+        Ok(input) => run(query_pipeline.as_deref(), pipeline_header.as_deref(), input),
+        Err(e) => Response::error(&e),
+    })
+}
+
+/// Runs the request's body through `session` as it is read: answered whole if the job
+/// ends within [`api::stream::WINDOW`] of output, else started then; an error after the
+/// start writes NDJSON's error line and cuts the body short (dropped unfinished, which
+/// the host reports as an incomplete body).
+fn stream(request: &IncomingRequest, out: ResponseOutparam, session: Box<Session>) {
+    let meta = session.meta();
+    let mut session = Some(session);
+    let mut out = Some(out);
+    let mut held = Vec::new();
+    let mut started: Option<(OutgoingBody, OutputStream)> = None;
+    let ended = (|| -> Result<kiln_kernel::Output, Ended> {
+        let body = request.consume().map_err(|()| Ended::Failed(unreadable("no body")))?;
+        {
+            let input = body.stream().map_err(|()| Ended::Failed(unreadable("no stream")))?;
+            loop {
+                let chunk = match input.blocking_read(api::stream::CHUNK as u64) {
+                    Ok(chunk) => chunk,
+                    Err(StreamError::Closed) => break,
+                    Err(StreamError::LastOperationFailed(e)) => {
+                        return Err(Ended::Failed(unreadable(&e.to_debug_string())));
+                    }
+                };
+                let session = session.as_mut().ok_or(Ended::Gone)?;
+                let output = session.push(&chunk).map_err(|e| Ended::Failed(e.into()))?;
+                if let Some((_, stream)) = &mut started {
+                    write(stream, &output).map_err(|()| Ended::Gone)?;
+                    continue;
+                }
+                held.extend_from_slice(&output);
+                if held.len() > api::stream::WINDOW {
+                    let head = Response {
+                        status: 200,
+                        headers: vec![
+                            ("content-type", meta.content_type.clone()),
+                            (api::paths::META_HEADER, meta.to_json()),
+                        ],
+                        body: Vec::new(),
+                    };
+                    let (body, mut stream) = begin(out.take().ok_or(Ended::Gone)?, &head).ok_or(Ended::Gone)?;
+                    write(&mut stream, &std::mem::take(&mut held)).map_err(|()| Ended::Gone)?;
+                    started = Some((body, stream));
+                }
+            }
+        }
+        IncomingBody::finish(body);
+        let session = session.take().ok_or(Ended::Gone)?;
+        session.finish().map_err(|e| Ended::Failed(e.into()))
+    })();
+    match (ended, started, out) {
+        (Ok(output), Some((body, mut stream)), _) => {
+            let written = write(&mut stream, &output.data);
+            drop(stream);
+            if written.is_ok() {
+                let _ = OutgoingBody::finish(body, None);
+            }
+        }
+        (Ok(output), None, Some(out)) => {
+            held.extend_from_slice(&output.data);
+            let headers = vec![
+                ("content-type", output.meta.content_type.clone()),
+                (api::paths::META_HEADER, output.meta.to_json()),
+            ];
+            send(
+                out,
+                &Response {
+                    status: 200,
+                    headers,
+                    body: held,
+                },
+                false,
+            );
+        }
+        (Err(Ended::Failed(e)), Some((body, mut stream)), _) => {
+            if let Some(tail) = api::stream::error_tail(&meta.content_type, &e) {
+                let _ = write(&mut stream, &tail);
+            }
+            // Dropped unfinished, the host cuts the response short; first a pause for it to
+            // send what it was given (it drops its buffer with the connection), as
+            // `kiln serve` does.
+            drop(stream);
+            wasip2::clocks::monotonic_clock::subscribe_duration(FLUSH_BEFORE_CUT_NS).block();
+            drop(body);
+        }
+        (Err(Ended::Failed(e)), None, Some(out)) => send(out, &Response::error(&e), false),
+        // The client went away, or the answer was started and lost.
+        _ => {}
+    }
+}
+
+/// How long a response cut short by an error waits first: 100 ms.
+const FLUSH_BEFORE_CUT_NS: u64 = 100_000_000;
+
+/// Why a streamed run ended without its output.
+enum Ended {
+    Failed(ApiError),
+    /// The client went away.
+    Gone,
+}
+
+fn unreadable(what: &str) -> ApiError {
+    kiln_kernel::Error::bad_input(format!("the request body could not be read: {what}")).into()
+}
+
+/// Writes all of `data` to the response body.
+fn write(stream: &mut OutputStream, data: &[u8]) -> Result<(), ()> {
+    // std's io::Write for the host's stream writes as much as it takes at a time.
+    std::io::Write::write_all(stream, data)
+        .and_then(|()| std::io::Write::flush(stream))
+        .map_err(|_| ())
 }
 
 /// The request body, refused as 413 once it passes the limit (a body without
 /// `content-length`, or longer than it said).
-fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, kiln_http_api::ApiError> {
-    let unreadable = |what: &str| kiln_kernel::Error::bad_input(format!("the request body could not be read: {what}"));
+fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, ApiError> {
     let Ok(body) = request.consume() else {
         return Ok(Vec::new());
     };
@@ -72,7 +202,7 @@ fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, kiln_http_api::ApiErr
             let chunk = match stream.blocking_read(64 << 10) {
                 Ok(chunk) => chunk,
                 Err(StreamError::Closed) => break,
-                Err(StreamError::LastOperationFailed(e)) => return Err(unreadable(&e.to_debug_string()).into()),
+                Err(StreamError::LastOperationFailed(e)) => return Err(unreadable(&e.to_debug_string())),
             };
             if limit.exceeded_by(input.len() + chunk.len()) {
                 return Err(limit.too_large());
@@ -85,6 +215,20 @@ fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, kiln_http_api::ApiErr
 }
 
 fn send(out: ResponseOutparam, response: &Response, head: bool) {
+    let Some((body, mut stream)) = begin(out, response) else {
+        return;
+    };
+    if !head && !response.body.is_empty() && write(&mut stream, &response.body).is_err() {
+        // A client that went away: nothing more to do.
+        return;
+    }
+    drop(stream);
+    let _ = OutgoingBody::finish(body, None);
+}
+
+/// Sends `response`'s status and headers: the body and its stream to write, or `None`
+/// when the host gives none.
+fn begin(out: ResponseOutparam, response: &Response) -> Option<(OutgoingBody, OutputStream)> {
     let fields: Vec<(String, Vec<u8>)> = response
         .all_headers()
         .map(|(k, v)| (k.to_owned(), v.as_bytes().to_vec()))
@@ -92,21 +236,9 @@ fn send(out: ResponseOutparam, response: &Response, head: bool) {
     let headers = Fields::from_list(&fields).unwrap_or_else(|_| Fields::new());
     let outgoing = OutgoingResponse::new(headers);
     let _ = outgoing.set_status_code(response.status);
-    let Ok(body) = outgoing.body() else {
-        ResponseOutparam::set(out, Ok(outgoing));
-        return;
-    };
+    let body = outgoing.body().ok();
     ResponseOutparam::set(out, Ok(outgoing));
-    if !head && !response.body.is_empty() {
-        let Ok(mut stream) = body.write() else { return };
-        // A client that went away: nothing more to do. (std's io::Write for the host's
-        // stream writes as much as it takes at a time.)
-        if std::io::Write::write_all(&mut stream, &response.body)
-            .and_then(|()| std::io::Write::flush(&mut stream))
-            .is_err()
-        {
-            return;
-        }
-    }
-    let _ = OutgoingBody::finish(body, None);
+    let body = body?;
+    let stream = body.write().ok()?;
+    Some((body, stream))
 }

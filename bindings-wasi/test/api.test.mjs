@@ -92,7 +92,8 @@ for (const [name, path, init, status] of requests) {
 }
 
 test('a body declared over the limit is 413 before it is read, as on kiln serve', async () => {
-  const path = `/v1/run${q('compress')}`;
+  // A pipeline that does not stream: one that does takes a body of any length.
+  const path = `/v1/run${q('resize width=8')}`;
   const w = await upload(wasi.url, path, { declared: MAX_BODY + 1, chunks: 1 });
   const n = await upload(native.url, path, { declared: MAX_BODY + 1, chunks: 1 });
   assert.equal(n.status, 413);
@@ -100,11 +101,58 @@ test('a body declared over the limit is 413 before it is read, as on kiln serve'
 });
 
 test('a body over the limit without content-length (chunked) is 413 once it passes it', async () => {
-  const res = await upload(wasi.url, `/v1/run${q('compress')}`, { chunks: 300 });
+  // A pipeline that does not stream: a chunked body of one that does goes through a session.
+  const res = await upload(wasi.url, `/v1/run${q('resize width=8')}`, { chunks: 300 });
   assert.equal(res.status, 413);
   const { error } = JSON.parse(res.body);
   assert.equal(error.code, 'too_large');
   assert.equal(error.message, `request body exceeds the limit of ${MAX_BODY} bytes`);
+});
+
+test('a streamed request: answered as run when small, started past 1 MiB, cut short after an error, as on kiln serve', async () => {
+  const rows = ['a,b'];
+  for (let i = 0; i < 200_000; i++) rows.push(`${i},x${i}`);
+  const good = Buffer.from(`${rows.join('\n')}\n`);
+  const bad = Buffer.concat([good, Buffer.from('1,2,3\n')]);
+  const chunked = (bytes) => new ReadableStream({
+    start(c) {
+      for (let at = 0; at < bytes.length; at += 65_536) c.enqueue(bytes.subarray(at, at + 65_536));
+      c.close();
+    },
+  });
+  const post = (server, pipeline, bytes) =>
+    fetch(`${server.url}/v1/run${q(pipeline)}`, { method: 'POST', body: chunked(bytes), duplex: 'half' });
+  // Small: exactly the whole answer (rows and columns in kiln-meta).
+  const small = good.subarray(0, 1000);
+  const w = await post(wasi, 'parse_csv | stats', small);
+  const n = await fetch(`${native.url}/v1/run${q('parse_csv | stats')}`, { method: 'POST', body: small });
+  assert.equal(w.status, 200);
+  assert.equal(w.headers.get('kiln-meta'), n.headers.get('kiln-meta'));
+  assert.ok(Buffer.from(await w.arrayBuffer()).equals(Buffer.from(await n.arrayBuffer())));
+  // Long and good: the same bytes as kiln serve, kiln-meta without rows.
+  const pipeline = 'parse_csv | to_json format=ndjson';
+  const [lw, ln] = await Promise.all([post(wasi, pipeline, good), post(native, pipeline, good)]);
+  assert.equal(lw.status, 200);
+  assert.equal(JSON.parse(lw.headers.get('kiln-meta')).rows, undefined);
+  assert.equal(lw.headers.get('kiln-meta'), ln.headers.get('kiln-meta'));
+  assert.ok(Buffer.from(await lw.arrayBuffer()).equals(Buffer.from(await ln.arrayBuffer())), 'the same bytes as kiln serve');
+  // Long and bad past the start: NDJSON's error line, then the body is cut short.
+  for (const server of [wasi, native]) {
+    const res = await post(server, pipeline, bad);
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    const parts = [];
+    const cut = await (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return false;
+        parts.push(value);
+      }
+    })().catch(() => true);
+    assert.ok(cut, 'the body is cut short, not ended');
+    const last = Buffer.concat(parts).toString().trimEnd().split('\n').pop();
+    assert.equal(JSON.parse(last).error?.code, 'bad_input', `${server === wasi ? 'wasi-http' : 'kiln serve'}: ${last}`);
+  }
 });
 
 test('GET /v1/ops: kiln serve\'s, limits included, without its `kernel` field', async () => {
