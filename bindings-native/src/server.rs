@@ -316,15 +316,17 @@ async fn run(
     let content_length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     // A chunked or long body of a pipeline that streams: through a session.
     let body = match request_pipeline(query.clone(), &headers) {
-        Ok(pipeline) if api::stream::streams(content_length) => match stream::run(&app, pipeline, body, &conn).await {
-            stream::Streamed::Answer(mut response, kernel) => {
-                if let Ok(v) = HeaderValue::from_str(&kernel) {
-                    response.headers_mut().insert(KERNEL_HEADER, v);
+        Ok(pipeline) if api::stream::streams(content_length, app.stream_limits.max_input_bytes) => {
+            match stream::run(&app, pipeline, body, &conn).await {
+                stream::Streamed::Answer(mut response, kernel) => {
+                    if let Ok(v) = HeaderValue::from_str(&kernel) {
+                        response.headers_mut().insert(KERNEL_HEADER, v);
+                    }
+                    return response;
                 }
-                return response;
+                stream::Streamed::Whole(body) => body,
             }
-            stream::Streamed::Whole(body) => body,
-        },
+        }
         _ => body,
     };
     // The body's KiB are reserved from its declared length (the whole limit when it has

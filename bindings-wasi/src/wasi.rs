@@ -62,7 +62,7 @@ fn answer(request: &IncomingRequest, method: &str) -> Answer {
     };
     let pipeline_header = header(api::paths::PIPELINE_HEADER);
     let length = header("content-length").and_then(|v| String::from_utf8(v).ok());
-    if api::stream::streams(length.as_deref())
+    if api::stream::streams(length.as_deref(), limits().streaming().max_input_bytes)
         && let Ok(pipeline) = api::pipeline(query_pipeline.as_deref(), pipeline_header.as_deref())
         && let Ok(session) = Session::open(&pipeline, &limits().streaming())
     {

@@ -123,9 +123,11 @@ pub mod stream {
     pub const CHUNK: usize = 64 << 10;
 
     /// Whether a request whose pipeline streams, with this `content-length` header, goes
-    /// through a session: no length (a chunked body), or one past [`WINDOW`].
-    pub fn streams(content_length: Option<&str>) -> bool {
-        super::declared_length(content_length).is_none_or(|n| n > WINDOW as u64)
+    /// through a session whose input limit is `max_input`: no length (a chunked body), or
+    /// one past [`WINDOW`] and within `max_input` (a longer one is refused unread, as a
+    /// whole body over the limit is).
+    pub fn streams(content_length: Option<&str>, max_input: u64) -> bool {
+        super::declared_length(content_length).is_none_or(|n| n > WINDOW as u64 && n <= max_input)
     }
 
     /// What a response started before the end writes when the job then fails, before
