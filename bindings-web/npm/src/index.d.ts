@@ -159,7 +159,7 @@ export declare class KilnStream {
   /** Opens a session; a step that cannot stream throws KilnError `bad_pipeline` naming it. */
   constructor(pipeline: Pipeline);
   /** Pushes one chunk (one call into the kernel); returns the output it completes, often empty. Throws KilnError. */
-  push(chunk: BufferSource): Uint8Array;
+  push(chunk: ArrayBufferView | ArrayBuffer): Uint8Array;
   /** Ends the input: the rest of the output and the meta. Throws KilnError. */
   finish(): Output;
   /** Frees the session (a no-op once finished or failed). An error frees it too. */
@@ -167,7 +167,7 @@ export declare class KilnStream {
 }
 
 /** A TransformStream running a pipeline; `meta` settles when it ends. */
-export interface KilnTransformStream extends TransformStream<BufferSource, Uint8Array> {
+export interface KilnTransformStream extends TransformStream<ArrayBufferView | ArrayBuffer, Uint8Array> {
   /** The output's meta, once the stream has ended; rejects if it fails or is cancelled. */
   readonly meta: Promise<Meta>;
 }
