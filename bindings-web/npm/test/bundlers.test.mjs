@@ -5,8 +5,9 @@
 // serves each build to headless Chromium and checks that `init()`, `run()`, `KilnError`,
 // `KilnWorker` and the streaming API (stream-job.js: `stream()` piped from a Response
 // body, refused and failing streams) work there and give the results of the package in
-// Node; then runs runtime.mjs (the same, `describe()`, and `nodeStream()` of
-// `@kiln/kernel/node-stream`) with Deno and with Bun.
+// Node; runs a Worker on the `workerd` entry in workerd (Miniflare: the job, and a
+// request body streamed through); then runs runtime.mjs (the same, `describe()`, and
+// `nodeStream()` of `@kiln/kernel/node-stream`) with Deno and with Bun.
 //
 // esbuild emits no assets: its recipe (the package's README) bundles worker-entry.js as
 // a second entry point and copies kiln_bg.wasm next to the bundles.
@@ -18,7 +19,8 @@ import { cpSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, e
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -160,6 +162,38 @@ function runtimeResult(runtime) {
   assert.deepEqual(result.stream, streamed);
   assert.equal(result.stats, new TextDecoder().decode(kiln.run('parse_csv | stats', CSV).data));
 }
+
+test('workerd (Miniflare) runs the workerd entry: the streaming job, and a request body streamed through', async () => {
+  // As wrangler bundles a Worker: the `workerd` condition, the .wasm a module of its own.
+  const out = join(app, 'dist-workerd');
+  sh('npx', ['esbuild', 'cf-worker.js', '--bundle', '--format=esm', '--platform=neutral', '--conditions=workerd,worker',
+    '--external:*.wasm', `--outfile=${join(out, 'worker.js')}`, '--log-level=error']);
+  copyFileSync(join(app, 'node_modules/@kiln/kernel/kiln_bg.wasm'), join(out, 'kiln_bg.wasm'));
+  const { Miniflare } = await import(pathToFileURL(createRequire(join(app, 'package.json')).resolve('miniflare')));
+  const mf = new Miniflare({
+    modulesRoot: out,
+    modules: [
+      { type: 'ESModule', path: join(out, 'worker.js') },
+      { type: 'CompiledWasm', path: join(out, 'kiln_bg.wasm') },
+    ],
+    compatibilityDate: '2025-01-01',
+  });
+  try {
+    assert.deepEqual(await (await mf.dispatchFetch('http://kiln/')).json(), streamed);
+    const csv = new TextEncoder().encode(CSV);
+    const gz = kiln.run('compress level=9', csv).data;
+    const pipeline = encodeURIComponent('decompress | parse_csv | to_json format=ndjson');
+    const res = await mf.dispatchFetch(`http://kiln/?pipeline=${pipeline}`, { method: 'POST', body: gz });
+    assert.equal(res.status, 200);
+    const body = new Uint8Array(await res.arrayBuffer());
+    assert.deepEqual(body, kiln.run('parse_csv | to_json format=ndjson', csv).data);
+    const refused = await mf.dispatchFetch(`http://kiln/?pipeline=${encodeURIComponent('blur sigma=2')}`, { method: 'POST', body: gz });
+    assert.equal(refused.status, 400);
+    assert.equal((await refused.json()).error.code, 'bad_pipeline');
+  } finally {
+    await mf.dispose();
+  }
+});
 
 test('Deno runs the installed package', () => {
   runtimeResult(['deno', 'run', '--allow-read', '--allow-env']);
