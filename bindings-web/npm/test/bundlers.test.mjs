@@ -1,7 +1,7 @@
 // The package where web developers build and run: packs bindings-web/npm/dist, installs
-// the tarball into a tiny app (fixtures/bundlers/: index.html + main.js, the bundlers and
-// the Deno and Bun binaries pinned by its package-lock.json, installed from the npm
-// registry with `npm ci`), builds it for production with Vite, webpack 5 and esbuild,
+// the tarball into a tiny app (fixtures/bundlers/: index.html + main.js, the bundlers,
+// the Deno and Bun binaries, Miniflare (workerd) and @types/node pinned by its
+// package-lock.json, installed from the npm registry with `npm ci`), builds it for production with Vite, webpack 5 and esbuild,
 // serves each build to headless Chromium and checks that `init()`, `run()`, `KilnError`,
 // `KilnWorker` and the streaming API (stream-job.js: `stream()` piped from a Response
 // body, refused and failing streams) work there and give the results of the package in
