@@ -162,7 +162,7 @@ export declare class KilnStream {
   push(chunk: ArrayBufferView | ArrayBuffer): Uint8Array;
   /** Ends the input: the rest of the output and the meta. Throws KilnError. */
   finish(): Output;
-  /** Frees the session (a no-op once finished or failed). An error frees it too. */
+  /** Frees the session (a no-op once finished or failed). An error frees it too; one dropped unfinished is freed when collected. */
   abort(): void;
 }
 

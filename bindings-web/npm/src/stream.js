@@ -7,6 +7,10 @@
 // the reader is behind. A caller's chunk is pushed 64 KiB at a time (the chunk size of
 // fflate and of Node's streams), which bounds what one push gives: about 64 KiB for
 // the table and JSON steps, at most DEFLATE's 1032:1 of it for `decompress`.
+//
+// Cancelling the readable side or aborting the writable side frees the session
+// (transformer.cancel); where a runtime predates that, and for a KilnStream dropped
+// without finish() or abort(), wasm-bindgen's FinalizationRegistry frees it when collected.
 
 import { Session as RawSession } from './kiln.js';
 
