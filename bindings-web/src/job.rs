@@ -38,28 +38,11 @@ pub fn run(pipeline: &str, input: Input<'_>) -> Result<Output, Error> {
     }
 }
 
-/// The cap on a stream's input, output and decompressed bytes: the largest byte count a
-/// JS number holds exactly (`Number.MAX_SAFE_INTEGER`, 8 PiB). A session holds none of
-/// them whole, so `run`'s 256 MiB caps would only cut streams short; a pipeline may
-/// still tighten them (`limits max_output_bytes=...`).
-pub const STREAM_MAX_BYTES: u64 = (1 << 53) - 1;
-
-/// The limits of a stream: `run`'s ([`Limits::default`]) with input, output and
-/// decompressed bytes lifted to [`STREAM_MAX_BYTES`]; memory (which bounds a record),
-/// rows, columns and JSON depth as `run` has them.
-pub fn stream_limits() -> Limits {
-    Limits {
-        max_input_bytes: STREAM_MAX_BYTES,
-        max_output_bytes: STREAM_MAX_BYTES,
-        max_decompressed_bytes: STREAM_MAX_BYTES,
-        ..Limits::default()
-    }
-}
-
-/// Opens a streaming session under [`stream_limits`]: `bad_pipeline` naming the step for
-/// a pipeline that cannot stream.
+/// Opens a streaming session under [`Limits::streaming`] of `run`'s limits (the caps on
+/// bytes in, out and decompressed and on rows lifted, since none of them is held):
+/// `bad_pipeline` naming the step for a pipeline that cannot stream.
 pub fn open_stream(pipeline: &str) -> Result<Session, Error> {
-    Session::open(pipeline, &stream_limits())
+    Session::open(pipeline, &Limits::default().streaming())
 }
 
 /// `pipeline` with a leading `decode format=rgba width=W height=H` step, in the same
@@ -178,11 +161,7 @@ mod tests {
     }
 
     #[test]
-    fn streams_lift_the_byte_caps_only() {
-        let limits = stream_limits();
-        assert_eq!(limits.max_output_bytes, STREAM_MAX_BYTES);
-        assert_eq!(limits.max_rows, Limits::default().max_rows);
-        assert_eq!(limits.max_memory_bytes, Limits::default().max_memory_bytes);
+    fn streams_lift_the_byte_caps() {
         // Past run's 256 MiB decompressed cap: 300 MiB of zeros through one session.
         let zeros = vec![0u8; 1 << 20];
         let gz = kiln_kernel::run("compress level=1", &zeros[..]).unwrap().data;
@@ -193,10 +172,16 @@ mod tests {
         }
         total += unzip.finish().unwrap().data.len();
         assert_eq!(total, 300 << 20);
-        // A pipeline still tightens them.
+        // A pipeline still tightens them; what is held at once keeps run's cap.
         let mut capped = open_stream("limits max_output_bytes=10 | decompress").unwrap();
         capped.push(&gz).unwrap();
         assert_eq!(capped.finish().unwrap_err().code, ErrorCode::TooLarge);
+        let mut wide = open_stream("parse_csv header=false | to_json").unwrap();
+        let e = match wide.push(format!("{}\n", ",".repeat(20_000)).as_bytes()) {
+            Err(e) => e,
+            Ok(_) => wide.finish().unwrap_err(),
+        };
+        assert_eq!((e.code, e.message.contains("columns")), (ErrorCode::TooLarge, true));
         let e = open_stream("decompress | parse_csv | sort by=a").err().unwrap();
         assert_eq!((e.code, e.step), (ErrorCode::BadPipeline, Some(2)));
     }

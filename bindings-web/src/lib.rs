@@ -22,9 +22,10 @@
 //! - `check(pipeline) -> object`: the pipeline checked without running it, in canonical
 //!   form (`kiln_kernel::check`), or a thrown `KilnError`.
 //! - `describe() -> object`: the kernel's self-description (version, ops, limits).
-//! - `new Session(pipeline)`: the kernel's streaming session ([`Session`]): `push(chunk)`
-//!   gives the output that chunk completes, `finish()` the rest and the meta, `free()`
-//!   aborts. A pipeline that cannot stream is `bad_pipeline` at construction.
+//! - `new Session(pipeline)`: the kernel's streaming session ([`Session`]), the WIT
+//!   resource's shape: `push(chunk)` gives the output that chunk completes, `meta()` what
+//!   is known of the meta so far, `finish()` the rest and the meta, `free()` aborts. A
+//!   pipeline that cannot stream is `bad_pipeline` at construction.
 //!
 //! ## Copies
 //!
@@ -39,8 +40,9 @@
 //! ## Limits
 //!
 //! The kernel's default [`kiln_kernel::Limits`]; a pipeline may tighten them. A session
-//! has [`job::stream_limits`]: the input, output and decompressed bytes are not held
-//! whole, so their caps are lifted; the others are `run`'s. wasm
+//! has their [`streaming`](kiln_kernel::Limits::streaming) form, as every host gives
+//! one: the caps on bytes in, out and decompressed and on rows are lifted (none of them
+//! is held); the others are `run`'s. wasm
 //! memory grows to the largest job's working set and does not shrink: run very large
 //! jobs in a Worker you can terminate.
 
@@ -105,7 +107,7 @@ pub struct Session {
 
 #[wasm_bindgen]
 impl Session {
-    /// Opens a session for `pipeline` (as `run` takes it) under [`job::stream_limits`]; a
+    /// Opens a session for `pipeline` (as `run` takes it) under the streaming limits; a
     /// step that cannot stream is a `KilnError` `bad_pipeline` naming it.
     #[wasm_bindgen(constructor)]
     pub fn new(pipeline: JsValue) -> Result<Session, JsValue> {
@@ -117,6 +119,12 @@ impl Session {
     /// empty. After an error every call gives that error again.
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<u8>, JsValue> {
         self.inner.push(chunk).map_err(|e| to_js(&e))
+    }
+
+    /// What is known of the meta before `finish`: `kind`, `content_type` and `version`
+    /// (a table's `rows` and `columns` come at the end).
+    pub fn meta(&self) -> Result<JsValue, JsValue> {
+        JSON::parse(&self.inner.meta().to_json())
     }
 
     /// Ends the input: `{ data, meta }`, the rest of the output and the meta as `run`

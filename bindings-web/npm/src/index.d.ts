@@ -150,9 +150,9 @@ export interface StreamOptions {
 /**
  * A streaming run of one pipeline whose steps all stream (describe()'s `streams`).
  * Concatenated, the outputs of push() and finish() are run()'s output on the whole
- * input, byte for byte, however the input is cut. Nothing is held whole, so a stream
- * has no input, output or decompressed size cap (up to 2^53 - 1 bytes; a pipeline's
- * `limits` still tighten them); rows, columns, JSON depth and `max_memory_bytes` (which
+ * input, byte for byte, however the input is cut. Nothing is held whole, so input,
+ * output and decompressed bytes and rows are capped at 1 TiB (2^40; a pipeline's
+ * `limits` still tighten them); columns, JSON depth and `max_memory_bytes` (which
  * bounds one record) are run()'s.
  */
 export declare class KilnStream {
@@ -160,6 +160,8 @@ export declare class KilnStream {
   constructor(pipeline: Pipeline);
   /** Pushes one chunk (one call into the kernel); returns the output it completes, often empty. Throws KilnError. */
   push(chunk: ArrayBufferView | ArrayBuffer): Uint8Array;
+  /** What is known of the meta before finish(): `kind`, `content_type` and `version` (a table's `rows` and `columns` come at the end). */
+  meta(): Meta;
   /** Ends the input: the rest of the output and the meta. Throws KilnError. */
   finish(): Output;
   /** Frees the session (a no-op once finished or failed). An error frees it too; one dropped unfinished is freed when collected. */
@@ -168,6 +170,8 @@ export declare class KilnStream {
 
 /** A TransformStream running a pipeline; `meta` settles when it ends. */
 export interface KilnTransformStream extends TransformStream<ArrayBufferView | ArrayBuffer, Uint8Array> {
+  /** The output's content type, known when the stream is made (for a Response's headers). */
+  readonly contentType: string;
   /** The output's meta, once the stream has ended; rejects if it fails or is cancelled. */
   readonly meta: Promise<Meta>;
 }

@@ -4,6 +4,8 @@ import type { Meta, Pipeline, StreamOptions } from './index.js';
 
 /** A node:stream Transform running a pipeline; `meta` settles when it ends. */
 export interface KilnNodeStream extends Transform {
+  /** The output's content type, known when the stream is made. */
+  readonly contentType: string;
   /** The output's meta, once the stream has ended; rejects if it fails or is destroyed. */
   readonly meta: Promise<Meta>;
 }

@@ -13,8 +13,8 @@ import { KilnStream } from './node.js';
 import { chunkSizeOf, deferred, pushChunk } from './stream.js';
 
 /**
- * A Transform running `pipeline`, with `meta`: a promise of the meta, settled when the
- * stream ends. Throws KilnError `bad_pipeline` now if the pipeline cannot stream; a
+ * A Transform running `pipeline`, with `contentType` (of the output, known at once) and
+ * `meta`: a promise of the meta, settled when the stream ends. Throws KilnError `bad_pipeline` now if the pipeline cannot stream; a
  * later error destroys the stream with its KilnError. Destroying it frees the session.
  */
 export function nodeStream(pipeline, options) {
@@ -48,6 +48,7 @@ export function nodeStream(pipeline, options) {
       callback(err);
     },
   });
+  transform.contentType = session.meta().content_type;
   transform.meta = meta.promise;
   return transform;
 }

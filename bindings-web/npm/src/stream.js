@@ -85,6 +85,11 @@ export function streams({ call, KilnError }) {
       return this._use((raw) => raw.push(bytes));
     }
 
+    /** What is known of the meta before finish(): `kind`, `content_type`, `version`. */
+    meta() {
+      return this._use((raw) => raw.meta());
+    }
+
     /** Ends the input: the rest of the output and the meta, as run() gives them. */
     finish() {
       return this._use((raw) => {
@@ -141,9 +146,10 @@ export function streams({ call, KilnError }) {
   }
 
   /**
-   * A TransformStream<Uint8Array, Uint8Array> running `pipeline`, with `meta`: a promise
-   * of the meta, settled when the stream ends. Throws KilnError `bad_pipeline` now if
-   * the pipeline cannot stream; a later error errors the stream with its KilnError.
+   * A TransformStream<Uint8Array, Uint8Array> running `pipeline`, with `contentType` (of
+   * the output, known at once) and `meta`: a promise of the meta, settled when the stream
+   * ends. Throws KilnError `bad_pipeline` now if the pipeline cannot stream; a later
+   * error errors the stream with its KilnError.
    */
   function stream(pipeline, options) {
     const size = chunkSizeOf(options);
@@ -173,6 +179,7 @@ export function streams({ call, KilnError }) {
         meta.reject(reason);
       },
     });
+    transform.contentType = session.meta().content_type;
     transform.meta = meta.promise;
     return transform;
   }

@@ -114,6 +114,7 @@ test('the streaming job in Node: run()\'s gzip, what gunzip reads back, refusals
     gunzipped: true,
     ndjson: undefined,
     rows: 5000,
+    contentType: 'application/x-ndjson',
     refused: 'bad_pipeline 0',
     failed: 'bad_input',
   });
@@ -185,6 +186,7 @@ test('workerd (Miniflare) runs the workerd entry: the streaming job, and a reque
     const pipeline = encodeURIComponent('decompress | parse_csv | to_json format=ndjson');
     const res = await mf.dispatchFetch(`http://kiln/?pipeline=${pipeline}`, { method: 'POST', body: gz });
     assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/x-ndjson');
     const body = new Uint8Array(await res.arrayBuffer());
     assert.deepEqual(body, kiln.run('parse_csv | to_json format=ndjson', csv).data);
     const refused = await mf.dispatchFetch(`http://kiln/?pipeline=${encodeURIComponent('blur sigma=2')}`, { method: 'POST', body: gz });

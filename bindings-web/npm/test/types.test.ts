@@ -119,6 +119,7 @@ async function streaming(response: Response) {
   const ts: KilnTransformStream = stream('decompress | parse_csv | to_json format=ndjson');
   const body: ReadableStream<Uint8Array> = response.body!.pipeThrough(ts);
   const meta: Meta = await ts.meta;
+  const type: string = ts.contentType;
   const rows: number | undefined = meta.rows;
   stream({ steps: [{ op: 'compress', format: 'zlib' }] }, { chunkSize: 16384 });
   // @ts-expect-error no such option
@@ -128,12 +129,13 @@ async function streaming(response: Response) {
   const s = new KilnStream('json mode=minify');
   const part: Uint8Array = s.push(input);
   s.push(new ArrayBuffer(8));
+  const early: Meta = s.meta();
   const end: Output = s.finish();
   s.abort();
   // @ts-expect-error chunks are bytes, not text
   s.push('[1]');
   const streams: boolean = describe().ops[0].streams;
-  return [body, rows, part, end, streams];
+  return [body, rows, part, end, streams, type, early];
 }
 
 try {

@@ -90,6 +90,17 @@ fn a_session_gives_runs_bytes_chunk_by_chunk() {
         .collect();
     let native = kiln_kernel::run("parse_csv header=false | to_json format=ndjson", &csv).unwrap();
     let mut session = kiln_web::Session::new("parse_csv header=false | to_json format=ndjson".into()).unwrap();
+    // What is known before the end: all of run's meta but a table's rows and columns.
+    let early = JSON::stringify(&session.meta().unwrap()).unwrap().as_string().unwrap();
+    assert_eq!(
+        early,
+        kiln_kernel::Meta {
+            rows: None,
+            columns: None,
+            ..native.meta.clone()
+        }
+        .to_json()
+    );
     let mut out = Vec::new();
     for chunk in csv.chunks(997) {
         out.extend(session.push(chunk).unwrap());
