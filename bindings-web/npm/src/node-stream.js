@@ -14,8 +14,9 @@ import { chunkSizeOf, deferred, pushChunk } from './stream.js';
 
 /**
  * A Transform running `pipeline`, with `contentType` (of the output, known at once) and
- * `meta`: a promise of the meta, settled when the stream ends. Throws KilnError `bad_pipeline` now if the pipeline cannot stream; a
- * later error destroys the stream with its KilnError. Destroying it frees the session.
+ * `meta`: a promise of the meta, settled when the stream ends. Throws KilnError
+ * `bad_pipeline` now if the pipeline cannot stream; a later error destroys the stream
+ * with its KilnError. Destroying it frees the session.
  */
 export function nodeStream(pipeline, options) {
   const size = chunkSizeOf(options);

@@ -28,7 +28,7 @@ export const check = kiln.check;
 export const describe = kiln.describe;
 /** A streaming run of one pipeline that streams: push() chunks, then finish(); abort() frees it. */
 export const KilnStream = kiln.KilnStream;
-/** A TransformStream<Uint8Array, Uint8Array> running a pipeline that streams (`.meta`: its meta, at the end). */
+/** A TransformStream<Uint8Array, Uint8Array> running a pipeline that streams (`.contentType` at once, `.meta` at the end). */
 export const stream = kiln.stream;
 /** Typed builders: `image(bytes).resize({ width: 800 }).encode('webp').run()`. */
 export const image = kiln.image;
