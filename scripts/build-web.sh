@@ -16,7 +16,8 @@
 #    crashes at load). -O3, not -Oz: the package exists to be fast, and -O3 stays well
 #    inside the size budget. Feature flags are exactly what rustc emits for this target.
 # 3. The package: the glue (kiln.js), our entry points (index.js, node.js, workerd.js over
-#    one core.js), types, the worker helper, package.json and README.
+#    one core.js; stream.js, node-stream.js), types, the worker helper, package.json
+#    and README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -61,7 +62,7 @@ log "demo page: www/dist"
 rm -rf www/dist
 mkdir -p www/dist/kiln
 cp -r www/src/. www/dist/
-for f in index.js core.js builder.js kiln.js kiln_bg.wasm worker.js worker-entry.js; do
+for f in index.js core.js builder.js stream.js kiln.js kiln_bg.wasm worker.js worker-entry.js; do
     cp "$dist/$f" www/dist/kiln/
 done
 log "done: ./target/release/kiln serve  (or scripts/demo.sh) serves it on http://127.0.0.1:8080"

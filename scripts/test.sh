@@ -73,7 +73,7 @@ step "wasm-bindgen-test: Node"
 step "wasm-bindgen-test: headless Chromium"
 (cd bindings-web && wasm-pack test --headless --chrome -- --locked --test browser)
 
-step "npm package: Node tests, npm pack + install, types"
+step "npm package: Node tests (streams: run's bytes under every chunking, 1 GiB in bounded memory), npm pack + install, bundlers in Chromium, Deno, Bun, workerd, types"
 node --test bindings-web/npm/test/
 tsc -p bindings-web/npm/test
 

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use kiln_kernel::{Error, Limits, Output};
+use kiln_kernel::{Error, Limits, Output, Session};
 
 /// What a job runs on: borrowed, or owned (the bytes copied in from JS), which the
 /// kernel reuses instead of copying again.
@@ -36,6 +36,13 @@ pub fn run(pipeline: &str, input: Input<'_>) -> Result<Output, Error> {
             kiln_kernel::run_with_limits(&prefixed, pixels, &limits).map_err(unshift_step)
         }
     }
+}
+
+/// Opens a streaming session under [`Limits::streaming`] of `run`'s limits (the caps on
+/// bytes in, out and decompressed and on rows lifted, since none of them is held):
+/// `bad_pipeline` naming the step for a pipeline that cannot stream.
+pub fn open_stream(pipeline: &str) -> Result<Session, Error> {
+    Session::open(pipeline, &Limits::default().streaming())
 }
 
 /// `pipeline` with a leading `decode format=rgba width=W height=H` step, in the same
@@ -151,6 +158,32 @@ mod tests {
         // A pipeline limit still applies.
         let e = run("limits max_pixels=3 | invert", input).unwrap_err();
         assert_eq!(e.code, ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn streams_lift_the_byte_caps() {
+        // Past run's 256 MiB decompressed cap: 300 MiB of zeros through one session.
+        let zeros = vec![0u8; 1 << 20];
+        let gz = kiln_kernel::run("compress level=1", &zeros[..]).unwrap().data;
+        let mut unzip = open_stream("decompress").unwrap();
+        let mut total = 0;
+        for _ in 0..300 {
+            total += unzip.push(&gz).unwrap().len();
+        }
+        total += unzip.finish().unwrap().data.len();
+        assert_eq!(total, 300 << 20);
+        // A pipeline still tightens them; what is held at once keeps run's cap.
+        let mut capped = open_stream("limits max_output_bytes=10 | decompress").unwrap();
+        capped.push(&gz).unwrap();
+        assert_eq!(capped.finish().unwrap_err().code, ErrorCode::TooLarge);
+        let mut wide = open_stream("parse_csv header=false | to_json").unwrap();
+        let e = match wide.push(format!("{}\n", ",".repeat(20_000)).as_bytes()) {
+            Err(e) => e,
+            Ok(_) => wide.finish().unwrap_err(),
+        };
+        assert_eq!((e.code, e.message.contains("columns")), (ErrorCode::TooLarge, true));
+        let e = open_stream("decompress | parse_csv | sort by=a").err().unwrap();
+        assert_eq!((e.code, e.step), (ErrorCode::BadPipeline, Some(2)));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! (`.cargo/config.toml`), the same target and flags as the wasmtime guest, so it gives
 //! the same bytes as the native kernel.
 //!
-//! ## The boundary (the wasm module exports exactly these three functions)
+//! ## The boundary (the wasm module exports exactly these three functions and a class)
 //!
 //! - `run(pipeline, input) -> { data: Uint8Array, meta: object }`
 //!   - `pipeline`: the text form (`"resize width=800 | encode format=webp"`) or the JSON
@@ -22,6 +22,10 @@
 //! - `check(pipeline) -> object`: the pipeline checked without running it, in canonical
 //!   form (`kiln_kernel::check`), or a thrown `KilnError`.
 //! - `describe() -> object`: the kernel's self-description (version, ops, limits).
+//! - `new Session(pipeline)`: the kernel's streaming session ([`Session`]), the WIT
+//!   resource's shape: `push(chunk)` gives the output that chunk completes, `meta()` what
+//!   is known of the meta so far, `finish()` the rest and the meta, `free()` aborts. A
+//!   pipeline that cannot stream is `bad_pipeline` at construction.
 //!
 //! ## Copies
 //!
@@ -30,9 +34,15 @@
 //! pipeline there, and the output is copied once into a fresh `Uint8Array` that owns its
 //! own `ArrayBuffer` — which a Web Worker can therefore transfer, not copy.
 //!
+//! A session's chunks cross the same way: each `push` copies its chunk in and its output
+//! out, once each.
+//!
 //! ## Limits
 //!
-//! The kernel's default [`kiln_kernel::Limits`]; a pipeline may tighten them. wasm
+//! The kernel's default [`kiln_kernel::Limits`]; a pipeline may tighten them. A session
+//! has their [`streaming`](kiln_kernel::Limits::streaming) form, as every host gives
+//! one: the caps on bytes in, out and decompressed and on rows are lifted (none of them
+//! is held); the others are `run`'s. wasm
 //! memory grows to the largest job's working set and does not shrink: run very large
 //! jobs in a Worker you can terminate.
 
@@ -59,10 +69,14 @@ pub fn run(pipeline: JsValue, input: JsValue) -> Result<JsValue, JsValue> {
             },
         ),
     }
-    .map_err(|e| kiln_error(e.code.as_str(), &e.message, e.step, e.param.as_deref()))?;
+    .map_err(|e| to_js(&e))?;
+    output_object(&output)
+}
+
+/// `{ data, meta }` of an output. `Uint8Array::from` allocates a JS buffer of exactly
+/// the output's length and copies once; the wasm-side Vec is freed by the caller.
+fn output_object(output: &kiln_kernel::Output) -> Result<JsValue, JsValue> {
     let result = Object::new();
-    // `Uint8Array::from` allocates a JS buffer of exactly the output's length and
-    // copies once; the wasm-side Vec is freed when this function returns.
     set(&result, "data", &Uint8Array::from(output.data.as_slice()).into())?;
     set(&result, "meta", &JSON::parse(&output.meta.to_json())?)?;
     Ok(result.into())
@@ -73,8 +87,7 @@ pub fn run(pipeline: JsValue, input: JsValue) -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 pub fn check(pipeline: JsValue) -> Result<JsValue, JsValue> {
     let pipeline = pipeline_text(&pipeline)?;
-    let canonical = kiln_kernel::check(&pipeline)
-        .map_err(|e| kiln_error(e.code.as_str(), &e.message, e.step, e.param.as_deref()))?;
+    let canonical = kiln_kernel::check(&pipeline).map_err(|e| to_js(&e))?;
     JSON::parse(&canonical)
 }
 
@@ -82,6 +95,44 @@ pub fn check(pipeline: JsValue) -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 pub fn describe() -> Result<JsValue, JsValue> {
     JSON::parse(&kiln_kernel::describe())
+}
+
+/// A streaming session: a pipeline run over input pushed in chunks, its output given
+/// back as it is made; concatenated, byte for byte `run`'s output on the whole input.
+/// Dropping it (`free()` in JS) aborts it.
+#[wasm_bindgen]
+pub struct Session {
+    inner: kiln_kernel::Session,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// Opens a session for `pipeline` (as `run` takes it) under the streaming limits; a
+    /// step that cannot stream is a `KilnError` `bad_pipeline` naming it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(pipeline: JsValue) -> Result<Session, JsValue> {
+        let inner = job::open_stream(&pipeline_text(&pipeline)?).map_err(|e| to_js(&e))?;
+        Ok(Session { inner })
+    }
+
+    /// Pushes the next chunk (copied in once); returns the output it completes, often
+    /// empty. After an error every call gives that error again.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<u8>, JsValue> {
+        self.inner.push(chunk).map_err(|e| to_js(&e))
+    }
+
+    /// What is known of the meta before `finish`: `kind`, `content_type` and `version`
+    /// (a table's `rows` and `columns` come at the end).
+    pub fn meta(&self) -> Result<JsValue, JsValue> {
+        JSON::parse(&self.inner.meta().to_json())
+    }
+
+    /// Ends the input: `{ data, meta }`, the rest of the output and the meta as `run`
+    /// gives them, or the pipeline's `KilnError`. The session is consumed.
+    pub fn finish(self) -> Result<JsValue, JsValue> {
+        let output = self.inner.finish().map_err(|e| to_js(&e))?;
+        output_object(&output)
+    }
 }
 
 /// An input after one copy into wasm memory.
@@ -171,6 +222,11 @@ fn pipeline_text(pipeline: &JsValue) -> Result<String, JsValue> {
 
 fn bad_input(message: &str) -> JsValue {
     kiln_error("bad_input", message, None, None)
+}
+
+/// A kernel error as a `KilnError`.
+fn to_js(e: &kiln_kernel::Error) -> JsValue {
+    kiln_error(e.code.as_str(), &e.message, e.step, e.param.as_deref())
 }
 
 /// An `Error` named `KilnError` carrying the boundary's fields.

@@ -12,12 +12,35 @@ import { chromium } from 'playwright-core';
 const dir = resolve(process.argv[2] ?? new URL('../../bindings-web/npm/dist', import.meta.url).pathname);
 const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
 const PAGE = `<!doctype html><script type="module">
-import { init, run, KilnError } from './index.js';
+import { init, run, stream, KilnError } from './index.js';
 const b64 = (u8) => { let s = ''; for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode(...u8.subarray(i, i + 0x8000)); return btoa(s); };
-window.kilnJob = (pipeline, input) => {
+// Through stream(), the input written in pieces of chunks (cycled), as pieces.mjs cuts it.
+async function streamed(pipeline, bytes, chunks) {
+  const ts = stream(pipeline);
+  const writing = (async () => {
+    const writer = ts.writable.getWriter();
+    for (let at = 0, i = 0; at < bytes.length; i++) {
+      const n = Math.max(1, chunks[i % chunks.length]);
+      await writer.write(bytes.subarray(at, at + n));
+      at += n;
+    }
+    await writer.close();
+  })();
+  writing.catch(() => {});
+  const parts = [];
+  for (const reader = ts.readable.getReader(); ; ) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+  }
+  const data = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (data.set(p, at), at + p.length), 0);
+  return { data, meta: await ts.meta };
+}
+window.kilnJob = async (pipeline, input, chunks) => {
   const bytes = Uint8Array.from(atob(input), (c) => c.charCodeAt(0));
   try {
-    const { data, meta } = run(pipeline, bytes);
+    const { data, meta } = chunks ? await streamed(pipeline, bytes, chunks) : run(pipeline, bytes);
     return { ok: true, data: b64(data), meta };
   } catch (e) {
     if (e instanceof KilnError && e.code !== 'internal') return { ok: false, code: e.code, message: e.message };
@@ -57,12 +80,8 @@ const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   if (!line) continue;
   const { pipeline, input, chunks } = JSON.parse(line);
-  if (chunks) {
-    out({ crash: 'the npm package has no streaming session yet' });
-    continue;
-  }
   try {
-    out(await page.evaluate(([p, i]) => window.kilnJob(p, i), [pipeline, input]));
+    out(await page.evaluate(([p, i, c]) => window.kilnJob(p, i, c), [pipeline, input, chunks ?? null]));
   } catch (e) {
     out({ crash: String(e?.message ?? e) });
   }

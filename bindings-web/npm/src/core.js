@@ -7,6 +7,8 @@
 //   node.js    (Node)                          fs.readFile of the same file
 //   workerd.js (Cloudflare Workers)            the .wasm imported as a compiled module
 //
+// Streaming (KilnStream, stream()) is stream.js, bound to each entry's loader here.
+//
 // State machine: not loaded -> loading (one shared promise: init() is memoised) ->
 // ready. initSync() loads synchronously from bytes or a WebAssembly.Module. In Node
 // and workerd, run() and describe() also load synchronously on first use; in a browser
@@ -19,6 +21,7 @@ import initGlue, {
   describe as rawDescribe,
 } from './kiln.js';
 import { Job } from './builder.js';
+import { streams } from './stream.js';
 
 /**
  * An error of the kernel: `code` is one of bad_pipeline, bad_input, unsupported,
@@ -115,33 +118,21 @@ export function api({ init, loadSync }) {
     if (loadSync) initSyncFrom(loadSync());
     else notReady();
   };
-  const run = (pipeline, input) => {
+  /** Runs `fn` on the loaded kernel; what it throws becomes a KilnError. */
+  const call = (fn) => {
     ensure();
     if (poisoned) {
       throw new KilnError('internal', `kernel instance is unusable after a trap (${poisoned.message}); reload it`);
     }
     try {
-      return rawRun(pipeline, normaliseInput(input));
+      return fn();
     } catch (err) {
       throw wrap(err);
     }
   };
-  const describe = () => {
-    ensure();
-    try {
-      return rawDescribe();
-    } catch (err) {
-      throw wrap(err);
-    }
-  };
-  const check = (pipeline) => {
-    ensure();
-    try {
-      return rawCheck(pipeline);
-    } catch (err) {
-      throw wrap(err);
-    }
-  };
+  const run = (pipeline, input) => call(() => rawRun(pipeline, normaliseInput(input)));
+  const describe = () => call(rawDescribe);
+  const check = (pipeline) => call(() => rawCheck(pipeline));
   const runner = {
     async run(pipeline, input) {
       if (!ready) await init();
@@ -153,6 +144,7 @@ export function api({ init, loadSync }) {
     run,
     check,
     describe,
+    ...streams({ call, KilnError }),
     image: (input) => new Job(input, [], 'image', runner),
     bytes: (input) => new Job(input, [], 'bytes', runner),
     csv: (input, options = {}) => new Job(input, [{ op: 'parse_csv', ...options }], 'table', runner),

@@ -100,9 +100,22 @@ export interface Description {
   name: 'kiln';
   version: string;
   kinds: ('bytes' | 'image' | 'table')[];
-  ops: { name: OpName; input: 'bytes' | 'image' | 'table'; output: 'bytes' | 'image' | 'table'; doc: string; params: ParamDescription[] }[];
+  ops: {
+    name: OpName;
+    input: 'bytes' | 'image' | 'table';
+    output: 'bytes' | 'image' | 'table';
+    doc: string;
+    /** Whether a stream ({@link stream}, {@link KilnStream}) takes it. */
+    streams: boolean;
+    params: ParamDescription[];
+    /** The op needs at least one of these parameters. */
+    needs_one_of?: string[];
+  }[];
   errors: { code: ErrorCode; http_status: number; exit_code: number }[];
+  /** The limits of run() (a stream lifts the byte caps: see {@link KilnStream}). */
   limits: Required<Limits>;
+  /** Bounds on every pipeline: steps, and image work as a multiple of max_pixels. */
+  pipeline: { max_steps: number; max_image_passes: number };
 }
 
 /** Where init() may load the .wasm from. */
@@ -128,6 +141,48 @@ export function run(pipeline: Pipeline, input: Input): Output;
 export function check(pipeline: Pipeline): PipelineObject;
 /** Every op with its parameters, the kinds, the error codes and the limits in force. */
 export function describe(): Description;
+/** Options of {@link stream} (and `nodeStream` of `@kiln/kernel/node-stream`). */
+export interface StreamOptions {
+  /** Bytes per push into the kernel: a larger chunk is pushed in pieces of this size. Default 65536. */
+  chunkSize?: number;
+}
+
+/**
+ * A streaming run of one pipeline whose steps all stream (describe()'s `streams`).
+ * Concatenated, the outputs of push() and finish() are run()'s output on the whole
+ * input, byte for byte, however the input is cut. Nothing is held whole, so input,
+ * output and decompressed bytes and rows are capped at 1 TiB (2^40; a pipeline's
+ * `limits` still tighten them); columns, JSON depth and `max_memory_bytes` (which
+ * bounds one record) are run()'s.
+ */
+export declare class KilnStream {
+  /** Opens a session; a step that cannot stream throws KilnError `bad_pipeline` naming it. */
+  constructor(pipeline: Pipeline);
+  /** Pushes one chunk (one call into the kernel); returns the output it completes, often empty. Throws KilnError. */
+  push(chunk: ArrayBufferView | ArrayBuffer): Uint8Array;
+  /** What is known of the meta before finish(): `kind`, `content_type` and `version` (a table's `rows` and `columns` come at the end). */
+  meta(): Meta;
+  /** Ends the input: the rest of the output and the meta. Throws KilnError. */
+  finish(): Output;
+  /** Frees the session (a no-op once finished or failed). An error frees it too; one dropped unfinished is freed when collected. */
+  abort(): void;
+}
+
+/** A TransformStream running a pipeline; `meta` settles when it ends. */
+export interface KilnTransformStream extends TransformStream<ArrayBufferView | ArrayBuffer, Uint8Array> {
+  /** The output's content type, known when the stream is made (for a Response's headers). */
+  readonly contentType: string;
+  /** The output's meta, once the stream has ended; rejects if it fails or is cancelled. */
+  readonly meta: Promise<Meta>;
+}
+
+/**
+ * A TransformStream of bytes running `pipeline`: `response.body.pipeThrough(stream('decompress'))`.
+ * Throws KilnError `bad_pipeline` at once if the pipeline cannot stream; a later error
+ * errors the stream with its KilnError. Cancelling or aborting it frees the session.
+ */
+export function stream(pipeline: Pipeline, options?: StreamOptions): KilnTransformStream;
+
 /** Writes steps in the text form. */
 export function toText(steps: readonly Step[]): string;
 

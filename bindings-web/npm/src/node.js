@@ -29,6 +29,10 @@ export const run = kiln.run;
 export const check = kiln.check;
 /** The kernel's self-description. */
 export const describe = kiln.describe;
+/** A streaming run of one pipeline that streams: push() chunks, then finish(); abort() frees it. */
+export const KilnStream = kiln.KilnStream;
+/** A TransformStream<Uint8Array, Uint8Array> running a pipeline that streams (`.contentType` at once, `.meta` at the end). */
+export const stream = kiln.stream;
 /** Typed builders: `image(bytes).resize({ width: 800 }).encode('webp').run()`. */
 export const image = kiln.image;
 export const bytes = kiln.bytes;

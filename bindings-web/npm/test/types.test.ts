@@ -1,7 +1,22 @@
 // Type tests: `tsc -p bindings-web/npm/test` must pass, and every @ts-expect-error line
 // must really be an error (tsc fails on an unused one). A typo in an op or a
 // parameter fails type-checking.
-import { run, image, csv, bytes, KilnError, type Pipeline, type Step, type Output, type ImageInfo } from '@kiln/kernel';
+import {
+  run,
+  image,
+  csv,
+  bytes,
+  describe,
+  stream,
+  KilnStream,
+  KilnError,
+  type Pipeline,
+  type Step,
+  type Output,
+  type ImageInfo,
+  type Meta,
+  type KilnTransformStream,
+} from '@kiln/kernel';
 import { KilnWorker } from '@kiln/kernel/worker';
 
 declare const input: Uint8Array;
@@ -99,6 +114,30 @@ async function builder() {
   return [r, o];
 }
 
+async function streaming(response: Response) {
+  // A TransformStream of bytes: fetch bodies pipe through it.
+  const ts: KilnTransformStream = stream('decompress | parse_csv | to_json format=ndjson');
+  const body: ReadableStream<Uint8Array> = response.body!.pipeThrough(ts);
+  const meta: Meta = await ts.meta;
+  const type: string = ts.contentType;
+  const rows: number | undefined = meta.rows;
+  stream({ steps: [{ op: 'compress', format: 'zlib' }] }, { chunkSize: 16384 });
+  // @ts-expect-error no such option
+  stream('decompress', { chunk: 16384 });
+  // @ts-expect-error a typo in a stream's pipeline object fails too
+  stream({ steps: [{ op: 'decompres' }] });
+  const s = new KilnStream('json mode=minify');
+  const part: Uint8Array = s.push(input);
+  s.push(new ArrayBuffer(8));
+  const early: Meta = s.meta();
+  const end: Output = s.finish();
+  s.abort();
+  // @ts-expect-error chunks are bytes, not text
+  s.push('[1]');
+  const streams: boolean = describe().ops[0].streams;
+  return [body, rows, part, end, streams, type, early];
+}
+
 try {
   run('blur sigma=0', input);
 } catch (e) {
@@ -108,4 +147,4 @@ try {
     void [code, step];
   }
 }
-void [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, w, builder];
+void [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, w, builder, streaming];

@@ -82,3 +82,50 @@ fn describe_lists_every_op() {
     assert_eq!(ops.length() as usize, kiln_kernel::op::OPS.len());
     assert_eq!(get(&d, "version").as_string().unwrap(), kiln_kernel::VERSION);
 }
+
+#[wasm_bindgen_test]
+fn a_session_gives_runs_bytes_chunk_by_chunk() {
+    let csv: Vec<u8> = (0..2000)
+        .flat_map(|i| format!("{i},\"r\n{i}\"\n").into_bytes())
+        .collect();
+    let native = kiln_kernel::run("parse_csv header=false | to_json format=ndjson", &csv).unwrap();
+    let mut session = kiln_web::Session::new("parse_csv header=false | to_json format=ndjson".into()).unwrap();
+    // What is known before the end: all of run's meta but a table's rows and columns.
+    let early = JSON::stringify(&session.meta().unwrap()).unwrap().as_string().unwrap();
+    assert_eq!(
+        early,
+        kiln_kernel::Meta {
+            rows: None,
+            columns: None,
+            ..native.meta.clone()
+        }
+        .to_json()
+    );
+    let mut out = Vec::new();
+    for chunk in csv.chunks(997) {
+        out.extend(session.push(chunk).unwrap());
+    }
+    let end = session.finish().unwrap();
+    out.extend(data(&end));
+    assert_eq!(out, native.data);
+    assert_eq!(
+        JSON::stringify(&get(&end, "meta")).unwrap().as_string().unwrap(),
+        native.meta.to_json()
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_session_refuses_what_cannot_stream_and_throws_kiln_errors() {
+    let e = kiln_web::Session::new("decompress | parse_csv | sort by=a".into())
+        .err()
+        .unwrap();
+    assert_eq!(get(&e, "name").as_string().unwrap(), "KilnError");
+    assert_eq!(get(&e, "code").as_string().unwrap(), "bad_pipeline");
+    assert_eq!(get(&e, "step").as_f64(), Some(2.0));
+    let mut session = kiln_web::Session::new("decompress".into()).unwrap();
+    let e = session.push(b"not gzip").unwrap_err();
+    assert_eq!(get(&e, "code").as_string().unwrap(), "bad_input");
+    // Spent: the same error again.
+    let again = session.push(b"more").unwrap_err();
+    assert_eq!(get(&again, "message").as_string(), get(&e, "message").as_string());
+}
