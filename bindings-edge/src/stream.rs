@@ -1,0 +1,188 @@
+//! `POST /v1/run` through a streaming session in the Worker (DESIGN.md, "HTTP API v1",
+//! "Streamed requests"): a request whose pipeline streams and whose body is chunked or
+//! longer than [`api::stream::WINDOW`] is pushed into a [`Session`] under
+//! `profiles::worker().streaming()` as it arrives, so neither its input nor its output is
+//! ever held whole in the isolate (the 16 MiB body limit does not apply to it).
+//!
+//! The output is held until it passes the window: a job that ends first is answered
+//! exactly as `run` would answer it ([`crate::worker::output`], [`crate::worker::error`]).
+//! Otherwise the response starts (200, the content type, `kiln-meta` from
+//! [`Session::meta`]) and its body is a Rust stream the runtime pulls: each pull reads
+//! the request body and pushes until some output is ready, so a client that stops
+//! reading stops the pushing and then the reading of its body. An error after the start
+//! writes [`api::stream::error_tail`] and then errors the stream, so workerd aborts the
+//! response instead of ending it.
+
+use futures_util::StreamExt;
+use kiln_http_api::{self as api, ApiError, profiles};
+use kiln_kernel::{Error, Output, Session};
+use worker::{ByteStream, Headers, Request, Response, ResponseBuilder};
+
+use crate::worker::{OUTPUT_CHUNK, error, output};
+
+/// Input bytes pushed at once: a quarter of [`api::stream::CHUNK`], so one push of
+/// `decompress` (up to DEFLATE's 1032:1) gives at most 16.5 MiB in a 128 MB isolate
+/// (DESIGN.md, "Chunks and backpressure").
+const PUSH: usize = api::stream::CHUNK / 4;
+
+/// Opens a session for `pipeline` under the Worker's streaming limits; `None` when the
+/// pipeline does not stream (or is not one): `run` takes it, with the body unread.
+pub fn open(pipeline: &str) -> Option<Session> {
+    Session::open(pipeline, &profiles::worker().streaming()).ok()
+}
+
+/// Runs the request's body through `session` and answers it.
+pub async fn run(session: Session, req: &mut Request) -> worker::Result<Response> {
+    let body = match req.inner().body() {
+        None => None,
+        Some(_) => Some(req.stream()?),
+    };
+    let mut job = Job {
+        session: Some(session),
+        body,
+        chunk: Vec::new(),
+        at: 0,
+    };
+    let mut held = Vec::new();
+    loop {
+        match job.next().await {
+            Ok(Step::Data(data)) => {
+                held.extend_from_slice(&data);
+                if held.len() > api::stream::WINDOW {
+                    break;
+                }
+            }
+            Ok(Step::End(mut out)) => {
+                if !held.is_empty() {
+                    held.extend_from_slice(&out.data);
+                    out.data = held;
+                }
+                return output(out);
+            }
+            Err(e) => return error(&e),
+        }
+    }
+    let meta = job
+        .session
+        .as_ref()
+        .map(Session::meta)
+        .ok_or_else(|| worker::Error::RustError("the streaming session was lost".into()))?;
+    let headers = Headers::new();
+    headers.set("content-type", &meta.content_type)?;
+    headers.set(api::paths::META_HEADER, &meta.to_json())?;
+    let body = Body {
+        job: Some(job),
+        pending: held,
+        at: 0,
+        content_type: meta.content_type,
+        failed: None,
+    };
+    let stream = futures_util::stream::unfold(body, |mut body| async move {
+        let item = body.next().await?;
+        Some((item, body))
+    });
+    ResponseBuilder::new().with_headers(headers).from_stream(stream)
+}
+
+/// What a step of a job gives.
+enum Step {
+    /// Output of a push (never empty).
+    Data(Vec<u8>),
+    /// The end: the rest of the output and the meta.
+    End(Output),
+}
+
+/// A session and the request body it reads.
+struct Job {
+    session: Option<Session>,
+    body: Option<ByteStream>,
+    /// The request chunk being pushed, and how much of it has been.
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Job {
+    /// Reads and pushes until the session gives output or ends.
+    async fn next(&mut self) -> Result<Step, ApiError> {
+        loop {
+            if self.at < self.chunk.len() {
+                let end = self.chunk.len().min(self.at + PUSH);
+                let session = self.session.as_mut().ok_or_else(lost)?;
+                let out = session.push(&self.chunk[self.at..end])?;
+                self.at = end;
+                if !out.is_empty() {
+                    return Ok(Step::Data(out));
+                }
+                continue;
+            }
+            let next = match &mut self.body {
+                Some(body) => body.next().await,
+                None => None,
+            };
+            match next {
+                Some(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Some(Err(e)) => {
+                    return Err(Error::bad_input(format!("the request body could not be read: {e}")).into());
+                }
+                None => {
+                    self.chunk = Vec::new();
+                    let session = self.session.take().ok_or_else(lost)?;
+                    return Ok(Step::End(session.finish()?));
+                }
+            }
+        }
+    }
+}
+
+fn lost() -> ApiError {
+    Error::internal("the streaming session was lost").into()
+}
+
+/// The body of a started response: what was held, then each push's output, all handed
+/// to the runtime [`OUTPUT_CHUNK`] bytes at a time.
+struct Body {
+    /// `None` once the job has ended.
+    job: Option<Job>,
+    /// Output not yet handed over, from `at`.
+    pending: Vec<u8>,
+    at: usize,
+    content_type: String,
+    /// After an error: why, to error the stream with once `pending` (its tail) is out.
+    failed: Option<String>,
+}
+
+impl Body {
+    /// The next piece of the body; `None` at its end.
+    async fn next(&mut self) -> Option<worker::Result<Vec<u8>>> {
+        loop {
+            if self.at < self.pending.len() {
+                let end = self.pending.len().min(self.at + OUTPUT_CHUNK);
+                let piece = self.pending[self.at..end].to_vec();
+                self.at = end;
+                return Some(Ok(piece));
+            }
+            if let Some(why) = self.failed.take() {
+                return Some(Err(worker::Error::RustError(why)));
+            }
+            let job = self.job.as_mut()?;
+            (self.pending, self.at) = (Vec::new(), 0);
+            match job.next().await {
+                Ok(Step::Data(data)) => self.pending = data,
+                Ok(Step::End(out)) => {
+                    self.job = None;
+                    self.pending = out.data;
+                }
+                Err(e) => {
+                    self.job = None;
+                    let why = format!("the job failed after its response started: {}", e.body());
+                    worker::console_log!("{why}");
+                    self.pending = api::stream::error_tail(&self.content_type, &e).unwrap_or_default();
+                    self.failed = Some(why);
+                }
+            }
+        }
+    }
+}
