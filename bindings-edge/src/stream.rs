@@ -13,10 +13,12 @@
 //! writes [`api::stream::error_tail`] and then errors the stream, so workerd aborts the
 //! response instead of ending it.
 
-use futures_util::StreamExt;
+use futures_util::io::AsyncReadExt;
 use kiln_http_api::{self as api, ApiError, profiles};
 use kiln_kernel::{Error, Output, Session};
-use worker::{ByteStream, Headers, Request, Response, ResponseBuilder};
+use wasm_streams::readable::IntoAsyncRead;
+use worker::wasm_bindgen::JsCast;
+use worker::{Headers, Request, Response, ResponseBuilder};
 
 use crate::worker::{OUTPUT_CHUNK, error, output};
 
@@ -35,13 +37,17 @@ pub fn open(pipeline: &str) -> Option<Session> {
 pub async fn run(session: Session, req: &mut Request) -> worker::Result<Response> {
     let body = match req.inner().body() {
         None => None,
-        Some(_) => Some(req.stream()?),
+        // A byte stream (every request body in workerd): read into our buffer directly.
+        Some(raw) => Some(
+            wasm_streams::ReadableStream::from_raw(raw.unchecked_into())
+                .try_into_async_read()
+                .map_err(|(e, _)| worker::Error::JsError(format!("request body: {}", String::from(e.message()))))?,
+        ),
     };
     let mut job = Job {
         session: Some(session),
         body,
-        chunk: Vec::new(),
-        at: 0,
+        buffer: vec![0; PUSH],
     };
     let mut held = Vec::new();
     loop {
@@ -95,43 +101,37 @@ enum Step {
 /// A session and the request body it reads.
 struct Job {
     session: Option<Session>,
-    body: Option<ByteStream>,
-    /// The request chunk being pushed, and how much of it has been.
-    chunk: Vec<u8>,
-    at: usize,
+    /// `None` once it has ended.
+    body: Option<IntoAsyncRead<'static>>,
+    /// What is read of the body before it is pushed: [`PUSH`] bytes.
+    buffer: Vec<u8>,
 }
 
 impl Job {
     /// Reads and pushes until the session gives output or ends.
     async fn next(&mut self) -> Result<Step, ApiError> {
         loop {
-            if self.at < self.chunk.len() {
-                let end = self.chunk.len().min(self.at + PUSH);
+            // A full buffer a push: fewer bytes only at the end of the body.
+            let mut filled = 0;
+            while let Some(body) = self.body.as_mut().filter(|_| filled < PUSH) {
+                match body.read(&mut self.buffer[filled..]).await {
+                    Ok(0) => self.body = None,
+                    Ok(n) => filled += n,
+                    Err(e) => {
+                        return Err(Error::bad_input(format!("the request body could not be read: {e}")).into());
+                    }
+                }
+            }
+            if filled > 0 {
                 let session = self.session.as_mut().ok_or_else(lost)?;
-                let out = session.push(&self.chunk[self.at..end])?;
-                self.at = end;
+                let out = session.push(&self.buffer[..filled])?;
                 if !out.is_empty() {
                     return Ok(Step::Data(out));
                 }
-                continue;
             }
-            let next = match &mut self.body {
-                Some(body) => body.next().await,
-                None => None,
-            };
-            match next {
-                Some(Ok(chunk)) => {
-                    self.chunk = chunk;
-                    self.at = 0;
-                }
-                Some(Err(e)) => {
-                    return Err(Error::bad_input(format!("the request body could not be read: {e}")).into());
-                }
-                None => {
-                    self.chunk = Vec::new();
-                    let session = self.session.take().ok_or_else(lost)?;
-                    return Ok(Step::End(session.finish()?));
-                }
+            if self.body.is_none() {
+                let session = self.session.take().ok_or_else(lost)?;
+                return Ok(Step::End(session.finish()?));
             }
         }
     }
@@ -141,8 +141,9 @@ fn lost() -> ApiError {
     Error::internal("the streaming session was lost").into()
 }
 
-/// The body of a started response: what was held, then each push's output, all handed
-/// to the runtime [`OUTPUT_CHUNK`] bytes at a time.
+/// The body of a started response: what was held, then the output of the pushes each
+/// pull makes, handed to the runtime [`OUTPUT_CHUNK`] bytes at a time (a pull pushes
+/// until it has that much, or the job has ended).
 struct Body {
     /// `None` once the job has ended.
     job: Option<Job>,
@@ -158,8 +159,9 @@ impl Body {
     /// The next piece of the body; `None` at its end.
     async fn next(&mut self) -> Option<worker::Result<Vec<u8>>> {
         loop {
-            if self.at < self.pending.len() {
-                let end = self.pending.len().min(self.at + OUTPUT_CHUNK);
+            let ready = self.pending.len() - self.at;
+            if ready >= OUTPUT_CHUNK || (ready > 0 && self.job.is_none()) {
+                let end = self.at + ready.min(OUTPUT_CHUNK);
                 let piece = self.pending[self.at..end].to_vec();
                 self.at = end;
                 return Some(Ok(piece));
@@ -168,19 +170,20 @@ impl Body {
                 return Some(Err(worker::Error::RustError(why)));
             }
             let job = self.job.as_mut()?;
-            (self.pending, self.at) = (Vec::new(), 0);
+            self.pending.drain(..self.at);
+            self.at = 0;
             match job.next().await {
-                Ok(Step::Data(data)) => self.pending = data,
+                Ok(Step::Data(data)) => self.pending.extend_from_slice(&data),
                 Ok(Step::End(out)) => {
                     self.job = None;
-                    self.pending = out.data;
+                    self.pending.extend_from_slice(&out.data);
                 }
                 Err(e) => {
                     self.job = None;
-                    let why = format!("the job failed after its response started: {}", e.body());
-                    worker::console_log!("{why}");
-                    self.pending = api::stream::error_tail(&self.content_type, &e).unwrap_or_default();
-                    self.failed = Some(why);
+                    if let Some(tail) = api::stream::error_tail(&self.content_type, &e) {
+                        self.pending.extend_from_slice(&tail);
+                    }
+                    self.failed = Some(format!("the job failed after its response started: {}", e.body()));
                 }
             }
         }
