@@ -2,16 +2,21 @@
 //! "Streamed requests"): a request whose pipeline streams and whose body is chunked or
 //! longer than [`api::stream::WINDOW`] is pushed into a [`Session`] under
 //! `profiles::worker().streaming()` as it arrives, so neither its input nor its output is
-//! ever held whole in the isolate (the 16 MiB body limit does not apply to it).
+//! ever held whole in the isolate (the 16 MiB body limit does not apply to it). The body
+//! is read with a BYOB reader into one buffer of [`PUSH`] bytes, a push each (the
+//! runtime's own chunks are 4 KiB).
 //!
 //! The output is held until it passes the window: a job that ends first is answered
-//! exactly as `run` would answer it ([`crate::worker::output`], [`crate::worker::error`]).
-//! Otherwise the response starts (200, the content type, `kiln-meta` from
-//! [`Session::meta`]) and its body is a Rust stream the runtime pulls: each pull reads
-//! the request body and pushes until some output is ready, so a client that stops
-//! reading stops the pushing and then the reading of its body. An error after the start
-//! writes [`api::stream::error_tail`] and then errors the stream, so workerd aborts the
-//! response instead of ending it.
+//! exactly as `run` would answer it ([`crate::worker::output_parts`],
+//! [`crate::worker::error`]). Otherwise the response starts (200, the content type,
+//! `kiln-meta` from [`Session::meta`]) and its body is a Rust stream the runtime pulls:
+//! each pull reads and pushes until [`OUTPUT_CHUNK`] bytes of output are ready, so a
+//! client that stops reading stops the pushing and then the reading of its body. An
+//! error after the start writes [`api::stream::error_tail`] and then errors the stream,
+//! for the runtime to abort the response; workerd ends it as if whole instead
+//! (cloudflare/workerd#6818).
+
+use std::collections::VecDeque;
 
 use futures_util::io::AsyncReadExt;
 use kiln_http_api::{self as api, ApiError, profiles};
@@ -20,7 +25,7 @@ use wasm_streams::readable::IntoAsyncRead;
 use worker::wasm_bindgen::JsCast;
 use worker::{Headers, Request, Response, ResponseBuilder};
 
-use crate::worker::{OUTPUT_CHUNK, error, output};
+use crate::worker::{OUTPUT_CHUNK, error, output_parts};
 
 /// Input bytes pushed at once: a quarter of [`api::stream::CHUNK`], so one push of
 /// `decompress` (up to DEFLATE's 1032:1) gives at most 16.5 MiB in a 128 MB isolate
@@ -49,21 +54,19 @@ pub async fn run(session: Session, req: &mut Request) -> worker::Result<Response
         body,
         buffer: vec![0; PUSH],
     };
-    let mut held = Vec::new();
+    // The output so far, until it passes the window.
+    let mut held = Queue::default();
     loop {
         match job.next().await {
             Ok(Step::Data(data)) => {
-                held.extend_from_slice(&data);
-                if held.len() > api::stream::WINDOW {
+                held.add(data);
+                if held.len > api::stream::WINDOW {
                     break;
                 }
             }
-            Ok(Step::End(mut out)) => {
-                if !held.is_empty() {
-                    held.extend_from_slice(&out.data);
-                    out.data = held;
-                }
-                return output(out);
+            Ok(Step::End(out)) => {
+                held.add(out.data);
+                return output_parts(held.parts.into(), &out.meta);
             }
             Err(e) => return error(&e),
         }
@@ -78,8 +81,7 @@ pub async fn run(session: Session, req: &mut Request) -> worker::Result<Response
     headers.set(api::paths::META_HEADER, &meta.to_json())?;
     let body = Body {
         job: Some(job),
-        pending: held,
-        at: 0,
+        queue: held,
         content_type: meta.content_type,
         failed: None,
     };
@@ -141,17 +143,51 @@ fn lost() -> ApiError {
     Error::internal("the streaming session was lost").into()
 }
 
+/// Output not yet handed over: the pieces as the session gave them (never joined, so a
+/// large piece is not copied), read from `at` in the first.
+#[derive(Default)]
+struct Queue {
+    parts: VecDeque<Vec<u8>>,
+    at: usize,
+    /// Bytes left.
+    len: usize,
+}
+
+impl Queue {
+    fn add(&mut self, data: Vec<u8>) {
+        if !data.is_empty() {
+            self.len += data.len();
+            self.parts.push_back(data);
+        }
+    }
+
+    /// Up to `n` bytes from the front.
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let mut piece = Vec::with_capacity(n.min(self.len));
+        while let Some(front) = self.parts.front().filter(|_| piece.len() < n) {
+            let k = (n - piece.len()).min(front.len() - self.at);
+            piece.extend_from_slice(&front[self.at..self.at + k]);
+            self.at += k;
+            if self.at == front.len() {
+                self.parts.pop_front();
+                self.at = 0;
+            }
+        }
+        self.len -= piece.len();
+        piece
+    }
+}
+
 /// The body of a started response: what was held, then the output of the pushes each
 /// pull makes, handed to the runtime [`OUTPUT_CHUNK`] bytes at a time (a pull pushes
 /// until it has that much, or the job has ended).
 struct Body {
     /// `None` once the job has ended.
     job: Option<Job>,
-    /// Output not yet handed over, from `at`.
-    pending: Vec<u8>,
-    at: usize,
+    queue: Queue,
     content_type: String,
-    /// After an error: why, to error the stream with once `pending` (its tail) is out.
+    /// After an error: why, to error the stream with once the queue (the error's tail)
+    /// is out.
     failed: Option<String>,
 }
 
@@ -159,30 +195,22 @@ impl Body {
     /// The next piece of the body; `None` at its end.
     async fn next(&mut self) -> Option<worker::Result<Vec<u8>>> {
         loop {
-            let ready = self.pending.len() - self.at;
-            if ready >= OUTPUT_CHUNK || (ready > 0 && self.job.is_none()) {
-                let end = self.at + ready.min(OUTPUT_CHUNK);
-                let piece = self.pending[self.at..end].to_vec();
-                self.at = end;
-                return Some(Ok(piece));
+            if self.queue.len >= OUTPUT_CHUNK || (self.queue.len > 0 && self.job.is_none()) {
+                return Some(Ok(self.queue.take(OUTPUT_CHUNK)));
             }
             if let Some(why) = self.failed.take() {
                 return Some(Err(worker::Error::RustError(why)));
             }
-            let job = self.job.as_mut()?;
-            self.pending.drain(..self.at);
-            self.at = 0;
-            match job.next().await {
-                Ok(Step::Data(data)) => self.pending.extend_from_slice(&data),
+            match self.job.as_mut()?.next().await {
+                Ok(Step::Data(data)) => self.queue.add(data),
                 Ok(Step::End(out)) => {
                     self.job = None;
-                    self.pending.extend_from_slice(&out.data);
+                    self.queue.add(out.data);
                 }
                 Err(e) => {
                     self.job = None;
-                    if let Some(tail) = api::stream::error_tail(&self.content_type, &e) {
-                        self.pending.extend_from_slice(&tail);
-                    }
+                    self.queue
+                        .add(api::stream::error_tail(&self.content_type, &e).unwrap_or_default());
                     self.failed = Some(format!("the job failed after its response started: {}", e.body()));
                 }
             }

@@ -171,24 +171,37 @@ pub(crate) const OUTPUT_CHUNK: usize = 64 << 10;
 /// it: the JS heap never holds a whole copy of it, which is what lets a job hold
 /// `profiles::WORKER_MAX_MEMORY` of wasm memory in a 128 MB isolate.
 pub(crate) fn output(out: kiln_kernel::Output) -> worker::Result<Response> {
-    let headers = Headers::new();
-    headers.set("content-type", &out.meta.content_type)?;
-    headers.set(api::paths::META_HEADER, &out.meta.to_json())?;
-    Ok(ResponseBuilder::new()
-        .with_headers(headers)
-        .stream(chunked(Rc::new(out.data))))
+    output_parts(vec![out.data], &out.meta)
 }
 
-/// A body read out of `data` in wasm memory [`OUTPUT_CHUNK`] bytes at a time (a
-/// `FixedLengthStream`, so `content-length` is still set). Several bodies can share
-/// one output (the proxy's cache entry and its answer) without copying it.
-fn chunked(data: Rc<Vec<u8>>) -> ReadableStream {
-    let length = data.len() as u64;
-    let chunks = data.len().div_ceil(OUTPUT_CHUNK);
-    let stream = futures_util::stream::iter((0..chunks).map(move |i| {
-        let end = ((i + 1) * OUTPUT_CHUNK).min(data.len());
-        Ok(data[i * OUTPUT_CHUNK..end].to_vec())
-    }));
+/// [`output`] of an output in parts (a streamed job's pieces, never joined).
+pub(crate) fn output_parts(parts: Vec<Vec<u8>>, meta: &kiln_kernel::Meta) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", &meta.content_type)?;
+    headers.set(api::paths::META_HEADER, &meta.to_json())?;
+    Ok(ResponseBuilder::new()
+        .with_headers(headers)
+        .stream(chunked(Rc::new(parts))))
+}
+
+/// A body read out of `parts` (one output, in one or more pieces) in wasm memory at most
+/// [`OUTPUT_CHUNK`] bytes at a time (a `FixedLengthStream`, so `content-length` is still
+/// set). Several bodies can share one output (the proxy's cache entry and its answer)
+/// without copying it.
+fn chunked(parts: Rc<Vec<Vec<u8>>>) -> ReadableStream {
+    let length = parts.iter().map(|p| p.len() as u64).sum();
+    let (mut part, mut at) = (0, 0);
+    let pieces = std::iter::from_fn(move || {
+        while parts.get(part).is_some_and(|p| at == p.len()) {
+            (part, at) = (part + 1, 0);
+        }
+        let data = parts.get(part)?;
+        let end = data.len().min(at + OUTPUT_CHUNK);
+        let piece = data[at..end].to_vec();
+        at = end;
+        Some(Ok(piece))
+    });
+    let stream = futures_util::stream::iter(pieces);
     let fixed: worker::worker_sys::FixedLengthStream = worker::FixedLengthStream::wrap(stream, length).into();
     fixed.readable()
 }
@@ -267,7 +280,7 @@ async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env
     headers.set("cache-control", &cache_control)?;
     // The cache entry and the answer each read the one output in wasm memory a chunk at
     // a time.
-    let data = Rc::new(out.data);
+    let data = Rc::new(vec![out.data]);
     if storable {
         let stored = ResponseBuilder::new()
             .with_headers(clone_headers(&headers)?)

@@ -6,7 +6,7 @@
 //         | {"ok": false, "code": "...", "message": "..."}       an API error
 //         | {"crash": "..."}                                      internal, or no answer
 import { createInterface } from 'node:readline';
-import { startWorker } from './lib.mjs';
+import { startWorker, workerFetch } from './lib.mjs';
 
 const mf = await startWorker();
 const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -15,7 +15,7 @@ try {
     if (!line) continue;
     const { pipeline, input } = JSON.parse(line);
     try {
-      const res = await mf.dispatchFetch(`http://127.0.0.1/v1/run?pipeline=${encodeURIComponent(pipeline)}`, {
+      const res = await workerFetch(mf, `http://127.0.0.1/v1/run?pipeline=${encodeURIComponent(pipeline)}`, {
         method: 'POST',
         body: Buffer.from(input, 'base64'),
       });
