@@ -22,6 +22,14 @@
 //! Jobs run on the request's thread, single-threaded (no rayon in an isolate): the
 //! bytes are the native kernel's (the conformance runner's `workerd` target checks it).
 //!
+//! ## Streamed requests
+//!
+//! `POST /v1/run` with a pipeline that streams and a chunked body (or one over 1 MiB)
+//! goes through a `kiln_kernel::Session` under `profiles::worker().streaming()`, as on
+//! `kiln serve` (DESIGN.md, "Streamed requests"): the body is read and pushed 16 KiB at
+//! a time as the response body is pulled, so gigabytes pass in a few MiB of wasm memory
+//! and the 16 MiB body limit does not apply (`stream`).
+//!
 //! ## Image proxy
 //!
 //! `GET /v1/run?src=<url>&pipeline=<pipeline>` (the pipeline in the URL only: it is the
@@ -50,5 +58,7 @@
 
 pub mod proxy;
 
+#[cfg(target_arch = "wasm32")]
+mod stream;
 #[cfg(target_arch = "wasm32")]
 mod worker;

@@ -11,6 +11,7 @@ use worker::{
 };
 
 use crate::proxy::{self, AllowList};
+use crate::stream;
 use kiln_http_api::{self as api, ApiError, BodyLimit, HostCode, Route, profiles};
 
 /// Requests this instance has served: reset only by a new isolate, so the tests can tell
@@ -51,10 +52,24 @@ async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     };
     let debug = var(env, "KILN_DEBUG") == "1";
     match api::route(&method, url.path(), query.src.is_some(), debug) {
-        Route::Run => match run(&mut req, query.pipeline).await {
-            Ok(out) => output(out),
-            Err(e) => error(&e),
-        },
+        Route::Run => {
+            let pipeline = match request_pipeline(&req, query.pipeline) {
+                Ok(p) => p,
+                Err(e) => return error(&e),
+            };
+            let length = req.headers().get("content-length").ok().flatten();
+            // A chunked or long body of a pipeline that streams: through a session.
+            if let Some(session) = api::stream::streams(length.as_deref(), stream::limits().max_input_bytes)
+                .then(|| stream::open(&pipeline))
+                .flatten()
+            {
+                return stream::run(session, &mut req).await;
+            }
+            match run(&mut req, &pipeline, length.as_deref()).await {
+                Ok(out) => output(out),
+                Err(e) => error(&e),
+            }
+        }
         Route::Check => match check(&req, query.pipeline) {
             Ok(canonical) => text_response(200, "application/json", canonical.into_bytes()),
             Err(e) => error(&e),
@@ -109,11 +124,10 @@ fn check(req: &Request, query_pipeline: Option<String>) -> Result<String, ApiErr
     Ok(kiln_kernel::check(&pipeline)?)
 }
 
-/// `POST /v1/run`, in `kiln serve`'s order of checks: pipeline, declared length, body.
-async fn run(req: &mut Request, query_pipeline: Option<String>) -> Result<kiln_kernel::Output, ApiError> {
-    let pipeline = request_pipeline(req, query_pipeline)?;
-    let length = req.headers().get("content-length").ok().flatten();
-    body_limit().check_declared(length.as_deref())?;
+/// `POST /v1/run` on the whole body, in `kiln serve`'s order of checks: pipeline (read
+/// by the caller), declared `length`, body.
+async fn run(req: &mut Request, pipeline: &str, length: Option<&str>) -> Result<kiln_kernel::Output, ApiError> {
+    body_limit().check_declared(length)?;
     let input = match req.inner().body() {
         None => Vec::new(),
         Some(_) => {
@@ -121,15 +135,13 @@ async fn run(req: &mut Request, query_pipeline: Option<String>) -> Result<kiln_k
                 .stream()
                 .map_err(|e| kiln_kernel::Error::internal(format!("request body: {e}")))?;
             let limit = body_limit();
-            read_capped(stream, length.as_deref(), limit)
-                .await
-                .map_err(|e| match e {
-                    Some(message) => ApiError::from(kiln_kernel::Error::internal(message)),
-                    None => limit.too_large(),
-                })?
+            read_capped(stream, length, limit).await.map_err(|e| match e {
+                Some(message) => ApiError::from(kiln_kernel::Error::internal(message)),
+                None => limit.too_large(),
+            })?
         }
     };
-    Ok(kiln_kernel::run_with_limits(&pipeline, input, &profiles::worker())?)
+    Ok(kiln_kernel::run_with_limits(pipeline, input, &profiles::worker())?)
 }
 
 /// Reads a body of at most `limit` bytes: `Err(None)` past it, `Err(Some(why))` when
@@ -153,30 +165,43 @@ async fn read_capped(
 }
 
 /// Bytes copied from wasm memory to JS at a time when an output is sent.
-const OUTPUT_CHUNK: usize = 64 << 10;
+pub(crate) const OUTPUT_CHUNK: usize = 64 << 10;
 
 /// A job's answer. The output leaves wasm memory a chunk at a time as the client takes
 /// it: the JS heap never holds a whole copy of it, which is what lets a job hold
 /// `profiles::WORKER_MAX_MEMORY` of wasm memory in a 128 MB isolate.
-fn output(out: kiln_kernel::Output) -> worker::Result<Response> {
-    let headers = Headers::new();
-    headers.set("content-type", &out.meta.content_type)?;
-    headers.set(api::paths::META_HEADER, &out.meta.to_json())?;
-    Ok(ResponseBuilder::new()
-        .with_headers(headers)
-        .stream(chunked(Rc::new(out.data))))
+pub(crate) fn output(out: kiln_kernel::Output) -> worker::Result<Response> {
+    output_parts(vec![out.data], &out.meta)
 }
 
-/// A body read out of `data` in wasm memory [`OUTPUT_CHUNK`] bytes at a time (a
-/// `FixedLengthStream`, so `content-length` is still set). Several bodies can share
-/// one output (the proxy's cache entry and its answer) without copying it.
-fn chunked(data: Rc<Vec<u8>>) -> ReadableStream {
-    let length = data.len() as u64;
-    let chunks = data.len().div_ceil(OUTPUT_CHUNK);
-    let stream = futures_util::stream::iter((0..chunks).map(move |i| {
-        let end = ((i + 1) * OUTPUT_CHUNK).min(data.len());
-        Ok(data[i * OUTPUT_CHUNK..end].to_vec())
-    }));
+/// [`output`] of an output in parts (a streamed job's pieces, never joined).
+pub(crate) fn output_parts(parts: Vec<Vec<u8>>, meta: &kiln_kernel::Meta) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", &meta.content_type)?;
+    headers.set(api::paths::META_HEADER, &meta.to_json())?;
+    Ok(ResponseBuilder::new()
+        .with_headers(headers)
+        .stream(chunked(Rc::new(parts))))
+}
+
+/// A body read out of `parts` (one output, in one or more pieces) in wasm memory at most
+/// [`OUTPUT_CHUNK`] bytes at a time (a `FixedLengthStream`, so `content-length` is still
+/// set). Several bodies can share one output (the proxy's cache entry and its answer)
+/// without copying it.
+fn chunked(parts: Rc<Vec<Vec<u8>>>) -> ReadableStream {
+    let length = parts.iter().map(|p| p.len() as u64).sum();
+    let (mut part, mut at) = (0, 0);
+    let pieces = std::iter::from_fn(move || {
+        while parts.get(part).is_some_and(|p| at == p.len()) {
+            (part, at) = (part + 1, 0);
+        }
+        let data = parts.get(part)?;
+        let end = data.len().min(at + OUTPUT_CHUNK);
+        let piece = data[at..end].to_vec();
+        at = end;
+        Some(Ok(piece))
+    });
+    let stream = futures_util::stream::iter(pieces);
     let fixed: worker::worker_sys::FixedLengthStream = worker::FixedLengthStream::wrap(stream, length).into();
     fixed.readable()
 }
@@ -190,7 +215,7 @@ fn text_response(status: u16, content_type: &str, body: Vec<u8>) -> worker::Resu
         .fixed(body))
 }
 
-fn error(e: &ApiError) -> worker::Result<Response> {
+pub(crate) fn error(e: &ApiError) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     for (name, value) in e.headers() {
@@ -255,7 +280,7 @@ async fn proxy(req: &Request, url: &worker::Url, query: api::RunQuery, env: &Env
     headers.set("cache-control", &cache_control)?;
     // The cache entry and the answer each read the one output in wasm memory a chunk at
     // a time.
-    let data = Rc::new(out.data);
+    let data = Rc::new(vec![out.data]);
     if storable {
         let stored = ResponseBuilder::new()
             .with_headers(clone_headers(&headers)?)

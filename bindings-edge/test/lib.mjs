@@ -31,6 +31,15 @@ export async function startWorker(vars = {}) {
   return mf;
 }
 
+/** `fetch(url, init)` to the Worker as an HTTP client sends it: a body of known length
+ * keeps its `content-length`, which decides whether a request streams (DESIGN.md,
+ * "Streamed requests"); Miniflare's `dispatchFetch` sends every body chunked. `url`'s
+ * origin is replaced by the runtime's. */
+export async function workerFetch(mf, url, init) {
+  const { pathname, search } = new URL(url);
+  return fetch(new URL(pathname + search, await mf.ready), init);
+}
+
 /** `kiln serve` (target/debug/kiln, from `cargo build -p kiln-native`) with the
  * Worker's input limit and no demo page. Resolves to { url, stop }. */
 export async function startNative() {

@@ -9,7 +9,7 @@
 //         | {"crash": "..."}                                      internal, or no answer
 import { createInterface } from 'node:readline';
 import { chunkedBody } from '../../tests/js/pieces.mjs';
-import { startWorker } from './lib.mjs';
+import { startWorker, workerFetch } from './lib.mjs';
 
 const mf = await startWorker();
 const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -19,7 +19,7 @@ try {
     const { pipeline, input, chunks } = JSON.parse(line);
     const bytes = Buffer.from(input, 'base64');
     try {
-      const res = await mf.dispatchFetch(`http://127.0.0.1/v1/run?pipeline=${encodeURIComponent(pipeline)}`, {
+      const res = await workerFetch(mf, `http://127.0.0.1/v1/run?pipeline=${encodeURIComponent(pipeline)}`, {
         method: 'POST',
         ...(chunks ? { body: chunkedBody(bytes, chunks), duplex: 'half' } : { body: bytes }),
       });
