@@ -4,7 +4,10 @@
 # target/suites by tests/suites/generate.py) on all seven targets (native, the kernel
 # component in wasmtime, the npm package in Node and Chromium, the Worker in workerd, the
 # kernel component in wasmtime-py, kiln-http under `wasmtime serve`), each case's bytes
-# compared with the native kernel's. Prints the case x target matrix; exits non-zero on
+# compared with the native kernel's. Then the same matrix streamed (`--stream`): every case
+# whose pipeline streams goes through each target's streaming session (its input cut by
+# a plan drawn from KILN_STREAM_SEED, else the time, printed with the summary) and must
+# give the whole run's bytes. Prints each case x target matrix; exits non-zero on
 # anything but a pass or a skip with its reason.
 #
 #   scripts/conformance.sh            # set up, build the npm package, the Worker and kiln-http, run
@@ -21,5 +24,6 @@ fi
 # nothing is rebuilt there); generate.py uses it for kiln -> gzip/pigz.
 cargo test --locked -q --workspace --no-run
 /usr/bin/python3 tests/suites/generate.py --kiln target/debug/kiln --out target/suites
-cargo run --locked -q -p kiln-cases -- --cases tests/cases --cases target/suites \
-    --targets native,wasmtime,node,chromium,workerd,wasmtime-py,wasi-http
+targets=native,wasmtime,node,chromium,workerd,wasmtime-py,wasi-http
+cargo run --locked -q -p kiln-cases -- --cases tests/cases --cases target/suites --targets "$targets"
+cargo run --locked -q -p kiln-cases -- --cases tests/cases --cases target/suites --targets "$targets" --stream
