@@ -44,29 +44,54 @@ impl Target for Native {
         "native"
     }
     fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
-        match std::panic::catch_unwind(|| kiln_kernel::run(pipeline, input)) {
-            Ok(Ok(out)) => Outcome::Ok(out.data, serde_json::from_str(&out.meta.to_json()).unwrap_or_default()),
-            Ok(Err(e)) => Outcome::Err(e.code.as_str().to_owned(), e.message),
-            Err(_) => Outcome::Crash("panicked".into()),
-        }
+        std::panic::catch_unwind(|| kiln_kernel::run(pipeline, input)).map_or_else(|_| panicked(), outcome)
     }
     fn stream(&mut self, pipeline: &str, input: &[u8], chunks: &[usize]) -> Outcome {
-        let streamed = std::panic::catch_unwind(|| {
-            let mut session = kiln_kernel::Session::open(pipeline, &kiln_kernel::Limits::default())?;
-            let mut data = Vec::new();
-            for piece in pieces(input, chunks) {
-                data.extend(session.push(piece)?);
-            }
-            let out = session.finish()?;
-            data.extend(out.data);
-            Ok::<_, kiln_kernel::Error>((data, out.meta))
-        });
-        match streamed {
-            Ok(Ok((data, meta))) => Outcome::Ok(data, serde_json::from_str(&meta.to_json()).unwrap_or_default()),
-            Ok(Err(e)) => Outcome::Err(e.code.as_str().to_owned(), e.message),
-            Err(_) => Outcome::Crash("panicked".into()),
-        }
+        std::panic::catch_unwind(|| {
+            let session = kiln_kernel::Session::open(pipeline, &kiln_kernel::Limits::default())?;
+            streamed(
+                session,
+                input,
+                chunks,
+                kiln_kernel::Session::push,
+                kiln_kernel::Session::finish,
+            )
+        })
+        .map_or_else(|_| panicked(), outcome)
     }
+}
+
+fn panicked() -> Outcome {
+    Outcome::Crash("panicked".into())
+}
+
+/// What a kernel call gave: its output and meta, or its error (`internal`, a kernel bug,
+/// is a crash).
+fn outcome(result: Result<kiln_kernel::Output, kiln_kernel::Error>) -> Outcome {
+    match result {
+        Ok(out) => Outcome::Ok(out.data, serde_json::from_str(&out.meta.to_json()).unwrap_or_default()),
+        Err(e) if e.code == kiln_kernel::ErrorCode::Internal => Outcome::Crash(e.message),
+        Err(e) => Outcome::Err(e.code.as_str().to_owned(), e.message),
+    }
+}
+
+/// Pushes `input`, cut by `chunks`, through `session`, then finishes it: the output of
+/// every push and of the finish, joined, with the finish's meta.
+fn streamed<S>(
+    mut session: S,
+    input: &[u8],
+    chunks: &[usize],
+    push: impl Fn(&mut S, &[u8]) -> Result<Vec<u8>, kiln_kernel::Error>,
+    finish: impl FnOnce(S) -> Result<kiln_kernel::Output, kiln_kernel::Error>,
+) -> Result<kiln_kernel::Output, kiln_kernel::Error> {
+    let mut data = Vec::new();
+    for piece in pieces(input, chunks) {
+        data.extend(push(&mut session, piece)?);
+    }
+    let mut out = finish(session)?;
+    data.extend(std::mem::take(&mut out.data));
+    out.data = data;
+    Ok(out)
 }
 
 /// `input` cut into pieces of `chunks` bytes, cycled (the last piece may be shorter).
@@ -403,28 +428,22 @@ impl Target for Wasmtime {
         "wasmtime"
     }
     fn run(&mut self, pipeline: &str, input: &[u8]) -> Outcome {
-        match self.0.run(pipeline, input, &kiln_kernel::Limits::default()) {
-            Ok(out) => Outcome::Ok(out.data, serde_json::from_str(&out.meta.to_json()).unwrap_or_default()),
-            Err(e) if e.code == kiln_kernel::ErrorCode::Internal => Outcome::Crash(e.message),
-            Err(e) => Outcome::Err(e.code.as_str().to_owned(), e.message),
-        }
+        outcome(self.0.run(pipeline, input, &kiln_kernel::Limits::default()))
     }
     fn stream(&mut self, pipeline: &str, input: &[u8], chunks: &[usize]) -> Outcome {
-        let streamed = (|| {
-            let mut session = self.0.open_session(pipeline, &kiln_kernel::Limits::default())?;
-            let mut data = Vec::new();
-            for piece in pieces(input, chunks) {
-                data.extend(session.push(piece)?);
-            }
-            let out = session.finish()?;
-            data.extend(out.data);
-            Ok::<_, kiln_kernel::Error>((data, out.meta))
-        })();
-        match streamed {
-            Ok((data, meta)) => Outcome::Ok(data, serde_json::from_str(&meta.to_json()).unwrap_or_default()),
-            Err(e) if e.code == kiln_kernel::ErrorCode::Internal => Outcome::Crash(e.message),
-            Err(e) => Outcome::Err(e.code.as_str().to_owned(), e.message),
-        }
+        outcome(
+            self.0
+                .open_session(pipeline, &kiln_kernel::Limits::default())
+                .and_then(|session| {
+                    streamed(
+                        session,
+                        input,
+                        chunks,
+                        kiln_sandbox::WasmSession::push,
+                        kiln_sandbox::WasmSession::finish,
+                    )
+                }),
+        )
     }
 }
 
