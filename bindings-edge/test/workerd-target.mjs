@@ -8,7 +8,7 @@
 //         | {"ok": false, "code": "...", "message": "..."}       an API error
 //         | {"crash": "..."}                                      internal, or no answer
 import { createInterface } from 'node:readline';
-import { chunkedBody } from '../../tests/js/pieces.mjs';
+import { chunkedBody, reply } from '../../tests/js/jobs.mjs';
 import { startWorker, workerFetch } from './lib.mjs';
 
 const mf = await startWorker();
@@ -23,15 +23,7 @@ try {
         method: 'POST',
         ...(chunks ? { body: chunkedBody(bytes, chunks), duplex: 'half' } : { body: bytes }),
       });
-      const body = Buffer.from(await res.arrayBuffer());
-      if (res.status === 200) {
-        out({ ok: true, data: body.toString('base64'), meta: JSON.parse(res.headers.get('kiln-meta')) });
-      } else {
-        let error;
-        try { ({ error } = JSON.parse(body.toString('utf8'))); } catch { /* not JSON */ }
-        if (error?.code && error.code !== 'internal') out({ ok: false, code: error.code, message: error.message });
-        else out({ crash: `HTTP ${res.status}: ${body.toString('utf8').slice(0, 300)}` });
-      }
+      out(await reply(res));
     } catch (e) {
       out({ crash: String(e?.stack ?? e) });
     }

@@ -100,7 +100,15 @@ fn stream(request: &IncomingRequest, out: ResponseOutparam, session: Box<Session
                     }
                 };
                 let session = session.as_mut().ok_or(Ended::Gone)?;
-                let output = session.push(&chunk).map_err(|e| Ended::Failed(e.into()))?;
+                let output = match session.push(&chunk) {
+                    Ok(output) => output,
+                    Err(e) => {
+                        if started.is_none() {
+                            drain(&input);
+                        }
+                        return Err(Ended::Failed(e.into()));
+                    }
+                };
                 if let Some((_, stream)) = &mut started {
                     write(stream, &output).map_err(|()| Ended::Gone)?;
                     continue;
@@ -178,6 +186,18 @@ enum Ended {
 
 fn unreadable(what: &str) -> ApiError {
     kiln_kernel::Error::bad_input(format!("the request body could not be read: {what}")).into()
+}
+
+/// Reads and drops what is left of a body the answer will not use, up to 64 MiB, so a
+/// client still sending sees the answer rather than a reset (as `kiln serve` does).
+fn drain(input: &wasip2::io::streams::InputStream) {
+    let mut left: u64 = 64 << 20;
+    while let Ok(chunk) = input.blocking_read(left.min(api::stream::CHUNK as u64)) {
+        left = left.saturating_sub(chunk.len() as u64);
+        if left == 0 {
+            return;
+        }
+    }
 }
 
 /// Writes all of `data` to the response body.

@@ -14,7 +14,7 @@ const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 
 const PAGE = `<!doctype html><script type="module">
 import { init, run, stream, KilnError } from './index.js';
 const b64 = (u8) => { let s = ''; for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode(...u8.subarray(i, i + 0x8000)); return btoa(s); };
-// Through stream(), the input written in pieces of chunks (cycled), as pieces.mjs cuts it.
+// Through stream(), the input written in pieces of chunks (cycled), as jobs.mjs cuts it.
 async function streamed(pipeline, bytes, chunks) {
   const ts = stream(pipeline);
   const writing = (async () => {

@@ -11,7 +11,7 @@
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chunkedBody } from './pieces.mjs';
+import { chunkedBody } from './jobs.mjs';
 
 const dir = resolve(process.argv[2] ?? new URL('../../bindings-web/npm/dist', import.meta.url).pathname);
 const { run, stream, KilnError, initSync } = await import(pathToFileURL(`${dir}/node.js`).href);

@@ -8,7 +8,7 @@
 //         | {"ok": false, "code": "...", "message": "..."}       an API error
 //         | {"crash": "..."}                                      internal, or no answer
 import { createInterface } from 'node:readline';
-import { chunkedBody } from './pieces.mjs';
+import { chunkedBody, reply } from './jobs.mjs';
 import { startWasmtime } from '../../bindings-wasi/test/lib.mjs';
 
 const server = await startWasmtime();
@@ -23,14 +23,7 @@ try {
         method: 'POST',
         ...(chunks ? { body: chunkedBody(bytes, chunks), duplex: 'half' } : { body: bytes }),
       });
-      const body = Buffer.from(await res.arrayBuffer());
-      if (res.status === 200) {
-        out({ ok: true, data: body.toString('base64'), meta: JSON.parse(res.headers.get('kiln-meta')) });
-        continue;
-      }
-      const { error } = JSON.parse(body.toString());
-      if (error.code === 'internal') out({ crash: error.message });
-      else out({ ok: false, code: error.code, message: error.message });
+      out(await reply(res));
     } catch (e) {
       out({ crash: String(e?.stack ?? e) });
     }

@@ -27,7 +27,7 @@ use kiln_kernel::{Error, Meta, Output};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{App, UPLOAD_GRACE, Watch};
+use super::{App, LINGER, LINGER_MAX, UPLOAD_GRACE, Watch, drain};
 use crate::kernel::Session;
 use crate::live::{Pick, Role};
 
@@ -207,7 +207,15 @@ async fn drive(session: Session, mut body: Body, tx: &mpsc::Sender<Piece>, min_r
             .await
             .map_err(|e| Failure::Api(Error::internal(format!("job thread failed: {e}")).into()))?;
             session = Some(s);
-            let out = out.map_err(|e| Failure::Api(e.into()))?;
+            let out = match out {
+                Ok(out) => out,
+                Err(e) => {
+                    // Read the rest meanwhile (bounded), so a client still sending sees
+                    // the answer rather than a reset, as after a 413.
+                    tokio::spawn(tokio::time::timeout(LINGER, drain(body, LINGER_MAX)));
+                    return Err(Failure::Api(e.into()));
+                }
+            };
             if !out.is_empty() {
                 let waited = Instant::now();
                 // The client is gone: the job ends with it.
