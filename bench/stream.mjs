@@ -178,12 +178,24 @@ const TASKS = {
 
 /** Peak memory of this process, sampled. */
 function memoryProbe() {
-  const peak = { js: 0, heap: 0, external: 0 };
+  const peak = { js: 0, heap: 0, external: 0, live: 0 };
   let sinceInput = 0;
   let sinceOutput = 0;
+  let sinceGc = 0;
   const sample = () => {
     const { heapUsed, external } = process.memoryUsage();
     if (heapUsed + external > peak.js) Object.assign(peak, { js: heapUsed + external, heap: heapUsed, external });
+  };
+  // The check round runs with --expose-gc: full GCs every MiB of input, then the
+  // heap + external that survives it is what the contender holds (not timed).
+  const live = (n) => {
+    sinceGc += n;
+    if (!globalThis.gc || sinceGc < MIB) return;
+    sinceGc = 0;
+    globalThis.gc();
+    globalThis.gc(); // the second finishes sweeping the ArrayBuffers the first found dead
+    const { heapUsed, external } = process.memoryUsage();
+    peak.live = Math.max(peak.live, heapUsed + external);
   };
   // Every 256 KiB read and every 1 MiB written: a few thousand samples for 256 MiB, a
   // few µs each.
@@ -195,7 +207,10 @@ function memoryProbe() {
   return {
     peak,
     sample,
-    input: (n) => (sinceInput = every(n, sinceInput, 256 * 1024)),
+    input: (n) => {
+      sinceInput = every(n, sinceInput, 256 * 1024);
+      live(n);
+    },
     output: (n) => (sinceOutput = every(n, sinceOutput, MIB)),
   };
 }
@@ -207,7 +222,7 @@ async function child(job) {
   const c = TASKS[job.task].contenders.find((x) => x.name === job.contender);
   const lib = await c.load();
   const probe = memoryProbe();
-  const start = { rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024 };
+  const startRss = process.memoryUsage().rss;
   probe.sample();
   const startJs = probe.peak.js;
   let bytes = 0;
@@ -253,9 +268,9 @@ async function child(job) {
     peakExternal: probe.peak.external,
     peakRss: process.resourceUsage().maxRSS * 1024,
     startJs,
-    startRss: start.rss,
+    startRss,
   };
-  if (job.check) Object.assign(out, { sha256: hash.digest('hex'), values: values.digest('hex'), lines: line, sample: lines });
+  if (job.check) Object.assign(out, { live: probe.peak.live, sha256: hash.digest('hex'), values: values.digest('hex'), lines: line, sample: lines });
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
@@ -396,7 +411,8 @@ async function inputs() {
 /** One child: runs `job`, returns its JSON line. */
 function spawnChild(job) {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const flags = job.check ? ['--expose-gc'] : [];
+    const p = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
@@ -503,6 +519,7 @@ for (const task of ONLY) {
       maxPeakRss: Math.max(...e.runs.map((r) => r.peakRss)),
       startJs: median(e.runs.map((r) => r.startJs)),
       startRss: median(e.runs.map((r) => r.startRss)),
+      live: e.check.live,
       bytes: e.bytes,
       verdict: e.verdict,
     };
@@ -534,7 +551,7 @@ Written by \`bench/stream.mjs\` (\`./bench/compare.sh\`, or \`./bench/compare.sh
 - **When / what**: ${env.date}, kiln ${env.commit}; ${RUNS} timed runs per contender after one checked run, medians.
 - **Machine**: ${env.cpu}; ${env.os}; Node ${env.node}; ${env.peers}. Load average ${env.load}.
 - **Inputs**: ${sizes.join('; ')}; read from disk in 64 KiB chunks (\`fs.createReadStream\`) by every contender.
-- **Method**: each run of each contender is a fresh Node process, the contenders in a rotated order; its library is loaded (kiln's wasm compiled) before the clock starts, and its output goes to a sink that counts bytes. MB/s is of the decompressed text (gunzip) or of the CSV, 10^6 bytes. Peak RSS is the process's high-water mark (getrusage), Node's own ~40 MiB included; peak JS is heapUsed + external (every ArrayBuffer, Buffer and wasm Memory), sampled every 256 KiB read and every MiB written, no GC forced. node:zlib and DecompressionStream inflate on libuv's thread pool; the rest on the main thread. Ratios compare medians of this run.
+- **Method**: each run of each contender is a fresh Node process, the contenders in a rotated order; its library is loaded (kiln's wasm compiled) before the clock starts, and its output goes to a sink that counts bytes. MB/s is of the decompressed text (gunzip) or of the CSV, 10^6 bytes. Peak RSS is the process's high-water mark (getrusage), Node's own ~40 MiB included; peak JS is heapUsed + external (every ArrayBuffer, Buffer and wasm Memory), sampled every 256 KiB read and every MiB written, no GC forced. Held is what survives a full GC, the peak over a full GC every MiB of input in the check run (\`--expose-gc\`, not timed): what the contender keeps, garbage aside. node:zlib and DecompressionStream inflate on libuv's thread pool; the rest on the main thread. Ratios compare medians of this run.
 
 | goal | measured | wanted | |
 |---|---|---|---|
@@ -542,11 +559,11 @@ ${GOALS.map((g) => `| ${g.what} | ${g.got} | ${g.want} | ${g.ok ? 'met' : '**mis
 `;
 for (const task of ONLY) {
   const k = summary[task][KILN];
-  md += `\n### ${TASKS[task].title}\n\n${TASKS[task].what}.\n\n| contender | median ms | MB/s (${TASKS[task].rate}) | kiln stream() is | peak RSS, MiB | peak heap + external, MiB | output bytes | check |\n|---|---|---|---|---|---|---|---|\n`;
+  md += `\n### ${TASKS[task].title}\n\n${TASKS[task].what}.\n\n| contender | median ms | MB/s (${TASKS[task].rate}) | kiln stream() is | peak RSS, MiB (at start) | peak heap + external, MiB (at start) | held, MiB | output bytes | check |\n|---|---|---|---|---|---|---|---|---|\n`;
   const rows = Object.entries(summary[task]).sort((a, b) => a[1].ms - b[1].ms);
   for (const [name, s] of rows) {
     const kiln = TASKS[task].contenders.find((c) => c.name === name).kiln;
-    md += `| ${kiln ? `**${name}**` : name} | ${s.ms.toFixed(0)} | ${s.mbps.toFixed(0)} | ${(s.ms / k.ms).toFixed(2)}x | ${mb(s.peakRss)} | ${mb(s.peakJs)} | ${s.bytes} | ${s.verdict} |\n`;
+    md += `| ${kiln ? `**${name}**` : name} | ${s.ms.toFixed(0)} | ${s.mbps.toFixed(0)} | ${(s.ms / k.ms).toFixed(2)}x | ${mb(s.peakRss)} (${mb(s.startRss)}) | ${mb(s.peakJs)} (${mb(s.startJs)}) | ${mb(s.live)} | ${s.bytes} | ${s.verdict} |\n`;
   }
 }
 md += '<!-- /streaming -->\n';
