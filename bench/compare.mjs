@@ -459,7 +459,16 @@ for (const t of TASKS) {
     md += `| ${c.kiln ? `**${c.name}**` : c.name} | ${c.where} | ${fmt(ms)} | ${(ms / kilnNodeMs).toFixed(2)}x | ${sizes.get(key(t, c))} | ${checks.get(key(t, c))} |\n`;
   }
 }
-writeFileSync(`${root}bench/RESULTS.md`, md);
+// The streaming section (bench/stream.mjs, dated on its own) stays until that rewrites it.
+let previous = '';
+try {
+  previous = readFileSync(`${root}bench/RESULTS.md`, 'utf8');
+} catch {
+  // no RESULTS.md yet
+}
+const [from, to] = [previous.indexOf('<!-- streaming:'), previous.indexOf('<!-- /streaming -->')];
+const streaming = from >= 0 && to > from ? `\n${previous.slice(from, to)}<!-- /streaming -->\n` : '';
+writeFileSync(`${root}bench/RESULTS.md`, md + streaming);
 writeFileSync(`${root}bench/results.svg`, chart());
 writeFileSync(`${DIR}/results.json`, JSON.stringify({ env, runs: RUNS, times: Object.fromEntries(times), sizes: Object.fromEntries(sizes), checks: Object.fromEntries(checks), goals: GOALS }, null, 1));
 console.log(md);
