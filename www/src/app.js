@@ -727,7 +727,7 @@ function lines() {
     transform(text, controller) {
       const parts = (rest + text).split('\n');
       rest = parts.pop();
-      if (parts.length) controller.enqueue(parts);
+      if (parts.length) controller.enqueue(parts.filter(Boolean));
     },
     flush(controller) {
       if (rest) controller.enqueue([rest]);
@@ -843,13 +843,13 @@ async function runCsv() {
   for (const id of ['csv-stats', 'csv-preview']) $(id).textContent = '';
   const rowSink = new WritableStream({
     write(batch) {
-      for (const line of batch) {
-        if (!line) continue;
-        if (!columns) {
-          columns = keysOf(line);
-          stats = new RunningStats(columns);
-        }
-        const row = JSON.parse(line);
+      if (!batch.length) return;
+      if (!columns) {
+        columns = keysOf(batch[0]);
+        stats = new RunningStats(columns);
+      }
+      // One parse of the chunk's rows: faster than a parse per row.
+      for (const row of JSON.parse(`[${batch.join(',')}]`)) {
         rows++;
         stats.add(row);
         if (preview.length < PREVIEW_ROWS) preview.push(row);

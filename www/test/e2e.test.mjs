@@ -418,6 +418,10 @@ test('errors are readable and the page keeps working', async () => {
   mkdirSync(join(root, 'target/e2e'), { recursive: true });
   await page.screenshot({ path: join(root, 'target/e2e/demo.png'), fullPage: true });
   await page.click('#tab-csv');
+  await page.click('#csv-sample');
+  await waitFor(() => window.kilnDemo.results.csv?.input === null);
   await page.screenshot({ path: join(root, 'target/e2e/demo-csv.png'), fullPage: true });
+  await page.click('#tab-compress');
+  await page.screenshot({ path: join(root, 'target/e2e/demo-compress.png'), fullPage: true });
   assert.deepEqual(pageErrors, []);
 });
