@@ -470,8 +470,8 @@ function batches(size) {
 /**
  * Where a result goes when it cannot be written to disk as it streams: every 16 MiB the
  * chunks become a Blob, and the result is a Blob of those parts. Blob bytes live in the
- * browser's blob storage, not in the page's heap (Chromium moves them to disk past its
- * memory quota; other browsers may keep them in memory), so the page holds 16 MiB of it.
+ * browser's blob storage, not in the page's heap, so the page holds 16 MiB of it; how much
+ * the browser keeps is its own limit (runCompress checks the Blob can be read).
  */
 function blobSink() {
   const parts = [];
@@ -603,6 +603,12 @@ async function runCompress(direction) {
       .pipeTo(sink.writable, { signal: run.signal });
     const meta = await stream.meta;
     const ms = performance.now() - t0;
+    const blob = sink.blob?.();
+    // A browser that cannot keep it all (Chromium here: past a few hundred MB) fails to
+    // read it: say so now, not at the download.
+    await blob?.slice(-1).arrayBuffer().catch(() => {
+      throw new Error(`the browser could not keep ${fmtBytes(written)} in its blob storage: tick “save to disk as it streams”`);
+    });
     if (!compressRuns.end(run)) return;
     clearError();
     draw();
@@ -616,7 +622,6 @@ async function runCompress(direction) {
       $('c-check').textContent = `${pipeline} · saved to ${sink.file.name}`;
       result.file = sink.file;
     } else {
-      const blob = sink.blob();
       const link = $('compress-download');
       URL.revokeObjectURL(link.href);
       link.href = URL.createObjectURL(blob);
