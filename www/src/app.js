@@ -1,8 +1,10 @@
 // kiln's demo page. Plain ES modules, no framework, no CDN: the package's files are
 // copied to ./kiln/ by scripts/build-web.sh. Every job runs in a Web Worker
-// (KilnWorker) as ONE call into the kernel; inputs are transferred to the worker and
-// outputs transferred back. The page keeps its last results on window.kilnDemo so the
-// e2e test can check them against the native kernel.
+// (KilnWorker): an image as ONE call into the kernel, its input transferred to the
+// worker and its output transferred back; a file to compress or decompress, and a CSV,
+// as a stream through the worker (KilnWorker.stream), so files larger than the page
+// could hold pass in bounded memory. The page keeps its last results on
+// window.kilnDemo so the e2e test can check them against the native kernel.
 
 import { KilnWorker } from './kiln/worker.js';
 import { toText } from './kiln/builder.js';
@@ -18,7 +20,8 @@ const demo = (window.kilnDemo = { ready: false, results: {}, firstResultMs: null
 function fmtBytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(2)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }
 const fmtMs = (ms) => (ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`);
 const debounce = (fn, ms) => {
@@ -420,61 +423,228 @@ function initImagePanel() {
   loadPipeline(PRESETS.thumbnail);
 }
 
-// ---------------------------------------------------------------- compress panel
+// ---------------------------------------------------------------- streaming helpers
 
-let compressInput = null; // {bytes, name} from a file; null: the textarea
-
-function compressBytes() {
-  return compressInput ? compressInput.bytes : new TextEncoder().encode($('compress-text').value);
+/** A TransformStream that passes chunks on, telling `onBytes` the bytes so far. */
+function counter(onBytes) {
+  let n = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      n += chunk.byteLength; // before the chunk moves on (the worker's stream transfers it)
+      onBytes(n);
+      controller.enqueue(chunk);
+    },
+  });
 }
 
-let compressSeq = 0;
+/**
+ * Joins chunks into pieces of at least `size` bytes: each write to a file on disk
+ * (FileSystemWritableFileStream) is a round trip to the browser, too slow per 64 KiB.
+ */
+function batches(size) {
+  let batch = [];
+  let length = 0;
+  const join = (controller) => {
+    const out = new Uint8Array(length);
+    let at = 0;
+    for (const chunk of batch) {
+      out.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    controller.enqueue(out);
+    batch = [];
+    length = 0;
+  };
+  return new TransformStream({
+    transform(chunk, controller) {
+      batch.push(chunk);
+      length += chunk.byteLength;
+      if (length >= size) join(controller);
+    },
+    flush(controller) {
+      if (length) join(controller);
+    },
+  });
+}
+
+/**
+ * Where a result goes when it cannot be written to disk as it streams: every 16 MiB the
+ * chunks become a Blob, and the result is a Blob of those parts. Blob bytes live in the
+ * browser's blob storage, not in the page's heap, so the page holds 16 MiB of it; how much
+ * the browser keeps is its own limit (runCompress checks the Blob can be read).
+ */
+function blobSink() {
+  const parts = [];
+  let batch = [];
+  let size = 0;
+  const seal = () => {
+    if (batch.length) parts.push(new Blob(batch));
+    batch = [];
+    size = 0;
+  };
+  const writable = new WritableStream({
+    write(chunk) {
+      batch.push(chunk);
+      size += chunk.byteLength;
+      if (size >= 16 << 20) seal();
+    },
+    close: seal,
+  });
+  return { writable, blob: () => new Blob(parts) };
+}
+
+/** Calls `draw` at most once a frame while a stream runs. */
+function frames(draw) {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      draw();
+    });
+  };
+}
+
+/** Draws a progress bar and its line: bytes read of the input's size, and the rate. */
+function showProgress(prefix, read, size, t0) {
+  const percent = size ? Math.min(100, (100 * read) / size) : 100;
+  $(`${prefix}-bar`).style.width = `${percent}%`;
+  $(`${prefix}-bar`).parentElement.setAttribute('aria-valuenow', percent.toFixed(0));
+  const seconds = (performance.now() - t0) / 1000;
+  const rate = seconds > 0 ? ` · ${(read / 1e6 / seconds).toFixed(1)} MB/s` : '';
+  $(`${prefix}-progress`).textContent = `${fmtBytes(read)} of ${fmtBytes(size)} read (${percent.toFixed(0)}%)${rate}`;
+}
+
+/** One stream at a time per panel: starting one cancels the last. */
+function runner(cancelButton) {
+  let current = null;
+  $(cancelButton).onclick = () => current?.abort();
+  return {
+    start() {
+      current?.abort();
+      current = new AbortController();
+      $(cancelButton).hidden = false;
+      return current;
+    },
+    end(controller) {
+      if (current !== controller) return false; // a newer run took over
+      current = null;
+      $(cancelButton).hidden = true;
+      return true;
+    },
+  };
+}
+
+const isAbort = (err) => err?.name === 'AbortError';
+
+// ---------------------------------------------------------------- compress panel
+//
+// The input (a picked or dropped file, or the text) streams through the worker:
+// file.stream() -> kiln.stream('compress ...') -> a file on disk (File System Access,
+// where the browser has it and the box is ticked) or a Blob to download. Nothing of it
+// is held whole in the page, so a file larger than the page could hold passes.
+
+let compressInput = null; // a File; null: the textarea
+const compressRuns = runner('compress-cancel');
+const canSave = typeof window.showSaveFilePicker === 'function';
+
+/** Where the output goes: a file the user picks, written as it streams, or a Blob. */
+async function compressSink(name) {
+  if (canSave && $('compress-disk').checked) {
+    const handle = await window.showSaveFilePicker({ suggestedName: name });
+    return { writable: await handle.createWritable(), file: handle };
+  }
+  return blobSink();
+}
+
 async function runCompress(direction) {
   const format = $('compress-format').value;
   const level = $('compress-level').value;
   const pipeline = direction === 'compress' ? `compress format=${format} level=${level}` : `decompress format=${format}`;
-  const input = compressBytes();
-  const inLen = input.length;
+  const input = compressInput ?? new Blob([$('compress-text').value]);
   const name = compressInput?.name ?? null;
-  const seq = ++compressSeq;
+  const base = name ?? 'text.txt';
+  const ext = { gzip: '.gz', zlib: '.zz', deflate: '.deflate' }[format];
+  const outName = direction === 'compress' ? base + ext : base.endsWith(ext) ? base.slice(0, -ext.length) : `${base}.out`;
+  let sink;
   try {
-    const out = await job(pipeline, input.slice());
-    if (seq !== compressSeq) return; // a newer run started
+    sink = await compressSink(outName); // first: the file picker needs the click's activation
+  } catch (err) {
+    if (!isAbort(err)) showError(err, direction); // AbortError: the picker was dismissed
+    return;
+  }
+  const run = compressRuns.start();
+  const t0 = performance.now();
+  let read = 0;
+  let written = 0;
+  let frameCount = 0;
+  const draw = () => {
+    frameCount++;
+    showProgress('c', read, input.size, t0);
+    $('c-in').textContent = fmtBytes(read);
+    $('c-out').textContent = fmtBytes(written);
+    $('c-time').textContent = fmtMs(performance.now() - t0);
+  };
+  const redraw = frames(draw);
+  $('compress-result').hidden = false;
+  $('compress-download').hidden = true;
+  $('c-ratio').textContent = '…';
+  $('c-rate').textContent = 'time';
+  $('c-check').textContent = `${pipeline} · running`;
+  try {
+    const stream = await kiln.stream(pipeline);
+    await input
+      .stream()
+      .pipeThrough(counter((n) => ((read = n), redraw())))
+      .pipeThrough(stream)
+      .pipeThrough(counter((n) => ((written = n), redraw())))
+      .pipeThrough(batches(1 << 20))
+      .pipeTo(sink.writable, { signal: run.signal });
+    const meta = await stream.meta;
+    const ms = performance.now() - t0;
+    const blob = sink.blob?.();
+    // A browser that cannot keep it all (Chromium here: past a few hundred MB) fails to
+    // read it: say so now, not at the download.
+    await blob?.slice(-1).arrayBuffer().catch(() => {
+      throw new Error(`the browser could not keep ${fmtBytes(written)} in its blob storage: tick “save to disk as it streams”`);
+    });
+    if (!compressRuns.end(run)) return;
     clearError();
-    let check = '';
-    if (direction === 'compress') {
-      const back = await kiln.run(`decompress format=${format}`, out.data.slice());
-      if (seq !== compressSeq) return;
-      const same = back.data.length === inLen && back.data.every((b, i) => b === input[i]);
-      check = same ? '✓ decompresses to the same bytes' : '✗ round trip differs';
-    }
-    $('compress-result').hidden = false;
-    $('c-in').textContent = fmtBytes(inLen);
-    $('c-out').textContent = fmtBytes(out.data.length);
-    const ratio = direction === 'compress' ? inLen / Math.max(out.data.length, 1) : out.data.length / Math.max(inLen, 1);
+    draw();
+    $('c-time').textContent = fmtMs(ms);
+    $('c-rate').textContent = `time · ${(read / 1e6 / (ms / 1000)).toFixed(1)} MB/s`;
+    const ratio = direction === 'compress' ? read / Math.max(written, 1) : written / Math.max(read, 1);
     $('c-ratio').textContent = `${ratio.toFixed(2)}×`;
     $('c-ratio-label').textContent = direction === 'compress' ? 'ratio (in / out)' : 'expansion (out / in)';
-    $('c-time').textContent = fmtMs(out.ms);
-    $('c-bar').style.width = `${Math.min(100, (100 * Math.min(out.data.length, inLen)) / Math.max(out.data.length, inLen, 1))}%`;
-    $('c-check').textContent = `${pipeline}${check ? ' · ' + check : ''}`;
-    const link = $('compress-download');
-    URL.revokeObjectURL(link.href);
-    link.href = URL.createObjectURL(new Blob([out.data]));
-    const base = name ?? 'text.txt';
-    const ext = { gzip: '.gz', zlib: '.zz', deflate: '.deflate' }[format];
-    link.download = direction === 'compress' ? base + ext : base.endsWith(ext) ? base.slice(0, -ext.length) : `${base}.out`;
-    demo.results.compress = { pipeline, input: name, data: out.data, meta: out.meta, ms: out.ms };
+    const result = { pipeline, input: name, read, written, meta, ms, frames: frameCount };
+    if (sink.file) {
+      $('c-check').textContent = `${pipeline} · saved to ${sink.file.name}`;
+      result.file = sink.file;
+    } else {
+      const link = $('compress-download');
+      URL.revokeObjectURL(link.href);
+      link.href = URL.createObjectURL(blob);
+      link.download = outName;
+      link.hidden = false;
+      $('c-check').textContent = `${pipeline} · kept in the browser's blob storage until downloaded`;
+      result.blob = blob;
+    }
+    demo.results.compress = result;
   } catch (err) {
-    if (seq === compressSeq) showError(err, direction);
+    if (!compressRuns.end(run)) return;
+    $('c-check').textContent = `${pipeline} · ${isAbort(err) ? 'cancelled' : 'failed'}`;
+    if (!isAbort(err)) showError(err, direction);
   }
 }
 
 function initCompressPanel() {
-  const setFile = async (file) => {
-    compressInput = { bytes: await readFile(file), name: file.name };
-    $('compress-source').textContent = `input: ${file.name} (${fmtBytes(compressInput.bytes.length)}) — type in the box to use text instead`;
-    if (/\.gz$/i.test(file.name)) $('compress-format').value = 'gzip';
-    runCompress(/\.(gz|zz|deflate)$/i.test(file.name) ? 'decompress' : 'compress');
+  const setFile = (file) => {
+    compressInput = file;
+    $('compress-source').textContent = `input: ${file.name} (${fmtBytes(file.size)}) — type in the box to use text instead`;
+    if (/\.(gz|zz|deflate)$/i.test(file.name)) {
+      $('compress-format').value = { gz: 'gzip', zz: 'zlib', deflate: 'deflate' }[file.name.split('.').pop().toLowerCase()];
+    }
   };
   $('compress-file').onchange = (e) => e.target.files[0] && setFile(e.target.files[0]);
   dropTarget(document.querySelector('[data-drop="compress"]'), setFile);
@@ -483,12 +653,18 @@ function initCompressPanel() {
     $('compress-source').textContent = 'input: the text above';
   };
   $('compress-level').oninput = () => ($('compress-level-out').textContent = $('compress-level').value);
+  $('compress-disk-label').hidden = !canSave;
   $('compress-run').onclick = () => runCompress('compress');
   $('decompress-run').onclick = () => runCompress('decompress');
   $('compress-source').textContent = 'input: the text above';
 }
 
 // ---------------------------------------------------------------- CSV panel
+//
+// Two streams read the file at once: `parse_csv | to_json format=ndjson` in the page's
+// worker gives the rows (the first PREVIEW_ROWS are shown as they arrive, and every row
+// updates the running stats here), and `parse_csv | stats | to_json` in a second worker
+// gives the kernel's own stats table at the end, which replaces the running one.
 
 const SAMPLE_CSV = `city,country,population,area_km2,capital,founded
 Tokyo,Japan,13960000,2194,true,1457
@@ -504,8 +680,13 @@ Osaka,Japan,2753862,225,false,
 Lagos,Nigeria,15388000,1171,false,
 Oslo,Norway,709037,454,true,1048
 `;
+const PREVIEW_ROWS = 100;
 
-let csvInput = null; // {bytes, name}
+let csvInput = null; // a File; null: the sample
+let statsKiln = null; // the second worker, made on first use
+const csvRuns = runner('csv-cancel');
+/** Stream sessions open in the workers (0 once every stream has ended): for the test. */
+demo.openStreams = async () => (await kiln._openStreams()) + (statsKiln ? await statsKiln._openStreams() : 0);
 
 function csvPipeline(tail) {
   const d = $('csv-delimiter').value;
@@ -516,6 +697,8 @@ function csvPipeline(tail) {
   if (where) parts.push({ op: 'filter', where });
   return toText([...parts, ...tail]);
 }
+const rowsPipeline = () => csvPipeline([{ op: 'to_json', format: 'ndjson' }]);
+const statsPipeline = () => csvPipeline([{ op: 'stats' }, { op: 'to_json' }]);
 
 function table(el, rows, columns) {
   el.textContent = '';
@@ -535,50 +718,188 @@ function table(el, rows, columns) {
         td.textContent = 'null';
         td.className = 'null';
       } else {
-        td.textContent = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4).replace(/0+$/, '')) : String(v);
+        td.textContent = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4).replace(/0+$/, '')) : typeof v === 'object' ? JSON.stringify(v) : String(v);
         if (typeof v === 'number') td.className = 'num';
       }
     }
   }
 }
 
-let csvSeq = 0;
+/** Splits text into lines: each chunk out is the array of lines it completed. */
+function lines() {
+  let rest = '';
+  return new TransformStream({
+    transform(text, controller) {
+      const parts = (rest + text).split('\n');
+      rest = parts.pop();
+      if (parts.length) controller.enqueue(parts.filter(Boolean));
+    },
+    flush(controller) {
+      if (rest) controller.enqueue([rest]);
+    },
+  });
+}
+
+/** The keys of a JSON object's text in their order (JSON.parse puts integer-like keys first). */
+function keysOf(text) {
+  const keys = [];
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && /^\s*:/.test(text.slice(j + 1, j + 3))) keys.push(JSON.parse(text.slice(i, j + 1)));
+      i = j;
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return keys;
+}
+
+/**
+ * Per-column count, nulls, min, max and mean as rows arrive, by the rules of the
+ * kernel's `stats` in JS numbers (min and max over the numbers if a column has any, else
+ * over its text; booleans and objects count but have no order). For display while the
+ * file streams: the kernel's table, exact, replaces it at the end.
+ */
+class RunningStats {
+  constructor(columns) {
+    this.columns = columns.map((column) => ({ column, count: 0, nulls: 0, numbers: 0, sum: 0, lo: null, hi: null, textLo: null, textHi: null }));
+  }
+
+  add(row) {
+    for (const c of this.columns) {
+      const v = row[c.column];
+      if (v === null || v === undefined) {
+        c.nulls++;
+        continue;
+      }
+      c.count++;
+      if (typeof v === 'number') {
+        c.numbers++;
+        c.sum += v;
+        if (c.lo === null || v < c.lo) c.lo = v;
+        if (c.hi === null || v > c.hi) c.hi = v;
+      } else if (typeof v === 'string') {
+        if (c.textLo === null || v < c.textLo) c.textLo = v;
+        if (c.textHi === null || v > c.textHi) c.textHi = v;
+      }
+    }
+  }
+
+  rows() {
+    return this.columns.map((c) => ({
+      column: c.column,
+      count: c.count,
+      nulls: c.nulls,
+      min: c.numbers ? c.lo : c.textLo,
+      max: c.numbers ? c.hi : c.textHi,
+      mean: c.numbers ? c.sum / c.numbers : null,
+    }));
+  }
+}
+
+const STATS_COLUMNS = ['column', 'count', 'nulls', 'min', 'max', 'mean'];
+
+/** A stream's whole (small) output, read under `signal`. */
+async function collect(readable, signal) {
+  const sink = blobSink();
+  await readable.pipeTo(sink.writable, { signal });
+  return new Uint8Array(await sink.blob().arrayBuffer());
+}
+
 async function runCsv() {
-  const bytes = csvInput?.bytes ?? new TextEncoder().encode(SAMPLE_CSV);
+  const input = csvInput ?? new Blob([SAMPLE_CSV]);
   const name = csvInput?.name ?? null;
-  const seq = ++csvSeq;
-  const pipeline = csvPipeline([{ op: 'to_json' }]);
+  const pipeline = rowsPipeline();
+  const statsText = statsPipeline();
   $('csv-pipeline').textContent = pipeline;
+  $('csv-stats-pipeline').textContent = statsText;
+  const run = csvRuns.start();
+  const t0 = performance.now();
+  statsKiln ??= new KilnWorker({ name: 'kiln-stats' });
+  let read = 0;
+  let ndjson = 0;
+  let rows = 0;
+  let columns = null;
+  let stats = null;
+  let firstRows = null; // bytes read and ms when the first rows were shown
+  const preview = [];
+  let shown = 0;
+  const draw = () => {
+    showProgress('t', read, input.size, t0);
+    $('t-rows').textContent = rows.toLocaleString();
+    $('t-cols').textContent = columns ? columns.length : '…';
+    $('t-json').textContent = fmtBytes(ndjson);
+    $('t-time').textContent = fmtMs(performance.now() - t0);
+    if (stats) table($('csv-stats'), stats.rows(), STATS_COLUMNS);
+    if (preview.length > shown) {
+      table($('csv-preview'), preview, columns);
+      shown = preview.length;
+      firstRows ??= { read, ms: performance.now() - t0 };
+    }
+    $('csv-preview-note').textContent = rows > shown ? `first ${shown} of ${rows.toLocaleString()} rows` : `${rows} rows`;
+  };
+  const redraw = frames(draw);
+  $('csv-result').hidden = false;
+  $('csv-stats-note').textContent = 'running, from the rows so far';
+  $('t-rate').textContent = 'time';
+  for (const id of ['csv-stats', 'csv-preview']) $(id).textContent = '';
+  const rowSink = new WritableStream({
+    write(batch) {
+      if (!batch.length) return;
+      if (!columns) {
+        columns = keysOf(batch[0]);
+        stats = new RunningStats(columns);
+      }
+      // One parse of the chunk's rows: faster than a parse per row.
+      for (const row of JSON.parse(`[${batch.join(',')}]`)) {
+        rows++;
+        stats.add(row);
+        if (preview.length < PREVIEW_ROWS) preview.push(row);
+      }
+      redraw();
+    },
+  });
   try {
-    const out = await job(pipeline, bytes.slice());
-    const stats = await job(csvPipeline([{ op: 'stats' }, { op: 'to_json' }]), bytes.slice());
-    if (seq !== csvSeq) return; // a newer run started
+    const [rowStream, statsStream] = await Promise.all([kiln.stream(pipeline), statsKiln.stream(statsText)]);
+    const rowsDone = input
+      .stream()
+      .pipeThrough(counter((n) => ((read = n), redraw())))
+      .pipeThrough(rowStream)
+      .pipeThrough(counter((n) => (ndjson = n)))
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(lines())
+      .pipeTo(rowSink, { signal: run.signal });
+    const statsDone = collect(input.stream().pipeThrough(statsStream), run.signal);
+    // One failing stops the other.
+    const [, kernelStats] = await Promise.all([rowsDone, statsDone].map((p) => p.catch((err) => (run.abort(err), Promise.reject(err)))));
+    const meta = await rowStream.meta;
+    const ms = performance.now() - t0;
+    if (!csvRuns.end(run)) return;
     clearError();
-    const rows = JSON.parse(new TextDecoder().decode(out.data));
-    const columns = rows.length ? Object.keys(rows[0]) : [];
-    $('csv-result').hidden = false;
-    $('t-rows').textContent = out.meta.rows.toLocaleString();
-    $('t-cols').textContent = out.meta.columns;
-    $('t-json').textContent = fmtBytes(out.data.length);
-    $('t-time').textContent = fmtMs(out.ms);
-    const statRows = JSON.parse(new TextDecoder().decode(stats.data));
-    table($('csv-stats'), statRows, statRows.length ? Object.keys(statRows[0]) : []);
-    const shown = rows.slice(0, 200);
-    table($('csv-preview'), shown, columns);
-    $('csv-preview-note').textContent = rows.length > shown.length ? `first ${shown.length} of ${rows.length} rows` : `${rows.length} rows`;
-    const link = $('csv-download');
-    URL.revokeObjectURL(link.href);
-    link.href = URL.createObjectURL(new Blob([out.data], { type: 'application/json' }));
-    link.download = (name ?? 'sample.csv').replace(/\.[^.]*$/, '') + '.json';
-    demo.results.csv = { pipeline, input: name, data: out.data, meta: out.meta, ms: out.ms, stats: stats.data };
+    draw();
+    $('t-time').textContent = fmtMs(ms);
+    $('t-rate').textContent = `time · ${(read / 1e6 / (ms / 1000)).toFixed(1)} MB/s`;
+    const statRows = JSON.parse(new TextDecoder().decode(kernelStats));
+    table($('csv-stats'), statRows, STATS_COLUMNS);
+    $('csv-stats-note').textContent = 'the kernel\'s stats of the whole file';
+    $('t-cols').textContent = meta.columns;
+    demo.results.csv = {
+      pipeline, statsPipeline: statsText, input: name, size: input.size, read, rows, meta, ms, firstRows,
+      preview, running: stats?.rows() ?? [], stats: kernelStats,
+    };
   } catch (err) {
-    if (seq === csvSeq) showError(err, 'csv');
+    if (!csvRuns.end(run)) return;
+    $('csv-stats-note').textContent = isAbort(err) ? 'cancelled' : 'failed';
+    if (!isAbort(err)) showError(err, 'csv');
   }
 }
 
 function initCsvPanel() {
-  const setFile = async (file) => {
-    csvInput = { bytes: await readFile(file), name: file.name };
+  const setFile = (file) => {
+    csvInput = file;
     if (/\.tsv$/i.test(file.name)) $('csv-delimiter').value = '\\t';
     runCsv();
   };
@@ -591,7 +912,8 @@ function initCsvPanel() {
   $('csv-run').onclick = runCsv;
   for (const id of ['csv-delimiter', 'csv-header', 'csv-infer']) $(id).onchange = runCsv;
   $('csv-where').addEventListener('keydown', (e) => e.key === 'Enter' && runCsv());
-  $('csv-pipeline').textContent = csvPipeline([{ op: 'to_json' }]);
+  $('csv-pipeline').textContent = rowsPipeline();
+  $('csv-stats-pipeline').textContent = statsPipeline();
 }
 
 // ---------------------------------------------------------------- start

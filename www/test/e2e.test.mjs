@@ -5,13 +5,24 @@
 // bytes the native kernel gives (`kiln run --engine native`), triggers errors and checks
 // the page keeps working, and saves a screenshot to target/e2e/demo.png.
 //
+// Large files (KILN_E2E_MIB MiB, default 192, and a CSV of KILN_E2E_CSV_MIB, default the
+// same, written to a temporary folder and picked with setInputFiles, as a user picks
+// them) stream through the page's worker:
+// compressed to a file on disk as it streams (the File System Access path; the save
+// dialog's choice is a file of the origin private file system), decompressed into a Blob
+// (the fallback path), each with its progress bar at 100% and the native kernel's bytes;
+// a CSV shows its first rows long before its end, and its final stats are the native
+// `stats`; a cancelled CSV leaves no session in the workers. The renderer's peak RSS
+// growth during each (page and workers: Chromium runs dedicated workers in the page's
+// process) is printed, and bounded whatever the file's size (RSS_BOUND, CSV_RSS_BOUND).
+//
 // KILN_BIN overrides the kiln binary (default target/debug/kiln, else target/release/kiln);
 // CHROMIUM the browser (default /usr/bin/chromium).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +34,16 @@ const kilnBin =
   process.env.KILN_BIN ?? [join(root, 'target/debug/kiln'), join(root, 'target/release/kiln')].find((p) => existsSync(p));
 const tmp = mkdtempSync(join(tmpdir(), 'kiln-e2e-'));
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const MIB = Number(process.env.KILN_E2E_MIB ?? 192);
+const CSV_MIB = Number(process.env.KILN_E2E_CSV_MIB ?? MIB);
+// What the renderer (the page and its workers) may grow by while a large file streams,
+// whatever its size: the chunks passed are garbage that V8 frees once its external memory
+// has grown by tens of MiB, in the page and in each worker. Compressing (one worker)
+// stays near 100 MiB (160 MiB at 2 GiB); the CSV preview (two workers and a page parsing every row) near
+// 350 MiB (measured with 512 MiB and 1 GiB). Holding a file of MIB, or the CSV's NDJSON
+// (twice its size), would pass them.
+const RSS_BOUND = 200 * 2 ** 20;
+const CSV_RSS_BOUND = 400 * 2 ** 20;
 
 /** The native kernel's output for this pipeline and input file. */
 function native(pipeline, inputFile) {
@@ -68,15 +89,111 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** sha256 of the last output of a panel, computed in the page. */
+/** sha256 of the last output of a panel (bytes, a Blob or a file), computed in the page. */
 async function pageSha(panel, field = 'data') {
+  return (await pageShas(panel, field)).join();
+}
+
+/** Hashes are of PIECE-byte pieces: a page cannot read a Blob of gigabytes at once. */
+const PIECE = 64 * 2 ** 20;
+
+/** sha256 of each PIECE of the last output of a panel, computed in the page. */
+async function pageShas(panel, field = 'data') {
   return page.evaluate(
-    async ([p, f]) => {
-      const digest = await crypto.subtle.digest('SHA-256', window.kilnDemo.results[p][f]);
-      return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    async ([p, f, piece]) => {
+      let out = window.kilnDemo.results[p][f];
+      if (out.getFile) out = await out.getFile();
+      if (!(out instanceof Blob)) out = new Blob([out]);
+      const hex = (digest) => [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      const shas = [];
+      for (let at = 0; at === 0 || at < out.size; at += piece) {
+        shas.push(hex(await crypto.subtle.digest('SHA-256', await out.slice(at, at + piece).arrayBuffer())));
+      }
+      return shas;
     },
-    [panel, field],
+    [panel, field, PIECE],
   );
+}
+
+/** sha256 of each PIECE of a file, as pageShas() hashes them. */
+function fileShas(path) {
+  const shas = [];
+  const fd = openSync(path, 'r');
+  const buffer = Buffer.alloc(PIECE);
+  for (;;) {
+    let got = 0;
+    for (let n = 1; got < PIECE && n > 0; got += n) n = readSync(fd, buffer, got, PIECE - got);
+    if (got > 0 || shas.length === 0) shas.push(sha(buffer.subarray(0, got)));
+    if (got < PIECE) break;
+  }
+  closeSync(fd);
+  return shas;
+}
+
+/**
+ * Writes `mib` MiB of text made by `line(i, x)` (x: the next of a xorshift sequence, so
+ * the file is the same each run) to `path`, in 1 MiB writes.
+ */
+function writeGenerated(path, mib, header, line) {
+  const fd = openSync(path, 'w');
+  let x = 2463534242;
+  let i = 0;
+  let size = 0;
+  let block = header;
+  while (size < mib * 2 ** 20) {
+    while (block.length < 1 << 20) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      block += line(i++, x);
+    }
+    size += writeSync(fd, block);
+    block = '';
+  }
+  closeSync(fd);
+  return size;
+}
+
+/** The summed RSS of this test's Chromium renderer processes (the page and its workers), in bytes. */
+function rendererRss() {
+  const procs = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      procs.push({ pid: Number(pid), ppid });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const ours = new Set([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) {
+      if (ours.has(p.pid) || !ours.has(p.ppid)) continue;
+      ours.add(p.pid);
+      grew = true;
+    }
+  }
+  let total = 0;
+  for (const pid of ours) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
+      const kb = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+      if (kb) total += Number(kb[1]) * 1024;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** Samples rendererRss() every 50 ms until stop(): { stop() -> peak growth in bytes }. */
+function rssPeak() {
+  const base = rendererRss();
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, rendererRss())), 50);
+  return { stop: () => (clearInterval(timer), Math.max(peak, rendererRss()) - base) };
 }
 
 const waitFor = (fn, arg) => page.waitForFunction(fn, arg, { timeout: 30_000 });
@@ -124,29 +241,161 @@ test('canvas pixels (ImageData) are the raw RGBA kind', async () => {
   await page.uncheck('#image-pixels');
 });
 
+/** Clicks `button` and waits for the compress panel's result of `pipeline` on `input`. */
+async function compressRun(button, pipeline, input) {
+  await page.evaluate(() => delete window.kilnDemo.results.compress);
+  await page.click(button);
+  await page.waitForFunction(
+    ([p, i]) => window.kilnDemo.results.compress?.pipeline === p && window.kilnDemo.results.compress.input === i,
+    [pipeline, input],
+    { timeout: 120_000 },
+  );
+  return page.evaluate(() => {
+    const { blob, file, ...r } = window.kilnDemo.results.compress;
+    return { ...r, blob: !!blob, file: file?.name ?? null };
+  });
+}
+
 test('compression and decompression give the native bytes', async () => {
   await page.click('#tab-compress');
+  // The Blob path: the result is kept to download.
+  await page.uncheck('#compress-disk');
   await page.setInputFiles('#compress-file', data('lines.txt'));
-  await waitFor(() => window.kilnDemo.results.compress?.pipeline === 'compress format=gzip level=6');
-  assert.equal(await pageSha('compress'), sha(native('compress format=gzip level=6', data('lines.txt'))));
-  assert.match(await page.textContent('#c-check'), /same bytes/);
+  const gz = await compressRun('#compress-run', 'compress format=gzip level=6', 'lines.txt');
+  assert.ok(gz.blob);
+  assert.equal(await pageSha('compress', 'blob'), sha(native('compress format=gzip level=6', data('lines.txt'))));
+  assert.equal(await page.getAttribute('#compress-download', 'download'), 'lines.txt.gz');
   assert.match(await page.textContent('#c-ratio'), /×/);
 
   await page.setInputFiles('#compress-file', data('lines.txt.gz'));
-  await waitFor(() => window.kilnDemo.results.compress?.pipeline === 'decompress format=gzip');
-  assert.equal(await pageSha('compress'), sha(readFileSync(data('lines.txt'))));
+  await compressRun('#decompress-run', 'decompress format=gzip', 'lines.txt.gz');
+  assert.equal(await pageSha('compress', 'blob'), sha(readFileSync(data('lines.txt'))));
+  assert.equal(await page.getAttribute('#compress-download', 'download'), 'lines.txt');
 });
 
-test('a CSV gives the native JSON, a preview and column stats', async () => {
+test(`a ${MIB} MiB file streams through the worker: to disk, then back into a Blob, with progress`, async () => {
+  const big = join(tmp, 'big.log');
+  const size = writeGenerated(big, MIB, '', (i, x) => `${i} ${['GET', 'PUT', 'POST'][x % 3]} /item/${x % 5000} ${x % 997}ms ${(x >>> 8).toString(36)}\n`);
+  const gz = join(tmp, 'big.log.gz');
+  const t0 = Date.now();
+  execFileSync(kilnBin, ['run', '--engine', 'native', 'compress format=gzip level=1', big, gz]);
+  console.log(`# native compress level=1 of ${MIB} MiB: ${Date.now() - t0} ms`);
+
+  // Compress, written to a file as it streams. The save dialog cannot be clicked here:
+  // its choice is a file of the origin private file system, written the same way.
+  await page.evaluate(() => {
+    window.showSaveFilePicker = async ({ suggestedName }) =>
+      (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true });
+  });
+  await page.check('#compress-disk');
+  await page.selectOption('#compress-format', 'gzip');
+  await page.$eval('#compress-level', (el) => {
+    el.value = '1';
+    el.dispatchEvent(new Event('input'));
+  });
+  await page.setInputFiles('#compress-file', big);
+  let rss = rssPeak();
+  const down = await compressRun('#compress-run', 'compress format=gzip level=1', 'big.log');
+  const downRss = rss.stop();
+  const mbs = (r) => (size / 1e6 / (r.ms / 1000)).toFixed(0);
+  console.log(`# compress ${MIB} MiB through the page to disk: ${down.ms.toFixed(0)} ms (${mbs(down)} MB/s), renderer RSS +${(downRss / 2 ** 20).toFixed(0)} MiB`);
+  assert.equal(down.file, 'big.log.gz');
+  assert.equal(down.read, size);
+  assert.ok(down.frames > 2, `progress drawn ${down.frames} times`);
+  assert.equal(await page.getAttribute('#c-bar', 'style'), 'width: 100%;');
+  assert.match(await page.textContent('#c-progress'), /\(100%\)/);
+  assert.match(await page.textContent('#c-check'), /saved to big\.log\.gz/);
+  assert.deepEqual(await pageShas('compress', 'file'), fileShas(gz));
+
+  // Decompress the native gzip into a Blob: the input's bytes again.
+  await page.uncheck('#compress-disk');
+  await page.setInputFiles('#compress-file', gz);
+  rss = rssPeak();
+  const back = await compressRun('#decompress-run', 'decompress format=gzip', 'big.log.gz');
+  const backRss = rss.stop();
+  console.log(`# decompress back into a Blob: ${back.ms.toFixed(0)} ms (${mbs(back)} MB/s of output), renderer RSS +${(backRss / 2 ** 20).toFixed(0)} MiB`);
+  assert.ok(back.blob);
+  assert.equal(back.written, size);
+  assert.equal(await page.getAttribute('#c-bar', 'style'), 'width: 100%;');
+  assert.deepEqual(await pageShas('compress', 'blob'), fileShas(big));
+  // Neither held the file in the page (the Blob's parts are the browser's, not the page's).
+  assert.ok(downRss < RSS_BOUND, `renderer RSS grew ${downRss} bytes writing ${size} to disk`);
+  assert.ok(backRss < RSS_BOUND, `renderer RSS grew ${backRss} bytes decompressing ${size} into a Blob`);
+  await page.evaluate(async () => (await navigator.storage.getDirectory()).removeEntry('big.log.gz'));
+});
+
+test('a CSV gives the native rows, running stats and the native stats', async () => {
   await page.click('#tab-csv');
   await page.setInputFiles('#csv-file', data('people.csv'));
   await waitFor(() => window.kilnDemo.results.csv?.input === 'people.csv');
-  const pipeline = await page.evaluate(() => window.kilnDemo.results.csv.pipeline);
-  assert.equal(await pageSha('csv'), sha(native(pipeline, data('people.csv'))));
-  const statsPipeline = pipeline.replace(/ \| to_json$/, ' | stats | to_json');
-  assert.equal(await pageSha('csv', 'stats'), sha(native(statsPipeline, data('people.csv'))));
-  assert.ok((await page.locator('#csv-preview tbody tr').count()) > 0);
-  assert.ok((await page.locator('#csv-stats tbody tr').count()) > 0);
+  const r = await page.evaluate(() => {
+    const { stats, ...rest } = window.kilnDemo.results.csv;
+    return { ...rest, stats: new TextDecoder().decode(stats) };
+  });
+  assert.equal(r.stats, native(r.statsPipeline, data('people.csv')).toString());
+  const rows = native(r.pipeline, data('people.csv')).toString().trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(r.preview, rows.slice(0, 100));
+  assert.equal(r.rows, rows.length);
+  assert.equal(r.meta.rows, rows.length);
+  assert.equal(await page.locator('#csv-preview tbody tr').count(), Math.min(rows.length, 100));
+  assert.equal(await page.locator('#csv-stats tbody tr').count(), Object.keys(rows[0]).length);
+  assertRunning(r.running, JSON.parse(r.stats));
+});
+
+/** The page's running stats agree with the kernel's: exactly, but for the mean's last bits. */
+function assertRunning(running, kernel) {
+  assert.equal(running.length, kernel.length);
+  for (const [i, k] of kernel.entries()) {
+    const { mean, ...rest } = running[i];
+    assert.deepEqual(rest, { column: k.column, count: k.count, nulls: k.nulls, min: k.min, max: k.max }, k.column);
+    if (k.mean === null) assert.equal(mean, null);
+    else assert.ok(Math.abs(mean - k.mean) <= 1e-9 * Math.abs(k.mean), `${k.column}: mean ${mean} vs ${k.mean}`);
+  }
+}
+
+test(`a ${CSV_MIB} MiB CSV shows its first rows early and ends with the native stats`, async () => {
+  const big = join(tmp, 'big.csv');
+  const names = ['Ada', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis', 'Frances'];
+  const size = writeGenerated(
+    big,
+    CSV_MIB,
+    'id,name,score,active,city,amount\n',
+    (i, x) =>
+      `${i},${names[x % 8]} ${x % 1000},${(x % 100000) / 100},${x % 2 === 0},${x % 7 ? `"c${x % 40}, ""q"""` : ''},${x % 3 ? x % 10000 : ''}\n`,
+  );
+  const rss = rssPeak();
+  const t0 = Date.now();
+  await page.setInputFiles('#csv-file', big);
+  await page.waitForFunction(() => window.kilnDemo.results.csv?.input === 'big.csv', null, { timeout: 120_000 });
+  const peak = rss.stop();
+  const r = await page.evaluate(() => {
+    const { stats, ...rest } = window.kilnDemo.results.csv;
+    return { ...rest, stats: new TextDecoder().decode(stats) };
+  });
+  console.log(
+    `# CSV ${(size / 2 ** 20).toFixed(0)} MiB (${r.rows} rows) through the page: ${r.ms.toFixed(0)} ms (${(size / 1e6 / (r.ms / 1000)).toFixed(0)} MB/s; wall ${Date.now() - t0} ms), ` +
+      `first rows after ${r.firstRows.ms.toFixed(0)} ms and ${(r.firstRows.read / 2 ** 20).toFixed(1)} MiB, renderer RSS +${(peak / 2 ** 20).toFixed(0)} MiB`,
+  );
+  assert.equal(r.read, size);
+  assert.ok(r.firstRows.read < size / 4, `first rows shown after ${r.firstRows.read} of ${size} bytes`);
+  assert.equal(r.preview.length, 100);
+  assert.equal(await page.locator('#csv-preview tbody tr').count(), 100);
+  assert.match(await page.textContent('#csv-preview-note'), /first 100 of/);
+  assert.match(await page.textContent('#t-progress'), /\(100%\)/);
+  assert.equal(r.stats, native(r.statsPipeline, big).toString());
+  assertRunning(r.running, JSON.parse(r.stats));
+  const first = native(r.pipeline.replace(' | to_json format=ndjson', ' | limit count=100 | to_json format=ndjson'), big);
+  assert.deepEqual(r.preview, first.toString().trimEnd().split('\n').map((l) => JSON.parse(l)));
+  assert.equal(r.meta.rows, r.rows);
+  assert.ok(peak < CSV_RSS_BOUND, `renderer RSS grew ${peak} bytes for a ${size}-byte CSV`);
+
+  // Cancelled once its first rows show: no error, and no session left in either worker.
+  await page.click('#csv-run');
+  await page.waitForFunction(() => document.querySelectorAll('#csv-preview tbody tr').length > 0 && !document.getElementById('csv-cancel').hidden);
+  await page.click('#csv-cancel');
+  await waitFor(() => document.getElementById('csv-stats-note').textContent === 'cancelled');
+  assert.equal(await page.evaluate(() => window.kilnDemo.openStreams()), 0);
+  assert.ok(await page.isHidden('#error'));
 });
 
 test('a KilnWorker whose kernel fails settles every job sent to it', async () => {
@@ -195,6 +444,10 @@ test('errors are readable and the page keeps working', async () => {
   mkdirSync(join(root, 'target/e2e'), { recursive: true });
   await page.screenshot({ path: join(root, 'target/e2e/demo.png'), fullPage: true });
   await page.click('#tab-csv');
+  await page.click('#csv-sample');
+  await waitFor(() => window.kilnDemo.results.csv?.input === null);
   await page.screenshot({ path: join(root, 'target/e2e/demo-csv.png'), fullPage: true });
+  await page.click('#tab-compress');
+  await page.screenshot({ path: join(root, 'target/e2e/demo-compress.png'), fullPage: true });
   assert.deepEqual(pageErrors, []);
 });

@@ -21,7 +21,7 @@ export const CHUNK_SIZE = 64 * 1024;
  * `chunk` as a Uint8Array view (no copy) of a BufferSource; anything else is not bytes.
  * @param {(message: string) => Error} badInput
  */
-function bytesOf(chunk, badInput) {
+export function bytesOf(chunk, badInput) {
   if (chunk instanceof Uint8Array) return chunk;
   if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);

@@ -11,8 +11,19 @@
 // If the worker dies or the kernel traps (`internal`), the worker is replaced: the
 // jobs already sent to it fail with KilnError `internal` (their inputs may have been
 // transferred, so they are not sent again) and the next job starts a fresh worker.
+//
+// Streaming: `await kiln.stream(pipeline)` is stream() of the package run in the worker
+// (a readable/writable pair of bytes with `contentType` and `meta`): each chunk written is
+// transferred there, pushed, and its output transferred back. At most IN_FLIGHT chunks
+// are in the worker at once; past that a write waits for the oldest to come back, and,
+// as with stream(), no chunk is sent while the readable side is not being read.
+// Messages of streams and jobs interleave in the worker, each in arrival order.
 
 import { KilnError } from './core.js';
+import { bytesOf, chunkSizeOf, deferred } from './stream.js';
+
+/** Chunks a stream may have sent to the worker and not had back. */
+export const IN_FLIGHT = 4;
 
 export class KilnWorker {
   /**
@@ -70,12 +81,15 @@ export class KilnWorker {
     for (const job of pending) job.reject(new KilnError('internal', message));
   }
 
-  _post(message, transfer) {
-    const worker = this._spawn();
-    if (this._first && this._options.wasm) message.wasm = String(this._options.wasm);
-    this._first = false;
+  /** Sends a message that has a reply; `worker`: only to that worker (a stream's), if still running. */
+  _post(message, transfer, worker = this._spawn()) {
     const id = this._next++;
     message.id = id;
+    if (worker !== this._worker) {
+      return Promise.reject(new KilnError('internal', 'kiln worker restarted: the stream it ran is lost'));
+    }
+    if (this._first && this._options.wasm) message.wasm = String(this._options.wasm);
+    this._first = false;
     return new Promise((resolve, reject) => {
       this._pending.set(id, { resolve, reject });
       try {
@@ -93,14 +107,12 @@ export class KilnWorker {
    */
   run(pipeline, input, { transfer = true } = {}) {
     const [payload, transferList] = prepare(input, transfer);
-    const p = typeof pipeline === 'string' ? pipeline : JSON.parse(JSON.stringify(pipeline));
-    return this._post({ type: 'run', pipeline: p, input: payload }, transferList);
+    return this._post({ type: 'run', pipeline: plain(pipeline), input: payload }, transferList);
   }
 
   /** Checks a pipeline in the worker's kernel: its canonical form, or a KilnError. */
   check(pipeline) {
-    const p = typeof pipeline === 'string' ? pipeline : JSON.parse(JSON.stringify(pipeline));
-    return this._post({ type: 'check', pipeline: p }, []);
+    return this._post({ type: 'check', pipeline: plain(pipeline) }, []);
   }
 
   /** The kernel's self-description, from the worker. */
@@ -108,11 +120,135 @@ export class KilnWorker {
     return this._post({ type: 'describe' }, []);
   }
 
+  /**
+   * A streaming run of `pipeline` in the worker: resolves, once the worker has opened its
+   * session, to a pair of streams of bytes for pipeThrough() (`writable`, `readable`), with
+   * `contentType` and `meta` (a promise, settled at the end), as stream() of the package;
+   * rejects with KilnError `bad_pipeline` if the pipeline cannot stream. Chunks written
+   * are transferred (then detached here) when they span their whole, non-shared buffer,
+   * else their bytes are copied; `{ transfer: false }` always copies. A later error errors
+   * both sides with its KilnError; cancelling the readable or aborting the writable frees
+   * the worker's session.
+   *
+   * A pair rather than a TransformStream: a transformer's `cancel` is not called by every
+   * browser (Chromium 156 does not), and a session in a worker is never collected.
+   * @param {{ chunkSize?: number, transfer?: boolean }} [options]
+   */
+  async stream(pipeline, options = {}) {
+    const size = chunkSizeOf(options);
+    const transfer = options.transfer ?? true;
+    const worker = this._spawn();
+    const open = { type: 'open', pipeline: plain(pipeline), chunkSize: size };
+    const opened = this._post(open, [], worker);
+    const sid = open.id;
+    const first = await opened;
+    const send = (type, extra = {}, list = []) => this._post({ type, sid, ...extra }, list, worker);
+
+    const meta = deferred();
+    let readable, writable; // the two sides' controllers
+    // Chunks are sent only while the reader waits for output: the backpressure of a
+    // TransformStream, whose readable side has a high-water mark of 0.
+    let wanted = false;
+    let wake = null; // resumes the write waiting for `wanted` (writes come one at a time)
+    const resume = () => {
+      wake?.();
+      wake = null;
+    };
+    const inFlight = []; // the pushes sent, oldest first; each settles once its output is enqueued
+    let ended = null; // { reason } once failed, cancelled or finished: nothing more is enqueued
+    const end = (reason, { abort = false } = {}) => {
+      if (ended) return;
+      ended = { reason };
+      meta.reject(reason);
+      resume(); // a write waiting for the reader goes on, and fails
+      // The worker frees a session that failed there; one ended here is freed by a message.
+      if (abort && this._worker === worker) worker.postMessage({ type: 'abort', sid });
+    };
+    const fail = (err) => {
+      if (ended) return;
+      end(err);
+      readable.error(err);
+      writable.error(err);
+    };
+    const emit = (out) => {
+      wanted = false; // until the stream pulls again: now, if a read is still waiting
+      readable.enqueue(out);
+    };
+
+    const stream = {
+      readable: new ReadableStream(
+        {
+          start: (controller) => void (readable = controller),
+          pull: () => {
+            wanted = true;
+            resume();
+          },
+          cancel: (reason) => {
+            end(reason, { abort: true });
+            writable.error(reason);
+          },
+        },
+        { highWaterMark: 0 },
+      ),
+      writable: new WritableStream({
+        start: (controller) => void (writable = controller),
+        async write(chunk) {
+          while (!wanted && !ended) await new Promise((resolve) => (wake = resolve));
+          if (ended) throw ended.reason;
+          let bytes;
+          try {
+            bytes = bytesOf(chunk, (message) => new KilnError('bad_input', message));
+          } catch (err) {
+            end(err, { abort: true });
+            readable.error(err);
+            throw err;
+          }
+          const [payload, list] = prepare(bytes, transfer);
+          const pushed = send('push', { input: payload }, list).then((outs) => {
+            if (!ended) for (const out of outs) emit(out);
+          }, fail);
+          inFlight.push(pushed);
+          if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
+        },
+        async close() {
+          await Promise.all(inFlight);
+          if (ended) throw ended.reason;
+          try {
+            const out = await send('finish');
+            if (ended) return; // cancelled meanwhile
+            ended = { reason: null };
+            if (out.data.length) readable.enqueue(out.data);
+            readable.close();
+            meta.resolve(out.meta);
+          } catch (err) {
+            fail(err);
+            throw err;
+          }
+        },
+        abort(reason) {
+          end(reason, { abort: true });
+          readable.error(reason);
+        },
+      }),
+      contentType: first.content_type,
+      meta: meta.promise,
+    };
+    return stream;
+  }
+
+  /** The number of stream sessions open in the worker (for tests). */
+  _openStreams() {
+    return this._post({ type: 'streams' }, []);
+  }
+
   /** Stops the worker; pending jobs fail. A later run() starts a new one. */
   terminate() {
     this._fail('kiln worker terminated');
   }
 }
+
+/** A pipeline as a message carries it: the text, or a plain copy of the JSON form. */
+const plain = (pipeline) => (typeof pipeline === 'string' ? pipeline : JSON.parse(JSON.stringify(pipeline)));
 
 const isShared = (buffer) => typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
 

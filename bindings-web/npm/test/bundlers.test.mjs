@@ -3,8 +3,8 @@
 // the Deno and Bun binaries, Miniflare (workerd) and @types/node pinned by its
 // package-lock.json, installed from the npm registry with `npm ci`), builds it for production with Vite, webpack 5 and esbuild,
 // serves each build to headless Chromium and checks that `init()`, `run()`, `KilnError`,
-// `KilnWorker` and the streaming API (stream-job.js: `stream()` piped from a Response
-// body, refused and failing streams) work there and give the results of the package in
+// `KilnWorker` and the streaming API (stream-job.js: `stream()` and `KilnWorker.stream()`
+// piped from a Response body, refused and failing streams) work there and give the results of the package in
 // Node; runs a Worker on the `workerd` entry in workerd (Miniflare: the job, and a
 // request body streamed through); then runs runtime.mjs (the same, `describe()`, and
 // `nodeStream()` of `@kiln/kernel/node-stream`) with Deno and with Bun.
@@ -106,6 +106,7 @@ function check(result, root) {
   assert.deepEqual(result.worker, result.direct);
   assert.equal(result.code, 'bad_pipeline');
   assert.deepEqual(result.stream, streamed);
+  assert.deepEqual(result.workerStream, streamed);
 }
 
 test('the streaming job in Node: run()\'s gzip, what gunzip reads back, refusals and errors', () => {

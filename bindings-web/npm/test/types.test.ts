@@ -17,7 +17,7 @@ import {
   type Meta,
   type KilnTransformStream,
 } from '@kiln/kernel';
-import { KilnWorker } from '@kiln/kernel/worker';
+import { KilnWorker, type KilnWorkerStream } from '@kiln/kernel/worker';
 
 declare const input: Uint8Array;
 
@@ -135,7 +135,14 @@ async function streaming(response: Response) {
   // @ts-expect-error chunks are bytes, not text
   s.push('[1]');
   const streams: boolean = describe().ops[0].streams;
-  return [body, rows, part, end, streams, type, early];
+  // The same stream in a Web Worker: made asynchronously, chunks transferred.
+  const worker = new KilnWorker();
+  const off: KilnWorkerStream = await worker.stream('parse_csv | to_json format=ndjson', { transfer: false, chunkSize: 65536 });
+  const offBody: ReadableStream<Uint8Array> = response.body!.pipeThrough(off);
+  const offMeta: Meta = await off.meta;
+  // @ts-expect-error the worker's stream is a promise of the stream
+  response.body!.pipeThrough(worker.stream('decompress'));
+  return [body, rows, part, end, streams, type, early, offBody, offMeta];
 }
 
 try {
