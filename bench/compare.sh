@@ -8,9 +8,9 @@
 # against fflate's, pako's and papaparse's streaming APIs, DecompressionStream and
 # node:zlib, each run a fresh Node process, throughput and peak memory.
 # Not a test: about 5 minutes here for the tasks, most of it in the slow peers, and about
-# 5 more for the streaming section.
+# 4 more for the streaming section.
 #
-#   bench/compare.sh [--runs N] [--only a,b,...]   # both; --runs applies to both
+#   bench/compare.sh [--runs N] [--only a,b,...]   # both; --runs applies to both, --only to the tasks
 #   bench/compare.sh --no-stream [...]             # the tasks only
 #   bench/compare.sh --stream-only [--runs N] [--mib M] [--quick]
 #                      # the streaming section only; --quick: 8 MiB, 1 run, printed only
