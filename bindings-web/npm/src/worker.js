@@ -191,7 +191,15 @@ export class KilnWorker {
         { highWaterMark: 0 },
       ),
       writable: new WritableStream({
-        start: (controller) => void (writable = controller),
+        start: (controller) => {
+          writable = controller;
+          // abort() waits for the write in progress, which may be waiting for the reader:
+          // it ends here first (its signal) and lets that write go.
+          controller.signal?.addEventListener('abort', () => {
+            end(controller.signal.reason, { abort: true });
+            readable.error(controller.signal.reason);
+          });
+        },
         async write(chunk) {
           while (!wanted && !ended) await new Promise((resolve) => (wake = resolve));
           if (ended) throw ended.reason;

@@ -288,6 +288,13 @@ test('cancelling the readable, aborting the writable or a pipe\'s signal frees t
     await writer.write(new Uint8Array(1000));
     await writer.abort('stop');
     const readB = await bRead;
+    // A writer that aborts while its write waits for a reader that never reads.
+    const d = await worker.stream('compress');
+    const stuck = d.writable.getWriter();
+    const waiting = stuck.write(new Uint8Array(1000)).then(() => 'written', (e) => String(e));
+    const hangs = () => new Promise((resolve) => setTimeout(() => resolve('hangs'), 2000));
+    const aborted = await Promise.race([stuck.abort('no reader').then(() => 'aborted'), hangs()]);
+    const blocked = await Promise.race([waiting, hangs()]);
     // A pipe stopped by its signal, as the demo page's Cancel button does.
     const controller = new AbortController();
     const piped = endless().pipeThrough(c).pipeTo(new WritableStream(), { signal: controller.signal });
@@ -295,9 +302,9 @@ test('cancelling the readable, aborting the writable or a pipe\'s signal frees t
     const pipe = await piped.then(() => 'finished', (e) => e.name);
     open.push(await worker._openStreams());
     worker.terminate();
-    return { open, metaA, readB, pipe };
+    return { open, metaA, readB, aborted, blocked, pipe };
   });
-  assert.deepEqual(result, { open: [3, 0], metaA: 'enough', readB: 'stop', pipe: 'AbortError' });
+  assert.deepEqual(result, { open: [3, 0], metaA: 'enough', readB: 'stop', aborted: 'aborted', blocked: 'no reader', pipe: 'AbortError' });
 });
 
 test('a terminated worker errors its streams with KilnError internal; the next stream starts a new one', async () => {
