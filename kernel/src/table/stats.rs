@@ -93,15 +93,7 @@ impl Acc {
             }
             Cell::Int(_) | Cell::Float(_) => {
                 self.sum.add(cell);
-                if self.num_min.is_none_or(|m| compare_numbers(cell, m) == Ordering::Less) {
-                    self.num_min = Some(cell);
-                }
-                if self
-                    .num_max
-                    .is_none_or(|m| compare_numbers(cell, m) == Ordering::Greater)
-                {
-                    self.num_max = Some(cell);
-                }
+                widen(&mut self.num_min, &mut self.num_max, cell);
             }
             Cell::Str(span) => {
                 let text = table.text(span);
@@ -189,6 +181,17 @@ impl Sum {
     }
 }
 
+/// Widens a column's numeric least and greatest to take `cell` (on ties the first
+/// stays).
+fn widen(min: &mut Option<Cell>, max: &mut Option<Cell>, cell: Cell) {
+    if min.is_none_or(|m| compare_numbers(cell, m) == Ordering::Less) {
+        *min = Some(cell);
+    }
+    if max.is_none_or(|m| compare_numbers(cell, m) == Ordering::Greater) {
+        *max = Some(cell);
+    }
+}
+
 /// The least and greatest cells of a column: over its numbers if it has any, else over
 /// its `Str` cells by bytes; on ties the first cell wins. Shared with `group_by`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -203,17 +206,7 @@ impl Extremes {
     /// Adds a cell of `table`.
     pub(super) fn add(&mut self, table: &Table, cell: Cell) {
         match cell {
-            Cell::Int(_) | Cell::Float(_) => {
-                if self.num_min.is_none_or(|m| compare_numbers(cell, m) == Ordering::Less) {
-                    self.num_min = Some(cell);
-                }
-                if self
-                    .num_max
-                    .is_none_or(|m| compare_numbers(cell, m) == Ordering::Greater)
-                {
-                    self.num_max = Some(cell);
-                }
-            }
+            Cell::Int(_) | Cell::Float(_) => widen(&mut self.num_min, &mut self.num_max, cell),
             Cell::Str(span) => {
                 let text = table.bytes(span);
                 if self.str_min.is_none_or(|m| text < table.bytes(m)) {
