@@ -209,7 +209,8 @@ fn write(stream: &mut OutputStream, data: &[u8]) -> Result<(), ()> {
 }
 
 /// The request body, refused as 413 once it passes the limit (a body without
-/// `content-length`, or longer than it said).
+/// `content-length`, or longer than it said); the rest is drained as after any early
+/// error, so a client still sending reads the 413 rather than a broken pipe.
 fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, ApiError> {
     let Ok(body) = request.consume() else {
         return Ok(Vec::new());
@@ -225,6 +226,7 @@ fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, ApiError> {
                 Err(StreamError::LastOperationFailed(e)) => return Err(unreadable(&e.to_debug_string())),
             };
             if limit.exceeded_by(input.len() + chunk.len()) {
+                drain(&stream);
                 return Err(limit.too_large());
             }
             input.extend_from_slice(&chunk);
