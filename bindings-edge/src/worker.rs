@@ -127,7 +127,15 @@ fn check(req: &Request, query_pipeline: Option<String>) -> Result<String, ApiErr
 /// `POST /v1/run` on the whole body, in `kiln serve`'s order of checks: pipeline (read
 /// by the caller), declared `length`, body.
 async fn run(req: &mut Request, pipeline: &str, length: Option<&str>) -> Result<kiln_kernel::Output, ApiError> {
-    body_limit().check_declared(length)?;
+    if let Err(e) = body_limit().check_declared(length) {
+        let declared = api::declared_length(length).unwrap_or(u64::MAX);
+        if declared <= LINGER_MAX as u64
+            && let Ok(stream) = req.stream()
+        {
+            drain(stream, LINGER_MAX).await;
+        }
+        return Err(e);
+    }
     let input = match req.inner().body() {
         None => Vec::new(),
         Some(_) => {
@@ -157,11 +165,28 @@ async fn read_capped(
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| Some(format!("reading a body: {e}")))?;
         if limit.exceeded_by(data.len() + chunk.len()) {
+            drain(stream, LINGER_MAX).await;
             return Err(None);
         }
         data.extend_from_slice(&chunk);
     }
     Ok(data)
+}
+
+/// The most of a too-large body read (and dropped) before its 413, as `kiln serve`
+/// reads after it: workerd resets the connection of a client still sending a body its
+/// answer came before, and the client then sees a failed request, not the 413.
+const LINGER_MAX: usize = 64 << 20;
+
+/// Reads and drops up to `max` bytes of what is left of `stream`.
+async fn drain(mut stream: ByteStream, max: usize) {
+    let mut left = max;
+    while let Some(Ok(chunk)) = stream.next().await {
+        left = left.saturating_sub(chunk.len());
+        if left == 0 {
+            return;
+        }
+    }
 }
 
 /// Bytes copied from wasm memory to JS at a time when an output is sent.

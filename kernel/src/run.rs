@@ -38,6 +38,8 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
         keep_icc: false,
         icc: None,
         exif: None,
+        shrink_for: None,
+        shrunk: None,
     };
     let mut value = Value::Bytes(input, Meta::bytes("application/octet-stream"));
     let max_work = limits.max_pixels.saturating_mul(MAX_IMAGE_PASSES);
@@ -45,6 +47,22 @@ pub fn execute(pipeline: &Pipeline, input: Cow<'_, [u8]>, host: &Limits) -> Resu
     for (index, planned) in pipeline.plan.iter().enumerate() {
         let decoding = !matches!(value, Value::Image(_));
         if decoding {
+            // A JPEG may be decoded smaller for the resize right after it (not for
+            // `nearest`, whose users ask for exact source pixels).
+            carry.shrink_for = match pipeline.plan.get(index + 1).map(|p| &p.op) {
+                Some(Op::Resize {
+                    width,
+                    height,
+                    fit,
+                    filter,
+                    ..
+                }) if *filter != img::resize::ResizeFilter::Nearest => Some(img::resize::Request {
+                    width: *width,
+                    height: *height,
+                    fit: *fit,
+                }),
+                _ => None,
+            };
             carry.keep_icc = matches!(
                 ending_encode(&pipeline.plan[index..]),
                 Some(Op::Encode {
@@ -202,6 +220,11 @@ struct Carry {
     /// The source's EXIF (orientation reset), kept for an encode with `exif=keep`
     /// (set before its decode).
     exif: Option<Vec<u8>>,
+    /// The resize right after the decode, which a JPEG may shrink towards (set before
+    /// its decode).
+    shrink_for: Option<img::resize::Request>,
+    /// How the decode shrank the image for that resize.
+    shrunk: Option<img::resize::Shrunk>,
 }
 
 fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut Carry) -> Result<Value<'a>> {
@@ -217,8 +240,9 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
                     image: codec::decode_raw(bytes, *w, *h, limits)?,
                     source: SourceFormat::Rgba,
                     icc: None,
+                    shrunk: None,
                 },
-                None => codec::decode(&bytes, limits, use_icc)?,
+                None => codec::decode(&bytes, limits, use_icc, carry.shrink_for)?,
             };
             *carry = Carry {
                 source: decoded.source,
@@ -226,6 +250,8 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
                 keep_icc: false,
                 icc: decoded.icc,
                 exif: carry.exif.take(),
+                shrink_for: None,
+                shrunk: decoded.shrunk,
             };
             Value::Image(decoded.image)
         }
@@ -277,7 +303,7 @@ fn apply<'a>(op: &Op, name: &str, value: Value<'a>, limits: &Limits, carry: &mut
             Value::Bytes(Cow::Owned(encoded), meta)
         }
         (op, Value::Image(mut image)) => {
-            image_op(op, name, &mut image, limits, &mut carry.trim)?;
+            image_op(op, name, &mut image, limits, &mut carry.trim, carry.shrunk.take())?;
             Value::Image(image)
         }
         (Op::Info, Value::Bytes(bytes, _)) => Value::Bytes(
@@ -341,7 +367,15 @@ fn table_output_room(table: &Table, limits: &Limits) -> u64 {
     memory::output_room(limits.max_memory_bytes, table.heap_bytes()).min(limits.max_output_bytes)
 }
 
-fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits, trim: &mut Option<Trimmed>) -> Result<()> {
+/// Runs one image op; `shrunk` is how the decode just before it shrank the image.
+fn image_op(
+    op: &Op,
+    name: &str,
+    image: &mut Image,
+    limits: &Limits,
+    trim: &mut Option<Trimmed>,
+    shrunk: Option<img::resize::Shrunk>,
+) -> Result<()> {
     match op {
         Op::Resize {
             width,
@@ -351,7 +385,7 @@ fn image_op(op: &Op, name: &str, image: &mut Image, limits: &Limits, trim: &mut 
             position,
             background,
         } => {
-            *image = img::resize::resize(image, *width, *height, *fit, *position, *filter, limits)?;
+            *image = img::resize::resize(image, *width, *height, *fit, *position, *filter, limits, shrunk)?;
             if let (Some(w), Some(h), Some(bg)) = (width, height, background) {
                 // fit=contain (the only fit a background is checked with): letterbox.
                 *image = img::extend::place(image, *w, *h, position.align(), *bg, limits)?;

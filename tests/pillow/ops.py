@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lenient import ROOT, ensure_pillow  # noqa: E402
 
 ensure_pillow()
-from PIL import Image, ImageFilter  # noqa: E402
+from PIL import Image, ImageFilter, ImageOps  # noqa: E402
 
 
 def luma(r, g, b):
@@ -267,6 +267,7 @@ def main():
         print(f"{'ok  ' if ok else 'FAIL'} {case_name}: {how}, {compared} pixels, largest difference {worst}"
               f" (tolerance {tolerance})")
     failures += check_jpeg_translucent(kiln, cases_dir)
+    failures += check_jpeg_shrink(kiln, cases_dir)
     for f in failures:
         print(f, file=sys.stderr)
     return 1 if failures else 0
@@ -297,6 +298,49 @@ def check_jpeg_translucent(kiln, cases_dir):
               f" alpha_composite over {background} (at most 4)")
         if not ok:
             failures.append(f"{case_name}: mean difference {mean:.2f} (at most 4), or sha256 not kiln's {digest}")
+    return failures
+
+
+def check_jpeg_shrink(kiln, cases_dir):
+    """A JPEG resized by 2x or more is decoded at 1/2, 1/4 or 1/8 in the DCT domain
+    (shrink-on-load): its resize is within a mean of 2 levels of Pillow's full libjpeg
+    decode, upright, resized with the same filter over the same area. The largest
+    difference (at most 64) is on hard edges where the reduced IDCT lands on the target
+    size itself (320 -> 160): no resize filter runs after it, as in libvips."""
+    failures = []
+    filters = {"lanczos3": Image.LANCZOS, "catmull_rom": Image.BICUBIC, "bilinear": Image.BILINEAR}
+    for case_name in ["resize-lanczos3.toml", "resize-cover.toml", "resize-shrink-eighth.toml",
+                      "resize-shrink-progressive-oriented.toml"]:
+        with open(os.path.join(cases_dir, case_name), "rb") as f:
+            case = tomllib.load(f)
+        path = os.path.normpath(os.path.join(cases_dir, case["input"]))
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out.png")
+            subprocess.run([kiln, "run", "--engine", "native", case["pipeline"], path, out], check=True,
+                           capture_output=True)
+            with open(out, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            got = Image.open(out).convert("RGB")
+        source = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+        steps = dict(kv.split("=") for kv in case["pipeline"].split("|")[0].split()[1:])
+        resample = filters[steps.get("filter", "lanczos3")]
+        (w, h), (sw, sh) = got.size, source.size
+        box = (0, 0, sw, sh)
+        if steps.get("fit") == "cover":  # the centred window of the target's shape
+            if sw * h > sh * w:
+                cw = sh * w / h
+                box = ((sw - cw) / 2, 0, (sw + cw) / 2, sh)
+            else:
+                ch = sw * h / w
+                box = (0, (sh - ch) / 2, sw, (sh + ch) / 2)
+        expected = source.resize((w, h), resample, box=box)
+        diffs = [abs(a - b) for a, b in zip(got.tobytes(), expected.tobytes())]
+        mean, worst = sum(diffs) / len(diffs), max(diffs)
+        ok = mean <= 2 and worst <= 64 and case["expect"].get("sha256") == digest
+        print(f"{'ok  ' if ok else 'FAIL'} {case_name}: shrink-on-load, mean difference {mean:.2f}, largest {worst}"
+              f" from Pillow's full decode resized (at most 2 and 64)")
+        if not ok:
+            failures.append(f"{case_name}: mean {mean:.2f} / largest {worst} from Pillow, or sha256 not kiln's {digest}")
     return failures
 
 

@@ -12,6 +12,7 @@ use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageEr
 use super::geometry::Axis;
 use super::icc::{Channels, ToSrgb};
 use super::metadata::Metadata;
+use super::resize::{Request, Shrunk};
 use super::sink::Sink;
 use super::{Image, geometry, icc, lenient, png_encode, png16, tiff_ycbcr};
 use crate::choice::{Choice, choices};
@@ -114,6 +115,8 @@ pub struct Decoded {
     pub source: SourceFormat,
     /// The source's RGB profile, when the decode kept it (`IccUse::Keep`).
     pub icc: Option<Vec<u8>>,
+    /// Set when a JPEG was decoded at a reduced scale for the resize after it.
+    pub shrunk: Option<Shrunk>,
 }
 
 choices! {
@@ -192,9 +195,11 @@ fn icc_size(chunk: &[u8]) -> Result<u64> {
 }
 
 /// Sniffs, checks limits and decodes an encoded image to RGBA8, upright, with its ICC
-/// profile used as `icc` says.
-pub fn decode(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<Decoded> {
-    let (mut image, source, profile) = decode_pixels(bytes, limits, icc)?;
+/// profile used as `icc` says. With `shrink_for` (the resize that follows), a JPEG is
+/// decoded at the smallest of 1/2, 1/4, 1/8 of its size that is not smaller than the
+/// resize's target ([`Decoded::shrunk`]).
+pub fn decode(bytes: &[u8], limits: &Limits, icc: IccUse, shrink_for: Option<Request>) -> Result<Decoded> {
+    let (mut image, source, profile, shrunk) = decode_pixels(bytes, limits, icc, shrink_for)?;
     let mut kept = None;
     if let Some((profile, channels)) = profile {
         check_icc_size(Some(&profile))?;
@@ -212,6 +217,7 @@ pub fn decode(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<Decoded> {
         image,
         source,
         icc: kept,
+        shrunk,
     })
 }
 
@@ -230,7 +236,12 @@ fn check_icc_size(profile: Option<&[u8]>) -> Result<()> {
 type Profile = Option<(Vec<u8>, Channels)>;
 
 /// Decodes the pixels; a profile still to apply (grey or RGB) is returned with them.
-fn decode_pixels(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, SourceFormat, Profile)> {
+fn decode_pixels(
+    bytes: &[u8],
+    limits: &Limits,
+    icc: IccUse,
+    shrink_for: Option<Request>,
+) -> Result<(Image, SourceFormat, Profile, Option<Shrunk>)> {
     if bytes.is_empty() {
         return Err(Error::bad_input("empty input; expected an image"));
     }
@@ -251,22 +262,22 @@ fn decode_pixels(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, S
         }
     };
     if source == SourceFormat::Jpeg {
-        let (image, profile) = decode_jpeg(bytes, limits, icc)?;
-        return Ok((image, source, profile));
+        let (image, profile, shrunk) = decode_jpeg(bytes, limits, icc, shrink_for)?;
+        return Ok((image, source, profile, shrunk));
     }
     let mut icc_bytes = 0;
     if source == SourceFormat::Png {
         icc_bytes = check_png_chunks(bytes)?;
         if let Some(decoded) = png16::decode(bytes, limits, icc != IccUse::Ignore, icc_bytes) {
             let (image, orientation, profile) = decoded?;
-            return Ok((upright(image, orientation), source, profile));
+            return Ok((upright(image, orientation), source, profile, None));
         }
     }
     if source == SourceFormat::Tiff
         && let Some(decoded) = tiff_ycbcr::decode(bytes, limits)
     {
         let (image, orientation) = decoded?;
-        return Ok((upright(image, orientation), source, None));
+        return Ok((upright(image, orientation), source, None, None));
     }
     let (lenient_bytes, bmp_fixes) = if source == SourceFormat::Bmp {
         lenient::bmp(bytes)
@@ -343,16 +354,24 @@ fn decode_pixels(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, S
         }
         _ => {}
     }
-    Ok((upright(image, orientation), source, profile))
+    Ok((upright(image, orientation), source, profile, None))
 }
 
 /// Decodes a JPEG straight to RGBA8 (one output buffer), upright. A CMYK or YCCK JPEG
 /// with a CMYK profile is converted with it here (from the decoder's CMYK samples); a
-/// grey or RGB JPEG's profile is returned, to be applied by the caller.
-fn decode_jpeg(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, Profile)> {
+/// grey or RGB JPEG's profile is returned, to be applied by the caller. A grey, YCbCr
+/// or RGB JPEG is decoded at a reduced scale when `shrink_for` allows (shrink-on-load,
+/// in the DCT domain: third_party/zune-jpeg/KILN-PATCH.md).
+fn decode_jpeg(
+    bytes: &[u8],
+    limits: &Limits,
+    icc: IccUse,
+    shrink_for: Option<Request>,
+) -> Result<(Image, Profile, Option<Shrunk>)> {
     use zune_core::bytestream::ZCursor;
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
+    use zune_jpeg::ScaleError;
 
     if !jpeg_has_end(bytes) {
         return Err(Error::bad_input(
@@ -432,14 +451,52 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, icc: IccUse) -> Result<(Image, Pro
             None => naive_cmyk(&mut samples),
         }
         let image = Image::from_raw(width, height, samples).ok_or_else(|| Error::internal("JPEG buffer size"))?;
-        return Ok((upright(image, orientation), None));
+        return Ok((upright(image, orientation), None, None));
+    }
+    let swaps = !matches!(
+        orientation,
+        Orientation::NoTransforms | Orientation::Rotate180 | Orientation::FlipHorizontal | Orientation::FlipVertical
+    );
+    let upright_size = if swaps { (height, width) } else { (width, height) };
+    let shift = shrink_for.map_or(0, |r| r.shrink_shift(upright_size.0, upright_size.1));
+    if shift > 0
+        && let Some((w, h)) = decoder.scaled_dimensions(shift)
+    {
+        // The scaled image replaces the full one in the memory model; a progressive
+        // JPEG's coefficients are still gathered at full size.
+        let scaled = w as u64 * h as u64;
+        let held = 2 * bytes.len() as u64 + 4 * scaled + coefficients + turned(orientation, scaled) + managed + SLACK;
+        limits.check_memory(held, || {
+            format!("decoding this {width}x{height} JPEG at 1/{}", 1 << shift)
+        })?;
+        match decoder.decode_scaled(shift) {
+            Ok(rgba) => {
+                let image =
+                    Image::from_raw(w as u32, h as u32, rgba).ok_or_else(|| Error::internal("JPEG buffer size"))?;
+                let shrunk = Shrunk {
+                    source: upright_size,
+                    shift,
+                };
+                return Ok((
+                    upright(image, orientation),
+                    profile.map(|p| (p, channels)),
+                    Some(shrunk),
+                ));
+            }
+            Err(ScaleError::Decode(e)) => return Err(jpeg_error(e)),
+            // A layout the scaled decode does not take: at full size below.
+            Err(ScaleError::Unsupported(_)) => {
+                decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+                decoder.decode_headers().map_err(jpeg_error)?;
+            }
+        }
     }
     let rgba = decoder.decode().map_err(jpeg_error)?;
     if rgba.len() as u64 != u64::from(width) * u64::from(height) * 4 {
         return Err(Error::bad_input("JPEG decoded to an unexpected size"));
     }
     let image = Image::from_raw(width, height, rgba).ok_or_else(|| Error::internal("JPEG buffer size"))?;
-    Ok((upright(image, orientation), profile.map(|p| (p, channels))))
+    Ok((upright(image, orientation), profile.map(|p| (p, channels)), None))
 }
 
 /// Ink values (CMYK, 0 = no ink) to RGB without a profile, as browsers and zune-jpeg
@@ -746,6 +803,75 @@ fn image_error(e: ImageError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::resize::Fit;
+
+    /// A photo-like JPEG of `w` x `h` (smooth gradients and an edge), 4:2:0.
+    fn jpeg(w: u32, h: u32, progressive: bool) -> Vec<u8> {
+        let mut rgb = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let edge = if (x / 37 + y / 23) % 2 == 0 { 40 } else { 0 };
+                rgb.extend([(x * 255 / w) as u8, (y * 255 / h) as u8, (128 + edge) as u8]);
+            }
+        }
+        let mut out = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+        encoder.set_progressive(progressive);
+        encoder
+            .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_jpeg_shrinks_on_load_to_no_less_than_the_resize_asks() {
+        for progressive in [false, true] {
+            let bytes = jpeg(803, 601, progressive);
+            let full = decode(&bytes, &Limits::default(), IccUse::Convert, None).unwrap();
+            assert_eq!(full.shrunk, None);
+            for (width, shift, size) in [
+                (400, 1, (402, 301)),
+                (150, 2, (201, 151)),
+                (90, 3, (101, 76)),
+                (500, 0, (803, 601)),
+            ] {
+                let request = Request {
+                    width: Some(width),
+                    height: None,
+                    fit: Fit::Contain,
+                };
+                let d = decode(&bytes, &Limits::default(), IccUse::Convert, Some(request)).unwrap();
+                assert_eq!(d.image.dimensions(), size, "{width}");
+                assert_eq!(d.shrunk.map_or(0, |s| s.shift), shift);
+                if shift == 0 {
+                    continue;
+                }
+                assert_eq!(d.shrunk.unwrap().source, (803, 601));
+                // Within a few levels of the full decode box-averaged.
+                let d_px = 1usize << shift;
+                let (w, h) = (803 / d_px, 601 / d_px);
+                let mut diff = 0u64;
+                for y in 0..h {
+                    for x in 0..w {
+                        for c in 0..3 {
+                            let mut sum = 0u64;
+                            for yy in 0..d_px {
+                                for xx in 0..d_px {
+                                    sum += u64::from(
+                                        full.image.get_pixel((x * d_px + xx) as u32, (y * d_px + yy) as u32)[c],
+                                    );
+                                }
+                            }
+                            let avg = (sum + (d_px * d_px / 2) as u64) / (d_px * d_px) as u64;
+                            diff += avg.abs_diff(u64::from(d.image.get_pixel(x as u32, y as u32)[c]));
+                        }
+                    }
+                }
+                let mean = diff as f64 / (w * h * 3) as f64;
+                assert!(mean < 2.0, "1/{d_px} progressive {progressive}: mean {mean}");
+            }
+        }
+    }
 
     /// A 2x2 grey PNG carrying an ICC profile of `icc` bytes (zeros: a tiny chunk).
     fn png_with_icc(icc: usize, depth: png::BitDepth) -> Vec<u8> {
@@ -764,13 +890,13 @@ mod tests {
     #[test]
     fn icc_profiles_count_and_bombs_are_refused() {
         for depth in [png::BitDepth::Eight, png::BitDepth::Sixteen] {
-            let image = decode(&png_with_icc(3000, depth), &Limits::default(), IccUse::Convert)
+            let image = decode(&png_with_icc(3000, depth), &Limits::default(), IccUse::Convert, None)
                 .unwrap()
                 .image;
             assert_eq!(image.dimensions(), (2, 2));
             let bomb = png_with_icc(64 << 20, depth);
             assert!(bomb.len() < 1 << 20, "{}", bomb.len());
-            let e = decode(&bomb, &Limits::default(), IccUse::Convert).unwrap_err();
+            let e = decode(&bomb, &Limits::default(), IccUse::Convert, None).unwrap_err();
             assert_eq!(e.code, crate::ErrorCode::TooLarge, "{e}");
         }
         // The profile counts in the memory model.
@@ -778,8 +904,14 @@ mod tests {
             max_memory_bytes: SLACK + (2 << 20),
             ..Limits::default()
         };
-        assert!(decode(&png_with_icc(1000, png::BitDepth::Eight), &small, IccUse::Convert).is_ok());
-        let e = decode(&png_with_icc(3 << 20, png::BitDepth::Eight), &small, IccUse::Convert).unwrap_err();
+        assert!(decode(&png_with_icc(1000, png::BitDepth::Eight), &small, IccUse::Convert, None).is_ok());
+        let e = decode(
+            &png_with_icc(3 << 20, png::BitDepth::Eight),
+            &small,
+            IccUse::Convert,
+            None,
+        )
+        .unwrap_err();
         assert!(e.message.contains("max_memory_bytes"), "{e}");
     }
 

@@ -157,9 +157,10 @@ mod tests {
             &[4, 1, 0, 4, 1, 0],
             &[4, 1, 0, 0],
         ] {
-            let image = crate::image::codec::decode(&rle8(600, stream), &limits, crate::image::codec::IccUse::Convert)
-                .unwrap_or_else(|e| panic!("{stream:?}: {e}"))
-                .image;
+            let image =
+                crate::image::codec::decode(&rle8(600, stream), &limits, crate::image::codec::IccUse::Convert, None)
+                    .unwrap_or_else(|e| panic!("{stream:?}: {e}"))
+                    .image;
             assert_eq!(image.dimensions(), (8, 600));
             // The bottom row starts with the first run: 4 x green.
             assert_eq!(image.get_pixel(0, 599).0, [0, 255, 0, 255], "{stream:?}");

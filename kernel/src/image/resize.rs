@@ -33,8 +33,49 @@ choices! {
     }
 }
 
+/// The size a `resize` asks for: what a JPEG decoded just before it may shrink towards
+/// (shrink-on-load).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Request {
+    /// The resize's `width`.
+    pub width: Option<u32>,
+    /// The resize's `height`.
+    pub height: Option<u32>,
+    /// The resize's `fit`.
+    pub fit: Fit,
+}
+
+impl Request {
+    /// The largest `s` in 0..=3 such that an image of `sw` x `sh` decoded at 1 / 2^s is
+    /// still at least the size this resize scales it to, on both axes (for `cover`, the
+    /// part it keeps): libjpeg's and libvips' shrink-on-load.
+    pub fn shrink_shift(&self, sw: u32, sh: u32) -> u8 {
+        let target = target_size(sw, sh, self.width, self.height, self.fit, Position::Centre);
+        let (ew, eh) = target
+            .crop
+            .map_or((f64::from(sw), f64::from(sh)), |(_, _, w, h)| (w, h));
+        let reduction = (ew / f64::from(target.width)).min(eh / f64::from(target.height));
+        (1..=3u8)
+            .rev()
+            .find(|&s| reduction >= f64::from(1u32 << s))
+            .unwrap_or(0)
+    }
+}
+
+/// An image decoded at 1 / 2^`shift` of `source` (its upright size): a resize of it
+/// gives the size and the crop a resize of the source would, from the same area.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shrunk {
+    /// The source's upright width and height.
+    pub source: (u32, u32),
+    /// The image is 1 / 2^shift of the source, each side rounded up.
+    pub shift: u8,
+}
+
 /// Resizes to `width` and/or `height` (see the `resize` op for `fit`; `position`: the
 /// part `cover` keeps), checking the output size against `limits` before allocating it.
+/// A `shrunk` image is resized as its source would be.
+#[allow(clippy::too_many_arguments)]
 pub fn resize(
     image: &Image,
     width: Option<u32>,
@@ -43,18 +84,25 @@ pub fn resize(
     position: Position,
     filter: ResizeFilter,
     limits: &Limits,
+    shrunk: Option<Shrunk>,
 ) -> Result<Image> {
     let (sw, sh) = image.dimensions();
-    let mut target = target_size(sw, sh, width, height, fit, position);
+    let ((ow, oh), scale) = match shrunk {
+        Some(s) => (s.source, f64::from(1u32 << s.shift)),
+        None => ((sw, sh), 1.0),
+    };
+    let mut target = target_size(ow, oh, width, height, fit, position);
     limits.check_image(target.width, target.height)?;
+    // The source's extent and crop in this image's pixels: a shrunk image's last row and
+    // column may stand for less than 2^shift of the source's.
+    let (fw, fh) = (f64::from(ow) / scale, f64::from(oh) / scale);
+    target.crop = target
+        .crop
+        .map(|(l, t, w, h)| (l / scale, t / scale, w / scale, h / scale));
     if let (Position::Attention, Some((_, _, cw, ch))) = (position, target.crop) {
         // One axis is cropped: keep its most salient window.
-        let horizontal = cw < f64::from(sw);
-        let (length, room) = if horizontal {
-            (cw, f64::from(sw) - cw)
-        } else {
-            (ch, f64::from(sh) - ch)
-        };
+        let horizontal = cw < fw;
+        let (length, room) = if horizontal { (cw, fw - cw) } else { (ch, fh - ch) };
         let at = f64::from(super::attention::best_offset(
             image,
             horizontal,
@@ -66,6 +114,9 @@ pub fn resize(
         } else {
             (0.0, at, cw, ch)
         });
+    }
+    if shrunk.is_some() && target.crop.is_none() {
+        target.crop = Some((0.0, 0.0, fw, fh));
     }
     if (target.width, target.height) == (sw, sh) && target.crop.is_none() {
         return Ok(image.clone());
@@ -178,6 +229,84 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shrink_on_load_keeps_at_least_the_target() {
+        let r = |width, height, fit| Request { width, height, fit };
+        // 2725 / 720 = 3.8: 1/2; 800 / 100 = 8: 1/8; 1000 / 501 < 2: none.
+        assert_eq!(r(Some(720), None, Fit::Contain).shrink_shift(2725, 2225), 1);
+        assert_eq!(r(Some(100), None, Fit::Contain).shrink_shift(800, 600), 3);
+        assert_eq!(r(Some(50), None, Fit::Contain).shrink_shift(6400, 4800), 3);
+        assert_eq!(r(Some(501), None, Fit::Contain).shrink_shift(1000, 800), 0);
+        assert_eq!(r(None, None, Fit::Contain).shrink_shift(1000, 800), 0);
+        // The less reduced axis decides: fill 400x100 of 1600x200 is 4x and 2x.
+        assert_eq!(r(Some(400), Some(100), Fit::Fill).shrink_shift(1600, 200), 1);
+        // Cover keeps a 200x200 window of 1600x200, shown at 50x50: 4x.
+        assert_eq!(r(Some(50), Some(50), Fit::Cover).shrink_shift(1600, 200), 2);
+        // Enlarging never shrinks.
+        assert_eq!(r(Some(4000), None, Fit::Contain).shrink_shift(1000, 800), 0);
+    }
+
+    #[test]
+    fn a_shrunk_image_resizes_as_its_source() {
+        // The source 1001x601 at 1/4 is 251x151 (rounded up): its last column and row
+        // stand for a quarter of a source pixel's.
+        let source = gradient(1001, 601, false);
+        let shrunk = Shrunk {
+            source: (1001, 601),
+            shift: 2,
+        };
+        // As a scaled decode gives it: 4x4 means, the edge repeated past the source.
+        let small = Image::from_fn(251, 151, |x, y| {
+            let mut sum = [0u32; 4];
+            for dy in 0..4 {
+                for dx in 0..4 {
+                    let p = source.get_pixel((4 * x + dx).min(1000), (4 * y + dy).min(600));
+                    for (s, v) in sum.iter_mut().zip(p.0) {
+                        *s += u32::from(v);
+                    }
+                }
+            }
+            image::Rgba(sum.map(|s| ((s + 8) / 16) as u8))
+        });
+        for (fit, position) in [
+            (Fit::Contain, Position::Centre),
+            (Fit::Cover, Position::Centre),
+            (Fit::Cover, Position::Attention),
+        ] {
+            let full = resize(
+                &source,
+                Some(120),
+                Some(100),
+                fit,
+                position,
+                ResizeFilter::Lanczos3,
+                &Limits::default(),
+                None,
+            )
+            .unwrap();
+            let from_small = resize(
+                &small,
+                Some(120),
+                Some(100),
+                fit,
+                position,
+                ResizeFilter::Lanczos3,
+                &Limits::default(),
+                Some(shrunk),
+            )
+            .unwrap();
+            assert_eq!(full.dimensions(), from_small.dimensions(), "{fit:?}");
+            let diff: u64 = full
+                .as_raw()
+                .iter()
+                .zip(from_small.as_raw())
+                .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                .sum();
+            let mean = diff as f64 / full.as_raw().len() as f64;
+            assert!(mean < 2.0, "{fit:?} {position:?}: mean difference {mean}");
+        }
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(
             target_size(2725, 2225, Some(720), None, Fit::Contain, Position::Centre),
@@ -275,6 +404,7 @@ mod tests {
                     Position::Centre,
                     filter,
                     &Limits::default(),
+                    None,
                 )
                 .unwrap();
                 let expect = if fit == Fit::Contain { (40, 25) } else { (40, 30) };
@@ -288,6 +418,7 @@ mod tests {
                 Position::Centre,
                 filter,
                 &Limits::default(),
+                None,
             )
             .unwrap();
             assert_eq!(up.dimensions(), (300, 189)); // 61 * 300 / 97 = 188.66
@@ -305,6 +436,7 @@ mod tests {
             Position::Centre,
             ResizeFilter::Lanczos3,
             &Limits::default(),
+            None,
         )
         .unwrap();
         assert!(out.pixels().all(|p| p.0 == [10, 200, 30, 255]));
@@ -325,6 +457,7 @@ mod tests {
             Position::Centre,
             ResizeFilter::Nearest,
             &limits,
+            None,
         )
         .unwrap_err();
         assert_eq!(e.code, crate::ErrorCode::TooLarge);
@@ -343,6 +476,7 @@ mod tests {
                 Position::Attention,
                 ResizeFilter::Nearest,
                 &Limits::default(),
+                None,
             )
             .unwrap();
             assert_eq!(out.dimensions(), (w, h));
