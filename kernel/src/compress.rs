@@ -1,11 +1,9 @@
 //! `compress` and `decompress`: DEFLATE in gzip, zlib or raw containers, with zlib-rs
 //! (pure Rust, fast, and the same bytes on every target): compression directly, to
-//! choose its level-6 strategy; decompression through flate2's readers.
+//! choose its level-6 strategy; decompression with zlib-rs's inflate straight into the
+//! output buffer.
 
-use std::io::Write;
-
-use flate2::write::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
-use zlib_rs::{Deflate, DeflateError, DeflateFlush, Status};
+use zlib_rs::{Deflate, DeflateError, DeflateFlush, Inflate, InflateFlush, Status};
 
 use crate::choice::choices;
 use crate::{Error, Result};
@@ -195,9 +193,8 @@ fn zlib_header(level: u32) -> [u8; 2] {
 /// [`Decompressor`] push and its finish, into one buffer sized from the gzip trailer.
 pub fn decompress(input: &[u8], container: Container, max_output: u64) -> Result<Vec<u8>> {
     let capacity = initial_capacity(input, container).min(max_output);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(capacity as usize);
     let mut d = Decompressor::new(container, max_output);
-    d.sink().out.reserve_exact(capacity as usize);
     d.push(input, &mut out)?;
     d.finish(&mut out)?;
     Ok(out)
@@ -211,69 +208,44 @@ fn name(container: Container) -> &'static str {
     }
 }
 
-/// A writer that appends to the caller's buffer and refuses to pass a total of `max`
-/// bytes.
-struct Capped {
-    out: Vec<u8>,
-    total: u64,
-    max: u64,
-    over: bool,
-}
-
-impl Write for Capped {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.total.saturating_add(buf.len() as u64) > self.max {
-            self.over = true;
-            return Err(std::io::Error::other("over the limit"));
-        }
-        self.total += buf.len() as u64;
-        self.out.extend_from_slice(buf);
-        Ok(buf.len())
+/// zlib-rs's window bits for `container`: 15 (32 KiB), + 16 for its gzip wrapper (which
+/// reads the header, every flag's fields included, and checks the CRC-32 and length).
+fn inflater(container: Container) -> Inflate {
+    match container {
+        Container::Gzip => Inflate::new(true, 15 + 16),
+        Container::Zlib => Inflate::new(true, 15),
+        Container::Deflate => Inflate::new(false, 15),
     }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-enum Inflate {
-    Gzip(MultiGzDecoder<Capped>),
-    Zlib(ZlibDecoder<Capped>),
-    Deflate(DeflateDecoder<Capped>),
 }
 
 /// Streaming decompression: [`push`](Decompressor::push) compressed bytes in any pieces,
 /// then [`finish`](Decompressor::finish) (a stream cut short is `bad_input` there);
 /// the bytes and errors do not depend on the pieces ([`decompress`] is one piece).
+/// zlib-rs inflates straight into the caller's buffer (no staging copy).
 pub struct Decompressor {
     container: Container,
     inflate: Inflate,
+    /// The output so far, and the most it may be.
+    total: u64,
+    max: u64,
     /// The first bytes, until the gzip magic can be checked.
     head: Vec<u8>,
     seen: u64,
     /// Input not yet given to the decoder (less than [`SLICE`]).
     staged: Vec<u8>,
-    /// Whether a zlib or deflate stream has ended (what follows is ignored).
+    /// Whether the current stream (gzip: member) has ended: for zlib and deflate, what
+    /// follows is ignored; for gzip, more input starts the next member.
     ended: bool,
 }
 
 impl Decompressor {
     /// A decompressor for `container` whose output may total `max_output` bytes.
     pub fn new(container: Container, max_output: u64) -> Decompressor {
-        let sink = Capped {
-            out: Vec::new(),
-            total: 0,
-            max: max_output,
-            over: false,
-        };
-        let inflate = match container {
-            Container::Gzip => Inflate::Gzip(MultiGzDecoder::new(sink)),
-            Container::Zlib => Inflate::Zlib(ZlibDecoder::new(sink)),
-            Container::Deflate => Inflate::Deflate(DeflateDecoder::new(sink)),
-        };
         Decompressor {
             container,
-            inflate,
+            inflate: inflater(container),
+            total: 0,
+            max: max_output,
             head: Vec::new(),
             seen: 0,
             staged: Vec::new(),
@@ -281,36 +253,8 @@ impl Decompressor {
         }
     }
 
-    fn name(&self) -> &'static str {
-        name(self.container)
-    }
-
-    fn sink(&mut self) -> &mut Capped {
-        match &mut self.inflate {
-            Inflate::Gzip(d) => d.get_mut(),
-            Inflate::Zlib(d) => d.get_mut(),
-            Inflate::Deflate(d) => d.get_mut(),
-        }
-    }
-
-    /// An error of the decoder: `too_large` if the output passed the limit.
-    fn failed(&mut self, e: &std::io::Error) -> Error {
-        let (over, max) = (self.sink().over, self.sink().max);
-        if over {
-            Error::too_large(format!("decompressed data exceeds the limit of {max} bytes"))
-        } else {
-            Error::bad_input(format!("corrupt or truncated {} data: {e}", self.name()))
-        }
-    }
-
-    /// Moves what was decompressed so far to `out`.
-    fn drain(&mut self, out: &mut Vec<u8>) {
-        let sink = self.sink();
-        if out.is_empty() {
-            std::mem::swap(out, &mut sink.out);
-        } else {
-            out.append(&mut sink.out);
-        }
+    fn corrupt(&self, why: &str) -> Error {
+        Error::bad_input(format!("corrupt or truncated {} data: {why}", name(self.container)))
     }
 
     /// Decompresses `input`, appending what is ready to `out`.
@@ -324,54 +268,75 @@ impl Decompressor {
                 return Err(Error::bad_input("not gzip data (no 1f 8b magic)"));
             }
         }
-        // The decoder is given the input cut at fixed offsets, each slice flushed, so
-        // what it has written when it meets an error (the output limit first, or corrupt
-        // data first) does not depend on the chunking.
+        // The decoder is given the input cut at fixed offsets, so what it has written
+        // when it meets an error (the output limit first, or corrupt data first) does
+        // not depend on the chunking.
         let mut input = input;
         if !self.staged.is_empty() {
             let take = (SLICE - self.staged.len()).min(input.len());
             self.staged.extend_from_slice(&input[..take]);
             input = &input[take..];
             if self.staged.len() < SLICE {
-                self.drain(out);
                 return Ok(());
             }
             let slice = std::mem::take(&mut self.staged);
-            let fed = self.feed(&slice);
+            let fed = self.feed(&slice, out);
             self.staged = slice;
             self.staged.clear();
             fed?;
         }
         while input.len() >= SLICE {
-            self.feed(&input[..SLICE])?;
+            self.feed(&input[..SLICE], out)?;
             input = &input[SLICE..];
         }
         self.staged.extend_from_slice(input);
-        self.drain(out);
         Ok(())
     }
 
-    /// Gives the decoder one slice and flushes what it made to the sink.
-    fn feed(&mut self, mut rest: &[u8]) -> Result<()> {
-        while !rest.is_empty() && !self.ended {
-            let written = match &mut self.inflate {
-                Inflate::Gzip(d) => d.write(rest),
-                Inflate::Zlib(d) => d.write(rest),
-                Inflate::Deflate(d) => d.write(rest),
-            };
-            match written {
-                // The stream has ended: what follows is ignored, as it always was.
-                Ok(0) => self.ended = true,
-                Ok(n) => rest = &rest[n..],
-                Err(e) => return Err(self.failed(&e)),
+    /// Inflates one slice into `out`, at most one byte past the limit (to tell "at the
+    /// limit" from "over it").
+    fn feed(&mut self, mut rest: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        while !rest.is_empty() {
+            if self.ended {
+                if self.container != Container::Gzip {
+                    return Ok(());
+                }
+                // Another gzip member (or bytes that are not one: zlib-rs says so).
+                self.inflate = inflater(self.container);
+                self.ended = false;
+            }
+            let room = usize::try_from((self.max + 1).saturating_sub(self.total)).unwrap_or(usize::MAX);
+            if out.capacity() == out.len() {
+                out.reserve(ROOM.min(room));
+            }
+            let spare = out.spare_capacity_mut();
+            let take = spare.len().min(room);
+            let (was_in, was_out) = (self.inflate.total_in(), self.inflate.total_out());
+            let status = self
+                .inflate
+                .decompress_uninit(rest, &mut spare[..take], InflateFlush::NoFlush);
+            let consumed = (self.inflate.total_in() - was_in) as usize;
+            let produced = (self.inflate.total_out() - was_out) as usize;
+            // SAFETY: zlib-rs initialised the first `produced` bytes of the spare room.
+            unsafe { out.set_len(out.len() + produced) };
+            self.total += produced as u64;
+            rest = &rest[consumed..];
+            if self.total > self.max {
+                return Err(Error::too_large(format!(
+                    "decompressed data exceeds the limit of {} bytes",
+                    self.max
+                )));
+            }
+            match status {
+                Err(e) => return Err(self.corrupt(self.inflate.error_message().unwrap_or(e.as_str()))),
+                Ok(Status::StreamEnd) => self.ended = true,
+                Ok(_) if consumed == 0 && produced == 0 && take > 0 => {
+                    return Err(Error::internal("inflate made no progress"));
+                }
+                Ok(_) => {}
             }
         }
-        let flushed = match &mut self.inflate {
-            Inflate::Gzip(d) => d.flush(),
-            Inflate::Zlib(d) => d.flush(),
-            Inflate::Deflate(d) => d.flush(),
-        };
-        flushed.map_err(|e| self.failed(&e))
+        Ok(())
     }
 
     /// Ends the stream: `bad_input` if it is empty, cut short or corrupt.
@@ -383,16 +348,10 @@ impl Decompressor {
             return Err(Error::bad_input("not gzip data (no 1f 8b magic)"));
         }
         let slice = std::mem::take(&mut self.staged);
-        self.feed(&slice)?;
-        let finished = match &mut self.inflate {
-            Inflate::Gzip(d) => d.try_finish(),
-            Inflate::Zlib(d) => d.try_finish(),
-            Inflate::Deflate(d) => d.try_finish(),
-        };
-        if let Err(e) = finished {
-            return Err(self.failed(&e));
+        self.feed(&slice, out)?;
+        if !self.ended {
+            return Err(self.corrupt("unexpected end of stream"));
         }
-        self.drain(out);
         Ok(())
     }
 }
