@@ -110,7 +110,8 @@ pub struct Task {
 }
 
 /// The jobs whose cost must not grow with a parameter, or that show where a target
-/// loses time: blur per sigma, resize per filter, JPEG decode, inflate, CSV scan. Shared
+/// loses time: blur per sigma, resize per filter, JPEG decode (full and shrunk on load),
+/// inflate, CSV scan. Shared
 /// by the native bench (`cargo bench -p kiln-kernel --bench scaling`) and the same jobs
 /// in wasmtime (`cargo bench -p kiln-sandbox --bench scaling`), so the two compare.
 pub fn scaling_tasks() -> Vec<Task> {
@@ -147,6 +148,15 @@ pub fn scaling_tasks() -> Vec<Task> {
     let run = |pipeline: &str, input: &[u8]| kiln_kernel::run(pipeline, input).expect("bench input").data;
     let jpeg = run(&format!("{raw} | encode format=jpeg quality=90"), &square);
     task("jpeg_decode_1000x1000".into(), "encode format=rgba".into(), &jpeg);
+    // Decoded at 1/2, 1/4 and 1/8 for the resize that follows (shrink-on-load), which
+    // then lands on the decoded size.
+    for shrink in [2, 4, 8] {
+        task(
+            format!("jpeg_shrink_1000x1000_1of{shrink}"),
+            format!("resize width={} | encode format=rgba", 1000 / shrink),
+            &jpeg,
+        );
+    }
     let gz = run("compress level=6", &mixed_text(4 << 20));
     task("inflate_4MiB_text".into(), "decompress".into(), &gz);
     task("csv_scan_8MB_stats".into(), "parse_csv | stats".into(), &csv(8_000_000));
