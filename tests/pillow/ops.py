@@ -273,6 +273,23 @@ def main():
     return 1 if failures else 0
 
 
+def run_encoded_case(kiln, cases_dir, case_name):
+    """Runs a case whose pipeline ends in an encoded image: the case, its input's path,
+    the sha256 of kiln's output file and that file read back by Pillow as RGB."""
+    with open(os.path.join(cases_dir, case_name), "rb") as f:
+        case = tomllib.load(f)
+    path = os.path.normpath(os.path.join(cases_dir, case["input"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out")
+        subprocess.run([kiln, "run", "--engine", "native", case["pipeline"], path, out], check=True,
+                       capture_output=True)
+        with open(out, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        got = Image.open(out).convert("RGB")
+        got.load()
+    return case, path, digest, got
+
+
 def check_jpeg_translucent(kiln, cases_dir):
     """JPEG of a translucent image: read back by Pillow, it is the image over the
     background (mean difference at most 4, the JPEG's own loss), not the colour hidden
@@ -280,16 +297,8 @@ def check_jpeg_translucent(kiln, cases_dir):
     failures = []
     for case_name, background in [("jpeg-translucent.toml", (255, 255, 255)),
                                   ("jpeg-translucent-background.toml", (16, 32, 48))]:
-        with open(os.path.join(cases_dir, case_name), "rb") as f:
-            case = tomllib.load(f)
-        path = os.path.normpath(os.path.join(cases_dir, case["input"]))
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "out.jpg")
-            subprocess.run([kiln, "run", "--engine", "native", case["pipeline"], path, out], check=True,
-                           capture_output=True)
-            with open(out, "rb") as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-            got = Image.open(out).convert("RGB").tobytes()
+        case, path, digest, got = run_encoded_case(kiln, cases_dir, case_name)
+        got = got.tobytes()
         im = rgba(path)
         expected = Image.alpha_composite(Image.new("RGBA", im.size, background + (255,)), im).convert("RGB").tobytes()
         mean = sum(abs(a - b) for a, b in zip(got, expected)) / len(expected)
@@ -311,16 +320,7 @@ def check_jpeg_shrink(kiln, cases_dir):
     filters = {"lanczos3": Image.LANCZOS, "catmull_rom": Image.BICUBIC, "bilinear": Image.BILINEAR}
     for case_name in ["resize-lanczos3.toml", "resize-cover.toml", "resize-shrink-eighth.toml",
                       "resize-shrink-progressive-oriented.toml"]:
-        with open(os.path.join(cases_dir, case_name), "rb") as f:
-            case = tomllib.load(f)
-        path = os.path.normpath(os.path.join(cases_dir, case["input"]))
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "out.png")
-            subprocess.run([kiln, "run", "--engine", "native", case["pipeline"], path, out], check=True,
-                           capture_output=True)
-            with open(out, "rb") as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-            got = Image.open(out).convert("RGB")
+        case, path, digest, got = run_encoded_case(kiln, cases_dir, case_name)
         source = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
         steps = dict(kv.split("=") for kv in case["pipeline"].split("|")[0].split()[1:])
         resample = filters[steps.get("filter", "lanczos3")]
